@@ -1,0 +1,42 @@
+// A loopback TCP proxy whose connections a test can cut, to see what a client does
+// when the network drops under a watch. Bytes pass through untouched (TLS included).
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/status.h"
+
+namespace gotestrun::testing {
+
+class TcpProxy {
+ public:
+  static StatusOr<std::unique_ptr<TcpProxy>> Start(int target_port);
+  ~TcpProxy();
+
+  int port() const { return port_; }
+  // Closes every open connection at once (both ends see a reset or EOF); new
+  // connections are still accepted.
+  void CutAll();
+  int connections_accepted() const { return accepted_.load(); }
+
+ private:
+  TcpProxy() = default;
+  void AcceptLoop();
+  void Pump(int client, int upstream);
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  int target_port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> accepted_{0};
+  std::thread acceptor_;
+  std::mutex mu_;
+  std::list<std::pair<int, int>> open_;  // client and upstream sockets
+  std::list<std::thread> pumps_;
+};
+
+}  // namespace gotestrun::testing
