@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine or a warm one:
+#   1. installs the Debian packages (scripts/install-deps.sh; nothing to do when present)
+#   2. builds the pinned etcd / kube-apiserver / kube-controller-manager from the Go
+#      module proxy, or reuses them from ~/.cache/gotestrun (tests/controlplane/build.sh)
+#   3. builds the project with warnings as errors and runs the unit, integration and
+#      e2e tests (ctest labels), each integration binary against its own control plane
+#   4. builds it again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
+#      unit and integration tests under them
+# Set GOTESTRUN_SKIP_SANITIZERS=1 to skip step 4 while iterating.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${GOTESTRUN_BUILD_DIR:-$root/build}
+jobs=$(nproc)
+
+section() { printf '\n==> %s (%s)\n' "$1" "$(date +%T)"; }
+
+section "dependencies"
+bash "$root/scripts/install-deps.sh"
+
+section "control plane"
+GOTESTRUN_CONTROLPLANE_BIN=$("$root/tests/controlplane/build.sh")
+export GOTESTRUN_CONTROLPLANE_BIN
+echo "$GOTESTRUN_CONTROLPLANE_BIN"
+
+section "build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGTR_WERROR=ON >/dev/null
+ninja -C "$build" -j "$jobs"
+
+section "tests"
+ctest --test-dir "$build" --output-on-failure -j 2 -L 'unit|integration|e2e'
+
+if [ "${GOTESTRUN_SKIP_SANITIZERS:-0}" != 1 ]; then
+  section "build with ASan+UBSan"
+  cmake -S "$root" -B "$build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGTR_WERROR=ON -DGTR_SANITIZE=ON >/dev/null
+  ninja -C "$build-asan" -j "$jobs"
+  section "tests under ASan+UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir "$build-asan" --output-on-failure -j 2 -L 'unit|integration'
+fi
+section "done"
