@@ -20,6 +20,33 @@ std::string ExitInfo::ToString() const {
 }
 
 namespace {
+
+// What a child that could not exec tells its parent through the pipe: a stage and errno.
+constexpr int kStageExec = 0;
+constexpr int kStageChdir = 1;
+constexpr int kStageCgroup = 2;
+
+[[noreturn]] void ChildFailed(int pipe_fd, int stage) {
+  int failure[2] = {stage, errno};
+  (void)!::write(pipe_fd, failure, sizeof failure);
+  ::_exit(127);
+}
+
+// Runs between fork and exec, so only async-signal-safe calls: the pid is formatted by hand.
+bool JoinCgroup(const char* procs_path) {
+  char buf[24];
+  char* end = buf + sizeof buf;
+  char* p = end;
+  for (pid_t pid = ::getpid(); pid > 0; pid /= 10) *--p = static_cast<char>('0' + pid % 10);
+  int fd = ::open(procs_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = ::write(fd, p, static_cast<size_t>(end - p));
+  int err = errno;
+  ::close(fd);
+  errno = err;
+  return n == end - p;
+}
+
 ExitInfo FromWaitStatus(int ws) {
   ExitInfo e;
   if (WIFEXITED(ws)) e.exit_code = WEXITSTATUS(ws);
@@ -63,6 +90,9 @@ StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     }
+    if (!options.cgroup_procs_path.empty() && !JoinCgroup(options.cgroup_procs_path.c_str())) {
+      ChildFailed(err_pipe[1], kStageCgroup);
+    }
     int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     int in = ::open("/dev/null", O_RDONLY);
     if (fd >= 0) {
@@ -71,27 +101,26 @@ StatusOr<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
     }
     if (in >= 0) ::dup2(in, 0);
     if (!options.working_dir.empty() && ::chdir(options.working_dir.c_str()) != 0) {
-      int e = errno;
-      (void)!::write(err_pipe[1], &e, sizeof e);
-      ::_exit(127);
+      ChildFailed(err_pipe[1], kStageChdir);
     }
     ::execve(argv[0], argv.data(), envp.data());
     ::execvpe(argv[0], argv.data(), envp.data());
-    int e = errno;
-    (void)!::write(err_pipe[1], &e, sizeof e);
-    ::_exit(127);
+    ChildFailed(err_pipe[1], kStageExec);
   }
   ::setpgid(pid, pid);  // also here, so that the group exists before we signal it
   ::close(err_pipe[1]);
-  int child_errno = 0;
+  int failure[2] = {0, 0};  // stage, errno
   ssize_t n;
   do {
-    n = ::read(err_pipe[0], &child_errno, sizeof child_errno);
+    n = ::read(err_pipe[0], failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   ::close(err_pipe[0]);
-  if (n == sizeof child_errno) {
+  if (n == sizeof failure) {
     ::waitpid(pid, nullptr, 0);
-    return FailedPreconditionError("cannot start " + options.argv[0] + ": " + std::strerror(child_errno));
+    std::string what = failure[0] == kStageCgroup ? "cannot join cgroup " + options.cgroup_procs_path
+                       : failure[0] == kStageChdir ? "cannot enter " + options.working_dir
+                                                   : "cannot start " + options.argv[0];
+    return FailedPreconditionError(what + ": " + std::strerror(failure[1]));
   }
   return Subprocess(pid);
 }

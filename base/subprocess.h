@@ -20,6 +20,10 @@ struct SpawnOptions {
   std::string working_dir;             // empty: this process's
   std::string output_file;             // stdout and stderr appended here; empty: /dev/null
   bool die_with_parent = true;
+  // When set (a cgroup's cgroup.procs), the child writes its pid there before it
+  // does anything else, so the command runs inside that cgroup from its first
+  // instruction; if the write fails the child never runs and Spawn fails.
+  std::string cgroup_procs_path;
 };
 
 // How a process ended, as waitpid reported it.

@@ -306,6 +306,11 @@ StatusOr<Json> Client::MergePatch(const ResourceType& type, std::string_view ns,
   return SendJson("PATCH", type.ObjectPath(ns, name) + SubresourceSuffix(sub), patch, "application/merge-patch+json");
 }
 
+StatusOr<Json> Client::CreateSubresource(const ResourceType& type, std::string_view ns, std::string_view name,
+                                         std::string_view subresource, const Json& body) {
+  return SendJson("POST", type.ObjectPath(ns, name) + "/" + std::string(subresource), body, "application/json");
+}
+
 Status Client::Delete(const ResourceType& type, std::string_view ns, std::string_view name,
                       const DeleteOptions& options) {
   Json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};

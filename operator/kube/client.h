@@ -77,6 +77,9 @@ class Client {
                             const Json& patch, Subresource sub = Subresource::kNone);
   Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,
                 const DeleteOptions& options = {});
+  // POST to a subresource of an object, e.g. a Pod's "binding" or "eviction".
+  StatusOr<Json> CreateSubresource(const ResourceType& type, std::string_view ns, std::string_view name,
+                                   std::string_view subresource, const Json& body);
 
   // Streams watch events to `on_event` until the server ends the watch (OK), the
   // connection breaks (Unavailable), `on_event` returns false (OK) or `stop` fires

@@ -2,24 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
+#include "base/timestamps.h"
 
 namespace gotestrun::runtime {
 namespace {
-
-// metav1.MicroTime: RFC 3339 with microseconds, UTC.
-std::string MicroTimeNow() {
-  auto now = std::chrono::system_clock::now();
-  std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1000000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us));
-  return out;
-}
 
 std::string Holder(const kube::Json& lease) {
   if (!lease.is_object() || !lease.contains("spec") || !lease["spec"].is_object()) return {};

@@ -1,0 +1,116 @@
+#include "agent/go_list.h"
+
+#include <nlohmann/json.hpp>
+
+#include "agent/child.h"
+
+namespace gotestrun::agent {
+namespace {
+
+// go list's output for a large monorepo runs to a few MB with the fields we ask for.
+constexpr std::size_t kMaxGoListBytes = 256 << 20;
+
+// The end of the JSON value that starts at `begin` (an object or array), or npos.
+std::size_t ValueEnd(std::string_view text, std::size_t begin) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = begin; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+std::vector<std::string> Strings(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || !it->is_array()) return {};
+  std::vector<std::string> out;
+  for (const auto& v : *it) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::string String(const nlohmann::json& object, const char* name) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+StatusOr<std::vector<PackageListing>> ParseGoListOutput(std::string_view output) {
+  std::vector<PackageListing> packages;
+  std::size_t pos = 0;
+  for (;;) {
+    pos = output.find_first_not_of(" \t\r\n", pos);
+    if (pos == std::string_view::npos) break;
+    if (output[pos] != '{') return InvalidArgumentError("go list output: expected '{' at byte " + std::to_string(pos));
+    const std::size_t end = ValueEnd(output, pos);
+    if (end == std::string_view::npos) return InvalidArgumentError("go list output: cut JSON object");
+    const nlohmann::json object = nlohmann::json::parse(output.begin() + static_cast<std::ptrdiff_t>(pos),
+                                                        output.begin() + static_cast<std::ptrdiff_t>(end), nullptr,
+                                                        /*allow_exceptions=*/false);
+    if (object.is_discarded() || !object.is_object()) {
+      return InvalidArgumentError("go list output: bad JSON object at byte " + std::to_string(pos));
+    }
+    PackageListing p;
+    p.import_path = String(object, "ImportPath");
+    p.name = String(object, "Name");
+    p.dir = String(object, "Dir");
+    p.test_go_files = Strings(object, "TestGoFiles");
+    p.x_test_go_files = Strings(object, "XTestGoFiles");
+    if (const auto e = object.find("Error"); e != object.end() && e->is_object()) {
+      p.error = String(*e, "Err");
+      if (p.error.empty()) p.error = "go list could not load the package";
+    }
+    packages.push_back(std::move(p));
+    pos = end;
+  }
+  return packages;
+}
+
+std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<std::string>& patterns) {
+  std::vector<std::string> argv{"go", "list", "-e", "-json=" + std::string(kGoListFields)};
+  if (!tags.empty()) argv.push_back("-tags=" + tags);
+  if (patterns.empty()) {
+    argv.push_back("./...");
+  } else {
+    argv.push_back("--");
+    argv.insert(argv.end(), patterns.begin(), patterns.end());
+  }
+  return argv;
+}
+
+StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
+                                                   const std::vector<std::string>& patterns) {
+  ChildSpec spec{.argv = GoListArgv(tags, patterns), .working_dir = module_dir};
+  StatusOr<CapturedRun> run = RunCaptured(std::move(spec), kMaxGoListBytes);
+  if (!run.ok()) return run.status().Annotate("go list");
+  if (run->end.exit_code != 0) {
+    std::string err = run->err;
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    return FailedPreconditionError("go list failed (" +
+                                   (run->end.signal != 0 ? "signal " + std::to_string(run->end.signal)
+                                                         : "exit code " + std::to_string(run->end.exit_code)) +
+                                   "): " + err);
+  }
+  StatusOr<std::vector<PackageListing>> packages = ParseGoListOutput(run->out);
+  if (!packages.ok()) return packages.status();
+  return packages;
+}
+
+}  // namespace gotestrun::agent

@@ -1,0 +1,31 @@
+// What `go list` says about the packages of a run: import path, package name, folder
+// and test files. Both the planning Pod (`gotestrun-agent list`) and `run` (to inject
+// the heap snapshot file and to name test binaries) use it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/evidence.h"
+#include "base/status.h"
+
+namespace gotestrun::agent {
+
+// The go list fields read; passed as -json=<fields> so that go prints only these.
+inline constexpr std::string_view kGoListFields = "ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Error";
+
+// `go list -json` prints one JSON object after another, not an array. InvalidArgument
+// when the output is not such a sequence. A package's Error becomes
+// PackageListing::error.
+StatusOr<std::vector<PackageListing>> ParseGoListOutput(std::string_view output);
+
+// argv of `go list -e -json=<fields> [-tags T] PATTERNS` (-e: a package that does
+// not load is listed with its error rather than failing the whole list).
+std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<std::string>& patterns);
+
+// Runs go list in `module_dir`. FailedPrecondition with go's stderr when it fails.
+StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
+                                                   const std::vector<std::string>& patterns);
+
+}  // namespace gotestrun::agent

@@ -1,0 +1,194 @@
+#include "controllers/gotestrun/evidence.h"
+
+#include <algorithm>
+#include <set>
+
+#include "agent/evidence.h"
+#include "base/files.h"
+#include "diagnosis/gotest/test_stream_reader.h"
+#include "policy/quantity.h"
+
+namespace gotestrun::controllers {
+namespace {
+
+using nlohmann::json;
+
+const json& ContainerTerminated(const json& pod) {
+  static const json kNull;
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return kNull;
+  const json& statuses = pod["status"].contains("containerStatuses") ? pod["status"]["containerStatuses"] : kNull;
+  if (!statuses.is_array()) return kNull;
+  for (const json& cs : statuses) {
+    if (cs.is_object() && cs.contains("state") && cs["state"].is_object() && cs["state"].contains("terminated")) {
+      return cs["state"]["terminated"];
+    }
+  }
+  return kNull;
+}
+
+policy::Phase PhaseOf(gotest::BuildPhase p) {
+  switch (p) {
+    case gotest::BuildPhase::kCompile: return policy::Phase::kCompile;
+    case gotest::BuildPhase::kLink: return policy::Phase::kLink;
+    default: return policy::Phase::kUnknown;
+  }
+}
+
+// The innermost of the tests running at a kill: "TestA/sub" over "TestA".
+std::string Innermost(const std::vector<std::string>& running) {
+  std::string best;
+  for (const std::string& t : running) {
+    if (t.size() > best.size()) best = t;
+  }
+  return best;
+}
+
+// Leaf tests only: a subtest and its parents are all "running", only the leaves run code.
+int LeafCount(const std::vector<std::string>& running) {
+  int n = 0;
+  for (const std::string& t : running) {
+    bool parent = std::any_of(running.begin(), running.end(),
+                              [&](const std::string& o) { return o.size() > t.size() && o.compare(0, t.size() + 1, t + "/") == 0; });
+    if (!parent) ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+bool PodFinished(const json& pod) {
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return false;
+  std::string phase = pod["status"].value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const json& pod) {
+  AttemptEvidence ev;
+  ev.outcome.shard = plan.index;
+  ev.outcome.attempt = plan.attempt;
+  const json& terminated = ContainerTerminated(pod);
+  ev.pod_oom_killed = terminated.is_object() && terminated.value("reason", "") == "OOMKilled";
+  agent::AttemptLayout layout(attempt_dir);
+
+  // Build steps killed by a signal are only in go test's own output.
+  gotest::RunSummary stream;
+  if (StatusOr<std::string> events = ReadFile(layout.events(), 512u << 20); events.ok()) {
+    stream = gotest::SummarizeTestStream(*events);
+  }
+  std::map<std::string, const gotest::BuildFailure*> build_killed;
+  for (const gotest::BuildFailure& bf : stream.build_failures) {
+    if (bf.signal.empty()) continue;
+    for (const std::string& p : bf.packages) build_killed[p] = &bf;
+  }
+  std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
+
+  StatusOr<std::string> result_text = ReadFile(layout.result(), 64u << 20);
+  StatusOr<agent::AttemptResult> result =
+      result_text.ok() ? agent::DecodeAttemptResult(*result_text) : StatusOr<agent::AttemptResult>(result_text.status());
+  if (result.ok()) {
+    ev.agent_result = true;
+    ev.peak = result->peak_bytes;
+    for (const agent::PackageRecord& r : result->packages) {
+      if (!planned.contains(r.package)) continue;
+      policy::PackageOutcome po;
+      po.package = r.package;
+      if (r.binary && r.binary->max_rss_bytes > 0) po.peak = r.binary->max_rss_bytes;
+      switch (r.outcome) {
+        case gotest::PackageOutcome::kPass:
+        case gotest::PackageOutcome::kSkip: po.result = policy::PackageResult::kPassed; break;
+        case gotest::PackageOutcome::kFail:
+          // A binary that a SIGKILL ended is a kill whatever go test printed.
+          po.result = r.binary && r.binary->signal == 9 ? policy::PackageResult::kKilled : policy::PackageResult::kTestsFailed;
+          break;
+        case gotest::PackageOutcome::kKilled:
+          po.result = r.binary && r.binary->signal != 0 && r.binary->signal != 9 ? policy::PackageResult::kTestsFailed
+                                                                                 : policy::PackageResult::kKilled;
+          break;
+        case gotest::PackageOutcome::kBuildFailed:
+          if (auto k = build_killed.find(r.package); k != build_killed.end()) {
+            po.result = policy::PackageResult::kBuildKilled;
+            po.phase = PhaseOf(k->second->phase);
+            if (po.phase == policy::Phase::kUnknown) po.phase = PhaseOf(r.build_phase);
+          } else {
+            po.result = policy::PackageResult::kBuildFailed;
+          }
+          break;
+        default: po.result = policy::PackageResult::kNotRun; break;
+      }
+      if (po.result == policy::PackageResult::kKilled) {
+        po.phase = r.running_tests.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+        po.tests_at_kill = LeafCount(r.running_tests);
+        po.test_at_kill = Innermost(r.running_tests);
+        if (ev.killed_package.empty()) {
+          ev.killed_package = po.package;
+          ev.running_test = po.test_at_kill;
+          ev.phase = std::string(policy::PhaseName(po.phase));
+        }
+      } else if (po.result == policy::PackageResult::kBuildKilled && ev.killed_package.empty()) {
+        ev.killed_package = po.package;
+        ev.phase = std::string(policy::PhaseName(po.phase));
+      }
+      ev.outcome.packages.push_back(std::move(po));
+    }
+  } else {
+    // No result.json: the agent died with its container. What the stream saw passing
+    // before the kill still passed.
+    ev.outcome.container_oom_killed = ev.pod_oom_killed;
+    std::vector<const gotest::PackageResult*> running;
+    for (const gotest::PackageResult& p : stream.packages) {
+      if (!planned.contains(p.name)) continue;
+      policy::PackageOutcome po;
+      po.package = p.name;
+      if (p.outcome == gotest::PackageOutcome::kPass || p.outcome == gotest::PackageOutcome::kSkip) {
+        po.result = policy::PackageResult::kPassed;
+      } else if (p.outcome == gotest::PackageOutcome::kFail && !ev.pod_oom_killed) {
+        po.result = policy::PackageResult::kTestsFailed;
+      } else {
+        if (p.outcome == gotest::PackageOutcome::kRunning || p.outcome == gotest::PackageOutcome::kNoResult) {
+          running.push_back(&p);
+        }
+        continue;  // running at the kill: no result, unless it is the only suspect
+      }
+      ev.outcome.packages.push_back(std::move(po));
+    }
+    // The stream streams to the volume as the tests run, so it outlives the container:
+    // when exactly one test binary was running at the kill, it is the one that was
+    // killed (with several at once the policy bisects instead).
+    if (ev.pod_oom_killed && running.size() == 1) {
+      const gotest::PackageResult& p = *running.front();
+      policy::PackageOutcome po;
+      po.package = p.name;
+      po.result = policy::PackageResult::kKilled;
+      po.phase = p.running_at_end.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+      po.tests_at_kill = LeafCount(p.running_at_end);
+      po.test_at_kill = Innermost(p.running_at_end);
+      ev.killed_package = po.package;
+      ev.running_test = po.test_at_kill;
+      ev.phase = std::string(policy::PhaseName(po.phase));
+      ev.outcome.packages.push_back(std::move(po));
+    }
+    if (StatusOr<std::string> mem = ReadFile(layout.memory(), 64u << 20); mem.ok()) {
+      agent::MemoryTimeline timeline = agent::ParseMemoryTimeline(*mem);
+      for (const agent::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
+    }
+    if (ev.phase.empty() && ev.pod_oom_killed) ev.phase = "unknown";
+  }
+  if (ev.peak) ev.outcome.peak = *ev.peak;
+
+  int exit_code = terminated.is_object() && terminated.contains("exitCode") && terminated["exitCode"].is_number_integer()
+                      ? terminated["exitCode"].get<int>()
+                      : -1;
+  if (!ev.killed_package.empty()) {
+    ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+  } else if (ev.outcome.container_oom_killed) {
+    ev.message = "the container was OOM-killed with no result from the agent";
+  } else if (!ev.agent_result) {
+    ev.message = "the pod ended (exit code " + std::to_string(exit_code) + ") without a result from the agent";
+  } else {
+    ev.message = "go test exited with code " + std::to_string(result->go_test_exit_code);
+  }
+  if (ev.peak) ev.message += "; peak " + policy::FormatMemoryApprox(*ev.peak);
+  return ev;
+}
+
+}  // namespace gotestrun::controllers

@@ -1,0 +1,52 @@
+// The Pods of a GoTestRun, built from the run and a shard plan. Pure: the same inputs
+// give the same Pod, so creating it again is harmless (AlreadyExists).
+//
+// Each Pod: `restartPolicy: Never`, owned by the GoTestRun (controller reference, so
+// the garbage collector removes it with the run), labelled with run/shard/attempt; an
+// init container copies the agent from the operator's image into an emptyDir (as
+// Tekton's entrypoint does); the test container runs the agent in the user's image
+// with the source volume and the shared profiles volume mounted, memory limit =
+// request = the plan's memory.
+#pragma once
+
+#include <string>
+
+#include "api/gotestrun.h"
+#include "policy/plan.h"
+
+namespace gotestrun::controllers {
+
+using Json = nlohmann::json;
+
+struct PodOptions {
+  std::string agent_image = "ghcr.io/gotestrun/gotestrun-operator:latest";
+  // Where the agent is inside agent_image (the init container runs it from there).
+  std::string agent_path = "/usr/local/bin/gotestrun-agent";
+};
+
+// Mount points inside the test container.
+inline constexpr char kAgentMount[] = "/gotestrun/bin";
+inline constexpr char kProfilesMount[] = "/gotestrun/profiles";
+inline constexpr char kSourceMount[] = "/workspace";
+
+inline constexpr char kRunLabel[] = "gotestrun.dev/run";
+inline constexpr char kShardLabel[] = "gotestrun.dev/shard";
+inline constexpr char kAttemptLabel[] = "gotestrun.dev/attempt";
+inline constexpr char kRoleLabel[] = "gotestrun.dev/role";
+
+// "<ns>/<run>": the run's folder on the profiles volume.
+std::string RunFolder(const std::string& ns, const std::string& run);
+// "<ns>/<run>/s<shard>/a<attempt>"
+std::string AttemptFolder(const std::string& ns, const std::string& run, int shard, int attempt);
+// "<ns>/<run>/plan": where the planning Pod writes packages.json.
+std::string PlanFolder(const std::string& ns, const std::string& run);
+inline constexpr char kPackagesFile[] = "packages.json";
+
+std::string PlanningPodName(const std::string& run);
+
+// `run` is the GoTestRun object (for name, namespace, uid).
+Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptions& options);
+Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan,
+                const PodOptions& options);
+
+}  // namespace gotestrun::controllers

@@ -1,0 +1,321 @@
+#include "controllers/gotestrun/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <map>
+
+#include "agent/evidence.h"
+#include "base/files.h"
+#include "base/timestamps.h"
+#include "controllers/gotestrun/evidence.h"
+#include "policy/quantity.h"
+
+namespace gotestrun::controllers {
+namespace {
+
+using kube::MetaString;
+
+std::string Str(const Json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+bool HasFinalizer(const Json& run) {
+  const Json& meta = run["metadata"];
+  if (!meta.contains("finalizers") || !meta["finalizers"].is_array()) return false;
+  for (const Json& f : meta["finalizers"]) {
+    if (f == api::kFinalizer) return true;
+  }
+  return false;
+}
+
+// Sets the condition, keeping lastTransitionTime when the status does not change.
+void SetCondition(Json& status, const std::string& type, const std::string& value, const std::string& reason,
+                  const std::string& message, int64_t generation) {
+  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = Json::array();
+  for (Json& c : status["conditions"]) {
+    if (Str(c, "type") != type) continue;
+    if (Str(c, "status") != value) c["lastTransitionTime"] = Rfc3339Now();
+    c["status"] = value;
+    c["reason"] = reason;
+    c["message"] = message;
+    c["observedGeneration"] = generation;
+    return;
+  }
+  status["conditions"].push_back({{"type", type},
+                                  {"status", value},
+                                  {"reason", reason},
+                                  {"message", message},
+                                  {"observedGeneration", generation},
+                                  {"lastTransitionTime", Rfc3339Now()}});
+}
+
+std::string OutcomeOf(const AttemptEvidence& ev) {
+  bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
+  if (killed) return "OOMKilled";
+  bool any_failed = false, all_passed = !ev.outcome.packages.empty();
+  for (const policy::PackageOutcome& p : ev.outcome.packages) {
+    if (p.result == policy::PackageResult::kTestsFailed || p.result == policy::PackageResult::kBuildFailed) any_failed = true;
+    if (p.result != policy::PackageResult::kPassed) all_passed = false;
+  }
+  if (any_failed) return "TestsFailed";
+  return all_passed && ev.agent_result ? "Succeeded" : "Failed";
+}
+
+void Totals(const RunProgress& progress, Json& status) {
+  int attempts = 0, ooms = 0;
+  for (const ShardRecord& s : progress.shards) {
+    attempts += static_cast<int>(s.attempts.size());
+    for (const AttemptRecord& a : s.attempts) ooms += a.outcome == "OOMKilled" ? 1 : 0;
+  }
+  status["shardCount"] = static_cast<int>(progress.shards.size());
+  status["attemptCount"] = attempts;
+  status["oomKills"] = ooms;
+}
+
+void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run) {
+  AttemptRecord r;
+  r.plan = plan;
+  r.pod = policy::AttemptName(run, plan.index, plan.attempt);
+  for (ShardRecord& s : progress.shards) {
+    if (s.index == plan.index) {
+      s.attempts.push_back(std::move(r));
+      return;
+    }
+  }
+  progress.shards.push_back({plan.index, {std::move(r)}});
+}
+
+}  // namespace
+
+GoTestRunReconciler::GoTestRunReconciler(kube::Client& client, const runtime::Informer& runs,
+                                         const runtime::Informer& pods, ReconcilerOptions options)
+    : client_(client), runs_(runs), pods_(pods), options_(std::move(options)) {}
+
+runtime::ObjectPtr GoTestRunReconciler::Pod(const std::string& ns, const std::string& name) const {
+  return pods_.store().Get(ns + "/" + name);
+}
+
+void GoTestRunReconciler::Event(const Json& run, const std::string& type, const std::string& reason,
+                                const std::string& message) {
+  std::string now = Rfc3339Now();
+  Json ev = {{"apiVersion", "v1"},
+             {"kind", "Event"},
+             {"metadata", {{"generateName", MetaString(run, "name") + "."}, {"namespace", MetaString(run, "namespace")}}},
+             {"involvedObject",
+              {{"apiVersion", api::kApiVersion},
+               {"kind", api::kKind},
+               {"name", MetaString(run, "name")},
+               {"namespace", MetaString(run, "namespace")},
+               {"uid", MetaString(run, "uid")}}},
+             {"type", type},
+             {"reason", reason},
+             {"message", message.substr(0, 1024)},
+             {"firstTimestamp", now},
+             {"lastTimestamp", now},
+             {"count", 1},
+             {"source", {{"component", "gotestrun-operator"}}}};
+  auto r = client_.Create(kube::ResourceType::Events(), MetaString(run, "namespace"), ev);
+  if (!r.ok()) spdlog::warn("event {} for {}: {}", reason, kube::ObjectKey(run), r.status().ToString());
+}
+
+Status GoTestRunReconciler::WriteStatus(const Json& run, Json status) {
+  if (run.contains("status") && run["status"] == status) return Status::Ok();  // settled: write nothing
+  Json updated = run;
+  updated["status"] = std::move(status);
+  auto r = client_.UpdateStatus(kGoTestRuns, updated);
+  return r.status();
+}
+
+Status GoTestRunReconciler::Finalize(const Json& run) {
+  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
+  for (const runtime::ObjectPtr& pod : pods_.store().List()) {
+    if (MetaString(*pod, "namespace") != ns || runtime::ControllerOwnerKey(*pod, api::kKind) != ns + "/" + name) continue;
+    Status s = client_.Delete(kube::ResourceType::Pods(), ns, MetaString(*pod, "name"));
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(options_.profiles_dir + "/" + RunFolder(ns, name), ec);
+  if (ec) return UnavailableError("remove the evidence of " + ns + "/" + name + ": " + ec.message());
+  Json updated = run;
+  Json kept = Json::array();
+  for (const Json& f : run["metadata"]["finalizers"]) {
+    if (f != api::kFinalizer) kept.push_back(f);
+  }
+  updated["metadata"]["finalizers"] = kept;
+  return client_.Update(kGoTestRuns, updated).status();
+}
+
+StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSpec& spec, RunProgress& progress,
+                                         Json& status) {
+  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
+  runtime::ObjectPtr pod = Pod(ns, PlanningPodName(name));
+  if (pod == nullptr) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.profiles_dir + "/" + PlanFolder(ns, name), ec);
+    auto created = client_.Create(kube::ResourceType::Pods(), ns, PlanningPod(run, spec, options_.pods));
+    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
+    status["phase"] = "Planning";
+    if (Str(status, "startTime").empty()) status["startTime"] = Rfc3339Now();
+    SetCondition(status, "Succeeded", "Unknown", "Planning", "listing the packages", run["metadata"].value("generation", 0));
+    return false;
+  }
+  if (!PodFinished(*pod)) return false;
+  std::string packages_file = options_.profiles_dir + "/" + PlanFolder(ns, name) + "/" + kPackagesFile;
+  StatusOr<std::string> text = ReadFile(packages_file, 16u << 20);
+  StatusOr<std::vector<agent::PackageListing>> listings =
+      text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+  if (!listings.ok()) {
+    status["phase"] = "Failed";
+    status["completionTime"] = Rfc3339Now();
+    status["message"] = "planning failed: " + listings.status().message();
+    SetCondition(status, "Succeeded", "False", "PlanningFailed", status["message"], run["metadata"].value("generation", 0));
+    return false;
+  }
+  std::vector<std::string> packages;
+  for (const agent::PackageListing& l : *listings) {
+    if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
+  }
+  if (packages.empty()) {
+    status["phase"] = "Succeeded";
+    status["completionTime"] = Rfc3339Now();
+    status["message"] = "no packages with tests";
+    SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", run["metadata"].value("generation", 0));
+    return false;
+  }
+  auto plans = policy::PlanShards(packages, spec.policy, policy::History{});
+  if (!plans.ok()) return plans.status();
+  for (const policy::ShardPlan& p : *plans) AddAttempt(progress, p, name);
+  progress.planned = true;
+  status["phase"] = "Running";
+  SetCondition(status, "Succeeded", "Unknown", "Running",
+               std::to_string(packages.size()) + " packages in " + std::to_string(plans->size()) + " shards",
+               run["metadata"].value("generation", 0));
+  return true;
+}
+
+StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const Json& run,
+                                                                           const api::GoTestRunSpec& spec,
+                                                                           RunProgress& progress, Json& status) {
+  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
+  std::vector<policy::AttemptOutcome> finished;
+  for (ShardRecord& shard : progress.shards) {
+    AttemptRecord& a = shard.attempts.back();
+    if (a.finished()) continue;
+    runtime::ObjectPtr pod = Pod(ns, a.pod);
+    if (pod == nullptr) {
+      std::error_code ec;
+      std::filesystem::create_directories(
+          options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), ec);
+      auto created = client_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, a.plan, options_.pods));
+      if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
+      continue;
+    }
+    if (!PodFinished(*pod)) {
+      if (Str((*pod)["status"], "phase") == "Running" && a.outcome != "Running") {
+        a.outcome = "Running";
+        a.start_time = Rfc3339Now();
+      }
+      continue;
+    }
+    AttemptEvidence ev = ReadAttemptEvidence(
+        options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, *pod);
+    a.outcome = OutcomeOf(ev);
+    a.phase = ev.phase;
+    a.peak_bytes = ev.peak;
+    a.killed_package = ev.killed_package;
+    a.running_test = ev.running_test;
+    a.finish_time = Rfc3339Now();
+    if (a.start_time.empty()) a.start_time = a.finish_time;
+    a.message = ev.message;
+    if (a.outcome == "OOMKilled") Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
+    finished.push_back(std::move(ev.outcome));
+  }
+  (void)status;
+  return finished;
+}
+
+StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
+  runtime::ObjectPtr obj = runs_.store().Get(key);
+  if (obj == nullptr) return runtime::ReconcileResult{};
+  const Json& run = *obj;
+  if (!MetaString(run, "deletionTimestamp").empty()) {
+    if (HasFinalizer(run)) GTR_RETURN_IF_ERROR(Finalize(run));
+    return runtime::ReconcileResult{};
+  }
+  if (!HasFinalizer(run)) {
+    Json fin = run["metadata"].contains("finalizers") && run["metadata"]["finalizers"].is_array() ? run["metadata"]["finalizers"] : Json::array();
+    fin.push_back(api::kFinalizer);
+    Json updated = run;
+    updated["metadata"]["finalizers"] = fin;
+    auto r = client_.Update(kGoTestRuns, updated);
+    if (!r.ok()) return r.status();
+    return runtime::ReconcileResult{};  // the update comes back as an event
+  }
+  const int64_t generation = run["metadata"].value("generation", 0);
+  Json status = run.contains("status") && run["status"].is_object() ? run["status"] : Json::object();
+  std::string phase = Str(status, "phase");
+  if (phase == "Succeeded" || phase == "Failed") return runtime::ReconcileResult{};
+  status["observedGeneration"] = generation;
+
+  StatusOr<api::GoTestRunSpec> spec = api::ParseSpec(run["spec"]);
+  if (!spec.ok()) {
+    status["phase"] = "Failed";
+    status["message"] = spec.status().message();
+    status["completionTime"] = Rfc3339Now();
+    SetCondition(status, "Succeeded", "False", "InvalidSpec", spec.status().message(), generation);
+    GTR_RETURN_IF_ERROR(WriteStatus(run, status));
+    Event(run, "Warning", "InvalidSpec", spec.status().message());
+    return runtime::ReconcileResult{};
+  }
+
+  RunProgress progress = DecodeProgress(status);
+  if (!progress.planned) {
+    StatusOr<bool> planned = Plan(run, *spec, progress, status);
+    if (!planned.ok()) return planned.status();
+    if (*planned) {
+      EncodeProgress(progress, status);
+      Totals(progress, status);
+    }
+    GTR_RETURN_IF_ERROR(WriteStatus(run, status));
+    if (*planned) Event(run, "Normal", "Planned", Str(status["conditions"].back(), "message"));
+    return runtime::ReconcileResult{};
+  }
+
+  StatusOr<std::vector<policy::AttemptOutcome>> finished = Observe(run, *spec, progress, status);
+  if (!finished.ok()) return finished.status();
+  if (!finished->empty()) {
+    std::vector<policy::ShardPlan> active;
+    for (const ShardRecord& s : progress.shards) {
+      const AttemptRecord& a = s.attempts.back();
+      bool just_finished = std::any_of(finished->begin(), finished->end(), [&](const policy::AttemptOutcome& o) {
+        return o.shard == a.plan.index && o.attempt == a.plan.attempt;
+      });
+      if (!a.finished() || just_finished) active.push_back(a.plan);
+    }
+    StatusOr<policy::RetryDecision> decision = policy::NextAttempts(spec->policy, active, *finished, progress.log);
+    if (!decision.ok()) return decision.status().Annotate("retry policy");
+    progress.log = decision->log;
+    for (const policy::PackageVerdict& v : decision->verdicts) progress.verdicts.push_back(v);
+    for (const policy::ShardPlan& p : decision->shards) {
+      AddAttempt(progress, p, MetaString(run, "name"));
+      Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
+    }
+    if (decision->state != policy::RunState::kRunning) {
+      bool ok = decision->state == policy::RunState::kSucceeded;
+      status["phase"] = ok ? "Succeeded" : "Failed";
+      status["completionTime"] = Rfc3339Now();
+      status["message"] = decision->summary;
+      SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", decision->summary, generation);
+      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", decision->summary);
+    }
+    spdlog::info("gotestrun={} reconcile={} decided: {} new attempts, {} verdicts, state {}", key, reconcile_id,
+                 decision->shards.size(), decision->verdicts.size(), policy::RunStateName(decision->state));
+  }
+  EncodeProgress(progress, status);
+  Totals(progress, status);
+  GTR_RETURN_IF_ERROR(WriteStatus(run, status));
+  return runtime::ReconcileResult{};
+}
+
+}  // namespace gotestrun::controllers

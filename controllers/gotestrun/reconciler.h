@@ -1,0 +1,57 @@
+// The GoTestRun reconciler: reads a run and its Pods from the informers, asks the
+// planner and the retry policy what should run, and writes the difference: Pods to
+// create, status to record, Events to tell. Level-triggered and idempotent: it can be
+// called any number of times for the same state of the world, and once a run is
+// settled it writes nothing.
+//
+//   no finalizer            add it (so the run's evidence folder is removed on delete)
+//   deleting                delete its Pods, remove its folder, drop the finalizer
+//   invalid spec            phase Failed, condition Succeeded=False reason InvalidSpec
+//   not planned             run the planning Pod (`gotestrun-agent list`); when it is
+//                           done, plan shards and write them (phase Running)
+//   planned                 create the Pod of each shard's latest attempt; read the
+//                           evidence of each that finished; ask the retry policy;
+//                           record outcomes, new attempts, verdicts, phase
+#pragma once
+
+#include <string>
+
+#include "api/gotestrun.h"
+#include "controllers/gotestrun/pods.h"
+#include "controllers/gotestrun/state.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/controller.h"
+
+namespace gotestrun::controllers {
+
+struct ReconcilerOptions {
+  std::string profiles_dir;  // where the operator sees the shared profiles volume
+  PodOptions pods;
+};
+
+inline const kube::ResourceType kGoTestRuns{api::kGroup, api::kVersion, "gotestruns", true};
+
+class GoTestRunReconciler : public runtime::Reconciler {
+ public:
+  GoTestRunReconciler(kube::Client& client, const runtime::Informer& runs, const runtime::Informer& pods,
+                      ReconcilerOptions options);
+
+  StatusOr<runtime::ReconcileResult> Reconcile(const std::string& key, uint64_t reconcile_id) override;
+
+ private:
+  Status Finalize(const Json& run);
+  StatusOr<bool> Plan(const Json& run, const api::GoTestRunSpec& spec, RunProgress& progress, Json& status);
+  // Returns the outcomes of attempts whose Pods finished; creates missing Pods.
+  StatusOr<std::vector<policy::AttemptOutcome>> Observe(const Json& run, const api::GoTestRunSpec& spec,
+                                                        RunProgress& progress, Json& status);
+  Status WriteStatus(const Json& run, Json status);
+  void Event(const Json& run, const std::string& type, const std::string& reason, const std::string& message);
+  runtime::ObjectPtr Pod(const std::string& ns, const std::string& name) const;
+
+  kube::Client& client_;
+  const runtime::Informer& runs_;
+  const runtime::Informer& pods_;
+  ReconcilerOptions options_;
+};
+
+}  // namespace gotestrun::controllers

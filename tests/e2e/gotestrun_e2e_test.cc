@@ -1,0 +1,173 @@
+// GoTestRun end to end: a real kube-apiserver, etcd and kube-controller-manager; the
+// operator binary; the test node running Pods as processes in memory cgroups; real
+// `go test` of the fixture module, really OOM-killed by the kernel.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "base/files.h"
+#include "base/subprocess.h"
+#include "policy/quantity.h"
+#include "tests/node/test_node.h"
+#include "tests/support/cluster_fixture.h"
+#include "tests/support/crds.h"
+
+namespace gotestrun::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using kube::Json;
+using kube::ResourceType;
+
+const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
+const bool kInstalled = (ClusterEnvironment::Install({.controller_manager = true}), true);
+
+class GoTestRunE2e : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto client = AdminClient();
+    ASSERT_TRUE(InstallGoTestRunCrd(*client, GTR_CRDS_DIR).ok());
+  }
+
+  void SetUp() override {
+    client_ = AdminClient();
+    ns_ = TestNamespace(*client_);
+    std::string t = (fs::temp_directory_path() / "gotestrun-e2e-XXXXXX").string();
+    work_ = ::mkdtemp(t.data());
+    profiles_ = work_ + "/profiles";
+    fs::create_directories(profiles_);
+    node_ = std::make_unique<TestNode>(
+        *client_, TestNodeOptions{.node_name = "e2e-" + ns_.substr(0, 40),
+                                  .work_dir = work_ + "/node",
+                                  .claim_folders = {{"workspace", GTR_FIXTURES_DIR}, {"gotestrun-profiles", profiles_}}});
+    ASSERT_TRUE(node_->Start().ok());
+    auto op = Subprocess::Spawn({.argv = {GTR_OPERATOR_BIN, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path(),
+                                          "--profiles-dir", profiles_, "--namespace", ns_, "--agent-path", GTR_AGENT_BIN},
+                                 .output_file = work_ + "/operator.log"});
+    ASSERT_TRUE(op.ok()) << op.status();
+    operator_.emplace(std::move(*op));
+  }
+
+  void TearDown() override {
+    if (operator_) operator_->Stop();
+    node_.reset();
+    if (HasFailure()) {
+      auto log = ReadFile(work_ + "/operator.log", 64 << 20);
+      if (log.ok()) std::cerr << "---- operator log (tail) ----\n" << log->substr(log->size() > 6000 ? log->size() - 6000 : 0);
+    }
+    if (std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_);
+  }
+
+  Json Run(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
+           const std::string& max_memory) {
+    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
+            {"kind", "GoTestRun"},
+            {"metadata", {{"name", name}, {"namespace", ns_}}},
+            {"spec",
+             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+              {"image", "golang:1.26"},
+              {"packages", packages},
+              // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
+              {"goTest", {{"parallel", 2}, {"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                                                     {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
+              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
+              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+              {"profiling", {{"heapInterval", "500ms"}}}}}};
+  }
+
+  Json WaitForEnd(const std::string& name) {
+    Json last;
+    Eventually(
+        [&] {
+          auto r = client_->Get(kGoTestRuns, ns_, name);
+          if (!r.ok()) return false;
+          last = *r;
+          std::string phase = last.contains("status") && last["status"].is_object() ? last["status"].value("phase", "") : "";
+          return phase == "Succeeded" || phase == "Failed";
+        },
+        std::chrono::minutes(10));
+    return last;
+  }
+
+  std::unique_ptr<kube::Client> client_;
+  std::string ns_, work_, profiles_;
+  std::unique_ptr<TestNode> node_;
+  std::optional<Subprocess> operator_;
+};
+
+TEST_F(GoTestRunE2e, ConvergesAfterAnOomKillWithinMaxMemory) {
+  // leak/ needs ~330 MiB and largetest/ ~360 MiB (fixture README); 256Mi is too little.
+  const std::string leak = "gotestrun.dev/fixtures/memory/leak";
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("converge", {"./leak", "./clean/..."}, "256Mi", "1Gi")).ok());
+  Json run = WaitForEnd("converge");
+  const Json& status = run["status"];
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
+
+  // The first attempt was killed, and the status names the package and the phase.
+  bool named = false;
+  for (const Json& shard : status["shards"]) {
+    for (const Json& a : shard["attempts"]) {
+      auto limit = policy::ParseMemoryQuantity(a.value("memory", "0"));
+      ASSERT_TRUE(limit.ok());
+      EXPECT_LE(*limit, 1ull << 30) << "an attempt went above maxMemory";
+      if (a.value("outcome", "") == "OOMKilled") {
+        EXPECT_EQ(a.value("killedPackage", ""), leak) << a.dump();
+        EXPECT_EQ(a.value("phase", ""), "test-run") << a.dump();
+        named = true;
+      }
+    }
+  }
+  EXPECT_TRUE(named) << status.dump(2);
+  // Every package passed, and the clean ones were not run again after passing.
+  std::set<std::string> passed;
+  for (const Json& p : status["packages"]) {
+    EXPECT_EQ(p.value("outcome", ""), "Succeeded") << p.dump();
+    passed.insert(p.value("package", ""));
+  }
+  EXPECT_TRUE(passed.contains(leak));
+  EXPECT_TRUE(passed.contains("gotestrun.dev/fixtures/memory/clean/a"));
+}
+
+TEST_F(GoTestRunE2e, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSaysSo) {
+  const std::string large = "gotestrun.dev/fixtures/memory/largetest";
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("too-big", {"./largetest"}, "192Mi", "288Mi")).ok());
+  Json run = WaitForEnd("too-big");
+  const Json& status = run["status"];
+  ASSERT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool diagnosed = false;
+  for (const Json& p : status["packages"]) {
+    if (p.value("package", "") != large) continue;
+    EXPECT_EQ(p.value("outcome", ""), "OOMKilled") << p.dump();
+  }
+  for (const Json& d : status["diagnosis"]) {
+    if (d.value("package", "") != large) continue;
+    EXPECT_EQ(d.value("action", ""), "DoesNotFit") << d.dump();
+    EXPECT_NE(d.value("summary", "").find("288Mi"), std::string::npos) << d.dump();
+    diagnosed = true;
+  }
+  EXPECT_TRUE(diagnosed) << status.dump(2);
+}
+
+TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("short", {"./clean/..."}, "256Mi", "512Mi")).ok());
+  Json run = WaitForEnd("short");
+  ASSERT_EQ(run["status"].value("phase", ""), "Succeeded") << run["status"].dump(2);
+  ASSERT_TRUE(fs::exists(profiles_ + "/" + ns_ + "/short"));
+  auto pods = client_->List(ResourceType::Pods(), ns_);
+  ASSERT_TRUE(pods.ok());
+  EXPECT_FALSE(pods->items.empty());
+
+  ASSERT_TRUE(client_->Delete(kGoTestRuns, ns_, "short").ok());
+  EXPECT_TRUE(Eventually([&] { return client_->Get(kGoTestRuns, ns_, "short").status().code() == StatusCode::kNotFound; },
+                         std::chrono::seconds(60)));
+  EXPECT_TRUE(Eventually([&] {
+    auto left = client_->List(ResourceType::Pods(), ns_);
+    return left.ok() && left->items.empty();
+  }, std::chrono::seconds(60)));
+  EXPECT_FALSE(fs::exists(profiles_ + "/" + ns_ + "/short"));
+}
+
+}  // namespace
+}  // namespace gotestrun::testing

@@ -1,0 +1,17 @@
+// Installs the project's CRDs (crds/) into a test control plane.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+#include "operator/kube/client.h"
+
+namespace gotestrun::testing {
+
+// Reads a YAML file into JSON the way kubectl would.
+StatusOr<kube::Json> LoadYamlFile(const std::string& path);
+
+// Creates the GoTestRun CRD from `crds_dir` and waits until GoTestRuns are served.
+Status InstallGoTestRunCrd(kube::Client& client, const std::string& crds_dir);
+
+}  // namespace gotestrun::testing

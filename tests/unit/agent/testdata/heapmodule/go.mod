@@ -1,0 +1,3 @@
+module example.com/heapmodule
+
+go 1.26
