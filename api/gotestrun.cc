@@ -77,11 +77,13 @@ bool ValidEnvName(const std::string& n) {
 }  // namespace
 
 std::optional<std::string> OwnedFlag(std::string_view flag) {
-  static const std::set<std::string, std::less<>> kOwned = {"parallel", "p",        "json", "exec", "overlay",
-                                                             "vet",      "toolexec", "o",    "c"};
+  // timeout and tags have fields of their own (goTest.timeout, goTest.tags).
+  static const std::set<std::string, std::less<>> kOwned = {"parallel", "p", "json", "exec", "overlay", "vet",
+                                                             "toolexec", "o", "c", "timeout", "tags"};
   if (flag.size() < 2 || flag[0] != '-') return std::nullopt;
   std::string_view name = flag.substr(flag[1] == '-' ? 2 : 1);
   name = name.substr(0, name.find('='));
+  if (name.starts_with("test.")) name.remove_prefix(5);  // -test.parallel reaches the binary
   if (kOwned.contains(name)) return "-" + std::string(name);
   return std::nullopt;
 }
@@ -149,7 +151,8 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   if (!flags.ok()) return flags.status();
   for (const std::string& f : *flags) {
     if (auto owned = OwnedFlag(f)) {
-      return Bad("goTest.flags", "'" + f + "': " + *owned + " is set by the operator; use goTest.parallel / goTest.p or drop it");
+      return Bad("goTest.flags", "'" + f + "': " + *owned +
+                                     " is set by the operator; use goTest.parallel, goTest.p, goTest.timeout or goTest.tags, or drop it");
     }
   }
   s.flags = *flags;

@@ -14,6 +14,7 @@
 #include "base/files.h"
 #include "operator/kube/client.h"
 #include "tests/support/cluster_fixture.h"
+#include "tests/support/crds.h"
 
 namespace gotestrun::api {
 namespace {
@@ -22,6 +23,7 @@ using kube::ResourceType;
 using testing::AdminClient;
 using testing::ClusterEnvironment;
 using testing::Eventually;
+using testing::HasCondition;
 using testing::TestNamespace;
 
 const bool kInstalled = (ClusterEnvironment::Install(), true);
@@ -30,49 +32,14 @@ const std::string kCrdsDir = GTR_CRDS_DIR;
 const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 constexpr char kCrdName[] = "gotestruns.gotestrun.dev";
 
-StatusOr<Json> LoadYaml(const std::string& path) {
-  StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  StatusOr<Json> doc = YamlToJson(*text);
-  if (!doc.ok()) return doc.status().Annotate(path);
-  return doc;
-}
-
-bool HasCondition(const Json& crd, const std::string& type, const std::string& status) {
-  const Json conditions = crd.value(Json::json_pointer("/status/conditions"), Json());
-  if (!conditions.is_array()) return false;
-  return std::any_of(conditions.begin(), conditions.end(),
-                     [&](const Json& c) { return c["type"] == type && c["status"] == status; });
-}
-
-// Creates the CRD from the file and waits until GoTestRuns are served.
-Status InstallCrd(kube::Client& client) {
-  StatusOr<Json> crd = LoadYaml(kCrdsDir + "/gotestrun.dev_gotestruns.yaml");
-  if (!crd.ok()) return crd.status();
-  StatusOr<Json> created = client.Create(ResourceType::CustomResourceDefinitions(), "", *crd);
-  if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
-    return created.status().Annotate("the API server refused the CustomResourceDefinition");
-  }
-  Json last;
-  bool established = Eventually([&] {
-    StatusOr<Json> got = client.Get(ResourceType::CustomResourceDefinitions(), "", kCrdName);
-    if (!got.ok()) return false;
-    last = *got;
-    return HasCondition(last, "Established", "True");
-  });
-  if (!established) return DeadlineExceededError("the CRD was not Established: " + last["status"].dump());
-  // Established comes a moment before the new resource is served everywhere.
-  bool served = Eventually([&] { return client.List(kGoTestRuns, "default").ok(); });
-  if (!served) return DeadlineExceededError("gotestruns.gotestrun.dev is Established but not served");
-  return Status::Ok();
-}
+StatusOr<Json> LoadYaml(const std::string& path) { return testing::LoadYamlFile(path); }
 
 class GoTestRunCrd : public ::testing::Test {
  protected:
   void SetUp() override {
     client_ = AdminClient();
     ASSERT_NE(client_, nullptr);
-    static const Status installed = InstallCrd(*client_);
+    static const Status installed = testing::InstallGoTestRunCrd(*client_, kCrdsDir);
     ASSERT_TRUE(installed.ok()) << installed;
     ns_ = TestNamespace(*client_);
   }

@@ -12,14 +12,14 @@ namespace {
 const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 constexpr char kCrdName[] = "gotestruns.gotestrun.dev";
 
-bool HasCondition(const kube::Json& crd, const std::string& type, const std::string& status) {
-  const kube::Json conditions = crd.value(kube::Json::json_pointer("/status/conditions"), kube::Json());
+}  // namespace
+
+bool HasCondition(const kube::Json& object, const std::string& type, const std::string& status) {
+  const kube::Json conditions = object.value(kube::Json::json_pointer("/status/conditions"), kube::Json());
   if (!conditions.is_array()) return false;
   return std::any_of(conditions.begin(), conditions.end(),
                      [&](const kube::Json& c) { return c["type"] == type && c["status"] == status; });
 }
-
-}  // namespace
 
 StatusOr<kube::Json> LoadYamlFile(const std::string& path) {
   StatusOr<std::string> text = ReadFile(path);

@@ -11,6 +11,9 @@ namespace gotestrun::testing {
 // Reads a YAML file into JSON the way kubectl would.
 StatusOr<kube::Json> LoadYamlFile(const std::string& path);
 
+// Whether status.conditions holds {type, status}.
+bool HasCondition(const kube::Json& object, const std::string& type, const std::string& status);
+
 // Creates the GoTestRun CRD from `crds_dir` and waits until GoTestRuns are served.
 Status InstallGoTestRunCrd(kube::Client& client, const std::string& crds_dir);
 

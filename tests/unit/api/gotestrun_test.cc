@@ -107,6 +107,8 @@ TEST(OwnedFlags, AllForms) {
   EXPECT_EQ(OwnedFlag("-p"), "-p");
   EXPECT_EQ(OwnedFlag("--p=3"), "-p");
   EXPECT_EQ(OwnedFlag("-toolexec=x"), "-toolexec");
+  EXPECT_EQ(OwnedFlag("-test.parallel=8"), "-parallel");
+  EXPECT_EQ(OwnedFlag("-timeout=1m"), "-timeout");
   EXPECT_EQ(OwnedFlag("-race"), std::nullopt);
   EXPECT_EQ(OwnedFlag("-parallelism"), std::nullopt);
   EXPECT_EQ(OwnedFlag("-run=TestX"), std::nullopt);
