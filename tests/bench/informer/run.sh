@@ -6,7 +6,7 @@
 #   tests/bench/informer/run.sh [BUILD_DIR] [COUNT] [RUNS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
-build=${1:-$root/build}
+build=$(cd "${1:-$root/build}" && pwd)
 count=${2:-5000}
 runs=${3:-5}
 export GOTESTRUN_CONTROLPLANE_BIN=${GOTESTRUN_CONTROLPLANE_BIN:-$("$root/tests/controlplane/build.sh")}
