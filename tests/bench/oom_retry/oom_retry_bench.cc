@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   pods.Start();
   pods.WaitForSync(std::chrono::seconds(30));
 
-  // Runs of the hog: 64Mi, then VPA's raise, then maxMemory; three kills per run.
-  const int runs = (want_kills + 2) / 3;
+  // Runs of the hog at 96Mi, then VPA's raise, then maxMemory: three kills per run, the
+  // first two followed by a retry (the third ends the run).
+  const int runs = (want_kills + 1) / 2;
   for (int i = 0; i < runs; ++i) {
     Json run = {{"apiVersion", "gotestrun.dev/v1alpha1"},
                 {"kind", "GoTestRun"},
