@@ -1,6 +1,7 @@
 #include "controllers/gotestrun/evidence.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include "agent/evidence.h"
@@ -151,17 +152,36 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
       }
       ev.outcome.packages.push_back(std::move(po));
     }
-    // The stream streams to the volume as the tests run, so it outlives the container:
-    // when exactly one test binary was running at the kill, it is the one that was
-    // killed (with several at once the policy bisects instead).
-    if (ev.pod_oom_killed && running.size() == 1) {
-      const gotest::PackageResult& p = *running.front();
+    // Which test binaries were running when the container died: the exec wrapper
+    // makes heap/<pkg>/ before it starts a binary and writes exec/<pkg>.json when it
+    // ends, both on the volume, so they outlive the container. (The event stream
+    // cannot say: go test holds back the output of all but one package at a time.)
+    std::set<std::string> passed_or_failed;
+    for (const policy::PackageOutcome& po : ev.outcome.packages) passed_or_failed.insert(po.package);
+    std::vector<std::string> suspects;
+    for (const std::string& pkg : plan.packages) {
+      if (passed_or_failed.contains(pkg)) continue;
+      std::error_code ec;
+      bool started = std::filesystem::exists(layout.heap_dir(pkg), ec);
+      bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
+      if (started && !ended) suspects.push_back(pkg);
+    }
+    if (suspects.empty()) {
+      for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
+    }
+    if (ev.pod_oom_killed && suspects.size() > 1) ev.suspects = suspects;
+    if (ev.pod_oom_killed && suspects.size() == 1) {
       policy::PackageOutcome po;
-      po.package = p.name;
+      po.package = suspects.front();
       po.result = policy::PackageResult::kKilled;
-      po.phase = p.running_at_end.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
-      po.tests_at_kill = LeafCount(p.running_at_end);
-      po.test_at_kill = Innermost(p.running_at_end);
+      // The stream says what the binary was doing when it streamed this package;
+      // when it held the package back, where in the binary the kill came is unknown.
+      const gotest::PackageResult* seen = stream.FindPackage(po.package);
+      if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
+        po.phase = seen->running_at_end.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+        po.tests_at_kill = LeafCount(seen->running_at_end);
+        po.test_at_kill = Innermost(seen->running_at_end);
+      }
       ev.killed_package = po.package;
       ev.running_test = po.test_at_kill;
       ev.phase = std::string(policy::PhaseName(po.phase));
@@ -180,8 +200,11 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
                       : -1;
   if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+  } else if (ev.outcome.container_oom_killed && !ev.suspects.empty()) {
+    ev.message = "the container was OOM-killed while " + std::to_string(ev.suspects.size()) + " test binaries ran:";
+    for (const std::string& p : ev.suspects) ev.message += " " + p;
   } else if (ev.outcome.container_oom_killed) {
-    ev.message = "the container was OOM-killed with no result from the agent";
+    ev.message = "the container was OOM-killed before any test binary was running (go test was building)";
   } else if (!ev.agent_result) {
     ev.message = "the pod ended (exit code " + std::to_string(exit_code) + ") without a result from the agent";
   } else {

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,9 @@ struct AttemptEvidence {
   bool pod_oom_killed = false;   // the container status said OOMKilled
   bool agent_result = false;     // result.json was there
   std::string killed_package;    // the package named as killed, if one was
+  // When the container died while several test binaries ran: all of them (the policy
+  // splits the shard to find which).
+  std::vector<std::string> suspects;
   std::string running_test;      // the test running in it at the kill
   std::string phase;             // compile, link, init, test-run, unknown
   std::optional<uint64_t> peak;  // the attempt's peak (cgroup)

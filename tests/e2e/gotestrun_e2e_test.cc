@@ -112,11 +112,19 @@ TEST_F(GoTestRunE2e, ConvergesAfterAnOomKillWithinMaxMemory) {
       auto limit = policy::ParseMemoryQuantity(a.value("memory", "0"));
       ASSERT_TRUE(limit.ok());
       EXPECT_LE(*limit, 1ull << 30) << "an attempt went above maxMemory";
-      if (a.value("outcome", "") == "OOMKilled") {
-        EXPECT_EQ(a.value("killedPackage", ""), leak) << a.dump();
-        EXPECT_EQ(a.value("phase", ""), "test-run") << a.dump();
-        named = true;
+      if (a.value("outcome", "") != "OOMKilled") continue;
+      if (a.value("killedPackage", "").empty()) {
+        // The container died while several test binaries ran (the status lists them)
+        // or while go test was still building: the kill cannot be pinned on one
+        // package, and the policy splits the shard instead.
+        std::string m = a.value("message", "");
+        EXPECT_TRUE(m.find(leak) != std::string::npos || m.find("building") != std::string::npos) << a.dump();
+        continue;
       }
+      EXPECT_EQ(a.value("killedPackage", ""), leak) << a.dump();
+      // Where in the binary: known when go test was streaming that package's events.
+      EXPECT_TRUE(a.value("phase", "") == "test-run" || a.value("phase", "") == "unknown") << a.dump();
+      named = true;
     }
   }
   EXPECT_TRUE(named) << status.dump(2);
