@@ -167,4 +167,26 @@ Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::S
              std::move(container), spec, options);
 }
 
+bool PodFinished(const Json& pod) {
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return false;
+  std::string phase = pod["status"].value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+engine::ContainerEnd ContainerEndOf(const Json& pod) {
+  engine::ContainerEnd end;
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return end;
+  const Json& status = pod["status"];
+  if (!status.contains("containerStatuses") || !status["containerStatuses"].is_array()) return end;
+  for (const Json& cs : status["containerStatuses"]) {
+    if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object() || !cs["state"].contains("terminated")) continue;
+    const Json& t = cs["state"]["terminated"];
+    if (!t.is_object()) continue;
+    end.oom_killed = t.value("reason", "") == "OOMKilled";
+    if (t.contains("exitCode") && t["exitCode"].is_number_integer()) end.exit_code = t["exitCode"].get<int>();
+    break;
+  }
+  return end;
+}
+
 }  // namespace gotestrun::controllers

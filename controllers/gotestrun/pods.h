@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/gotestrun.h"
+#include "engine/evidence.h"
 #include "policy/plan.h"
 
 namespace gotestrun::controllers {
@@ -48,5 +49,12 @@ std::string PlanningPodName(const std::string& run);
 Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptions& options);
 Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan,
                 const PodOptions& options);
+
+// True when the Pod has ended (Succeeded or Failed).
+bool PodFinished(const Json& pod);
+
+// How the Pod's test container ended, from its status: `terminated.reason: OOMKilled`
+// and the exit code.
+engine::ContainerEnd ContainerEndOf(const Json& pod);
 
 }  // namespace gotestrun::controllers

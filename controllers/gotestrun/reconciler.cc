@@ -8,11 +8,20 @@
 #include "agent/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
-#include "controllers/gotestrun/evidence.h"
+#include "engine/evidence.h"
+#include "engine/step.h"
 #include "policy/quantity.h"
 
 namespace gotestrun::controllers {
 namespace {
+
+using engine::AddAttempt;
+using engine::RunProgress;
+
+void SetCondition(Json& status, const std::string& type, const std::string& value, const std::string& reason,
+                  const std::string& message, int64_t generation) {
+  engine::SetCondition(status, type, value, reason, message, generation, Rfc3339Now());
+}
 
 using kube::MetaString;
 
@@ -27,63 +36,6 @@ bool HasFinalizer(const Json& run) {
     if (f == api::kFinalizer) return true;
   }
   return false;
-}
-
-// Sets the condition, keeping lastTransitionTime when the status does not change.
-void SetCondition(Json& status, const std::string& type, const std::string& value, const std::string& reason,
-                  const std::string& message, int64_t generation) {
-  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = Json::array();
-  for (Json& c : status["conditions"]) {
-    if (Str(c, "type") != type) continue;
-    if (Str(c, "status") != value) c["lastTransitionTime"] = Rfc3339Now();
-    c["status"] = value;
-    c["reason"] = reason;
-    c["message"] = message;
-    c["observedGeneration"] = generation;
-    return;
-  }
-  status["conditions"].push_back({{"type", type},
-                                  {"status", value},
-                                  {"reason", reason},
-                                  {"message", message},
-                                  {"observedGeneration", generation},
-                                  {"lastTransitionTime", Rfc3339Now()}});
-}
-
-std::string OutcomeOf(const AttemptEvidence& ev) {
-  bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
-  if (killed) return "OOMKilled";
-  bool any_failed = false, all_passed = !ev.outcome.packages.empty();
-  for (const policy::PackageOutcome& p : ev.outcome.packages) {
-    if (p.result == policy::PackageResult::kTestsFailed || p.result == policy::PackageResult::kBuildFailed) any_failed = true;
-    if (p.result != policy::PackageResult::kPassed) all_passed = false;
-  }
-  if (any_failed) return "TestsFailed";
-  return all_passed && ev.agent_result ? "Succeeded" : "Failed";
-}
-
-void Totals(const RunProgress& progress, Json& status) {
-  int attempts = 0, ooms = 0;
-  for (const ShardRecord& s : progress.shards) {
-    attempts += static_cast<int>(s.attempts.size());
-    for (const AttemptRecord& a : s.attempts) ooms += a.outcome == "OOMKilled" ? 1 : 0;
-  }
-  status["shardCount"] = static_cast<int>(progress.shards.size());
-  status["attemptCount"] = attempts;
-  status["oomKills"] = ooms;
-}
-
-void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run) {
-  AttemptRecord r;
-  r.plan = plan;
-  r.pod = policy::AttemptName(run, plan.index, plan.attempt);
-  for (ShardRecord& s : progress.shards) {
-    if (s.index == plan.index) {
-      s.attempts.push_back(std::move(r));
-      return;
-    }
-  }
-  progress.shards.push_back({plan.index, {std::move(r)}});
 }
 
 }  // namespace
@@ -199,8 +151,8 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
                                                                            RunProgress& progress, Json& status) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
   std::vector<policy::AttemptOutcome> finished;
-  for (ShardRecord& shard : progress.shards) {
-    AttemptRecord& a = shard.attempts.back();
+  for (engine::ShardRecord& shard : progress.shards) {
+    engine::AttemptRecord& a = shard.attempts.back();
     if (a.finished()) continue;
     runtime::ObjectPtr pod = Pod(ns, a.pod);
     if (pod == nullptr) {
@@ -218,16 +170,9 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
       }
       continue;
     }
-    AttemptEvidence ev = ReadAttemptEvidence(
-        options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, *pod);
-    a.outcome = OutcomeOf(ev);
-    a.phase = ev.phase;
-    a.peak_bytes = ev.peak;
-    a.killed_package = ev.killed_package;
-    a.running_test = ev.running_test;
-    a.finish_time = Rfc3339Now();
-    if (a.start_time.empty()) a.start_time = a.finish_time;
-    a.message = ev.message;
+    engine::AttemptEvidence ev = engine::ReadAttemptEvidence(
+        options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
+    engine::RecordEnd(a, ev, Rfc3339Now());
     if (a.outcome == "OOMKilled") Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
     finished.push_back(std::move(ev.outcome));
   }
@@ -269,13 +214,13 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
     return runtime::ReconcileResult{};
   }
 
-  RunProgress progress = DecodeProgress(status);
+  RunProgress progress = engine::DecodeProgress(status);
   if (!progress.planned) {
     StatusOr<bool> planned = Plan(run, *spec, progress, status);
     if (!planned.ok()) return planned.status();
     if (*planned) {
-      EncodeProgress(progress, status);
-      Totals(progress, status);
+      engine::EncodeProgress(progress, status);
+      engine::WriteTotals(progress, status);
     }
     GTR_RETURN_IF_ERROR(WriteStatus(run, status));
     if (*planned) Event(run, "Normal", "Planned", Str(status["conditions"].back(), "message"));
@@ -285,35 +230,21 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
   StatusOr<std::vector<policy::AttemptOutcome>> finished = Observe(run, *spec, progress, status);
   if (!finished.ok()) return finished.status();
   if (!finished->empty()) {
-    std::vector<policy::ShardPlan> active;
-    for (const ShardRecord& s : progress.shards) {
-      const AttemptRecord& a = s.attempts.back();
-      bool just_finished = std::any_of(finished->begin(), finished->end(), [&](const policy::AttemptOutcome& o) {
-        return o.shard == a.plan.index && o.attempt == a.plan.attempt;
-      });
-      if (!a.finished() || just_finished) active.push_back(a.plan);
-    }
-    StatusOr<policy::RetryDecision> decision = policy::NextAttempts(spec->policy, active, *finished, progress.log);
-    if (!decision.ok()) return decision.status().Annotate("retry policy");
-    progress.log = decision->log;
-    for (const policy::PackageVerdict& v : decision->verdicts) progress.verdicts.push_back(v);
-    for (const policy::ShardPlan& p : decision->shards) {
-      AddAttempt(progress, p, MetaString(run, "name"));
+    StatusOr<engine::Step> step = engine::Advance(spec->policy, MetaString(run, "name"), *finished, progress);
+    if (!step.ok()) return step.status();
+    for (const policy::ShardPlan& p : step->started) {
       Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
     }
-    if (decision->state != policy::RunState::kRunning) {
-      bool ok = decision->state == policy::RunState::kSucceeded;
-      status["phase"] = ok ? "Succeeded" : "Failed";
-      status["completionTime"] = Rfc3339Now();
-      status["message"] = decision->summary;
-      SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", decision->summary, generation);
-      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", decision->summary);
+    if (step->state != policy::RunState::kRunning) {
+      bool ok = step->state == policy::RunState::kSucceeded;
+      engine::WriteSettled(status, step->state, step->summary, generation, Rfc3339Now());
+      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", step->summary);
     }
     spdlog::info("gotestrun={} reconcile={} decided: {} new attempts, {} verdicts, state {}", key, reconcile_id,
-                 decision->shards.size(), decision->verdicts.size(), policy::RunStateName(decision->state));
+                 step->started.size(), step->verdicts.size(), policy::RunStateName(step->state));
   }
-  EncodeProgress(progress, status);
-  Totals(progress, status);
+  engine::EncodeProgress(progress, status);
+  engine::WriteTotals(progress, status);
   GTR_RETURN_IF_ERROR(WriteStatus(run, status));
   return runtime::ReconcileResult{};
 }

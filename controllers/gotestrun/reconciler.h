@@ -18,7 +18,7 @@
 
 #include "api/gotestrun.h"
 #include "controllers/gotestrun/pods.h"
-#include "controllers/gotestrun/state.h"
+#include "engine/progress.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/controller.h"
 
@@ -40,10 +40,10 @@ class GoTestRunReconciler : public runtime::Reconciler {
 
  private:
   Status Finalize(const Json& run);
-  StatusOr<bool> Plan(const Json& run, const api::GoTestRunSpec& spec, RunProgress& progress, Json& status);
+  StatusOr<bool> Plan(const Json& run, const api::GoTestRunSpec& spec, engine::RunProgress& progress, Json& status);
   // Returns the outcomes of attempts whose Pods finished; creates missing Pods.
   StatusOr<std::vector<policy::AttemptOutcome>> Observe(const Json& run, const api::GoTestRunSpec& spec,
-                                                        RunProgress& progress, Json& status);
+                                                        engine::RunProgress& progress, Json& status);
   Status WriteStatus(const Json& run, Json status);
   void Event(const Json& run, const std::string& type, const std::string& reason, const std::string& message);
   runtime::ObjectPtr Pod(const std::string& ns, const std::string& name) const;

@@ -13,7 +13,7 @@
 
 #include "policy/retry.h"
 
-namespace gotestrun::controllers {
+namespace gotestrun::engine {
 
 struct AttemptRecord {
   policy::ShardPlan plan;
@@ -49,4 +49,4 @@ void EncodeProgress(const RunProgress& progress, nlohmann::json& status);
 nlohmann::json EncodeAttemptLog(const policy::AttemptLog& log);
 policy::AttemptLog DecodeAttemptLog(const nlohmann::json& j);
 
-}  // namespace gotestrun::controllers
+}  // namespace gotestrun::engine

@@ -1,26 +1,34 @@
 // What a finished attempt left behind, read into the retry policy's terms.
 //
-// Two sources, as FACTS.md describes an OOM kill: the Pod's container status
-// (`terminated.reason: OOMKilled`, exit code 137) and the agent's evidence folder
+// Two sources, as FACTS.md describes an OOM kill: how the container ended (a Pod's
+// `terminated.reason: OOMKilled`, exit code 137; or the local sandbox's OOM kill
+// count) and the agent's evidence folder
 // (result.json, exec/*.json, events.jsonl, memory.tsv). A missing result.json means
 // the whole container died; then the event stream still tells which packages had
 // passed before it did. A package killed while others passed is an OOM kill even if
-// the Pod's exit code is 1.
+// the container's exit code is 1. The operator and the local runner share this reader.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "policy/retry.h"
 
-namespace gotestrun::controllers {
+namespace gotestrun::engine {
+
+// How the container (a Pod's, or the local runner's cgroup) ended.
+struct ContainerEnd {
+  bool oom_killed = false;          // the kernel's OOM killer ended something in it
+  std::optional<int> exit_code;     // of its top process, when it exited
+  // The local runner's RSS watch killed it at the limit (no cgroup): treated as an
+  // OOM kill by the policy, and said so in the message.
+  bool killed_at_limit = false;
+};
 
 struct AttemptEvidence {
   policy::AttemptOutcome outcome;
-  bool pod_oom_killed = false;   // the container status said OOMKilled
+  bool container_oom_killed = false;  // the container was OOM-killed (or killed at the limit)
   bool agent_result = false;     // result.json was there
   std::string killed_package;    // the package named as killed, if one was
   // When the container died while several test binaries ran: all of them (the policy
@@ -32,11 +40,9 @@ struct AttemptEvidence {
   std::string message;           // one line for people
 };
 
-// `attempt_dir` is the attempt's folder on the profiles volume; `pod` its Pod.
+// `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its
+// container ended.
 AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
-                                    const nlohmann::json& pod);
+                                    const ContainerEnd& end);
 
-// True when the Pod has ended (Succeeded or Failed).
-bool PodFinished(const nlohmann::json& pod);
-
-}  // namespace gotestrun::controllers
+}  // namespace gotestrun::engine

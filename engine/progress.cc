@@ -1,8 +1,8 @@
-#include "controllers/gotestrun/state.h"
+#include "engine/progress.h"
 
 #include "policy/quantity.h"
 
-namespace gotestrun::controllers {
+namespace gotestrun::engine {
 namespace {
 
 using nlohmann::json;
@@ -241,4 +241,4 @@ void EncodeProgress(const RunProgress& progress, json& status) {
   status["packages"] = std::move(packages);
 }
 
-}  // namespace gotestrun::controllers
+}  // namespace gotestrun::engine

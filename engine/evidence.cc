@@ -1,4 +1,4 @@
-#include "controllers/gotestrun/evidence.h"
+#include "engine/evidence.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -9,23 +9,8 @@
 #include "diagnosis/gotest/test_stream_reader.h"
 #include "policy/quantity.h"
 
-namespace gotestrun::controllers {
+namespace gotestrun::engine {
 namespace {
-
-using nlohmann::json;
-
-const json& ContainerTerminated(const json& pod) {
-  static const json kNull;
-  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return kNull;
-  const json& statuses = pod["status"].contains("containerStatuses") ? pod["status"]["containerStatuses"] : kNull;
-  if (!statuses.is_array()) return kNull;
-  for (const json& cs : statuses) {
-    if (cs.is_object() && cs.contains("state") && cs["state"].is_object() && cs["state"].contains("terminated")) {
-      return cs["state"]["terminated"];
-    }
-  }
-  return kNull;
-}
 
 policy::Phase PhaseOf(gotest::BuildPhase p) {
   switch (p) {
@@ -55,20 +40,20 @@ int LeafCount(const std::vector<std::string>& running) {
   return n;
 }
 
-}  // namespace
-
-bool PodFinished(const json& pod) {
-  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return false;
-  std::string phase = pod["status"].value("phase", "");
-  return phase == "Succeeded" || phase == "Failed";
+bool KilledBySigkill(const std::string& exec_record) {
+  StatusOr<std::string> text = ReadFile(exec_record, 1u << 20);
+  if (!text.ok()) return false;
+  StatusOr<agent::ExecRecord> record = agent::DecodeExecRecord(*text);
+  return record.ok() && record->end.signal == 9;
 }
 
-AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const json& pod) {
+}  // namespace
+
+AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
   AttemptEvidence ev;
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
-  const json& terminated = ContainerTerminated(pod);
-  ev.pod_oom_killed = terminated.is_object() && terminated.value("reason", "") == "OOMKilled";
+  ev.container_oom_killed = end.oom_killed || end.killed_at_limit;
   agent::AttemptLayout layout(attempt_dir);
 
   // Build steps killed by a signal are only in go test's own output.
@@ -134,7 +119,7 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
   } else {
     // No result.json: the agent died with its container. What the stream saw passing
     // before the kill still passed.
-    ev.outcome.container_oom_killed = ev.pod_oom_killed;
+    ev.outcome.container_oom_killed = ev.container_oom_killed;
     std::vector<const gotest::PackageResult*> running;
     for (const gotest::PackageResult& p : stream.packages) {
       if (!planned.contains(p.name)) continue;
@@ -142,7 +127,7 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
       po.package = p.name;
       if (p.outcome == gotest::PackageOutcome::kPass || p.outcome == gotest::PackageOutcome::kSkip) {
         po.result = policy::PackageResult::kPassed;
-      } else if (p.outcome == gotest::PackageOutcome::kFail && !ev.pod_oom_killed) {
+      } else if (p.outcome == gotest::PackageOutcome::kFail && !ev.container_oom_killed) {
         po.result = policy::PackageResult::kTestsFailed;
       } else {
         if (p.outcome == gotest::PackageOutcome::kRunning || p.outcome == gotest::PackageOutcome::kNoResult) {
@@ -156,6 +141,9 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
     // makes heap/<pkg>/ before it starts a binary and writes exec/<pkg>.json when it
     // ends, both on the volume, so they outlive the container. (The event stream
     // cannot say: go test holds back the output of all but one package at a time.)
+    // The kernel kills the binary first; its wrapper may live long enough to record
+    // the SIGKILL before the rest of the container goes, and that binary was running
+    // at the kill too.
     std::set<std::string> passed_or_failed;
     for (const policy::PackageOutcome& po : ev.outcome.packages) passed_or_failed.insert(po.package);
     std::vector<std::string> suspects;
@@ -164,13 +152,14 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
       std::error_code ec;
       bool started = std::filesystem::exists(layout.heap_dir(pkg), ec);
       bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
+      if (started && ended) ended = !KilledBySigkill(layout.exec_record(pkg));
       if (started && !ended) suspects.push_back(pkg);
     }
     if (suspects.empty()) {
       for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
     }
-    if (ev.pod_oom_killed && suspects.size() > 1) ev.suspects = suspects;
-    if (ev.pod_oom_killed && suspects.size() == 1) {
+    if (ev.container_oom_killed && suspects.size() > 1) ev.suspects = suspects;
+    if (ev.container_oom_killed && suspects.size() == 1) {
       policy::PackageOutcome po;
       po.package = suspects.front();
       po.result = policy::PackageResult::kKilled;
@@ -178,7 +167,9 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
       // when it held the package back, where in the binary the kill came is unknown.
       const gotest::PackageResult* seen = stream.FindPackage(po.package);
       if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
-        po.phase = seen->running_at_end.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+        // No test seen at all is not proof of init: the stream may not have caught up
+        // with the binary. Init is for the diagnosis to show (heap before the first test).
+        po.phase = !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
         po.tests_at_kill = LeafCount(seen->running_at_end);
         po.test_at_kill = Innermost(seen->running_at_end);
       }
@@ -191,22 +182,23 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
       agent::MemoryTimeline timeline = agent::ParseMemoryTimeline(*mem);
       for (const agent::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
     }
-    if (ev.phase.empty() && ev.pod_oom_killed) ev.phase = "unknown";
+    if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
 
-  int exit_code = terminated.is_object() && terminated.contains("exitCode") && terminated["exitCode"].is_number_integer()
-                      ? terminated["exitCode"].get<int>()
-                      : -1;
+  int exit_code = end.exit_code.value_or(-1);
+  const std::string killed_how = end.killed_at_limit
+                                     ? "the process tree was killed at its memory limit (RSS watch, no cgroup)"
+                                     : "the container was OOM-killed";
   if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
   } else if (ev.outcome.container_oom_killed && !ev.suspects.empty()) {
-    ev.message = "the container was OOM-killed while " + std::to_string(ev.suspects.size()) + " test binaries ran:";
+    ev.message = killed_how + " while " + std::to_string(ev.suspects.size()) + " test binaries ran:";
     for (const std::string& p : ev.suspects) ev.message += " " + p;
   } else if (ev.outcome.container_oom_killed) {
-    ev.message = "the container was OOM-killed before any test binary was running (go test was building)";
+    ev.message = killed_how + " before any test binary was running (go test was building)";
   } else if (!ev.agent_result) {
-    ev.message = "the pod ended (exit code " + std::to_string(exit_code) + ") without a result from the agent";
+    ev.message = "the container ended (exit code " + std::to_string(exit_code) + ") without a result from the agent";
   } else {
     ev.message = "go test exited with code " + std::to_string(result->go_test_exit_code);
   }
@@ -214,4 +206,4 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
   return ev;
 }
 
-}  // namespace gotestrun::controllers
+}  // namespace gotestrun::engine

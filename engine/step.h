@@ -1,0 +1,58 @@
+// One step of a run, shared by the operator's reconciler and the local runner: record
+// how shard attempts ended, ask the retry policy what comes next, and write what it
+// decided into the run's progress and status. Pure: no files, clocks or API calls; the
+// caller passes the time and does the I/O (Pods and Events, or processes and lines on
+// a terminal).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "engine/evidence.h"
+#include "engine/progress.h"
+#include "policy/retry.h"
+
+namespace gotestrun::engine {
+
+// "Succeeded", "TestsFailed", "OOMKilled" or "Failed": an attempt's outcome in status.
+std::string AttemptOutcomeName(const AttemptEvidence& evidence);
+
+// Appends a new attempt for `plan` to its shard (a new shard when its index is new),
+// named AttemptName(run, index, attempt).
+void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run);
+
+// Records how `attempt` ended from its evidence, at `now` (RFC 3339).
+void RecordEnd(AttemptRecord& attempt, const AttemptEvidence& evidence, const std::string& now);
+
+// What the retry policy decided for the attempts that just finished.
+struct Step {
+  std::vector<policy::ShardPlan> started;         // new attempts, already added to progress
+  std::vector<policy::PackageVerdict> verdicts;   // packages that reached their end now
+  policy::RunState state = policy::RunState::kRunning;
+  std::string summary;                            // for a finished run
+};
+
+// Feeds the attempts that just finished (their records already updated with RecordEnd)
+// to the retry policy and records its decision in `progress`: the log, the verdicts and
+// the new attempts. `finished` must be outcomes of attempts that are the last of their
+// shards in `progress`.
+StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
+                       const std::vector<policy::AttemptOutcome>& finished, RunProgress& progress);
+
+// Sets a condition in `status`, keeping lastTransitionTime when its status does not change.
+void SetCondition(nlohmann::json& status, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, std::int64_t generation,
+                  const std::string& now);
+
+// Writes shardCount, attemptCount and oomKills.
+void WriteTotals(const RunProgress& progress, nlohmann::json& status);
+
+// Writes the end of a run: phase, completionTime, message and the Succeeded condition.
+void WriteSettled(nlohmann::json& status, policy::RunState state, const std::string& summary,
+                  std::int64_t generation, const std::string& now);
+
+}  // namespace gotestrun::engine
