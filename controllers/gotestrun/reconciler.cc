@@ -8,6 +8,7 @@
 #include "agent/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
+#include "controllers/gotestrun/history_store.h"
 #include "engine/evidence.h"
 #include "engine/step.h"
 #include "policy/quantity.h"
@@ -135,14 +136,22 @@ StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSp
     SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", run["metadata"].value("generation", 0));
     return false;
   }
-  auto plans = policy::PlanShards(packages, spec.policy, policy::History{});
+  // History only makes plans better: without it (an API error) the run is planned as
+  // a first run would be.
+  engine::SuiteKey suite = engine::SuiteKeyOf(spec);
+  StatusOr<engine::MemoryHistory> history = LoadHistory(client_, ns, suite);
+  if (!history.ok()) spdlog::warn("gotestrun={}/{}: memory history: {}", ns, name, history.status().ToString());
+  policy::History known = history.ok() ? engine::PlanningHistory(*history) : policy::History{};
+  int sized = 0;
+  for (const std::string& p : packages) sized += known.packages.contains(p) ? 1 : 0;
+  auto plans = policy::PlanShards(packages, spec.policy, known);
   if (!plans.ok()) return plans.status();
   for (const policy::ShardPlan& p : *plans) AddAttempt(progress, p, name);
   progress.planned = true;
   status["phase"] = "Running";
-  SetCondition(status, "Succeeded", "Unknown", "Running",
-               std::to_string(packages.size()) + " packages in " + std::to_string(plans->size()) + " shards",
-               run["metadata"].value("generation", 0));
+  std::string planned = std::to_string(packages.size()) + " packages in " + std::to_string(plans->size()) + " shards";
+  if (sized > 0) planned += " (" + std::to_string(sized) + " sized from memory history " + HistoryConfigMapName(suite) + ")";
+  SetCondition(status, "Succeeded", "Unknown", "Running", planned, run["metadata"].value("generation", 0));
   return true;
 }
 
@@ -178,6 +187,20 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
   }
   (void)status;
   return finished;
+}
+
+std::vector<engine::Growth> GoTestRunReconciler::RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
+                                                               const RunProgress& progress) {
+  engine::RunPeaks peaks = engine::PeaksOf(progress.log);
+  if (peaks.test_run.empty() && peaks.build.empty()) return {};
+  StatusOr<std::vector<engine::Growth>> growth =
+      RecordHistory(client_, MetaString(run, "namespace"), engine::SuiteKeyOf(spec), peaks, MetaString(run, "uid"),
+                    spec.growth_threshold_percent, Rfc3339Now());
+  if (growth.ok()) return *std::move(growth);
+  // The run's own result stands; only the next plan is worse for it.
+  spdlog::warn("gotestrun={}: memory history not recorded: {}", kube::ObjectKey(run), growth.status().ToString());
+  Event(run, "Warning", "HistoryNotRecorded", growth.status().message());
+  return {};
 }
 
 StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
@@ -236,9 +259,29 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
       Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
     }
     if (step->state != policy::RunState::kRunning) {
-      bool ok = step->state == policy::RunState::kSucceeded;
-      engine::WriteSettled(status, step->state, step->summary, generation, Rfc3339Now());
-      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", step->summary);
+      policy::RunState state = step->state;
+      std::string summary = step->summary;
+      std::vector<engine::Growth> growth = RememberPeaks(run, *spec, progress);
+      if (!growth.empty()) {
+        std::string words = engine::DescribeGrowth(growth);
+        SetCondition(status, "MemoryGrowth", "True", "PeakGrew", words, generation);
+        Event(run, "Warning", "MemoryGrowth", words);
+        if (spec->fail_on_growth && state == policy::RunState::kSucceeded) {
+          state = policy::RunState::kFailed;
+          summary += "; failed by the memory gate: " + words;
+        }
+      } else {
+        SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
+                     "no package's peak grew more than " + std::to_string(spec->growth_threshold_percent) +
+                         "% over its baseline",
+                     generation);
+      }
+      bool ok = state == policy::RunState::kSucceeded;
+      engine::WriteSettled(status, state, summary, generation, Rfc3339Now());
+      if (!ok && step->state == policy::RunState::kSucceeded) {
+        SetCondition(status, "Succeeded", "False", "MemoryGrowth", summary, generation);
+      }
+      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", summary);
     }
     spdlog::info("gotestrun={} reconcile={} decided: {} new attempts, {} verdicts, state {}", key, reconcile_id,
                  step->started.size(), step->verdicts.size(), policy::RunStateName(step->state));

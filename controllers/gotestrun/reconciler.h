@@ -18,6 +18,7 @@
 
 #include "api/gotestrun.h"
 #include "controllers/gotestrun/pods.h"
+#include "engine/history.h"
 #include "engine/progress.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/controller.h"
@@ -45,6 +46,9 @@ class GoTestRunReconciler : public runtime::Reconciler {
   StatusOr<std::vector<policy::AttemptOutcome>> Observe(const Json& run, const api::GoTestRunSpec& spec,
                                                         engine::RunProgress& progress, Json& status);
   Status WriteStatus(const Json& run, Json status);
+  // Records a finished run's peaks in the suite's memory history; the packages that grew.
+  std::vector<engine::Growth> RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
+                                            const engine::RunProgress& progress);
   void Event(const Json& run, const std::string& type, const std::string& reason, const std::string& message);
   runtime::ObjectPtr Pod(const std::string& ns, const std::string& name) const;
 

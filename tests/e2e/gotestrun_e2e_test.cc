@@ -158,6 +158,77 @@ TEST_F(GoTestRunE2e, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSaysSo) {
   EXPECT_TRUE(diagnosed) << status.dump(2);
 }
 
+// The suite's memory history: the first run is OOM-killed and converges; the second is
+// planned from what the first measured and passes with no OOM kill; a package whose
+// peak is far above its baseline is flagged, and fails the run when the gate says so.
+TEST_F(GoTestRunE2e, ASecondRunIsPlannedFromHistoryAndAGrownPackageIsFlagged) {
+  const std::string leak = "gotestrun.dev/fixtures/memory/leak";
+  const std::vector<std::string> packages = {"./leak", "./clean/a"};
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("hist-1", packages, "256Mi", "1Gi")).ok());
+  Json first = WaitForEnd("hist-1");
+  ASSERT_EQ(first["status"].value("phase", ""), "Succeeded") << first["status"].dump(2);
+  ASSERT_GE(first["status"].value("oomKills", 0), 1) << first["status"].dump(2);
+
+  // The history ConfigMap holds the leak's peak from the attempt that passed.
+  auto cms = client_->List(ResourceType::ConfigMaps(), ns_, {.label_selector = "gotestrun.dev/suite"});
+  ASSERT_TRUE(cms.ok()) << cms.status();
+  ASSERT_EQ(cms->items.size(), 1u);
+  Json cm = cms->items[0];
+  Json history = Json::parse(cm["data"].value("history.json", "{}"));
+  ASSERT_TRUE(history["packages"].contains(leak)) << history.dump(2);
+  uint64_t measured = history["packages"][leak]["testRun"][0].value("bytes", uint64_t{0});
+  EXPECT_GT(measured, 256ull << 20) << history.dump(2);
+
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("hist-2", packages, "256Mi", "1Gi")).ok());
+  Json second = WaitForEnd("hist-2");
+  const Json& status = second["status"];
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_EQ(status.value("oomKills", -1), 0) << status.dump(2);
+  bool leak_sized = false;
+  for (const Json& shard : status["shards"]) {
+    const Json& a = shard["attempts"][0];
+    for (const Json& p : shard["packages"]) {
+      if (p != leak) continue;
+      auto limit = policy::ParseMemoryQuantity(a.value("memory", "0"));
+      ASSERT_TRUE(limit.ok());
+      EXPECT_GT(*limit, measured) << a.dump();
+      leak_sized = true;
+    }
+  }
+  EXPECT_TRUE(leak_sized) << status.dump(2);
+  EXPECT_TRUE(HasCondition(second, "MemoryGrowth", "False")) << status.dump(2);
+
+  // Earlier runs of this suite needed far less: the same leak is now growth.
+  cms = client_->List(ResourceType::ConfigMaps(), ns_, {.label_selector = "gotestrun.dev/suite"});
+  ASSERT_TRUE(cms.ok() && cms->items.size() == 1u);
+  cm = cms->items[0];
+  history = Json::parse(cm["data"].value("history.json", "{}"));
+  Json& peaks = history["packages"][leak]["testRun"];
+  Json older = Json::array();
+  for (int i = 0; i < 3; ++i) older.push_back({{"run", "older-" + std::to_string(i)}, {"bytes", 100ull << 20}});
+  for (const Json& p : peaks) older.push_back(p);
+  peaks = older;
+  cm["data"]["history.json"] = history.dump();
+  ASSERT_TRUE(client_->Update(ResourceType::ConfigMaps(), cm).ok());
+
+  Json gated = Run("hist-3", packages, "256Mi", "1Gi");
+  gated["spec"]["memoryGate"] = {{"growthThresholdPercent", 50}, {"failOnGrowth", true}};
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, gated).ok());
+  Json third = WaitForEnd("hist-3");
+  ASSERT_EQ(third["status"].value("phase", ""), "Failed") << third["status"].dump(2);
+  EXPECT_EQ(third["status"].value("oomKills", -1), 0) << third["status"].dump(2);
+  EXPECT_TRUE(HasCondition(third, "MemoryGrowth", "True")) << third["status"].dump(2);
+  EXPECT_NE(third["status"].value("message", "").find(leak), std::string::npos) << third["status"].dump(2);
+  EXPECT_TRUE(Eventually([&] {
+    auto events = client_->List(ResourceType::Events(), ns_);
+    if (!events.ok()) return false;
+    for (const Json& e : events->items) {
+      if (e.value("reason", "") == "MemoryGrowth" && e["involvedObject"].value("name", "") == "hist-3") return true;
+    }
+    return false;
+  }, std::chrono::seconds(30)));
+}
+
 TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
   ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("short", {"./clean/..."}, "256Mi", "512Mi")).ok());
   Json run = WaitForEnd("short");
