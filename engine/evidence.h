@@ -26,6 +26,15 @@ struct ContainerEnd {
   bool killed_at_limit = false;
 };
 
+// What the diagnosis (diagnosis/cause) concluded about one package of an attempt.
+struct PackageDiagnosis {
+  std::string package;
+  policy::Phase phase = policy::Phase::kUnknown;
+  policy::Cause cause = policy::Cause::kUnknown;
+  std::string summary;                // one sentence a developer can act on
+  std::vector<std::string> evidence;  // the figures behind it, one line each
+};
+
 struct AttemptEvidence {
   policy::AttemptOutcome outcome;
   bool container_oom_killed = false;  // the container was OOM-killed (or killed at the limit)
@@ -38,6 +47,8 @@ struct AttemptEvidence {
   std::string phase;             // compile, link, init, test-run, unknown
   std::optional<uint64_t> peak;  // the attempt's peak (cgroup)
   std::string message;           // one line for people
+  // For each package killed (or the one suspect of a container kill): the diagnosis.
+  std::vector<PackageDiagnosis> diagnoses;
 };
 
 // `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its

@@ -1,5 +1,8 @@
 #include "engine/progress.h"
 
+#include <map>
+#include <set>
+
 #include "policy/quantity.h"
 
 namespace gotestrun::engine {
@@ -174,16 +177,37 @@ RunProgress DecodeProgress(const json& status) {
     }
   }
   if (status.contains("retryLog")) p.log = DecodeAttemptLog(status["retryLog"]);
+  // Diagnoses: an entry with an "attempt" came from the diagnosis of an attempt; the
+  // others only say why a package ended (its verdict's words are the summary).
+  std::map<std::string, std::string> verdict_words;
+  if (status.contains("diagnosis") && status["diagnosis"].is_array()) {
+    for (const json& d : status["diagnosis"]) {
+      std::string pkg = Opt<std::string>(d, "package").value_or("");
+      if (pkg.empty()) continue;
+      std::string words = Opt<std::string>(d, "verdict").value_or(Opt<std::string>(d, "summary").value_or(""));
+      verdict_words[pkg] = words;
+      auto attempt = Opt<std::string>(d, "attempt");
+      if (!attempt) continue;
+      DiagnosisRecord r;
+      r.diagnosis.package = pkg;
+      r.diagnosis.phase = PhaseFromName(Opt<std::string>(d, "phase"));
+      r.diagnosis.cause = CauseFromName(Opt<std::string>(d, "cause"));
+      r.diagnosis.summary = Opt<std::string>(d, "summary").value_or("");
+      if (d.contains("evidence") && d["evidence"].is_array()) {
+        for (const json& e : d["evidence"]) {
+          if (e.is_string()) r.diagnosis.evidence.push_back(e.get<std::string>());
+        }
+      }
+      r.attempt = *attempt;
+      r.action = Opt<std::string>(d, "action").value_or("");
+      p.diagnoses.push_back(std::move(r));
+    }
+  }
   // Verdicts are in the log: the attempt that ended a package carries one.
   for (const auto& [pkg, attempts] : p.log) {
     if (attempts.empty() || !attempts.back().verdict) continue;
-    std::string words;
-    if (status.contains("diagnosis") && status["diagnosis"].is_array()) {
-      for (const json& d : status["diagnosis"]) {
-        if (Opt<std::string>(d, "package") == pkg) words = Opt<std::string>(d, "summary").value_or("");
-      }
-    }
-    p.verdicts.push_back({pkg, *attempts.back().verdict, words});
+    auto w = verdict_words.find(pkg);
+    p.verdicts.push_back({pkg, *attempts.back().verdict, w == verdict_words.end() ? "" : w->second});
   }
   return p;
 }
@@ -228,14 +252,48 @@ void EncodeProgress(const RunProgress& progress, json& status) {
       if (peak) e["peakBytes"] = *peak;
     }
     packages.push_back(std::move(e));
-    if (v.verdict == policy::Verdict::kDoesNotFit || v.verdict == policy::Verdict::kAttemptsSpent) {
-      json d = {{"package", v.package},
-                {"cause", policy::CauseName(last ? last->cause : policy::Cause::kUnknown)},
-                {"summary", v.diagnosis.substr(0, 1024)},
-                {"action", std::string(policy::VerdictName(v.verdict))}};
-      if (last) d["phase"] = policy::PhaseName(last->phase);
-      diagnosis.push_back(std::move(d));
+  }
+  // One entry per diagnosed package, then one per package that ended without fitting
+  // and was never diagnosed.
+  std::set<std::string> diagnosed;
+  auto ending = [&](const std::string& pkg) -> const policy::PackageVerdict* {
+    for (const policy::PackageVerdict& v : progress.verdicts) {
+      if (v.package == pkg && (v.verdict == policy::Verdict::kDoesNotFit || v.verdict == policy::Verdict::kAttemptsSpent)) return &v;
     }
+    return nullptr;
+  };
+  for (const DiagnosisRecord& r : progress.diagnoses) {
+    const PackageDiagnosis& dg = r.diagnosis;
+    if (!diagnosed.insert(dg.package).second) continue;
+    json ev = json::array();
+    for (const std::string& line : dg.evidence) {
+      if (ev.size() == 32) break;
+      ev.push_back(line.substr(0, 1024));
+    }
+    json d = {{"package", dg.package},
+              {"phase", policy::PhaseName(dg.phase)},
+              {"cause", policy::CauseName(dg.cause)},
+              {"summary", dg.summary.substr(0, 1024)},
+              {"evidence", std::move(ev)},
+              {"attempt", r.attempt}};
+    std::string action = r.action;
+    if (const policy::PackageVerdict* v = ending(dg.package)) {
+      action = std::string(policy::VerdictName(v->verdict)) + ": " + v->diagnosis;
+      d["verdict"] = v->diagnosis.substr(0, 1024);
+    }
+    if (!action.empty()) d["action"] = action.substr(0, 1024);
+    diagnosis.push_back(std::move(d));
+  }
+  for (const policy::PackageVerdict& v : progress.verdicts) {
+    if (diagnosed.contains(v.package) || ending(v.package) != &v) continue;
+    auto it = progress.log.find(v.package);
+    const policy::PackageAttempt* last = it != progress.log.end() && !it->second.empty() ? &it->second.back() : nullptr;
+    json d = {{"package", v.package},
+              {"cause", policy::CauseName(last ? last->cause : policy::Cause::kUnknown)},
+              {"summary", v.diagnosis.substr(0, 1024)},
+              {"action", std::string(policy::VerdictName(v.verdict))}};
+    if (last) d["phase"] = policy::PhaseName(last->phase);
+    diagnosis.push_back(std::move(d));
   }
   status["diagnosis"] = std::move(diagnosis);
   status["packages"] = std::move(packages);

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/evidence.h"
 #include "policy/retry.h"
 
 namespace gotestrun::engine {
@@ -34,11 +35,19 @@ struct ShardRecord {
   std::vector<AttemptRecord> attempts;
 };
 
+// A package's latest diagnosis and what was done about it: status.diagnosis.
+struct DiagnosisRecord {
+  PackageDiagnosis diagnosis;
+  std::string attempt;  // the attempt it was read from, e.g. "payments-s0-a1"
+  std::string action;   // what the retry policy did about it
+};
+
 struct RunProgress {
   bool planned = false;
   std::vector<ShardRecord> shards;
   policy::AttemptLog log;
   std::vector<policy::PackageVerdict> verdicts;
+  std::vector<DiagnosisRecord> diagnoses;  // the latest of each package, in the order first diagnosed
 };
 
 // Reads what an earlier reconcile wrote; tolerant of missing fields (a fresh run).

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "policy/plan.h"
+#include "policy/quantity.h"
 
 namespace gotestrun::engine {
 namespace {
@@ -69,6 +70,34 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
   for (const policy::PackageVerdict& v : decision->verdicts) progress.verdicts.push_back(v);
   for (const policy::ShardPlan& p : decision->shards) AddAttempt(progress, p, run);
   return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state, std::move(decision->summary)};
+}
+
+void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt) {
+  for (const PackageDiagnosis& d : evidence.diagnoses) {
+    auto it = std::find_if(progress.diagnoses.begin(), progress.diagnoses.end(),
+                           [&](const DiagnosisRecord& r) { return r.diagnosis.package == d.package; });
+    if (it == progress.diagnoses.end()) {
+      progress.diagnoses.push_back({d, attempt, ""});
+    } else {
+      *it = {d, attempt, ""};
+    }
+  }
+}
+
+void NoteActions(RunProgress& progress, const Step& step, const std::string& run) {
+  for (const policy::ShardPlan& p : step.started) {
+    for (DiagnosisRecord& r : progress.diagnoses) {
+      if (!r.action.empty() || std::find(p.packages.begin(), p.packages.end(), r.diagnosis.package) == p.packages.end()) {
+        continue;
+      }
+      std::string knobs = policy::FormatMemoryQuantity(p.memory);
+      if (p.parallel) knobs += ", -parallel " + std::to_string(*p.parallel);
+      if (p.p) knobs += ", -p " + std::to_string(*p.p);
+      if (p.gomemlimit) knobs += ", GOMEMLIMIT=" + policy::FormatGoMemLimit(*p.gomemlimit);
+      std::string with = p.packages.size() == 1 ? "alone" : "with " + std::to_string(p.packages.size() - 1) + " other package(s)";
+      r.action = "retried " + with + " as " + policy::AttemptName(run, p.index, p.attempt) + " (" + knobs + "): " + p.reason;
+    }
+  }
 }
 
 void SetCondition(json& status, const std::string& type, const std::string& value, const std::string& reason,

@@ -28,6 +28,10 @@ void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std:
 // Records how `attempt` ended from its evidence, at `now` (RFC 3339).
 void RecordEnd(AttemptRecord& attempt, const AttemptEvidence& evidence, const std::string& now);
 
+// Keeps the diagnoses of a finished attempt (named `attempt`), replacing a package's
+// earlier one: a later attempt, often with the package alone, sees it more clearly.
+void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt);
+
 // What the retry policy decided for the attempts that just finished.
 struct Step {
   std::vector<policy::ShardPlan> started;         // new attempts, already added to progress
@@ -42,6 +46,10 @@ struct Step {
 // shards in `progress`.
 StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
                        const std::vector<policy::AttemptOutcome>& finished, RunProgress& progress);
+
+// Writes into each diagnosis what the step did about its package: the attempt it was
+// retried in and with what, or nothing (a verdict speaks for itself in status).
+void NoteActions(RunProgress& progress, const Step& step, const std::string& run);
 
 // Sets a condition in `status`, keeping lastTransitionTime when its status does not change.
 void SetCondition(nlohmann::json& status, const std::string& type, const std::string& value,

@@ -182,6 +182,7 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
     engine::AttemptEvidence ev = engine::ReadAttemptEvidence(
         options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
     engine::RecordEnd(a, ev, Rfc3339Now());
+    engine::NoteDiagnoses(progress, ev, a.pod);
     if (a.outcome == "OOMKilled") Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
     finished.push_back(std::move(ev.outcome));
   }
@@ -255,6 +256,7 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
   if (!finished->empty()) {
     StatusOr<engine::Step> step = engine::Advance(spec->policy, MetaString(run, "name"), *finished, progress);
     if (!step.ok()) return step.status();
+    engine::NoteActions(progress, *step, MetaString(run, "name"));
     for (const policy::ShardPlan& p : step->started) {
       Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
     }
