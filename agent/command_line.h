@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/go_duration.h"
 #include "base/status.h"
 
 namespace gotestrun::agent {
@@ -58,9 +59,6 @@ StatusOr<ListOptions> ParseListArgs(std::span<const std::string> args);
 StatusOr<RunOptions> ParseRunArgs(std::span<const std::string> args);
 StatusOr<ExecOptions> ParseExecArgs(std::span<const std::string> args);
 
-// A Go duration ("300ms", "1.5s", "2h45m"): decimal numbers with units ns, us (or µs),
-// ms, s, m, h. Negative durations are refused.
-StatusOr<std::chrono::nanoseconds> ParseGoDuration(std::string_view text);
 // A byte count: digits with an optional unit B, KiB, MiB, GiB, TiB (GOMEMLIMIT's) or
 // Ki, Mi, Gi, Ti (Kubernetes quantities).
 StatusOr<std::uint64_t> ParseByteSize(std::string_view text);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include "base/go_duration.h"
 #include "policy/quantity.h"
 
 namespace gotestrun::api {
@@ -89,23 +90,12 @@ std::optional<std::string> OwnedFlag(std::string_view flag) {
 }
 
 StatusOr<std::chrono::milliseconds> ParseGoDuration(std::string_view text) {
-  if (text.empty()) return InvalidArgumentError("empty duration");
-  double total_ms = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (start == i) return InvalidArgumentError("'" + std::string(text) + "' is not a duration such as 20m or 1h30m");
-    double value = std::strtod(std::string(text.substr(start, i - start)).c_str(), nullptr);
-    size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
-    std::string_view unit = text.substr(unit_start, i - unit_start);
-    double scale = unit == "h" ? 3600000 : unit == "m" ? 60000 : unit == "s" ? 1000 : unit == "ms" ? 1 : unit == "us" ? 0.001 : unit == "ns" ? 1e-6 : -1;
-    if (scale < 0) return InvalidArgumentError("'" + std::string(text) + "' is not a duration such as 20m or 1h30m");
-    total_ms += value * scale;
+  StatusOr<std::chrono::nanoseconds> d = gotestrun::ParseGoDuration(text);
+  if (!d.ok()) {
+    if (text.empty()) return InvalidArgumentError("empty duration");
+    return InvalidArgumentError("'" + std::string(text) + "' is not a duration such as 20m or 1h30m");
   }
-  if (!std::isfinite(total_ms) || total_ms > 1e12) return InvalidArgumentError("duration '" + std::string(text) + "' is too long");
-  return std::chrono::milliseconds(static_cast<long long>(total_ms));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
 }
 
 StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {

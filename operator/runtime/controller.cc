@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace gotestrun::runtime {
 
 Controller::Controller(std::string name, Reconciler& reconciler, int workers, const Clock& clock)
@@ -39,7 +41,14 @@ void Controller::Stop() {
 void Controller::Work() {
   while (std::optional<std::string> key = queue_.Get()) {
     uint64_t id = ++reconciles_;
+    auto started = std::chrono::steady_clock::now();
     StatusOr<ReconcileResult> r = reconciler_.Reconcile(*key, id);
+    auto took = std::chrono::steady_clock::now() - started;
+    // A slow reconcile holds a worker and delays every key behind it: worth a line.
+    if (took > std::chrono::seconds(1)) {
+      spdlog::warn("controller={} key={} reconcile={} took {} ms", name_, *key, id,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+    }
     if (!r.ok()) {
       spdlog::warn("controller={} key={} reconcile={} error, retrying after {} failures: {}", name_, *key, id,
                    queue_.NumRequeues(*key) + 1, r.status().ToString());

@@ -105,7 +105,11 @@ int main(int argc, char** argv) {
   pods.Stop();
   op->Stop();
   node.Stop();
-  std::filesystem::remove_all(work);
+  if (std::getenv("GOTESTRUN_KEEP_BENCH") == nullptr) {
+    std::filesystem::remove_all(work);
+  } else {
+    std::cerr << "kept " << work << " (operator.log)\n";
+  }
   if (ms.empty()) {
     std::cerr << "no OOM kill was followed by a replacement pod\n";
     return 1;
