@@ -6,6 +6,8 @@
 
 #include "agent/evidence.h"
 #include "base/files.h"
+#include "diagnosis/cause/classify.h"
+#include "diagnosis/cause/signals.h"
 #include "diagnosis/gotest/test_stream_reader.h"
 #include "policy/quantity.h"
 
@@ -45,6 +47,41 @@ bool KilledBySigkill(const std::string& exec_record) {
   if (!text.ok()) return false;
   StatusOr<agent::ExecRecord> record = agent::DecodeExecRecord(*text);
   return record.ok() && record->end.signal == 9;
+}
+
+// Names the cause of each kill from the package's own signals (diagnosis/cause), and
+// hands the retry policy the change it calls for.
+void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptEvidence& ev) {
+  for (policy::PackageOutcome& po : ev.outcome.packages) {
+    if (po.result != policy::PackageResult::kKilled && po.result != policy::PackageResult::kBuildKilled) continue;
+    cause::ReadOptions options;
+    options.result = po.result;
+    if (po.phase != policy::Phase::kUnknown) options.phase = po.phase;
+    StatusOr<cause::PackageSignals> signals = cause::ReadPackageSignals(attempt_dir, po.package, options);
+    PackageDiagnosis d{po.package, po.phase, policy::Cause::kUnknown, "", {}};
+    if (!signals.ok()) {
+      d.summary = "unknown: the evidence of " + po.package + " could not be read: " + signals.status().message();
+      ev.diagnoses.push_back(std::move(d));
+      continue;
+    }
+    // What the plan knew and the folder may not say (a container killed before result.json).
+    if (!signals->limit_bytes) signals->limit_bytes = plan.memory;
+    if (!signals->parallel) signals->parallel = plan.parallel;
+    if (!signals->p) signals->p = plan.p;
+    std::optional<cause::Diagnosis> named = cause::Classify(*signals);
+    if (!named) continue;
+    if (named->cause == policy::Cause::kInitMemory && po.phase == policy::Phase::kUnknown) {
+      po.phase = policy::Phase::kInit;
+      if (ev.killed_package == po.package) ev.phase = std::string(policy::PhaseName(po.phase));
+    }
+    po.finding = named->finding;
+    d.phase = po.phase;
+    d.cause = named->cause;
+    d.summary = named->summary;
+    d.evidence = named->evidence;
+    if (!named->missing.empty()) d.evidence.push_back("missing: " + named->missing);
+    ev.diagnoses.push_back(std::move(d));
+  }
 }
 
 }  // namespace
@@ -185,6 +222,7 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
+  Diagnose(attempt_dir, plan, ev);
 
   int exit_code = end.exit_code.value_or(-1);
   const std::string killed_how = end.killed_at_limit
@@ -192,6 +230,9 @@ AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy
                                      : "the container was OOM-killed";
   if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+    for (const PackageDiagnosis& d : ev.diagnoses) {
+      if (d.package == ev.killed_package) ev.message += ": " + std::string(policy::CauseName(d.cause));
+    }
   } else if (ev.outcome.container_oom_killed && !ev.suspects.empty()) {
     ev.message = killed_how + " while " + std::to_string(ev.suspects.size()) + " test binaries ran:";
     for (const std::string& p : ev.suspects) ev.message += " " + p;
