@@ -148,15 +148,21 @@ void AppendPackageTable(std::string& out, const std::vector<PackageRow>& rows, s
   }
 }
 
+// "pkg: LeakAcrossTests (test-run), seen in run-s0-a1", then its summary, evidence,
+// and what was done about it.
 void AppendDiagnosis(std::string& out, const json& d, std::string_view indent) {
   std::string head = Str(d, "package") + ": " + (Str(d, "cause").empty() ? "Unknown" : Str(d, "cause"));
   if (std::string phase = Str(d, "phase"); !phase.empty()) head += " (" + phase + ")";
+  if (std::string attempt = Str(d, "attempt"); !attempt.empty()) head += ", seen in " + attempt;
   out += std::string(indent) + head + "\n";
   std::string more(indent);
   more += "    ";
   if (std::string s = Str(d, "summary"); !s.empty()) out += more + s + "\n";
   for (const std::string& e : Strings(d, "evidence")) out += more + "evidence: " + e + "\n";
-  if (std::string a = Str(d, "action"); !a.empty()) out += more + "action: " + a + "\n";
+  std::string action = Str(d, "action");
+  if (!action.empty()) out += more + "action: " + action + "\n";
+  // The verdict's words are in the action when there is one.
+  if (std::string v = Str(d, "verdict"); !v.empty() && action.find(v) == std::string::npos) out += more + "verdict: " + v + "\n";
 }
 
 const json* DiagnosisOf(const json& status, const std::string& package) {
