@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "base/files.h"
@@ -227,6 +228,38 @@ TEST_F(GoTestRunE2e, ASecondRunIsPlannedFromHistoryAndAGrownPackageIsFlagged) {
     }
     return false;
   }, std::chrono::seconds(30)));
+}
+
+// The fixture suite's pathologies, each in a shard of its own and each killed by the
+// kernel at the first limit: the status names every killed package with the cause it
+// was built to show, with evidence, and says what was done about it.
+TEST_F(GoTestRunE2e, EveryKilledPackageIsDiagnosedWithItsCause) {
+  const std::map<std::string, std::string> expected = {
+      {"gotestrun.dev/fixtures/memory/leak", "LeakAcrossTests"},
+      {"gotestrun.dev/fixtures/memory/goroutineleak", "GoroutineLeak"},
+      {"gotestrun.dev/fixtures/memory/nativemem", "NativeMemory"},
+      {"gotestrun.dev/fixtures/memory/initmem", "InitMemory"},
+      {"gotestrun.dev/fixtures/memory/largetest", "LargeTest"},
+  };
+  Json run = Run("causes", {"./leak", "./goroutineleak", "./nativemem", "./initmem", "./largetest", "./clean/a"}, "160Mi", "1Gi");
+  run["spec"]["sharding"] = {{"shards", 6}, {"maxShards", 12}};
+  // The fixtures die within a second: snapshot often enough to see them grow.
+  run["spec"]["profiling"]["heapInterval"] = "100ms";
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, run).ok());
+  Json done = WaitForEnd("causes");
+  const Json& status = done["status"];
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  std::map<std::string, Json> diagnosed;
+  for (const Json& d : status["diagnosis"]) diagnosed[d.value("package", "")] = d;
+  for (const auto& [pkg, cause] : expected) {
+    ASSERT_TRUE(diagnosed.contains(pkg)) << pkg << " has no diagnosis\n" << status["diagnosis"].dump(2);
+    const Json& d = diagnosed[pkg];
+    EXPECT_EQ(d.value("cause", ""), cause) << d.dump(2);
+    EXPECT_FALSE(d.value("summary", "").empty()) << d.dump(2);
+    EXPECT_FALSE(d["evidence"].empty()) << d.dump(2);
+    EXPECT_NE(d.value("action", "").find("retried"), std::string::npos) << d.dump(2);
+  }
+  EXPECT_FALSE(diagnosed.contains("gotestrun.dev/fixtures/memory/clean/a")) << status["diagnosis"].dump(2);
 }
 
 TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
