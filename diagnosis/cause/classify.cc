@@ -75,7 +75,7 @@ constexpr std::uint64_t kFlatSlack = 16 * kMiB;
 constexpr int kMinSpikeTests = 2;
 // A running test holding less than this at the last profile has no share of a spike.
 constexpr std::uint64_t kMinPerTestBytes = 4 * kMiB;
-// One test holding this share of the tests' in-use heap is one large test, not a spike.
+// One running test holding this share of the binary's memory is one large test, not a spike.
 constexpr double kDominantShare = 0.7;
 // With GOGC=100 the heap may grow to twice the live heap before the GC runs, so a
 // test's live bytes cost up to twice that in memory.
@@ -308,6 +308,18 @@ Diagnosis Finish(const Facts& f, Cause cause, std::string summary, Lines& lines,
   return d;
 }
 
+// A line added after Finish (a projection): before the reader's notes, which give way
+// when the evidence is full.
+void Append(Diagnosis& d, std::string line) {
+  if (line.size() > kMaxEvidenceLineBytes) {
+    line.resize(kMaxEvidenceLineBytes - 3);
+    line += "...";
+  }
+  auto at = std::find_if(d.evidence.begin(), d.evidence.end(), [](const std::string& l) { return l.starts_with("note: "); });
+  d.evidence.insert(at, std::move(line));
+  if (d.evidence.size() > kMaxEvidenceLines) d.evidence.pop_back();
+}
+
 // The best-named site to quote: the top growth site with the given origin, else the
 // top in-use one, else any.
 const AllocationSite* QuoteSite(const PackageSignals& s, std::optional<AllocationOrigin> origin,
@@ -394,7 +406,7 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
     const int remaining = RemainingTests(f, assumed);
     const std::uint64_t per_test = native / static_cast<std::uint64_t>(f.tests_started);
     d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
-    d.evidence.push_back("projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test started, for " +
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test started, for " +
                          std::to_string(remaining) + " more tests" +
                          (assumed ? " (assumed: as many again as had started)" : ""));
   }
@@ -438,6 +450,9 @@ std::optional<Diagnosis> TryInit(const Facts& f) {
     return Finish(f, Cause::kInitMemory, summary, lines,
                   "killed before the first test" + (seen_before ? ", " + Mib(before) + " live by then" : std::string()));
   }
+  // Without the package's test events (go test holds back all but one package's) the
+  // GC lines cannot be placed before or after the first test.
+  if (s.tests.empty()) return std::nullopt;
   if (held < kMinInitBytes) return std::nullopt;
   const std::uint64_t top = std::max(held, after);
   if (static_cast<double>(held) < kInitShareOfPeak * static_cast<double>(top)) return std::nullopt;
@@ -507,7 +522,7 @@ std::optional<Diagnosis> TryGoroutineLeak(const Facts& f) {
     bool assumed = false;
     const int remaining = RemainingTests(f, assumed);
     d.finding.memory = *f.peak + per_test_heap * static_cast<std::uint64_t>(remaining);
-    d.evidence.push_back("projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test_heap) + " per test for " +
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test_heap) + " per test for " +
                          std::to_string(remaining) + " more tests" + (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
@@ -609,9 +624,13 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
     }
     lines.Add(std::string("live heap seen in each test (") + (f.live_from_gc ? "after GC" : "in use at snapshots") +
               "): " + series);
-    per_test = growth / static_cast<std::uint64_t>(spanned);
+    // From the most the first test held to the most the last one did: the first test's
+    // own rise is not among the tests counted.
+    per_test = slots.back().hi > slots.front().hi
+                   ? (slots.back().hi - slots.front().hi) / static_cast<std::uint64_t>(spanned)
+                   : growth / static_cast<std::uint64_t>(spanned);
     how = "the live heap grew ~" + Mib(per_test) + " per test over " + std::to_string(spanned) + " tests (" +
-          Mib(slots.front().lo) + " -> " + Mib(slots.back().hi) + ") and was never released";
+          Mib(slots.front().hi) + " -> " + Mib(slots.back().hi) + ") and was never released";
   }
   if (profile_says) {
     lines.Add("at the last profile, " + Mib(kept.bytes) + " is still held by what " + JoinNames(kept.tests, 8) +
@@ -637,7 +656,7 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
     bool assumed = false;
     const int remaining = RemainingTests(f, assumed);
     d.finding.memory = *f.peak + per_test * static_cast<std::uint64_t>(remaining);
-    d.evidence.push_back("projected need " + Mib(*d.finding.memory) + ": " + Mib(*f.peak) + " at the kill plus " + Mib(per_test) +
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(*f.peak) + " at the kill plus " + Mib(per_test) +
                          " for each of " + std::to_string(remaining) + " more tests" +
                          (assumed ? " (assumed: as many again as had started)" : ""));
   }
@@ -660,35 +679,33 @@ std::optional<Diagnosis> TrySpike(const Facts& f) {
   }
   if (n < kMinSpikeTests) return std::nullopt;
 
-  // Each running test's share, where the last profile tells it.
+  // Each running test's share, where the last profile tells it. The profile lags the
+  // kill by a GC or two, so it may show fewer of the running tests than ran.
   std::set<std::string> tops;
   for (const std::string& t : running) tops.insert(TopLevel(t));
-  std::uint64_t tests_total = 0, largest = 0;
+  std::uint64_t largest = 0;
   int holders = 0;
   if (s.inuse) {
     for (const InuseByTest& t : s.inuse->by_test) {
       if (!tops.empty() && !tops.contains(t.test)) continue;
-      tests_total += t.bytes;
       largest = std::max(largest, t.bytes);
       if (t.bytes >= kMinPerTestBytes) ++holders;
     }
   }
-  if (tests_total > 0 && static_cast<double>(largest) >= kDominantShare * static_cast<double>(tests_total) && holders < 2) {
-    return std::nullopt;  // one test holds it: a large test
+  const std::uint64_t whole = f.peak ? *f.peak : *f.limit;
+  if (static_cast<double>(largest) >= kDominantShare * static_cast<double>(whole)) {
+    return std::nullopt;  // one test holds most of it: a large test
   }
   std::uint64_t baseline = 0;
   for (const LiveObservation& o : f.live) {
     if (o.progress.started == 0) baseline = std::max(baseline, o.live);
   }
   if (s.inuse) baseline = std::max(baseline, s.inuse->init);
-  std::uint64_t per_test = 0;
-  std::string per_test_from;
-  if (holders >= 2) {
+  std::uint64_t per_test = whole > baseline ? (whole - baseline) / static_cast<std::uint64_t>(n) : 0;
+  std::string per_test_from = (f.peak ? std::string("the peak") : std::string("the limit")) + " shared among the tests running";
+  if (largest >= kMinPerTestBytes && largest >= per_test) {
     per_test = largest;
-    per_test_from = "the largest share a running test held at the last profile";
-  } else if (f.peak && *f.peak > baseline) {
-    per_test = (*f.peak - baseline) / static_cast<std::uint64_t>(n);
-    per_test_from = "the peak shared among the tests running";
+    per_test_from = "the most a running test held at the last profile, " + std::to_string(holders) + " of them shown";
   }
   if (per_test == 0) return std::nullopt;
 
