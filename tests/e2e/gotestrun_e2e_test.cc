@@ -152,8 +152,10 @@ TEST_F(GoTestRunE2e, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSaysSo) {
   }
   for (const Json& d : status["diagnosis"]) {
     if (d.value("package", "") != large) continue;
-    EXPECT_EQ(d.value("action", ""), "DoesNotFit") << d.dump();
-    EXPECT_NE(d.value("summary", "").find("288Mi"), std::string::npos) << d.dump();
+    // What the diagnosis found, and why the run ended: it needs more than maxMemory.
+    EXPECT_EQ(d.value("cause", ""), "LargeTest") << d.dump();
+    EXPECT_EQ(d.value("action", "").rfind("DoesNotFit", 0), 0u) << d.dump();
+    EXPECT_NE(d.value("verdict", "").find("288Mi"), std::string::npos) << d.dump();
     diagnosed = true;
   }
   EXPECT_TRUE(diagnosed) << status.dump(2);
