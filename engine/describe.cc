@@ -1,7 +1,7 @@
 #include "engine/describe.h"
 
 #include <algorithm>
-#include <map>
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -218,8 +218,8 @@ std::string DescribeRun(const json& run) {
         if (std::string peak = Bytes(*a, "peakBytes"); !peak.empty()) cols.push_back("peak " + peak);
         if (std::string took = Duration(Str(*a, "startTime"), Str(*a, "finishTime")); !took.empty()) cols.push_back(took);
         out += "    " + Join(cols, "  ") + "\n";
-        if (Str(*a, "outcome") == "OOMKilled") {
-          if (std::string k = Killed(*a); !k.empty()) out += "        killed: " + k + "\n";
+        if (Str(*a, "outcome") == "OOMKilled" && !Str(*a, "killedPackage").empty()) {
+          out += "        killed: " + Killed(*a) + "\n";
         }
         if (std::string m = Str(*a, "message"); !m.empty()) out += "        " + m + "\n";
       }
