@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git openssl
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev zlib1g-dev
+  chromium
 )
 # The informer benchmark compares against kubectl; Debian's kubernetes-client provides
 # one unless some other package already did.

@@ -1,0 +1,704 @@
+#include "report/run_folder.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "api/yaml_json.h"
+#include "base/timestamps.h"
+#include "diagnosis/gotest/test_stream_reader.h"
+#include "diagnosis/pprof/heap_profile.h"
+#include "policy/quantity.h"
+
+namespace gotestrun::report {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// ---- files ----
+
+// An open file descriptor, closed when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Opens a regular file for reading. O_NONBLOCK so that a FIFO planted under an
+// evidence file's name cannot block the open; fstat then refuses anything that is
+// not a regular file before a byte is read.
+StatusOr<std::pair<int, std::uint64_t>> OpenRegular(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kFailedPrecondition,
+                  std::string("cannot open: ") + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return FailedPreconditionError("not a regular file");
+  }
+  return std::pair<int, std::uint64_t>{fd, static_cast<std::uint64_t>(st.st_size)};
+}
+
+std::string MiB(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+// Reads at most `max_bytes` from `fd` (from where it is) into `out`.
+Status ReadUpTo(int fd, std::size_t max_bytes, std::string& out) {
+  char buf[65536];
+  while (out.size() < max_bytes) {
+    std::size_t want = std::min(sizeof buf, max_bytes - out.size());
+    ssize_t n = ::read(fd, buf, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return FailedPreconditionError(std::string("read failed: ") + std::strerror(errno));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// A whole small file; ResourceExhausted when it is larger than `max_bytes`.
+StatusOr<std::string> ReadBounded(const std::string& path, std::size_t max_bytes) {
+  auto opened = OpenRegular(path);
+  if (!opened.ok()) return opened.status();
+  Fd fd(opened->first);
+  if (opened->second > max_bytes) {
+    return ResourceExhaustedError("larger than the " + MiB(max_bytes) + " read for it (" + MiB(opened->second) + ")");
+  }
+  std::string out;
+  GTR_RETURN_IF_ERROR(ReadUpTo(fd.get(), max_bytes + 1, out));
+  if (out.size() > max_bytes) return ResourceExhaustedError("grew past " + MiB(max_bytes) + " while being read");
+  return out;
+}
+
+bool IsDir(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Entry names of a folder, sorted, at most `max`; `truncated` says whether there were more.
+std::vector<std::string> ListFolder(const std::string& dir, std::size_t max, bool& truncated) {
+  std::vector<std::string> names;
+  truncated = false;
+  std::error_code ec;
+  fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return names;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (names.size() >= max) {
+      truncated = true;
+      break;
+    }
+    names.push_back(it->path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// ---- numbers and JSON fields ----
+
+template <typename T>
+std::optional<T> ParseDigits(std::string_view text) {
+  T value{};
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::string Str(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+std::optional<std::int64_t> Int(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_integer()) return it->get<std::int64_t>();
+  if (it->is_number_unsigned()) {
+    std::uint64_t u = it->get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
+  }
+  return std::nullopt;
+}
+
+std::optional<int> SmallInt(const json& j, const char* key) {
+  auto v = Int(j, key);
+  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) return std::nullopt;
+  return static_cast<int>(*v);
+}
+
+std::optional<std::uint64_t> Bytes(const json& j, const char* key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
+  if (it->is_number_integer()) {
+    std::int64_t v = it->get<std::int64_t>();
+    if (v >= 0) return static_cast<std::uint64_t>(v);
+  }
+  return std::nullopt;
+}
+
+// A Kubernetes quantity written as a string or an integer.
+std::string Quantity(const json& j, const char* key) {
+  if (!j.is_object()) return {};
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
+  return {};
+}
+
+std::optional<std::uint64_t> QuantityBytes(const std::string& q) {
+  if (q.empty()) return std::nullopt;
+  auto b = policy::ParseMemoryQuantity(q);
+  if (!b.ok()) return std::nullopt;
+  return *b;
+}
+
+const json& Field(const json& j, const char* key) {
+  static const json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// ---- run.yaml and status.yaml ----
+
+void ApplyRunObject(const json& run, RunFolder& out) {
+  const json& meta = Field(run, "metadata");
+  out.name = Str(meta, "name");
+  out.ns = Str(meta, "namespace");
+  const json& spec = Field(run, "spec");
+  if (spec.is_object()) out.spec = spec;
+  out.image = Str(spec, "image");
+  const json& resources = Field(spec, "resources");
+  out.memory = Quantity(resources, "memory");
+  out.max_memory = Quantity(resources, "maxMemory");
+  const json& patterns = Field(spec, "packages");
+  if (patterns.is_array()) {
+    for (const json& p : patterns) {
+      if (p.is_string()) out.patterns.push_back(p.get<std::string>());
+    }
+  }
+}
+
+AttemptStatus DecodeAttemptStatus(const json& a) {
+  AttemptStatus s;
+  s.pod = Str(a, "pod");
+  s.memory = Quantity(a, "memory");
+  s.memory_bytes = QuantityBytes(s.memory);
+  s.parallel = SmallInt(a, "parallel");
+  s.p = SmallInt(a, "p");
+  s.gomemlimit = Quantity(a, "gomemlimit");
+  s.outcome = Str(a, "outcome");
+  s.phase = Str(a, "phase");
+  s.peak_bytes = Bytes(a, "peakBytes");
+  s.killed_package = Str(a, "killedPackage");
+  s.running_test = Str(a, "runningTest");
+  s.start_time = Str(a, "startTime");
+  s.finish_time = Str(a, "finishTime");
+  s.message = Str(a, "message");
+  return s;
+}
+
+void ApplyStatus(const json& status, RunFolder& out) {
+  if (!status.is_object()) return;
+  out.has_status = true;
+  out.phase = Str(status, "phase");
+  out.message = Str(status, "message");
+  out.start_time = Str(status, "startTime");
+  out.completion_time = Str(status, "completionTime");
+  out.oom_kills = SmallInt(status, "oomKills");
+  if (const json& conditions = Field(status, "conditions"); conditions.is_array()) {
+    for (const json& c : conditions) {
+      out.conditions.push_back({Str(c, "type"), Str(c, "status"), Str(c, "reason"), Str(c, "message"),
+                                Str(c, "lastTransitionTime")});
+    }
+  }
+  if (const json& shards = Field(status, "shards"); shards.is_array()) {
+    for (const json& s : shards) {
+      Shard shard;
+      shard.index = SmallInt(s, "index").value_or(static_cast<int>(out.shards.size()));
+      if (const json& pkgs = Field(s, "packages"); pkgs.is_array()) {
+        for (const json& p : pkgs) {
+          if (p.is_string()) shard.packages.push_back(p.get<std::string>());
+        }
+      }
+      if (const json& attempts = Field(s, "attempts"); attempts.is_array()) {
+        for (const json& a : attempts) {
+          Attempt attempt;
+          attempt.shard = shard.index;
+          attempt.attempt = SmallInt(a, "attempt").value_or(static_cast<int>(shard.attempts.size()) + 1);
+          attempt.in_status = true;
+          attempt.status = DecodeAttemptStatus(a);
+          shard.attempts.push_back(std::move(attempt));
+        }
+      }
+      out.shards.push_back(std::move(shard));
+    }
+  }
+  if (const json& packages = Field(status, "packages"); packages.is_array()) {
+    for (const json& p : packages) {
+      PackageStatus ps;
+      ps.package = Str(p, "package");
+      if (ps.package.empty()) continue;
+      ps.outcome = Str(p, "outcome");
+      ps.attempts = SmallInt(p, "attempts").value_or(0);
+      ps.shard = SmallInt(p, "shard");
+      ps.peak_bytes = Bytes(p, "peakBytes");
+      out.packages.push_back(std::move(ps));
+    }
+  }
+  if (const json& diagnosis = Field(status, "diagnosis"); diagnosis.is_array()) {
+    for (const json& d : diagnosis) {
+      Diagnosis dg;
+      dg.package = Str(d, "package");
+      dg.phase = Str(d, "phase");
+      dg.cause = Str(d, "cause");
+      dg.summary = Str(d, "summary");
+      dg.action = Str(d, "action");
+      const json& evidence = Field(d, "evidence");
+      if (evidence.is_array()) {
+        for (const json& e : evidence) {
+          if (e.is_string()) dg.evidence.push_back(e.get<std::string>());
+        }
+      } else if (evidence.is_string()) {
+        dg.evidence.push_back(evidence.get<std::string>());
+      }
+      out.diagnoses.push_back(std::move(dg));
+    }
+  }
+  if (const json& log = Field(status, "retryLog"); log.is_object()) {
+    for (const auto& [pkg, list] : log.items()) {
+      if (!list.is_array()) continue;
+      for (const json& e : list) {
+        RetryLogEntry r;
+        r.package = pkg;
+        r.shard = SmallInt(e, "shard").value_or(0);
+        r.attempt = SmallInt(e, "attempt").value_or(0);
+        r.memory_bytes = Bytes(e, "memory").value_or(0);
+        r.parallel = SmallInt(e, "parallel");
+        r.p = SmallInt(e, "p");
+        r.gomemlimit_bytes = Bytes(e, "gomemlimit");
+        r.peak_bytes = Bytes(e, "peak");
+        r.result = Str(e, "result");
+        r.phase = Str(e, "phase");
+        r.cause = Str(e, "cause");
+        r.counted = Field(e, "counted").is_boolean() && Field(e, "counted").get<bool>();
+        r.verdict = Str(e, "verdict");
+        out.retry_log.push_back(std::move(r));
+      }
+    }
+  }
+}
+
+// ---- an attempt folder ----
+
+class FolderReader {
+ public:
+  FolderReader(const std::string& run_dir, const LoadLimits& limits, std::vector<SkippedFile>& skipped)
+      : run_dir_(run_dir), limits_(limits), skipped_(skipped) {}
+
+  std::string Abs(const std::string& rel) const { return run_dir_ + "/" + rel; }
+
+  void Skip(const std::string& rel, std::string reason) { skipped_.push_back({rel, std::move(reason)}); }
+
+  // A file that may be missing: nullopt (and nothing noted) when it is not there.
+  std::optional<std::string> ReadOptional(const std::string& rel, std::size_t max_bytes) {
+    auto text = ReadBounded(Abs(rel), max_bytes);
+    if (text.ok()) return std::move(text).value();
+    if (text.status().code() != StatusCode::kNotFound) Skip(rel, text.status().message());
+    return std::nullopt;
+  }
+
+  void Load(const std::string& rel, AttemptEvidence& ev) {
+    ev.path = rel;
+    ev.exists = IsDir(Abs(rel));
+    if (!ev.exists) return;
+    LoadMemory(rel + "/memory.tsv", ev);
+    LoadEvents(rel + "/events.jsonl", ev);
+    if (auto text = ReadOptional(rel + "/result.json", limits_.max_result_bytes)) {
+      auto result = agent::DecodeAttemptResult(*text);
+      if (result.ok()) {
+        ev.result = std::move(result).value();
+      } else {
+        Skip(rel + "/result.json", result.status().message());
+      }
+    }
+    LoadExecs(rel + "/exec", ev);
+    LoadHeap(rel + "/heap", ev);
+  }
+
+ private:
+  void LoadMemory(const std::string& rel, AttemptEvidence& ev) {
+    auto text = ReadOptional(rel, limits_.max_memory_bytes);
+    if (!text) return;
+    ev.memory = agent::ParseMemoryTimeline(*text);
+    if (ev.memory.samples.empty() && ev.memory.source.empty() && !text->empty()) {
+      Skip(rel, "not a memory timeline: no #source header and no samples");
+    } else if (ev.memory.malformed_lines > 1) {
+      // One cut last line is what a kill leaves; more is damage.
+      Skip(rel, std::to_string(ev.memory.malformed_lines) + " malformed lines left out, " +
+                    std::to_string(ev.memory.samples.size()) + " samples read");
+    }
+  }
+
+  void LoadEvents(const std::string& rel, AttemptEvidence& ev) {
+    auto opened = OpenRegular(Abs(rel));
+    if (!opened.ok()) {
+      if (opened.status().code() != StatusCode::kNotFound) Skip(rel, opened.status().message());
+      return;
+    }
+    Fd fd(opened->first);
+    std::uint64_t size = opened->second;
+    if (size > limits_.max_events_bytes) {
+      // The end of the stream is where a kill shows: read the last bytes. The reader
+      // skips the line cut at the start.
+      if (::lseek(fd.get(), static_cast<off_t>(size - limits_.max_events_bytes), SEEK_SET) < 0) {
+        Skip(rel, std::string("cannot seek: ") + std::strerror(errno));
+        return;
+      }
+      Skip(rel, "larger than " + MiB(limits_.max_events_bytes) + " (" + MiB(size) + "): only its last " +
+                    MiB(limits_.max_events_bytes) + " were read");
+    }
+    gotest::TestStreamReader reader;
+    std::size_t total = 0;
+    std::string chunk;
+    while (total < limits_.max_events_bytes) {
+      chunk.clear();
+      Status s = ReadUpTo(fd.get(), std::min<std::size_t>(std::size_t{1} << 20, limits_.max_events_bytes - total), chunk);
+      if (!s.ok()) {
+        Skip(rel, s.message());
+        break;
+      }
+      if (chunk.empty()) break;
+      total += chunk.size();
+      reader.Feed(chunk);
+    }
+    reader.Finish();
+    ev.has_events = true;
+    ev.events = reader.summary();
+  }
+
+  void LoadExecs(const std::string& rel, AttemptEvidence& ev) {
+    bool truncated = false;
+    std::vector<std::string> names = ListFolder(Abs(rel), limits_.max_files_per_folder, truncated);
+    if (truncated) Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
+    for (const std::string& name : names) {
+      if (!name.ends_with(".json")) continue;
+      auto text = ReadOptional(rel + "/" + name, limits_.max_exec_bytes);
+      if (!text) continue;
+      auto record = agent::DecodeExecRecord(*text);
+      if (!record.ok()) {
+        Skip(rel + "/" + name, record.status().message());
+        continue;
+      }
+      ev.execs.push_back(std::move(record).value());
+    }
+    std::stable_sort(ev.execs.begin(), ev.execs.end(), [](const agent::ExecRecord& a, const agent::ExecRecord& b) {
+      return a.start_unix_ms < b.start_unix_ms;
+    });
+  }
+
+  // The import path a heap/<name> folder belongs to.
+  static std::string PackageOfHeapFolder(const std::string& name, const AttemptEvidence& ev) {
+    if (auto unescaped = agent::UnescapePackage(name); unescaped.ok()) return *unescaped;
+    // A shortened name: find the package it was made from.
+    auto matches = [&](const std::string& pkg) { return agent::EscapePackage(pkg) == name; };
+    for (const agent::ExecRecord& e : ev.execs) {
+      if (matches(e.package)) return e.package;
+    }
+    if (ev.result) {
+      for (const agent::PackageRecord& p : ev.result->packages) {
+        if (matches(p.package)) return p.package;
+      }
+    }
+    for (const gotest::PackageResult& p : ev.events.packages) {
+      if (matches(p.name)) return p.name;
+    }
+    return name;
+  }
+
+  void LoadHeap(const std::string& rel, AttemptEvidence& ev) {
+    bool truncated = false;
+    std::vector<std::string> folders = ListFolder(Abs(rel), limits_.max_files_per_folder, truncated);
+    if (truncated) Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " folders: the rest were not read");
+    for (const std::string& folder : folders) {
+      std::string dir = rel + "/" + folder;
+      if (!IsDir(Abs(dir))) continue;
+      std::string pkg = PackageOfHeapFolder(folder, ev);
+      std::vector<std::string> files = ListFolder(Abs(dir), limits_.max_files_per_folder, truncated);
+      if (truncated) Skip(dir, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
+      std::vector<std::pair<std::uint64_t, std::string>> profiles;
+      for (const std::string& file : files) {
+        if (file == agent::kHeapSnapshotsFile) {
+          auto text = ReadOptional(dir + "/" + file, limits_.max_snapshots_bytes);
+          if (!text) continue;
+          std::vector<agent::HeapSnapshotLine> lines = agent::ParseHeapSnapshots(*text);
+          if (lines.empty() && !text->empty()) {
+            Skip(dir + "/" + file, "no line of it is a heap snapshot line");
+          }
+          ev.heap_snapshots[pkg] = std::move(lines);
+          continue;
+        }
+        // NNNN.pb.gz; the .tmp of one being written is not a profile yet.
+        constexpr std::string_view kExt = ".pb.gz";
+        if (!file.ends_with(kExt)) continue;
+        auto seq = ParseDigits<std::uint64_t>(std::string_view(file).substr(0, file.size() - kExt.size()));
+        if (!seq) continue;
+        profiles.emplace_back(*seq, dir + "/" + file);
+      }
+      std::sort(profiles.begin(), profiles.end());
+      if (!profiles.empty()) ev.heap_profiles[pkg] = std::move(profiles);
+    }
+  }
+
+  const std::string& run_dir_;
+  const LoadLimits& limits_;
+  std::vector<SkippedFile>& skipped_;
+};
+
+// s<i>/a<k> folders on disk.
+std::vector<std::pair<int, int>> FindAttemptFolders(const std::string& dir, const LoadLimits& limits,
+                                                    std::vector<SkippedFile>& skipped) {
+  std::vector<std::pair<int, int>> found;
+  bool truncated = false;
+  for (const std::string& s : ListFolder(dir, limits.max_files_per_folder, truncated)) {
+    if (s.size() < 2 || s[0] != 's') continue;
+    auto shard = ParseDigits<int>(std::string_view(s).substr(1));
+    if (!shard || !IsDir(dir + "/" + s)) continue;
+    bool more = false;
+    for (const std::string& a : ListFolder(dir + "/" + s, limits.max_files_per_folder, more)) {
+      if (a.size() < 2 || a[0] != 'a') continue;
+      auto attempt = ParseDigits<int>(std::string_view(a).substr(1));
+      if (!attempt || !IsDir(dir + "/" + s + "/" + a)) continue;
+      if (found.size() >= limits.max_attempt_folders) {
+        skipped.push_back({s + "/" + a, "more than " + std::to_string(limits.max_attempt_folders) +
+                                            " attempt folders: the rest were not read"});
+        return found;
+      }
+      found.emplace_back(*shard, *attempt);
+    }
+  }
+  if (truncated) skipped.push_back({".", "more than " + std::to_string(limits.max_files_per_folder) + " entries"});
+  return found;
+}
+
+std::string AttemptPath(int shard, int attempt) {
+  return "s" + std::to_string(shard) + "/a" + std::to_string(attempt);
+}
+
+std::optional<std::int64_t> Rfc3339Ms(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto t = ParseRfc3339(text);
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
+}
+
+// The heap profile of a diagnosed package: the newest that reads, from the latest
+// attempt that has any.
+void FindHeapTop(RunFolder& run, Diagnosis& diagnosis, const LoadLimits& limits) {
+  std::vector<const Attempt*> attempts = run.AttemptsInOrder();
+  for (auto it = attempts.rbegin(); it != attempts.rend(); ++it) {
+    const AttemptEvidence& ev = (*it)->evidence;
+    auto found = ev.heap_profiles.find(diagnosis.package);
+    if (found == ev.heap_profiles.end()) continue;
+    const auto& profiles = found->second;
+    int tries = 0;
+    for (auto p = profiles.rbegin(); p != profiles.rend() && tries < 3; ++p, ++tries) {
+      auto bytes = ReadBounded(run.dir + "/" + p->second, limits.max_profile_bytes);
+      if (!bytes.ok()) {
+        run.skipped.push_back({p->second, bytes.status().message()});
+        continue;
+      }
+      auto profile = pprof::ParseHeapProfile(*bytes);
+      if (!profile.ok()) {
+        run.skipped.push_back({p->second, profile.status().ToString()});
+        continue;
+      }
+      auto top = pprof::TopFunctions(*profile, pprof::kInuseSpace, SIZE_MAX);
+      if (!top.ok()) {
+        run.skipped.push_back({p->second, top.status().ToString()});
+        continue;
+      }
+      HeapTop heap;
+      heap.profile = p->second;
+      heap.seq = p->first;
+      heap.total_inuse_bytes = top->total;
+      // Allocation sites are where memory was allocated: functions with flat bytes, not
+      // their callers (which pprof lists with a flat of zero).
+      for (const pprof::FunctionCost& f : top->functions) {
+        if (f.flat <= 0) continue;
+        ++heap.function_count;
+        if (heap.sites.size() < limits.top_sites) {
+          heap.sites.push_back({f.name, f.hottest.filename, f.hottest.line, f.flat, f.cum});
+        }
+      }
+      if (auto snaps = ev.heap_snapshots.find(diagnosis.package); snaps != ev.heap_snapshots.end()) {
+        for (const agent::HeapSnapshotLine& line : snaps->second) {
+          if (line.seq == heap.seq) heap.snapshot = line;
+        }
+      }
+      diagnosis.heap = std::move(heap);
+      return;
+    }
+    return;  // the latest attempt with profiles had none that read
+  }
+}
+
+StatusOr<RunFolder> Load(const std::string& dir, const json* object, const LoadLimits& limits) {
+  if (!IsDir(dir)) return NotFoundError("run folder " + dir + " is not a folder");
+  RunFolder run;
+  run.dir = dir;
+  while (run.dir.size() > 1 && run.dir.back() == '/') run.dir.pop_back();
+  FolderReader reader(run.dir, limits, run.skipped);
+
+  json status;
+  if (object != nullptr) {
+    ApplyRunObject(*object, run);
+    status = Field(*object, "status");
+  } else {
+    if (auto text = reader.ReadOptional("run.yaml", limits.max_yaml_bytes)) {
+      auto j = api::YamlToJson(*text);
+      if (j.ok() && j->is_object()) {
+        ApplyRunObject(*j, run);
+        status = Field(*j, "status");  // a run.yaml written with its status
+      } else {
+        reader.Skip("run.yaml", j.ok() ? "not a YAML mapping" : j.status().message());
+      }
+    }
+    if (auto text = reader.ReadOptional("status.yaml", limits.max_yaml_bytes)) {
+      auto j = api::YamlToJson(*text);
+      if (j.ok() && (j->is_object() || j->is_null())) {
+        if (j->is_object()) status = std::move(j).value();
+      } else {
+        reader.Skip("status.yaml", j.ok() ? "not a YAML mapping" : j.status().message());
+      }
+    }
+    if (auto text = reader.ReadOptional("plan/packages.json", limits.max_plan_bytes)) {
+      auto plan = agent::DecodePackageListings(*text);
+      if (plan.ok()) {
+        run.plan = std::move(plan).value();
+      } else {
+        reader.Skip("plan/packages.json", plan.status().message());
+      }
+    }
+  }
+  if (run.name.empty()) run.name = fs::path(run.dir).filename().string();
+  ApplyStatus(status, run);
+
+  // Join the status's attempts with the folders on disk.
+  std::set<std::pair<int, int>> known;
+  for (const Shard& s : run.shards) {
+    for (const Attempt& a : s.attempts) known.emplace(a.shard, a.attempt);
+  }
+  for (auto [shard, attempt] : FindAttemptFolders(run.dir, limits, run.skipped)) {
+    if (known.contains({shard, attempt})) continue;
+    auto s = std::find_if(run.shards.begin(), run.shards.end(), [&](const Shard& x) { return x.index == shard; });
+    if (s == run.shards.end()) {
+      run.shards.push_back({shard, {}, {}});
+      s = run.shards.end() - 1;
+    }
+    Attempt a;
+    a.shard = shard;
+    a.attempt = attempt;
+    s->attempts.push_back(std::move(a));
+  }
+  std::stable_sort(run.shards.begin(), run.shards.end(), [](const Shard& a, const Shard& b) { return a.index < b.index; });
+  for (Shard& s : run.shards) {
+    std::stable_sort(s.attempts.begin(), s.attempts.end(),
+                     [](const Attempt& a, const Attempt& b) { return a.attempt < b.attempt; });
+    for (Attempt& a : s.attempts) reader.Load(AttemptPath(a.shard, a.attempt), a.evidence);
+  }
+  for (Diagnosis& d : run.diagnoses) FindHeapTop(run, d, limits);
+  return run;
+}
+
+}  // namespace
+
+std::optional<std::int64_t> AttemptStartUnixMs(const Attempt& attempt) {
+  if (auto t = Rfc3339Ms(attempt.status.start_time)) return t;
+  const AttemptEvidence& ev = attempt.evidence;
+  if (ev.result && ev.result->start_unix_ms > 0) return ev.result->start_unix_ms;
+  std::optional<std::int64_t> first;
+  if (!ev.memory.samples.empty()) first = ev.memory.samples.front().unix_ms;
+  if (!ev.execs.empty() && (!first || ev.execs.front().start_unix_ms < *first)) first = ev.execs.front().start_unix_ms;
+  return first;
+}
+
+std::optional<std::int64_t> AttemptEndUnixMs(const Attempt& attempt) {
+  if (auto t = Rfc3339Ms(attempt.status.finish_time)) return t;
+  const AttemptEvidence& ev = attempt.evidence;
+  if (ev.result && ev.result->end_unix_ms > 0) return ev.result->end_unix_ms;
+  std::optional<std::int64_t> last;
+  if (!ev.memory.samples.empty()) last = ev.memory.samples.back().unix_ms;
+  for (const agent::ExecRecord& e : ev.execs) {
+    if (!last || e.end_unix_ms > *last) last = e.end_unix_ms;
+  }
+  return last;
+}
+
+std::vector<const Attempt*> RunFolder::AttemptsInOrder() const {
+  struct Keyed {
+    const Attempt* attempt;
+    std::optional<std::int64_t> start;
+  };
+  std::vector<Keyed> all;
+  bool all_timed = true;
+  for (const Shard& s : shards) {
+    for (const Attempt& a : s.attempts) {
+      all.push_back({&a, AttemptStartUnixMs(a)});
+      all_timed = all_timed && all.back().start.has_value();
+    }
+  }
+  // By time only when every attempt has one: mixing the two orders would not be one order.
+  std::stable_sort(all.begin(), all.end(), [all_timed](const Keyed& a, const Keyed& b) {
+    if (all_timed && *a.start != *b.start) return *a.start < *b.start;
+    if (a.attempt->attempt != b.attempt->attempt) return a.attempt->attempt < b.attempt->attempt;
+    return a.attempt->shard < b.attempt->shard;
+  });
+  std::vector<const Attempt*> out;
+  out.reserve(all.size());
+  for (const Keyed& k : all) out.push_back(k.attempt);
+  return out;
+}
+
+StatusOr<RunFolder> LoadRunFolder(const std::string& dir, const LoadLimits& limits) {
+  return Load(dir, nullptr, limits);
+}
+
+StatusOr<RunFolder> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run, const LoadLimits& limits) {
+  return Load(attempts_dir, &run, limits);
+}
+
+}  // namespace gotestrun::report
