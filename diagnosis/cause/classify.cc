@@ -534,19 +534,53 @@ struct TestSlot {
   int test = -1;
   int ended = 0;  // tests ended when it was first seen
   std::uint64_t lo = 0, hi = 0;
+  // Where in the run the highest observation came, in tests: 2.5 is halfway through
+  // the third test. nullopt when the times are not known.
+  std::optional<double> hi_position;
 };
+
+// How far through the run an observation came, in tests, from its time and the spans:
+// GC lines come when the heap doubles, anywhere in a test, so counting whole tests
+// between two of them can be off by one either way.
+std::optional<double> Position(const PackageSignals& s, const LiveObservation& o, std::optional<double> typical_ms) {
+  if (!o.unix_ms || o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= s.tests.size()) return std::nullopt;
+  const TestSpan& span = s.tests[static_cast<std::size_t>(o.progress.test)];
+  if (!span.start_ms) return std::nullopt;
+  std::optional<double> duration = typical_ms;
+  if (span.ended && span.end_ms) duration = static_cast<double>(*span.end_ms - *span.start_ms);
+  if (!duration || *duration <= 0) return std::nullopt;
+  const double into = static_cast<double>(*o.unix_ms - *span.start_ms) / *duration;
+  return o.progress.ended + std::clamp(into, 0.0, 1.0);
+}
+
+// The median duration of the tests that ended, for one that did not.
+std::optional<double> TypicalTestMs(const PackageSignals& s) {
+  std::vector<double> durations;
+  for (const TestSpan& t : s.tests) {
+    if (t.leaf && t.ended && t.start_ms && t.end_ms && *t.end_ms >= *t.start_ms) {
+      durations.push_back(static_cast<double>(*t.end_ms - *t.start_ms));
+    }
+  }
+  if (durations.empty()) return std::nullopt;
+  std::sort(durations.begin(), durations.end());
+  return durations[durations.size() / 2];
+}
 
 // The live heap seen while each test ran alone, in test order.
 std::vector<TestSlot> LiveByTest(const Facts& f) {
+  const std::optional<double> typical = TypicalTestMs(f.s);
   std::vector<TestSlot> slots;
   for (const LiveObservation& o : f.live) {
     if (o.progress.test < 0 || o.progress.running_leaves > 1) continue;
     if (!slots.empty() && o.progress.test < slots.back().test) continue;
     if (slots.empty() || slots.back().test != o.progress.test) {
-      slots.push_back({o.progress.test, o.progress.ended, o.live, o.live});
+      slots.push_back({o.progress.test, o.progress.ended, o.live, o.live, Position(f.s, o, typical)});
     } else {
       slots.back().lo = std::min(slots.back().lo, o.live);
-      slots.back().hi = std::max(slots.back().hi, o.live);
+      if (o.live >= slots.back().hi) {
+        slots.back().hi = o.live;
+        slots.back().hi_position = Position(f.s, o, typical);
+      }
     }
   }
   return slots;
@@ -624,11 +658,17 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
     }
     lines.Add(std::string("live heap seen in each test (") + (f.live_from_gc ? "after GC" : "in use at snapshots") +
               "): " + series);
-    // From the most the first test held to the most the last one did: the first test's
-    // own rise is not among the tests counted.
-    per_test = slots.back().hi > slots.front().hi
-                   ? (slots.back().hi - slots.front().hi) / static_cast<std::uint64_t>(spanned)
-                   : growth / static_cast<std::uint64_t>(spanned);
+    // From the most the first test held to the most the last one did, over the tests
+    // between the two observations (by their times where known).
+    const TestSlot& a = slots.front();
+    const TestSlot& b = slots.back();
+    if (b.hi > a.hi && a.hi_position && b.hi_position && *b.hi_position - *a.hi_position >= 1) {
+      per_test = static_cast<std::uint64_t>(static_cast<double>(b.hi - a.hi) / (*b.hi_position - *a.hi_position));
+    } else if (b.hi > a.hi) {
+      per_test = (b.hi - a.hi) / static_cast<std::uint64_t>(spanned);
+    } else {
+      per_test = growth / static_cast<std::uint64_t>(spanned);
+    }
     how = "the live heap grew ~" + Mib(per_test) + " per test over " + std::to_string(spanned) + " tests (" +
           Mib(slots.front().hi) + " -> " + Mib(slots.back().hi) + ") and was never released";
   }
