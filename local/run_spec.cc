@@ -231,6 +231,7 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
     run.notes.push_back("resources.cpu " + run.spec.cpu.value_or("") + " is not enforced here; GOMAXPROCS=" +
                         std::to_string(procs) + " stands in for it");
   }
+  run.use_history = !flags.no_history;
   run.object = std::move(object);
   return run;
 }

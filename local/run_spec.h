@@ -49,6 +49,7 @@ struct RunFlags {
   std::string out;                      // --out: the run folder
   std::string agent;                    // --agent: gotestrun-agent
   bool json_progress = false;           // --json-progress
+  bool no_history = false;              // --no-history
 };
 
 inline constexpr char kDefaultMemory[] = "512Mi";
@@ -66,6 +67,9 @@ struct LocalRun {
   std::vector<std::string> notes;  // what this run does differently from a cluster's
   // Environment of each shard attempt: spec.goTest.env, then GOMAXPROCS from resources.cpu.
   std::vector<std::string> env;
+  // Plan from the module's memory history and record this run's peaks in it
+  // (local/history_file.h); --no-history plans as a first run and leaves it alone.
+  bool use_history = true;
 };
 
 // The GoTestRun object of a manifest's text: exactly one document, of kind GoTestRun

@@ -18,6 +18,9 @@
 #include "local/history_file.h"
 #include "local/run_folder.h"
 #include "policy/plan.h"
+#include "report/html.h"
+#include "report/junit.h"
+#include "report/run_folder.h"
 
 namespace gotestrun::local {
 namespace {
@@ -184,7 +187,8 @@ StatusOr<bool> Runner::Plan() {
     return false;
   }
   // History only makes plans better: without it the run is planned as a first run.
-  StatusOr<engine::MemoryHistory> history = LoadHistoryFile(history_file_, suite_);
+  StatusOr<engine::MemoryHistory> history =
+      run_.use_history ? LoadHistoryFile(history_file_, suite_) : StatusOr<engine::MemoryHistory>(engine::MemoryHistory{});
   if (!history.ok()) progress_.Note("warning: memory history not used: " + history.status().message());
   policy::History known = history.ok() ? engine::PlanningHistory(*history) : policy::History{};
   int sized = 0;
@@ -303,7 +307,7 @@ void Runner::Settle(const engine::Step& step) {
   std::string summary = step.summary;
   std::vector<engine::Growth> growth;
   engine::RunPeaks peaks = engine::PeaksOf(progress_state_.log);
-  if (!peaks.test_run.empty() || !peaks.build.empty()) {
+  if (run_.use_history && (!peaks.test_run.empty() || !peaks.build.empty())) {
     StatusOr<std::vector<engine::Growth>> recorded =
         RecordHistoryFile(history_file_, suite_, peaks, object_["metadata"]["uid"].get<std::string>(),
                           run_.spec.growth_threshold_percent, Rfc3339Now());
@@ -322,7 +326,7 @@ void Runner::Settle(const engine::Step& step) {
       state = policy::RunState::kFailed;
       summary += "; failed by the memory gate: " + words;
     }
-  } else {
+  } else if (run_.use_history) {
     engine::SetCondition(status_, "MemoryGrowth", "False", "WithinBaseline",
                          "no package's peak grew more than " + std::to_string(run_.spec.growth_threshold_percent) +
                              "% over its baseline",
@@ -340,8 +344,14 @@ RunEnd Runner::Finish() {
   end.run = object_;
   end.run["status"] = status_;
   end.exit_code = ExitCodeOf(status_);
-  // TODO(report/): write report.html and junit.xml from report::LoadRunFolder(run_dir)
-  //   with report::RenderHtmlReport and report::RenderJUnit once gtr_report lands.
+  // The report reads the folder as anyone would, from what was just written.
+  StatusOr<report::RunFolder> loaded = report::LoadRunFolder(folder_.dir());
+  Status written = loaded.status();
+  if (written.ok()) written = WriteFileAtomic(folder_.report_html(), report::RenderHtmlReport(*loaded));
+  if (written.ok()) end.reports.push_back(folder_.report_html());
+  if (written.ok()) written = WriteFileAtomic(folder_.junit_xml(), report::RenderJUnit(*loaded));
+  if (written.ok()) end.reports.push_back(folder_.junit_xml());
+  if (!written.ok()) progress_.Note("warning: report not written: " + written.message());
   return end;
 }
 

@@ -9,6 +9,8 @@
 // and status.yaml is rewritten after every change, so `gotestrun describe` and the
 // report read a local run as they read a cluster's.
 //
+// At the end report.html and junit.xml are written from the folder (report/).
+//
 // Stopping (stop_requested, polled about every 100 ms; Ctrl-C in the binary): every
 // process tree of the run is stopped through the executor, attempts that were running
 // end Failed ("interrupted"), and the run ends Failed with the condition reason
@@ -29,7 +31,7 @@
 namespace gotestrun::local {
 
 struct RunEnd {
-  nlohmann::json run;                // the GoTestRun with its last status
+  nlohmann::json run;                // the GoTestRun with its last status, as status.yaml holds it
   int exit_code = 1;                 // local/exit_code.h
   std::vector<std::string> reports;  // report.html, junit.xml, where written
 };

@@ -36,9 +36,13 @@ const char kUsage[] =
     "  --out RUN_DIR       the run folder (default MODULE/.gotestrun/runs/NAME)\n"
     "  --agent PATH        gotestrun-agent (default: next to gotestrun, the build tree, $PATH)\n"
     "  --json-progress     progress on stderr as one JSON object per line\n"
+    "  --no-history        plan as a first run, and do not record this run's peaks in the\n"
+    "                      module's memory history (MODULE/.gotestrun/history/)\n"
     "\n"
     "The run folder holds run.yaml, status.yaml (the status the operator would write),\n"
-    "the evidence of every shard attempt (s<i>/a<k>/), report.html and junit.xml.\n"
+    "the evidence of every shard attempt (s<i>/a<k>/), report.html and junit.xml. Each\n"
+    "run is planned from the peaks earlier runs of the module measured, and adds its own\n"
+    "(MODULE/.gotestrun/history/); a package that grew past its baseline is flagged.\n"
     "Progress goes to stderr, the summary to stdout. Ctrl-C stops every process of the\n"
     "run and leaves the status Failed (Interrupted).\n"
     "\n"
@@ -106,7 +110,8 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
       {"-f", true},           {"--filename", true},   {"--module-dir", true}, {"--memory", true},
       {"--max-memory", true}, {"--shards", true},     {"--max-shards", true}, {"--parallel", true},
       {"--p", true},          {"--max-attempts", true}, {"--name", true},     {"--out", true},
-      {"--agent", true},      {"--json-progress", false}, {"--help", false},  {"-h", false},
+      {"--agent", true},      {"--json-progress", false}, {"--no-history", false}, {"--help", false},
+      {"-h", false},
   };
   bool help = false;
   std::vector<std::string> positional;
@@ -124,6 +129,7 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
     else if (name == "--out") f.out = value;
     else if (name == "--agent") f.agent = value;
     else if (name == "--json-progress") f.json_progress = true;
+    else if (name == "--no-history") f.no_history = true;
     else help = true;
     return Status::Ok();
   }, positional));

@@ -3,7 +3,7 @@
 //
 //   gotestrun run [PACKAGES...] [-f FILE] [--module-dir DIR] [--memory Q] [--max-memory Q]
 //       [--shards N] [--max-shards N] [--parallel N] [--p N] [--max-attempts N]
-//       [--name NAME] [--out RUN_DIR] [--agent PATH] [--json-progress]
+//       [--name NAME] [--out RUN_DIR] [--agent PATH] [--json-progress] [--no-history]
 //   gotestrun describe RUN_DIR
 //   gotestrun describe NAME [-n NAMESPACE] [--kubeconfig PATH]
 //   gotestrun help

@@ -15,7 +15,7 @@ TEST(CommandLine, RunTakesPackagesAndFlagsInAnyOrder) {
   StatusOr<Command> c = Parse({"run", "./leak", "--memory", "256Mi", "./clean/...", "--max-memory=1Gi", "--module-dir",
                                "fixtures", "--shards", "2", "--max-shards=4", "--parallel", "2", "--p", "1",
                                "--max-attempts", "3", "--name", "demo", "--out", "/tmp/x", "--agent", "/bin/agent",
-                               "--json-progress"});
+                               "--json-progress", "--no-history"});
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->kind, Command::Kind::kRun);
   const local::RunFlags& f = c->run;
@@ -32,6 +32,7 @@ TEST(CommandLine, RunTakesPackagesAndFlagsInAnyOrder) {
   EXPECT_EQ(f.out, "/tmp/x");
   EXPECT_EQ(f.agent, "/bin/agent");
   EXPECT_TRUE(f.json_progress);
+  EXPECT_TRUE(f.no_history);
   EXPECT_TRUE(f.manifest_file.empty());
 }
 

@@ -218,6 +218,13 @@ TEST_F(RunnerTest, AnOomKillIsRetriedWithMoreMemoryUntilEverythingPasses) {
   }
   EXPECT_EQ(passed, (std::set<std::string>{"ex/a", "ex/big", "ex/c"}));  // ex/notests has no tests
   ExpectStatusOnDisk(run, end);
+  EXPECT_EQ(end.reports, (std::vector<std::string>{run.run_dir + "/report.html", run.run_dir + "/junit.xml"}));
+  StatusOr<std::string> junit = ReadFile(run.run_dir + "/junit.xml", 1 << 20);
+  ASSERT_TRUE(junit.ok()) << junit.status();
+  EXPECT_THAT(*junit, HasSubstr("ex/big"));
+  StatusOr<std::string> html = ReadFile(run.run_dir + "/report.html", 16 << 20);
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_THAT(*html, HasSubstr("first"));
   EXPECT_TRUE(fs::exists(run.run_dir + "/plan/packages.json"));
   EXPECT_TRUE(fs::exists(run.run_dir + "/s0/a1/result.json"));
   EXPECT_TRUE(end.run["metadata"].contains("uid"));
@@ -244,6 +251,19 @@ TEST_F(RunnerTest, TheNextRunIsPlannedFromTheMemoryHistory) {
     }
   }
   EXPECT_TRUE(sized);
+}
+
+TEST_F(RunnerTest, WithoutHistoryEveryRunIsAFirstRun) {
+  LocalRun run = Resolve("first", "256Mi", "1Gi");
+  run.use_history = false;
+  RunEnd first = Run(run);
+  ASSERT_EQ(first.exit_code, kExitPassed);
+  EXPECT_FALSE(fs::exists(module_ + "/.gotestrun/history"));
+  for (const json& c : first.run["status"]["conditions"]) EXPECT_NE(c["type"], "MemoryGrowth");
+  run = Resolve("second", "256Mi", "1Gi");
+  run.use_history = false;
+  RunEnd second = Run(run);
+  EXPECT_EQ(second.run["status"]["oomKills"], first.run["status"]["oomKills"]);
 }
 
 TEST_F(RunnerTest, APackageThatCannotFitEndsTheRunWithExitCode3) {
