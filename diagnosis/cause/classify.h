@@ -26,7 +26,9 @@
 //  6. ParallelSpike: several tests were running at once when the binary was killed
 //     (or at its peak), each holding its own share.
 //  7. GCHeadroom: the live heap after the last GC fits under the limit but the GC goal
-//     after it does not, and the GCs were freeing garbage (not a heap that only grows).
+//     after it does not, and no GOMEMLIMIT under the limit was set. (A heap still
+//     growing looks the same at the kill; the GOMEMLIMIT the policy sets tells them
+//     apart on the next attempt, whose kill is then a LargeTest.)
 //  8. LargeTest: one test took the heap far above what the tests before it left.
 //  9. Unknown.
 // The thresholds are named constants in classify.cc, each with the reason for it.

@@ -171,7 +171,8 @@ TEST(ClassifyLeakTest, Table) {
          s.gc = {Gc(1, 4, 4, In(0, 1, 0), 1010), Gc(2, 16, 16, In(1, 2, 1), 1180), Gc(3, 35, 35, In(2, 3, 2), 1280)};
          return s;
        },
-       Cause::kUnknown},
+       // 35 MiB live fits the 64 MiB limit, its 70 MiB goal does not.
+       Cause::kGcHeadroom},
       {"killed: live heap released between tests is no leak",
        [] {
          PackageSignals s = Sequential(4, true);
@@ -208,7 +209,8 @@ TEST(ClassifyLeakTest, Table) {
                                   .by_test = {{"TestA", 40 * kMiB}, {"TestB", 40 * kMiB}}};
          return s;
        },
-       Cause::kUnknown},
+       // Not a leak; 90 MiB live fits the limit and its goal reaches 90% of it.
+       Cause::kGcHeadroom},
   });
 }
 
@@ -523,10 +525,19 @@ TEST(ClassifyGcHeadroomTest, Table) {
          return s;
        },
        Cause::kLargeTest},
-      {"a heap that only grows is not churn",
+      {"no GC freed much yet: still named, and the evidence says the heap may be growing",
        [] {
          PackageSignals s = HeadroomSignals();
          s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159), Gc(7, 187, 187, In(0, 1, 0), 1224)};
+         return s;
+       },
+       Cause::kGcHeadroom,
+       [](const Diagnosis& d) { EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("may still have been growing"))); }},
+      {"killed again under GOMEMLIMIT with the same shape: a large test",
+       [] {
+         PackageSignals s = HeadroomSignals();
+         s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159), Gc(7, 187, 187, In(0, 1, 0), 1224)};
+         s.gomemlimit_bytes = 270 * kMiB;
          return s;
        },
        Cause::kLargeTest},
