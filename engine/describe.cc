@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -125,15 +126,22 @@ std::vector<PackageRow> PackageRows(const json& status) {
     if (r.package.empty() || !seen.insert(r.package).second) continue;
     rows.push_back(std::move(r));
   }
+  // Packages without a verdict stand where their latest attempt does: a package moved
+  // on to a new shard is listed by its old shard too, so a running or pending attempt
+  // wins over a finished one (which, in a run that has ended, was stopped).
+  auto rank = [](const std::string& outcome) { return outcome == "Running" ? 2 : outcome == "Pending" ? 1 : 0; };
+  std::map<std::string, PackageRow> open;
   for (const json* s : Items(status, "shards")) {
     std::vector<const json*> attempts = Items(*s, "attempts");
     std::string outcome = attempts.empty() ? "Pending" : Str(*attempts.back(), "outcome");
-    if (outcome != "Pending" && outcome != "Running") outcome = "Pending";  // decided, not yet recorded
+    if (outcome.empty()) outcome = "Pending";
     for (const std::string& pkg : Strings(*s, "packages")) {
-      if (!seen.insert(pkg).second) continue;
-      rows.push_back({pkg, outcome, "", "", Str(*s, "index")});
+      if (seen.contains(pkg)) continue;
+      auto it = open.find(pkg);
+      if (it == open.end() || rank(outcome) >= rank(it->second.outcome)) open[pkg] = {pkg, outcome, "", "", Str(*s, "index")};
     }
   }
+  for (auto& [pkg, row] : open) rows.push_back(std::move(row));
   std::sort(rows.begin(), rows.end(), [](const PackageRow& a, const PackageRow& b) { return a.package < b.package; });
   return rows;
 }

@@ -89,7 +89,11 @@ TEST(DescribeRun, ARunStillRunningShowsItsPendingPackages) {
   std::string text = DescribeRun(run);
   EXPECT_THAT(text, HasSubstr("Phase:      Running\n"));
   EXPECT_THAT(text, HasSubstr(std::string(kLeak) + "     Running"));
-  EXPECT_THAT(text, HasSubstr("clean/a  Pending"));
+  EXPECT_THAT(text, HasSubstr("clean/a  OOMKilled"));
+  // A package that moved on to a new shard stands where its newest attempt does.
+  run["status"]["shards"].push_back(json::parse(R"({"index": 2, "packages": ["gotestrun.dev/fixtures/memory/clean/a"],
+                                                   "attempts": [{"attempt": 1, "outcome": "Pending"}]})"));
+  EXPECT_THAT(DescribeRun(run), HasSubstr("clean/a  Pending"));
 }
 
 TEST(DescribeRun, NeverTrustsTheShapeOfTheStatus) {

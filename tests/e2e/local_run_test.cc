@@ -1,0 +1,260 @@
+// `gotestrun run` end to end: the real binary, the real agent, real `go test` of the
+// fixture module in memory cgroups of this machine, really OOM-killed by the kernel.
+// No control plane. Needs go on PATH and a memory cgroup we may make children in
+// (root with the cgroup v1 memory controller, or cgroup v2 with memory delegated).
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "api/yaml_json.h"
+#include "base/files.h"
+#include "base/subprocess.h"
+#include "sandbox/cgroup.h"
+
+namespace gotestrun {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+const std::string kBinary = GTR_GOTESTRUN_BIN;
+const std::string kMemoryFixture = std::string(GTR_FIXTURES_DIR) + "/memory";
+const std::string kLeak = "gotestrun.dev/fixtures/memory/leak";
+
+class LocalRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string t = (fs::temp_directory_path() / "gotestrun-local-e2e-XXXXXX").string();
+    work_ = ::mkdtemp(t.data());
+    StatusOr<sandbox::CgroupDir> own = sandbox::FindOwnMemoryCgroup();
+    ASSERT_TRUE(own.ok()) << "these tests need a memory cgroup they may make children in: " << own.status();
+    own_cgroup_ = own->dir;
+  }
+  void TearDown() override {
+    if (HasFailure()) {
+      for (const char* log : {"/output.log"}) {
+        auto text = ReadFile(work_ + log, 64 << 20);
+        if (text.ok()) std::cerr << "---- " << log << " ----\n" << *text << "\n";
+      }
+    }
+    if (std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_);
+  }
+
+  // Starts gotestrun with `args`, its stdout and stderr in work_/output.log, every
+  // process of the run marked in its environment.
+  Subprocess Start(std::vector<std::string> args) {
+    args.insert(args.begin(), kBinary);
+    auto p = Subprocess::Spawn({.argv = args,
+                                .extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", marker_},
+                                .output_file = work_ + "/output.log"});
+    EXPECT_TRUE(p.ok()) << p.status();
+    return std::move(p).value();
+  }
+
+  int Run(std::vector<std::string> args) {
+    Subprocess p = Start(std::move(args));
+    std::optional<ExitInfo> exit = p.Wait(std::chrono::minutes(10));
+    EXPECT_TRUE(exit.has_value()) << "gotestrun did not end in 10 minutes";
+    return exit ? (exit->signal != 0 ? 128 + exit->signal : exit->exit_code) : -1;
+  }
+
+  json Status(const std::string& run_dir) {
+    auto text = ReadFile(run_dir + "/status.yaml", 16 << 20);
+    EXPECT_TRUE(text.ok()) << text.status();
+    auto j = api::YamlToJson(text.ok() ? *text : "");
+    EXPECT_TRUE(j.ok()) << j.status();
+    return j.ok() ? *j : json();
+  }
+
+  // Every live process whose environment carries this test's marker: gotestrun, the
+  // agents, go, the compilers and the test binaries, and anything they started.
+  std::vector<std::string> MarkedProcesses() {
+    std::vector<std::string> found;
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator("/proc", ec)) {
+      const std::string pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream env(e.path() / "environ", std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+      if (text.find(marker_) == std::string::npos) continue;
+      std::ifstream cmd(e.path() / "cmdline", std::ios::binary);
+      std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      found.push_back(pid + ": " + cmdline);
+    }
+    return found;
+  }
+
+  // The sandbox's cgroups of the gotestrun process `pid` still on disk.
+  std::vector<std::string> CgroupsOf(pid_t pid) {
+    std::vector<std::string> left;
+    const std::string prefix = "gotestrun-" + std::to_string(pid) + "-";
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(own_cgroup_, ec)) {
+      if (e.path().filename().string().starts_with(prefix)) left.push_back(e.path().string());
+    }
+    return left;
+  }
+
+  std::string work_;
+  std::string own_cgroup_;
+  const std::string marker_ = "GOTESTRUN_E2E_MARK=" + std::to_string(::getpid()) + "-" +
+                              std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+};
+
+TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
+  // leak/ needs ~330 MiB (tests/fixtures/memory/README.md); 256Mi is too little.
+  const std::string run_dir = work_ + "/converge";
+  int code = Run({"run", "./leak", "./clean/...", "--module-dir", kMemoryFixture, "--memory", "256Mi", "--max-memory",
+                  "1Gi", "--parallel", "2", "--out", run_dir, "--no-history"});
+  EXPECT_EQ(code, 0);
+  json status = Status(run_dir);
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_GE(status.value("oomKills", 0), 1);
+  bool named = false;
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) {
+      if (a.value("outcome", "") != "OOMKilled") continue;
+      // Named as the killed package, or among the binaries running at a container kill.
+      std::string killed = a.value("killedPackage", "");
+      EXPECT_TRUE(killed == kLeak || a.value("message", "").find(kLeak) != std::string::npos ||
+                  a.value("message", "").find("building") != std::string::npos)
+          << a.dump();
+      named |= killed == kLeak;
+    }
+  }
+  EXPECT_TRUE(named) << status.dump(2);
+  std::set<std::string> passed;
+  for (const json& p : status["packages"]) {
+    EXPECT_EQ(p.value("outcome", ""), "Succeeded") << p.dump();
+    passed.insert(p.value("package", ""));
+  }
+  EXPECT_TRUE(passed.contains(kLeak));
+  EXPECT_TRUE(passed.contains("gotestrun.dev/fixtures/memory/clean/a"));
+  // The evidence of every attempt, the plan, and the reports.
+  EXPECT_TRUE(fs::exists(run_dir + "/run.yaml"));
+  EXPECT_TRUE(fs::exists(run_dir + "/plan/packages.json"));
+  EXPECT_TRUE(fs::exists(run_dir + "/s0/a1/events.jsonl"));
+  EXPECT_TRUE(fs::exists(run_dir + "/report.html"));
+  auto junit = ReadFile(run_dir + "/junit.xml", 16 << 20);
+  ASSERT_TRUE(junit.ok()) << junit.status();
+  EXPECT_THAT(*junit, HasSubstr(kLeak));
+  // The summary names the kill; describe reads the folder back.
+  auto out = ReadFile(work_ + "/output.log", 16 << 20);
+  ASSERT_TRUE(out.ok());
+  EXPECT_THAT(*out, HasSubstr("OOM kills:"));
+  EXPECT_THAT(*out, HasSubstr(run_dir + "/report.html"));
+  fs::remove(work_ + "/output.log");
+  EXPECT_EQ(Run({"describe", run_dir}), 0);
+  auto described = ReadFile(work_ + "/output.log", 16 << 20);
+  ASSERT_TRUE(described.ok());
+  EXPECT_THAT(*described, HasSubstr("Phase:      Succeeded"));
+  EXPECT_THAT(*described, HasSubstr("OOMKilled"));
+  EXPECT_THAT(*described, HasSubstr(kLeak));
+}
+
+TEST_F(LocalRunTest, APackageThatCannotFitUnderMaxMemoryExits3) {
+  // largetest/ needs ~360 MiB.
+  const std::string run_dir = work_ + "/too-big";
+  int code = Run({"run", "./largetest", "--module-dir", kMemoryFixture, "--max-memory", "200Mi", "--out", run_dir,
+                  "--no-history"});
+  EXPECT_EQ(code, 3);
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) EXPECT_EQ(a.value("memory", ""), "200Mi") << a.dump();
+  }
+  bool does_not_fit = false;
+  for (const json& p : status["packages"]) does_not_fit |= p.value("outcome", "") == "OOMKilled";
+  EXPECT_TRUE(does_not_fit) << status.dump(2);
+}
+
+TEST_F(LocalRunTest, AnInvalidSpecGetsTheCrdsMessageAndExits2) {
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--memory", "5Gb", "--out", work_ + "/bad"}), 2);
+  auto out = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(out.ok());
+  EXPECT_THAT(*out, HasSubstr("spec.resources.memory: '5Gb' is not a quantity"));
+  EXPECT_FALSE(fs::exists(work_ + "/bad"));
+}
+
+// A module whose tests never end on their own, each with a child process of its own:
+// the run is stopped while they run.
+void WriteSleeperModule(const std::string& dir) {
+  fs::create_directories(dir + "/one");
+  fs::create_directories(dir + "/two");
+  ASSERT_TRUE(WriteFileAtomic(dir + "/go.mod", "module example.com/sleeper\n\ngo 1.24\n").ok());
+  for (const char* pkg : {"one", "two"}) {
+    std::string src = std::string("package ") + pkg + R"(
+
+import (
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func TestSleeps(t *testing.T) {
+	child := exec.Command("sleep", "600")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Minute)
+}
+)";
+    ASSERT_TRUE(WriteFileAtomic(dir + "/" + pkg + "/" + pkg + "_test.go", src).ok());
+  }
+}
+
+TEST_F(LocalRunTest, InterruptStopsEveryProcessOfTheRunAndExits130) {
+  const std::string module = work_ + "/sleeper";
+  WriteSleeperModule(module);
+  const std::string run_dir = work_ + "/interrupted";
+  Subprocess p = Start({"run", "--module-dir", module, "--shards", "2", "--out", run_dir, "--no-history"});
+  // Wait until both shards' test binaries have started their `sleep` children.
+  auto sleeping = [&] {
+    int n = 0;
+    for (const std::string& proc : MarkedProcesses()) n += proc.find(": sleep 600") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (sleeping() < 2 && std::chrono::steady_clock::now() < deadline && p.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(sleeping(), 2) << "the tests did not start";
+  ASSERT_FALSE(MarkedProcesses().empty());
+  ASSERT_EQ(::kill(p.pid(), SIGINT), 0);
+  std::optional<ExitInfo> exit = p.Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(exit.has_value()) << "gotestrun did not stop within 60 s of SIGINT";
+  EXPECT_EQ(exit->exit_code, 130) << exit->ToString();
+  // Nothing of the run is left: no process, no cgroup.
+  EXPECT_THAT(MarkedProcesses(), IsEmpty());
+  EXPECT_THAT(CgroupsOf(p.pid()), IsEmpty());
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool interrupted = false;
+  for (const json& c : status["conditions"]) interrupted |= c.value("reason", "") == "Interrupted";
+  EXPECT_TRUE(interrupted) << status.dump(2);
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) {
+      EXPECT_EQ(a.value("outcome", ""), "Failed") << a.dump();
+      EXPECT_THAT(a.value("message", ""), HasSubstr("interrupted"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gotestrun
