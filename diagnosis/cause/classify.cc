@@ -350,7 +350,9 @@ std::uint64_t HeldAt(const PackageSignals& s, const AllocationSite& site) {
 // How many more tests to plan for: the known rest, else as many again as had started.
 int RemainingTests(const Facts& f, bool& assumed) {
   assumed = !f.s.known_test_count;
-  if (f.s.known_test_count) return std::max(0, *f.s.known_test_count - f.tests_started);
+  if (f.s.known_test_count) {
+    return static_cast<int>(std::clamp<std::int64_t>(std::int64_t{*f.s.known_test_count} - f.tests_started, 0, 1000000));
+  }
   return std::max(1, f.tests_started);
 }
 
@@ -547,10 +549,12 @@ std::optional<double> Position(const PackageSignals& s, const LiveObservation& o
   if (!o.unix_ms || o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= s.tests.size()) return std::nullopt;
   const TestSpan& span = s.tests[static_cast<std::size_t>(o.progress.test)];
   if (!span.start_ms) return std::nullopt;
+  // In double: the times come from files and may be anything.
+  const double start = static_cast<double>(*span.start_ms);
   std::optional<double> duration = typical_ms;
-  if (span.ended && span.end_ms) duration = static_cast<double>(*span.end_ms - *span.start_ms);
-  if (!duration || *duration <= 0) return std::nullopt;
-  const double into = static_cast<double>(*o.unix_ms - *span.start_ms) / *duration;
+  if (span.ended && span.end_ms) duration = static_cast<double>(*span.end_ms) - start;
+  if (!duration || !(*duration > 0)) return std::nullopt;
+  const double into = (static_cast<double>(*o.unix_ms) - start) / *duration;
   return o.progress.ended + std::clamp(into, 0.0, 1.0);
 }
 
@@ -559,7 +563,7 @@ std::optional<double> TypicalTestMs(const PackageSignals& s) {
   std::vector<double> durations;
   for (const TestSpan& t : s.tests) {
     if (t.leaf && t.ended && t.start_ms && t.end_ms && *t.end_ms >= *t.start_ms) {
-      durations.push_back(static_cast<double>(*t.end_ms - *t.start_ms));
+      durations.push_back(static_cast<double>(*t.end_ms) - static_cast<double>(*t.start_ms));
     }
   }
   if (durations.empty()) return std::nullopt;
@@ -572,7 +576,8 @@ std::vector<TestSlot> LiveByTest(const Facts& f) {
   const std::optional<double> typical = TypicalTestMs(f.s);
   std::vector<TestSlot> slots;
   for (const LiveObservation& o : f.live) {
-    if (o.progress.test < 0 || o.progress.running_leaves > 1) continue;
+    if (o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= f.s.tests.size()) continue;
+    if (o.progress.running_leaves > 1) continue;
     if (!slots.empty() && o.progress.test < slots.back().test) continue;
     if (slots.empty() || slots.back().test != o.progress.test) {
       slots.push_back({o.progress.test, o.progress.ended, o.live, o.live, Position(f.s, o, typical)});
@@ -664,7 +669,9 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
     const TestSlot& a = slots.front();
     const TestSlot& b = slots.back();
     if (b.hi > a.hi && a.hi_position && b.hi_position && *b.hi_position - *a.hi_position >= 1) {
-      per_test = static_cast<std::uint64_t>(static_cast<double>(b.hi - a.hi) / (*b.hi_position - *a.hi_position));
+      // Bounded below 2^64 before the cast, whatever the figures.
+      per_test = static_cast<std::uint64_t>(
+          std::min(static_cast<double>(b.hi - a.hi) / (*b.hi_position - *a.hi_position), 1.8e19));
     } else if (b.hi > a.hi) {
       per_test = (b.hi - a.hi) / static_cast<std::uint64_t>(spanned);
     } else {
@@ -751,9 +758,10 @@ std::optional<Diagnosis> TrySpike(const Facts& f) {
   if (per_test == 0) return std::nullopt;
 
   const double factor = s.gomemlimit_bytes ? 1.0 : kGcGrowthFactor;
-  const auto cost = static_cast<std::uint64_t>(factor * static_cast<double>(per_test));
+  const auto cost = static_cast<std::uint64_t>(std::min(factor * static_cast<double>(per_test), 1e18));
   const double usable = kUsableFraction * static_cast<double>(*f.limit) - static_cast<double>(baseline);
-  const int fits = usable > 0 ? static_cast<int>(std::floor(usable / static_cast<double>(cost))) : 0;
+  // Capped before the cast: a tiny per-test figure must not overflow an int.
+  const int fits = usable > 0 && cost > 0 ? static_cast<int>(std::min(std::floor(usable / static_cast<double>(cost)), 1e6)) : 0;
   const int proposed = std::max(1, std::min(n / 2, fits));
 
   Lines lines;
@@ -852,7 +860,7 @@ std::optional<Diagnosis> TryLargeTest(const Facts& f) {
   } else {
     std::uint64_t most = 0;
     for (const LiveObservation& o : f.live) {
-      if (o.progress.test >= 0 && o.live > most) {
+      if (o.progress.test >= 0 && static_cast<std::size_t>(o.progress.test) < s.tests.size() && o.live > most) {
         most = o.live;
         index = o.progress.test;
       }

@@ -110,6 +110,16 @@ bool IsSubtestOf(std::string_view child, std::string_view parent) {
   return child.size() > parent.size() && child.starts_with(parent) && child[parent.size()] == '/';
 }
 
+// "@T" of a GC line in milliseconds, bounded (a garbled line may claim anything).
+std::int64_t GcMillis(double seconds) {
+  if (!(seconds >= 0)) return 0;
+  return static_cast<std::int64_t>(std::llround(std::min(seconds, 1e9) * 1000));
+}
+
+// A Unix time in milliseconds that arithmetic on it cannot overflow: after 1970 and
+// before the year 30000.
+bool SaneUnixMs(std::int64_t ms) { return ms > 0 && ms < 900000000000000; }
+
 // ---- event times ----
 
 bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
@@ -471,6 +481,10 @@ void ReadProfiles(const std::string& dir, const ReadOptions& options, PackageSig
   std::vector<std::pair<std::uint64_t, std::string>> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (files.size() >= kMaxHeapSamples) {
+      signals.notes.push_back("more than " + std::to_string(kMaxHeapSamples) + " heap profiles: the rest left out");
+      break;
+    }
     const std::string name = it->path().filename().string();
     if (std::optional<std::uint64_t> seq = ProfileSeq(name)) files.emplace_back(*seq, it->path().string());
   }
@@ -652,8 +666,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
       found = true;
       if (exec->end.max_rss_bytes > 0) s.max_rss_bytes = exec->end.max_rss_bytes;
       s.gomemlimit_bytes = exec->gomemlimit;
-      if (exec->start_unix_ms > 0) s.binary_start_ms = exec->start_unix_ms;
-      if (exec->end_unix_ms > 0) s.binary_end_ms = exec->end_unix_ms;
+      if (SaneUnixMs(exec->start_unix_ms)) s.binary_start_ms = exec->start_unix_ms;
+      if (SaneUnixMs(exec->end_unix_ms)) s.binary_end_ms = exec->end_unix_ms;
       s.binary_signal = exec->end.signal;
       if (std::optional<int> v = FlagValue(exec->argv, "test.parallel")) s.parallel = v;
     } else {
@@ -743,15 +757,12 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   const int last_stream_process = stream.gc.empty() ? 0 : stream.gc.back().process;
   for (const StreamGcLine& g : stream.gc) {
     if (g.process != last_stream_process || !g.unix_ms) continue;
-    const std::int64_t estimate = *g.unix_ms - static_cast<std::int64_t>(std::llround(g.cycle.seconds_since_start * 1000));
+    const std::int64_t estimate = *g.unix_ms - GcMillis(g.cycle.seconds_since_start);
     start_ms = std::min(start_ms.value_or(estimate), estimate);
   }
   if (start_ms && s.binary_start_ms) start_ms = std::max(*start_ms, *s.binary_start_ms);
   if (!start_ms) start_ms = s.binary_start_ms;
-  if (!start_ms && stream.package_start_ms) {
-    start_ms = stream.package_start_ms;
-    s.notes.push_back("binary start taken from go test's start event");
-  }
+  if (!start_ms && stream.package_start_ms) start_ms = stream.package_start_ms;
 
   // Heap snapshots.
   for (const agent::HeapSnapshotLine& line :
@@ -798,7 +809,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
                .live = line.cycle.live_heap_bytes,
                .goal = line.cycle.goal_bytes,
                .forced = line.cycle.forced};
-    if (start_ms) g.unix_ms = *start_ms + static_cast<std::int64_t>(std::llround(line.cycle.seconds_since_start * 1000));
+    if (start_ms) g.unix_ms = *start_ms + GcMillis(line.cycle.seconds_since_start);
     if (auto it = by_number.find(g.number); it != by_number.end()) {
       g.progress = it->second->progress;
       g.attributed_by_stream = true;

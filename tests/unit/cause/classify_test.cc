@@ -4,6 +4,7 @@
 #include "diagnosis/cause/classify.h"
 
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -734,6 +735,50 @@ TEST(ClassifyTest, EvidenceIsBounded) {
   ASSERT_TRUE(d.has_value());
   EXPECT_LE(d->evidence.size(), kMaxEvidenceLines);
   for (const std::string& line : d->evidence) EXPECT_LE(line.size(), kMaxEvidenceLineBytes);
+}
+
+TEST(ClassifyTest, HostileSignalsDoNotCrash) {
+  // Signals written by hand can say anything: indexes past the tests, extreme times
+  // and sizes, negative counts. Classify must still answer (the sanitizer build checks
+  // it does so without undefined behaviour).
+  constexpr std::int64_t kMaxMs = std::numeric_limits<std::int64_t>::max();
+  constexpr std::int64_t kMinMs = std::numeric_limits<std::int64_t>::min();
+  constexpr std::uint64_t kHuge = std::numeric_limits<std::uint64_t>::max();
+  for (int variant = 0; variant < 4; ++variant) {
+    for (const auto& make : {KilledLeak, GoroutineLeakSignals, NativeSignals, SpikeSignals, HeadroomSignals, LargeTestSignals}) {
+      PackageSignals s = make();
+      const std::int64_t ms = variant % 2 == 0 ? kMaxMs : kMinMs;
+      for (GcSample& g : s.gc) {
+        g.progress.test = variant < 2 ? 1000 : -5;
+        g.progress.open = -3;
+        g.unix_ms = ms;
+        if (variant == 3) g.live = g.heap_start = g.goal = kHuge;
+      }
+      for (HeapSample& h : s.heap) {
+        h.progress.test = 7777;
+        h.progress.open = -100;
+        h.unix_ms = ms;
+        h.goroutines = kHuge;
+        if (variant == 1) h.heap_alloc = h.heap_inuse = h.heap_sys = h.next_gc = kHuge;
+      }
+      for (TestSpan& t : s.tests) {
+        t.start_ms = variant == 2 ? kMinMs : kMaxMs;
+        t.end_ms = variant == 2 ? kMaxMs : kMinMs;
+      }
+      if (variant == 3) {
+        s.max_rss_bytes = kHuge;
+        s.limit_bytes = 1;
+        s.known_test_count = -5;
+        s.parallel = std::numeric_limits<int>::max();
+        s.p = std::numeric_limits<int>::min();
+        if (s.inuse) s.inuse->by_test.push_back({"TestZ", kHuge});
+      }
+      if (variant == 2) s.limit_bytes = kHuge;
+      const std::optional<Diagnosis> d = Classify(s);
+      ASSERT_TRUE(d.has_value());
+      EXPECT_LE(d->evidence.size(), kMaxEvidenceLines);
+    }
+  }
 }
 
 TEST(ClassifyTest, Deterministic) {
