@@ -95,7 +95,8 @@ class Runner {
   // Waits until at least one attempt has ended or a stop is asked for.
   std::vector<Ended> Wait();
   std::vector<Ended> JoinAll();
-  // Reads an ended attempt's evidence into its record; its outcome for the policy.
+  // Reads an ended attempt's evidence into its record (and its diagnoses into the
+  // run's, unless the attempt was stopped); its outcome for the policy.
   policy::AttemptOutcome Record(engine::AttemptRecord& a, const Ended& e);
   void Interrupt(std::vector<Ended> ended);
   void Fail(const std::string& reason, const std::string& message);
@@ -119,7 +120,7 @@ class Runner {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Ended> ended_;
-  std::vector<std::thread> threads_;
+  std::map<std::pair<int, int>, std::thread> threads_;  // by shard and attempt
 };
 
 Status Runner::Save() {
@@ -232,7 +233,7 @@ void Runner::Start(engine::AttemptRecord& a, const std::string& reason) {
   progress_.AttemptStarted(a.plan, reason);
   const policy::ShardPlan plan = a.plan;
   const std::string dir = folder_.attempt_dir(plan.index, plan.attempt);
-  threads_.emplace_back([this, plan, dir] {
+  threads_[{plan.index, plan.attempt}] = std::thread([this, plan, dir] {
     FinishedPackages finished(agent::AttemptLayout(dir).events(), plan.packages);
     auto on_memory = [&](std::uint64_t bytes) { progress_.Sample(plan.index, plan.attempt, bytes, finished.Poll()); };
     StatusOr<ProcessEnd> end = executor_.RunAttempt(plan, dir, on_memory, [this] { return Stopping(); });
@@ -243,13 +244,24 @@ void Runner::Start(engine::AttemptRecord& a, const std::string& reason) {
 }
 
 std::vector<Runner::Ended> Runner::Wait() {
-  std::unique_lock<std::mutex> lock(mu_);
-  while (ended_.empty() && !Stopping()) cv_.wait_for(lock, kPoll);
-  return std::exchange(ended_, {});
+  std::vector<Ended> ended;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (ended_.empty() && !Stopping()) cv_.wait_for(lock, kPoll);
+    ended = std::exchange(ended_, {});
+  }
+  // Their threads have nothing left to do but return.
+  for (const Ended& e : ended) {
+    auto t = threads_.find({e.shard, e.attempt});
+    if (t == threads_.end()) continue;
+    t->second.join();
+    threads_.erase(t);
+  }
+  return ended;
 }
 
 std::vector<Runner::Ended> Runner::JoinAll() {
-  for (std::thread& t : threads_) t.join();
+  for (auto& [key, t] : threads_) t.join();
   threads_.clear();
   std::lock_guard<std::mutex> lock(mu_);
   return std::exchange(ended_, {});
@@ -266,7 +278,8 @@ policy::AttemptOutcome Runner::Record(engine::AttemptRecord& a, const Ended& e) 
   }
   engine::AttemptEvidence ev = engine::ReadAttemptEvidence(folder_.attempt_dir(a.plan.index, a.plan.attempt), a.plan, end);
   engine::RecordEnd(a, ev, Rfc3339Now());
-  engine::NoteDiagnoses(progress_state_, ev, a.pod);
+  // A stopped attempt's binaries were killed by the stop, not for memory.
+  if (!e.end.ok() || !e.end->stopped) engine::NoteDiagnoses(progress_state_, ev, a.pod);
   if (!note.empty()) a.message += "; " + note;
   return ev.outcome;
 }

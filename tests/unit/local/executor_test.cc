@@ -54,6 +54,75 @@ TEST(AgentArgv, ListIsThePlanningPodsCommand) {
                           "--", "./leak", "./clean/..."));
 }
 
+// The executor over the real sandbox, with a stand-in agent (a shell script): how the
+// process tree ended reaches the runner as a container's end would.
+class SandboxExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string t = (fs::temp_directory_path() / "gtr-executor-XXXXXX").string();
+    dir_ = ::mkdtemp(t.data());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  AgentCommand Agent(const std::string& script) {
+    EXPECT_TRUE(WriteFileAtomic(dir_ + "/agent", "#!/bin/sh\n" + script + "\n", 0755).ok());
+    return {.agent = dir_ + "/agent", .module_dir = dir_, .env = {"GTR_TEST_VALUE=42"}};
+  }
+  policy::ShardPlan Plan() {
+    policy::ShardPlan plan;
+    plan.packages = {"ex/a"};
+    plan.memory = 256 << 20;
+    return plan;
+  }
+  std::string dir_;
+};
+
+TEST_F(SandboxExecutorTest, TheAgentRunsInTheModuleWithTheRunsEnvironmentAndItsExitCodeIsKept) {
+  sandbox::Sandbox sandbox(sandbox::SandboxConfig{.force_rss_watch = true});
+  SandboxExecutor executor(sandbox, Agent("echo \"$PWD $GTR_TEST_VALUE $*\"; exit 3"));
+  int samples = 0;
+  StatusOr<ProcessEnd> end =
+      executor.RunAttempt(Plan(), dir_ + "/run/s0/a1", [&](std::uint64_t) { ++samples; }, [] { return false; });
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(end->end.exit_code, 3);
+  EXPECT_FALSE(end->end.oom_killed);
+  EXPECT_FALSE(end->stopped);
+  // Without a cgroup the limit is the RSS watch's, and the attempt's message will say so.
+  EXPECT_THAT(end->limit_note, HasSubstr("watching RSS"));
+  StatusOr<std::string> log = ReadFile(dir_ + "/run/s0/a1/agent.log");
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_THAT(*log, HasSubstr(dir_ + " 42 run --dir " + dir_ + "/run/s0/a1 --module-dir " + dir_));
+  EXPECT_GE(samples, 1);
+}
+
+TEST_F(SandboxExecutorTest, AStopEndsTheTreePromptly) {
+  sandbox::Sandbox sandbox(sandbox::SandboxConfig{.force_rss_watch = true});
+  SandboxExecutor executor(sandbox, Agent("sleep 30 & sleep 30"));
+  auto start = std::chrono::steady_clock::now();
+  StatusOr<ProcessEnd> end = executor.RunAttempt(Plan(), dir_ + "/s0/a1", nullptr, [&] {
+    return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(200);
+  });
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_TRUE(end->stopped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST_F(SandboxExecutorTest, ListingWritesItsLog) {
+  sandbox::Sandbox sandbox(sandbox::SandboxConfig{.force_rss_watch = true});
+  SandboxExecutor executor(sandbox, Agent("echo listing \"$*\"; exit 1"));
+  StatusOr<ProcessEnd> end = executor.ListPackages(dir_ + "/packages.json", dir_ + "/list.log", [] { return false; });
+  ASSERT_TRUE(end.ok()) << end.status();
+  EXPECT_EQ(end->end.exit_code, 1);
+  StatusOr<std::string> log = ReadFile(dir_ + "/list.log");
+  ASSERT_TRUE(log.ok());
+  EXPECT_THAT(*log, HasSubstr("listing list --module-dir " + dir_ + " --out " + dir_ + "/packages.json -- ./..."));
+}
+
+TEST_F(SandboxExecutorTest, AnAgentThatCannotStartIsAnError) {
+  sandbox::Sandbox sandbox(sandbox::SandboxConfig{.force_rss_watch = true});
+  SandboxExecutor executor(sandbox, {.agent = dir_ + "/missing", .module_dir = dir_});
+  EXPECT_FALSE(executor.RunAttempt(Plan(), dir_ + "/s0/a1", nullptr, [] { return false; }).ok());
+}
+
 class AgentPathTest : public ::testing::Test {
  protected:
   void SetUp() override {
