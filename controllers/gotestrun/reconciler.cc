@@ -165,11 +165,7 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
     if (a.finished()) continue;
     runtime::ObjectPtr pod = Pod(ns, a.pod);
     if (pod == nullptr) {
-      std::error_code ec;
-      std::filesystem::create_directories(
-          options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), ec);
-      auto created = client_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, a.plan, options_.pods));
-      if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
+      GTR_RETURN_IF_ERROR(CreateAttemptPod(run, spec, a));
       continue;
     }
     if (!PodFinished(*pod)) {
@@ -179,10 +175,17 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
       }
       continue;
     }
+    const auto seen_at = std::chrono::steady_clock::now();
     engine::AttemptEvidence ev = engine::ReadAttemptEvidence(
         options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
+    auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
+    if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns, name, a.pod, read_ms);
     engine::RecordEnd(a, ev, Rfc3339Now());
     engine::NoteDiagnoses(progress, ev, a.pod);
+    if (a.outcome == "OOMKilled") {
+      std::lock_guard<std::mutex> lock(kills_mu_);
+      kills_seen_.emplace(ns + "/" + name + "/s" + std::to_string(a.plan.index), seen_at);
+    }
     if (a.outcome == "OOMKilled") Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
     finished.push_back(std::move(ev.outcome));
   }
@@ -202,6 +205,26 @@ std::vector<engine::Growth> GoTestRunReconciler::RememberPeaks(const Json& run, 
   spdlog::warn("gotestrun={}: memory history not recorded: {}", kube::ObjectKey(run), growth.status().ToString());
   Event(run, "Warning", "HistoryNotRecorded", growth.status().message());
   return {};
+}
+
+Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec,
+                                             const engine::AttemptRecord& a) {
+  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
+  std::error_code ec;
+  std::filesystem::create_directories(options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), ec);
+  auto created = client_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, a.plan, options_.pods));
+  if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
+  if (created.ok()) {
+    std::lock_guard<std::mutex> lock(kills_mu_);
+    auto seen = kills_seen_.find(ns + "/" + name + "/s" + std::to_string(a.plan.index));
+    if (seen != kills_seen_.end()) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - seen->second);
+      spdlog::info("gotestrun={}/{} pod {} created {:.1f} ms after the reconcile that saw the OOM kill before it began", ns,
+                   name, a.pod, us.count() / 1000.0);
+      kills_seen_.erase(seen);
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
@@ -264,6 +287,10 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
       policy::RunState state = step->state;
       std::string summary = step->summary;
       std::vector<engine::Growth> growth = RememberPeaks(run, *spec, progress);
+      {
+        std::lock_guard<std::mutex> lock(kills_mu_);
+        std::erase_if(kills_seen_, [&](const auto& kv) { return kv.first.rfind(key + "/s", 0) == 0; });
+      }
       if (!growth.empty()) {
         std::string words = engine::DescribeGrowth(growth);
         SetCondition(status, "MemoryGrowth", "True", "PeakGrew", words, generation);
@@ -291,6 +318,15 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
   engine::EncodeProgress(progress, status);
   engine::WriteTotals(progress, status);
   GTR_RETURN_IF_ERROR(WriteStatus(run, status));
+  // The attempts just decided are in status now: start their Pods at once rather than
+  // on the event of our own write (a Pod that fails here is made by the next reconcile).
+  if (!finished->empty()) {
+    for (const engine::ShardRecord& shard : progress.shards) {
+      const engine::AttemptRecord& a = shard.attempts.back();
+      if (a.finished() || Pod(MetaString(run, "namespace"), a.pod) != nullptr) continue;
+      if (Status s = CreateAttemptPod(run, *spec, a); !s.ok()) spdlog::warn("pod {}: {}", a.pod, s.ToString());
+    }
+  }
   return runtime::ReconcileResult{};
 }
 

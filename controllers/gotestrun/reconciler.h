@@ -14,6 +14,9 @@
 //                           record outcomes, new attempts, verdicts, phase
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "api/gotestrun.h"
@@ -46,6 +49,8 @@ class GoTestRunReconciler : public runtime::Reconciler {
   StatusOr<std::vector<policy::AttemptOutcome>> Observe(const Json& run, const api::GoTestRunSpec& spec,
                                                         engine::RunProgress& progress, Json& status);
   Status WriteStatus(const Json& run, Json status);
+  // Creates the Pod of a shard attempt (AlreadyExists is fine) and its evidence folder.
+  Status CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec, const engine::AttemptRecord& a);
   // Records a finished run's peaks in the suite's memory history; the packages that grew.
   std::vector<engine::Growth> RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
                                             const engine::RunProgress& progress);
@@ -56,6 +61,10 @@ class GoTestRunReconciler : public runtime::Reconciler {
   const runtime::Informer& runs_;
   const runtime::Informer& pods_;
   ReconcilerOptions options_;
+  // When each OOM kill was first seen, by "<ns>/<run>/s<shard>", to log how long its
+  // replacement Pod took (the operator's own reaction time, in its log).
+  std::mutex kills_mu_;
+  std::map<std::string, std::chrono::steady_clock::time_point> kills_seen_;
 };
 
 }  // namespace gotestrun::controllers
