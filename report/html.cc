@@ -1,12 +1,14 @@
 #include "report/html.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
 
+#include "base/timestamps.h"
 #include "report/escape.h"
 #include "report/final_results.h"
 #include "report/format.h"
@@ -114,6 +116,13 @@ std::string Pkg(std::string_view package, std::string_view prefix) {
            "</span>";
   }
   return "<span class=\"pkg\">" + H(package) + "</span>";
+}
+
+// An RFC 3339 time from the status as people read it; as written when it does not parse.
+std::string WhenText(const std::string& rfc3339) {
+  auto t = ParseRfc3339(rfc3339);
+  if (!t) return rfc3339;
+  return FormatUnixMs(std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count());
 }
 
 std::string AttemptId(const Attempt& a) { return "s" + std::to_string(a.shard) + "a" + std::to_string(a.attempt); }
@@ -387,7 +396,7 @@ json TimelineData(const RunFolder& run) {
 
 class Page {
  public:
-  Page(const RunFolder& run) : run_(run), results_(FinalResults(run)) {
+  explicit Page(const RunFolder& run) : run_(run), results_(FinalResults(run)) {
     std::vector<std::string> names;
     for (const FinalResult& r : results_) names.push_back(r.package);
     prefix_ = ModulePrefix(names);
@@ -514,8 +523,8 @@ class Page {
       Fact("Memory", H(run_.memory.empty() ? "?" : run_.memory) + " \xE2\x86\x92 at most " +
                          H(run_.max_memory.empty() ? "?" : run_.max_memory));
     }
-    if (!run_.start_time.empty()) Fact("Started", H(run_.start_time));
-    if (!run_.completion_time.empty()) Fact("Completed", H(run_.completion_time));
+    if (!run_.start_time.empty()) Fact("Started", H(WhenText(run_.start_time)));
+    if (!run_.completion_time.empty()) Fact("Completed", H(WhenText(run_.completion_time)));
     for (const Condition& c : run_.conditions) {
       Fact("Condition", H(c.type + "=" + c.status) + (c.reason.empty() ? "" : " (" + H(c.reason) + ")"));
     }
@@ -606,6 +615,35 @@ class Page {
     }
   }
 
+  // A table column; its cells are HTML. A column with no cell filled is left out.
+  struct Column {
+    std::string header;
+    std::string cell_class;  // "num" right-aligns
+    std::vector<std::string> cells;
+  };
+
+  static void AddRow(std::vector<Column>& cols, std::vector<std::string> cells) {
+    for (std::size_t i = 0; i < cols.size(); ++i) cols[i].cells.push_back(i < cells.size() ? std::move(cells[i]) : "");
+  }
+
+  void Table(const std::vector<Column>& cols) {
+    std::vector<const Column*> shown;
+    for (const Column& c : cols) {
+      if (std::any_of(c.cells.begin(), c.cells.end(), [](const std::string& x) { return !x.empty(); })) shown.push_back(&c);
+    }
+    auto cls = [](const Column* c) { return c->cell_class.empty() ? std::string() : " class=\"" + c->cell_class + "\""; };
+    out_ += "<div class=\"table-wrap\"><table><thead><tr>";
+    for (const Column* c : shown) out_ += "<th" + std::string(c->cell_class == "num" ? " class=\"num\"" : "") + ">" + H(c->header) + "</th>";
+    out_ += "</tr></thead><tbody>\n";
+    std::size_t rows = cols.empty() ? 0 : cols.front().cells.size();
+    for (std::size_t r = 0; r < rows; ++r) {
+      out_ += "<tr>";
+      for (const Column* c : shown) out_ += "<td" + cls(c) + ">" + c->cells[r] + "</td>";
+      out_ += "</tr>\n";
+    }
+    out_ += "</tbody></table></div>\n";
+  }
+
   void Legend(const std::set<std::string>& words) {
     out_ += "<div class=\"legend\">";
     for (const std::string& w : words) out_ += "<span>" + Dot(w) + "</span>";
@@ -622,12 +660,11 @@ class Page {
     Legend(words);
     out_ += "<figure class=\"chart\" data-chart=\"timeline\"><div class=\"placeholder\">Timeline of the attempts "
             "(drawn by the page's script).</div></figure>\n";
-    out_ += "<div class=\"table-wrap\"><table><thead><tr><th>Attempt</th><th>Outcome</th><th class=\"num\">Memory</th>"
-            "<th class=\"num\">-parallel</th><th class=\"num\">-p</th><th class=\"num\">GOMEMLIMIT</th>"
-            "<th class=\"num\">Peak</th><th class=\"num\">Ran</th><th>Killed</th><th>Message</th></tr></thead><tbody>\n";
+    std::vector<Column> cols = {{"Attempt", "nowrap"}, {"Outcome", "nowrap"}, {"Memory", "num"}, {"-parallel", "num"},
+                                {"-p", "num"},           {"GOMEMLIMIT", "num"}, {"Peak", "num"},  {"Ran", "num"},
+                                {"Killed", ""},          {"Message", "msg"}};
     for (const Attempt* a : ByShard()) {
       std::optional<std::int64_t> start = AttemptStartUnixMs(*a), end = AttemptEndUnixMs(*a);
-      std::string ran = start && end && *end >= *start ? FormatDuration(static_cast<double>(*end - *start) / 1000.0) : "";
       std::optional<std::uint64_t> peak = PeakOf(*a);
       std::string killed;
       if (!a->status.killed_package.empty()) {
@@ -635,14 +672,17 @@ class Page {
         if (!a->status.running_test.empty()) killed += " <span class=\"mono\">" + H(a->status.running_test) + "</span>";
         if (!a->status.phase.empty()) killed += " <span class=\"chip\">" + H(a->status.phase) + "</span>";
       }
-      out_ += "<tr><td><a href=\"#" + AttemptId(*a) + "\">" + H(AttemptName(*a)) + "</a></td><td>" + Badge(OutcomeOf(*a)) +
-              "</td><td class=\"num\">" + H(a->status.memory) + "</td><td class=\"num\">" +
-              (a->status.parallel ? std::to_string(*a->status.parallel) : "") + "</td><td class=\"num\">" +
-              (a->status.p ? std::to_string(*a->status.p) : "") + "</td><td class=\"num\">" + H(a->status.gomemlimit) +
-              "</td><td class=\"num\">" + (peak ? FormatBytes(*peak) : "") + "</td><td class=\"num\">" + ran +
-              "</td><td>" + killed + "</td><td class=\"msg\">" + H(a->status.message) + "</td></tr>\n";
+      AddRow(cols, {"<a href=\"#" + AttemptId(*a) + "\">s" + std::to_string(a->shard) + " \xC2\xB7 a" +
+                        std::to_string(a->attempt) + "</a>",
+                    Badge(OutcomeOf(*a)), H(a->status.memory),
+                    a->status.parallel ? std::to_string(*a->status.parallel) : "",
+                    a->status.p ? std::to_string(*a->status.p) : "", H(a->status.gomemlimit),
+                    peak ? FormatBytes(*peak) : "",
+                    start && end && *end >= *start ? FormatDuration(static_cast<double>(*end - *start) / 1000.0) : "",
+                    killed, H(a->status.message)});
     }
-    out_ += "</tbody></table></div>\n</section>\n";
+    Table(cols);
+    out_ += "</section>\n";
   }
 
   void Peaks() {
@@ -820,21 +860,22 @@ class Page {
     if (run_.retry_log.empty()) return;
     out_ += "<section id=\"retry-log\"><h2>Retry log</h2>\n<p class=\"lead\">Every attempt of every package as the "
             "retry policy recorded it; the last line of a package carries its verdict.</p>\n";
-    out_ += "<div class=\"table-wrap\"><table><thead><tr><th>Package</th><th>Attempt</th><th class=\"num\">Memory</th>"
-            "<th class=\"num\">-parallel</th><th class=\"num\">-p</th><th class=\"num\">GOMEMLIMIT</th>"
-            "<th class=\"num\">Peak</th><th>Result</th><th>Phase</th><th>Cause</th><th>Verdict</th></tr></thead><tbody>\n";
+    std::vector<Column> cols = {{"Package", "nowrap"}, {"Attempt", "nowrap"}, {"Memory", "num"}, {"-parallel", "num"},
+                                {"-p", "num"},         {"GOMEMLIMIT", "num"}, {"Peak", "num"},  {"Result", "nowrap"},
+                                {"Phase", ""},         {"Cause", ""},         {"Verdict", ""}};
     for (const RetryLogEntry& e : run_.retry_log) {
-      out_ += "<tr><td>" + Pkg(e.package, prefix_) + "</td><td><a href=\"#s" + std::to_string(e.shard) + "a" +
-              std::to_string(e.attempt) + "\">s" + std::to_string(e.shard) + " \xC2\xB7 a" + std::to_string(e.attempt) +
-              "</a>" + (e.counted ? "" : " <span class=\"chip\">not counted</span>") + "</td><td class=\"num\">" +
-              (e.memory_bytes ? FormatBytes(e.memory_bytes) : "") + "</td><td class=\"num\">" +
-              (e.parallel ? std::to_string(*e.parallel) : "") + "</td><td class=\"num\">" + (e.p ? std::to_string(*e.p) : "") +
-              "</td><td class=\"num\">" + (e.gomemlimit_bytes ? FormatBytes(*e.gomemlimit_bytes) : "") +
-              "</td><td class=\"num\">" + (e.peak_bytes ? FormatBytes(*e.peak_bytes) : "") + "</td><td>" + Dot(e.result) +
-              "</td><td>" + H(e.phase == "unknown" ? "" : e.phase) + "</td><td>" + H(e.cause == "Unknown" ? "" : e.cause) +
-              "</td><td>" + (e.verdict.empty() ? "" : Badge(e.verdict)) + "</td></tr>\n";
+      AddRow(cols, {Pkg(e.package, prefix_),
+                    "<a href=\"#s" + std::to_string(e.shard) + "a" + std::to_string(e.attempt) + "\">s" +
+                        std::to_string(e.shard) + " \xC2\xB7 a" + std::to_string(e.attempt) + "</a>" +
+                        (e.counted ? "" : " <span class=\"chip\">not counted</span>"),
+                    e.memory_bytes ? FormatBytes(e.memory_bytes) : "", e.parallel ? std::to_string(*e.parallel) : "",
+                    e.p ? std::to_string(*e.p) : "", e.gomemlimit_bytes ? FormatBytes(*e.gomemlimit_bytes) : "",
+                    e.peak_bytes ? FormatBytes(*e.peak_bytes) : "", e.result.empty() ? "" : Dot(e.result),
+                    H(e.phase == "unknown" ? "" : e.phase), H(e.cause == "Unknown" ? "" : e.cause),
+                    e.verdict.empty() ? "" : Badge(e.verdict)});
     }
-    out_ += "</tbody></table></div>\n</section>\n";
+    Table(cols);
+    out_ += "</section>\n";
   }
 
   void Skipped() {

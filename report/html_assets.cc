@@ -134,7 +134,6 @@ footer { color: var(--faint); font-size: 12px; margin-top: 40px; overflow-wrap: 
   figure.chart { break-inside: avoid; }
   h2 { break-after: avoid; }
   tbody tr:hover { background: none; }
-  details > *:not(summary) { display: block; }
 }
 )css";
 
@@ -439,6 +438,11 @@ const std::string_view kReportJs = R"js(
       f.setAttribute('data-error', String(e && e.message || e));
     }
   }
+  // Printed, every table is shown, the collapsed ones too.
+  window.addEventListener('beforeprint', function () {
+    var details = document.querySelectorAll('details');
+    for (var d = 0; d < details.length; d++) details[d].open = true;
+  });
   document.documentElement.setAttribute('data-report-drawn', 'true');
 })();
 )js";

@@ -58,7 +58,8 @@ struct LoadLimits {
   std::size_t top_sites = 10;                              // allocation sites per diagnosis
 };
 
-// A file that was there but could not be used, and why.
+// A file that was there but could not be used (or, for an oversized event stream, was
+// read only in part), and why.
 struct SkippedFile {
   std::string path;  // relative to the run folder, e.g. "s0/a1/memory.tsv"
   std::string reason;
