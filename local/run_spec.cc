@@ -210,8 +210,13 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
     return flags.name.empty() ? s : InvalidArgumentError("--name: " + s.message());
   }
   meta["name"] = run.name;
-  // A local run has no namespace; the folder is its place.
-  meta.erase("namespace");
+  // A local run has no namespace (the folder is its place), and what an API server
+  // wrote on an object read back with `kubectl get -o yaml` is not this run's.
+  for (const char* key : {"namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
+                          "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers", "ownerReferences"}) {
+    meta.erase(key);
+  }
+  object.erase("status");
   if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = json::object();
   meta["annotations"][engine::kModuleDirAnnotation] = run.module_dir;
 

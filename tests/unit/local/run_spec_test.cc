@@ -166,6 +166,23 @@ TEST(ResolveRun, AManifestRunsOnTheLocalModuleAndSaysSo) {
   EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-mod=mod", "GOMAXPROCS=2"));
 }
 
+TEST(ResolveRun, WhatAnApiServerWroteIsNotKept) {
+  StatusOr<json> manifest = DecodeManifest(std::string(kManifest) + R"(status: {phase: Succeeded}
+)");
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  (*manifest)["metadata"]["uid"] = "1234";
+  (*manifest)["metadata"]["resourceVersion"] = "7";
+  (*manifest)["metadata"]["finalizers"] = {"gotestrun.dev/evidence"};
+  (*manifest)["metadata"]["labels"] = {{"team", "payments"}};
+  StatusOr<LocalRun> run = Resolve({}, *manifest);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_FALSE(run->object.contains("status"));
+  EXPECT_FALSE(run->object["metadata"].contains("uid"));
+  EXPECT_FALSE(run->object["metadata"].contains("resourceVersion"));
+  EXPECT_FALSE(run->object["metadata"].contains("finalizers"));
+  EXPECT_EQ(run->object["metadata"]["labels"]["team"], "payments");
+}
+
 TEST(ResolveRun, FlagsOverrideTheManifest) {
   StatusOr<json> manifest = DecodeManifest(kManifest);
   ASSERT_TRUE(manifest.ok());
