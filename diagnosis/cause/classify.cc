@@ -571,21 +571,21 @@ std::optional<double> TypicalTestMs(const PackageSignals& s) {
   return durations[durations.size() / 2];
 }
 
-// The live heap seen while each test ran alone, in test order.
-std::vector<TestSlot> LiveByTest(const Facts& f) {
-  const std::optional<double> typical = TypicalTestMs(f.s);
+// The heap seen while each test ran alone, in test order.
+std::vector<TestSlot> HeapByTest(const PackageSignals& s, const std::vector<LiveObservation>& observations) {
+  const std::optional<double> typical = TypicalTestMs(s);
   std::vector<TestSlot> slots;
-  for (const LiveObservation& o : f.live) {
-    if (o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= f.s.tests.size()) continue;
+  for (const LiveObservation& o : observations) {
+    if (o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= s.tests.size()) continue;
     if (o.progress.running_leaves > 1) continue;
     if (!slots.empty() && o.progress.test < slots.back().test) continue;
     if (slots.empty() || slots.back().test != o.progress.test) {
-      slots.push_back({o.progress.test, o.progress.ended, o.live, o.live, Position(f.s, o, typical)});
+      slots.push_back({o.progress.test, o.progress.ended, o.live, o.live, Position(s, o, typical)});
     } else {
       slots.back().lo = std::min(slots.back().lo, o.live);
       if (o.live >= slots.back().hi) {
         slots.back().hi = o.live;
-        slots.back().hi_position = Position(f.s, o, typical);
+        slots.back().hi_position = Position(s, o, typical);
       }
     }
   }
@@ -628,25 +628,71 @@ Retained RetainedByEndedTests(const PackageSignals& s) {
   return out;
 }
 
-std::optional<Diagnosis> TryLeak(const Facts& f) {
-  const PackageSignals& s = f.s;
-  const std::vector<TestSlot> slots = LiveByTest(f);
-  bool pattern = false;
+struct LeakPattern {
+  bool found = false;
+  std::vector<TestSlot> slots;
   int steps = 0;
   std::uint64_t growth = 0;
   int spanned = 0;
-  if (slots.size() >= 2) {
-    bool retained = true;
-    for (std::size_t i = 1; i < slots.size(); ++i) {
-      const double floor = kRetainedFraction * static_cast<double>(slots[i - 1].hi);
-      if (static_cast<double>(slots[i].lo + kRetainedSlack) < floor) retained = false;
-      if (slots[i].hi >= slots[i - 1].hi + kMinStepGrowth) ++steps;
-    }
-    growth = slots.back().hi > slots.front().lo ? slots.back().hi - slots.front().lo : 0;
-    spanned = std::max(slots.back().ended - slots.front().ended, 1);
-    const int needed = f.killed ? kMinLeakSteps : kMinLeakStepsPassed;
-    pattern = retained && steps >= needed && growth >= kMinLeakGrowth;
+};
+
+// The heap seen in each sequential test never falling below what the test before it
+// held, and rising in several of them.
+LeakPattern FindLeakPattern(const PackageSignals& s, const std::vector<LiveObservation>& observations, bool killed) {
+  LeakPattern p;
+  p.slots = HeapByTest(s, observations);
+  if (p.slots.size() < 2) return p;
+  bool retained = true;
+  for (std::size_t i = 1; i < p.slots.size(); ++i) {
+    const double floor = kRetainedFraction * static_cast<double>(p.slots[i - 1].hi);
+    if (static_cast<double>(p.slots[i].lo + kRetainedSlack) < floor) retained = false;
+    if (p.slots[i].hi >= p.slots[i - 1].hi + kMinStepGrowth) ++p.steps;
   }
+  p.growth = p.slots.back().hi > p.slots.front().lo ? p.slots.back().hi - p.slots.front().lo : 0;
+  p.spanned = std::max(p.slots.back().ended - p.slots.front().ended, 1);
+  const int needed = killed ? kMinLeakSteps : kMinLeakStepsPassed;
+  p.found = retained && p.steps >= needed && p.growth >= kMinLeakGrowth;
+  return p;
+}
+
+// Whether the GC lines within the tests of a snapshot pattern say the heap they saw
+// was live: at least one GC ran there, and none freed much. (Snapshots count garbage
+// too; a heap that rises only until the next GC frees it is churn, not a leak.)
+bool GcConfirmsLive(const PackageSignals& s, const std::vector<TestSlot>& slots) {
+  if (slots.empty()) return false;
+  int seen = 0;
+  for (const GcSample& g : s.gc) {
+    if (g.progress.test < slots.front().test || g.progress.test > slots.back().test) continue;
+    if (g.progress.running_leaves > 1) continue;
+    if (g.heap_start > g.live &&
+        static_cast<double>(g.heap_start - g.live) >= kMinGarbageShare * static_cast<double>(g.heap_start)) {
+      return false;
+    }
+    ++seen;
+  }
+  return seen > 0;
+}
+
+std::optional<Diagnosis> TryLeak(const Facts& f) {
+  const PackageSignals& s = f.s;
+  LeakPattern found = FindLeakPattern(s, f.live, f.killed);
+  std::string source = f.live_from_gc ? "after GC" : "in use at snapshots";
+  if (!found.found && f.live_from_gc && !s.heap.empty()) {
+    // GC lines come when the heap doubles (and the last one before a kill can be
+    // lost): the snapshots see every test, and the GC lines between them whether
+    // what they saw was live.
+    std::vector<LiveObservation> snapshots;
+    for (const HeapSample& h : s.heap) snapshots.push_back({h.heap_inuse, h.progress, h.unix_ms});
+    LeakPattern from_snapshots = FindLeakPattern(s, snapshots, f.killed);
+    if (from_snapshots.found && GcConfirmsLive(s, from_snapshots.slots)) {
+      found = std::move(from_snapshots);
+      source = "in use at snapshots; the GCs among them freed little";
+    }
+  }
+  const bool pattern = found.found;
+  const std::vector<TestSlot>& slots = found.slots;
+  const std::uint64_t growth = found.growth;
+  const int spanned = found.spanned;
   const Retained kept = RetainedByEndedTests(s);
   const bool profile_says = static_cast<int>(kept.tests.size()) >= kMinRetainingTests && kept.bytes >= kMinLeakGrowth;
   // Naming a package that passed is optional: the live heap's own pattern is needed.
@@ -662,8 +708,7 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
       if (!series.empty()) series += ", ";
       series += s.tests[static_cast<std::size_t>(slot.test)].name + " " + Mib(slot.hi);
     }
-    lines.Add(std::string("live heap seen in each test (") + (f.live_from_gc ? "after GC" : "in use at snapshots") +
-              "): " + series);
+    lines.Add("heap seen in each test (" + source + "): " + series);
     // From the most the first test held to the most the last one did, over the tests
     // between the two observations (by their times where known).
     const TestSlot& a = slots.front();

@@ -190,6 +190,29 @@ TEST(ClassifyLeakTest, Table) {
          return s;
        },
        Cause::kUnknown},
+      {"killed: the GC line of the last doubling lost, the snapshots see every test",
+       [] {
+         PackageSignals s = Sequential(5, true);
+         s.gc = {Gc(1, 4, 4, In(0, 1, 0), 1010), Gc(2, 33, 32, In(0, 1, 0), 1050), Gc(3, 64, 62, In(1, 2, 1), 1130)};
+         s.heap = {Snap(1030, 3, 20, In(0, 1, 0)), Snap(1080, 3, 40, In(0, 1, 0)), Snap(1150, 3, 70, In(1, 2, 1)),
+                   Snap(1180, 3, 80, In(1, 2, 1)), Snap(1250, 3, 110, In(2, 3, 2)), Snap(1350, 3, 150, In(3, 4, 3)),
+                   Snap(1420, 3, 170, In(4, 5, 4))};
+         return s;
+       },
+       Cause::kLeakAcrossTests,
+       [](const Diagnosis& d) {
+         EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("in use at snapshots; the GCs among them freed little")));
+       }},
+      {"killed: snapshots rise between GCs that free half the heap: churn, not a leak",
+       [] {
+         PackageSignals s = Sequential(5, true);
+         s.gc = {Gc(1, 4, 4, In(0, 1, 0), 1010), Gc(2, 80, 40, In(1, 2, 1), 1130)};
+         s.heap = {Snap(1030, 3, 20, In(0, 1, 0)), Snap(1080, 3, 40, In(0, 1, 0)), Snap(1150, 3, 70, In(1, 2, 1)),
+                   Snap(1250, 3, 110, In(2, 3, 2)), Snap(1350, 3, 150, In(3, 4, 3))};
+         s.max_rss_bytes = 160 * kMiB;
+         return s;
+       },
+       Cause::kLargeTest},
       {"killed: the profile holds what two ended tests allocated",
        [] {
          // Every GC came while two tests ran, so the live heap tells nothing per test.
