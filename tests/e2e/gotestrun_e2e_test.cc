@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "api/yaml_json.h"
 #include "base/files.h"
 #include "base/subprocess.h"
 #include "policy/quantity.h"
@@ -262,6 +263,52 @@ TEST_F(GoTestRunE2e, EveryKilledPackageIsDiagnosedWithItsCause) {
     EXPECT_NE(d.value("action", "").find("retried"), std::string::npos) << d.dump(2);
   }
   EXPECT_FALSE(diagnosed.contains("gotestrun.dev/fixtures/memory/clean/a")) << status["diagnosis"].dump(2);
+}
+
+// The same suite, the same spec: the operator in a cluster and `gotestrun run` on this
+// machine end the same way, with the same packages killed and the same causes named.
+TEST_F(GoTestRunE2e, TheLocalRunnerReportsWhatTheOperatorReports) {
+  Json run = Run("same", {"./leak", "./nativemem", "./largetest", "./clean/a"}, "160Mi", "1Gi");
+  run["spec"]["sharding"] = {{"shards", 4}, {"maxShards", 8}};
+  run["spec"]["profiling"]["heapInterval"] = "100ms";
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, run).ok());
+  Json in_cluster = WaitForEnd("same")["status"];
+
+  // The manifest as a user would apply it, JSON being YAML; the local module is the
+  // fixture folder the cluster's volume holds.
+  const std::string manifest = work_ + "/same.yaml";
+  Json local_manifest = run;
+  local_manifest["metadata"].erase("namespace");
+  ASSERT_TRUE(WriteFileAtomic(manifest, local_manifest.dump(2)).ok());
+  auto local = Subprocess::Spawn({.argv = {GTR_GOTESTRUN_BIN, "run", "-f", manifest, "--module-dir",
+                                           std::string(GTR_FIXTURES_DIR) + "/memory", "--out", work_ + "/local",
+                                           "--no-history", "--agent", GTR_AGENT_BIN},
+                                  .extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local"},
+                                  .output_file = work_ + "/local.log"});
+  ASSERT_TRUE(local.ok()) << local.status();
+  std::optional<ExitInfo> exit = local->Wait(std::chrono::minutes(10));
+  ASSERT_TRUE(exit.has_value());
+  auto text = ReadFile(work_ + "/local/status.yaml", 16 << 20);
+  ASSERT_TRUE(text.ok()) << text.status();
+  auto local_status = api::YamlToJson(*text);
+  ASSERT_TRUE(local_status.ok()) << local_status.status();
+  EXPECT_EQ(exit->exit_code, 0) << ReadFile(work_ + "/local.log", 1 << 20).value();
+
+  auto outcomes = [](const Json& status) {
+    std::map<std::string, std::string> out;
+    for (const Json& p : status["packages"]) out[p.value("package", "")] = p.value("outcome", "");
+    return out;
+  };
+  auto causes = [](const Json& status) {
+    std::map<std::string, std::string> out;
+    for (const Json& d : status["diagnosis"]) out[d.value("package", "")] = d.value("cause", "");
+    return out;
+  };
+  EXPECT_EQ(local_status->value("phase", ""), in_cluster.value("phase", ""));
+  EXPECT_EQ(outcomes(*local_status), outcomes(in_cluster)) << local_status->dump(2) << "\n" << in_cluster.dump(2);
+  EXPECT_EQ(causes(*local_status), causes(in_cluster)) << (*local_status)["diagnosis"].dump(2) << "\n"
+                                                       << in_cluster["diagnosis"].dump(2);
+  EXPECT_EQ(causes(in_cluster).size(), 3u) << in_cluster["diagnosis"].dump(2);
 }
 
 TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
