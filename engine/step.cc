@@ -140,4 +140,25 @@ void WriteSettled(json& status, policy::RunState state, const std::string& summa
   SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary, generation, now);
 }
 
+Settled SettleRun(json& status, policy::RunState state, std::string summary,
+                  const std::optional<std::vector<Growth>>& growth, int threshold_percent, bool fail_on_growth,
+                  std::int64_t generation, const std::string& now) {
+  Settled out{state, std::move(summary), ""};
+  if (growth && !growth->empty()) {
+    out.growth = DescribeGrowth(*growth);
+    SetCondition(status, "MemoryGrowth", "True", "PeakGrew", out.growth, generation, now);
+    if (fail_on_growth && state == policy::RunState::kSucceeded) {
+      out.state = policy::RunState::kFailed;
+      out.summary += "; failed by the memory gate: " + out.growth;
+    }
+  } else if (growth) {
+    SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
+                 "no package's peak grew more than " + std::to_string(threshold_percent) + "% over its baseline",
+                 generation, now);
+  }
+  WriteSettled(status, out.state, out.summary, generation, now);
+  if (out.state != state) SetCondition(status, "Succeeded", "False", "MemoryGrowth", out.summary, generation, now);
+  return out;
+}
+
 }  // namespace gotestrun::engine

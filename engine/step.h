@@ -13,6 +13,7 @@
 
 #include "base/status.h"
 #include "engine/evidence.h"
+#include "engine/history.h"
 #include "engine/progress.h"
 #include "policy/retry.h"
 
@@ -61,6 +62,20 @@ void WriteTotals(const RunProgress& progress, nlohmann::json& status);
 
 // Writes the end of a run: phase, completionTime, message and the Succeeded condition.
 void WriteSettled(nlohmann::json& status, policy::RunState state, const std::string& summary,
+                  std::int64_t generation, const std::string& now);
+
+// The end of a run the retry policy settled, with the memory gate applied: `growth` is
+// what the memory history judged (nullopt: no history was consulted, and the
+// MemoryGrowth condition is left out). Grown packages set MemoryGrowth=True and, with
+// `fail_on_growth`, fail a run whose packages all passed; otherwise MemoryGrowth=False.
+// Writes phase, completionTime, message and the conditions.
+struct Settled {
+  policy::RunState state = policy::RunState::kFailed;
+  std::string summary;
+  std::string growth;  // DescribeGrowth's words, empty when nothing grew
+};
+Settled SettleRun(nlohmann::json& status, policy::RunState state, std::string summary,
+                  const std::optional<std::vector<Growth>>& growth, int threshold_percent, bool fail_on_growth,
                   std::int64_t generation, const std::string& now);
 
 }  // namespace gotestrun::engine

@@ -316,9 +316,7 @@ void Runner::Interrupt(std::vector<Ended> ended) {
 // into the memory history, growth past the threshold is a condition and, with
 // memoryGate.failOnGrowth, fails a run that passed.
 void Runner::Settle(const engine::Step& step) {
-  policy::RunState state = step.state;
-  std::string summary = step.summary;
-  std::vector<engine::Growth> growth;
+  std::optional<std::vector<engine::Growth>> growth;
   engine::RunPeaks peaks = engine::PeaksOf(progress_state_.log);
   if (run_.use_history && (!peaks.test_run.empty() || !peaks.build.empty())) {
     StatusOr<std::vector<engine::Growth>> recorded =
@@ -331,24 +329,9 @@ void Runner::Settle(const engine::Step& step) {
       progress_.Note("warning: memory history not recorded: " + recorded.status().message());
     }
   }
-  if (!growth.empty()) {
-    std::string words = engine::DescribeGrowth(growth);
-    engine::SetCondition(status_, "MemoryGrowth", "True", "PeakGrew", words, kGeneration, Rfc3339Now());
-    progress_.Note(words);
-    if (run_.spec.fail_on_growth && state == policy::RunState::kSucceeded) {
-      state = policy::RunState::kFailed;
-      summary += "; failed by the memory gate: " + words;
-    }
-  } else if (run_.use_history) {
-    engine::SetCondition(status_, "MemoryGrowth", "False", "WithinBaseline",
-                         "no package's peak grew more than " + std::to_string(run_.spec.growth_threshold_percent) +
-                             "% over its baseline",
-                         kGeneration, Rfc3339Now());
-  }
-  engine::WriteSettled(status_, state, summary, kGeneration, Rfc3339Now());
-  if (state != policy::RunState::kSucceeded && step.state == policy::RunState::kSucceeded) {
-    engine::SetCondition(status_, "Succeeded", "False", "MemoryGrowth", summary, kGeneration, Rfc3339Now());
-  }
+  engine::Settled settled = engine::SettleRun(status_, step.state, step.summary, growth, run_.spec.growth_threshold_percent,
+                                              run_.spec.fail_on_growth, kGeneration, Rfc3339Now());
+  if (!settled.growth.empty()) progress_.Note(settled.growth);
 }
 
 RunEnd Runner::Finish() {

@@ -193,10 +193,11 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
   return finished;
 }
 
-std::vector<engine::Growth> GoTestRunReconciler::RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
-                                                               const RunProgress& progress) {
+std::optional<std::vector<engine::Growth>> GoTestRunReconciler::RememberPeaks(const Json& run,
+                                                                              const api::GoTestRunSpec& spec,
+                                                                              const RunProgress& progress) {
   engine::RunPeaks peaks = engine::PeaksOf(progress.log);
-  if (peaks.test_run.empty() && peaks.build.empty()) return {};
+  if (peaks.test_run.empty() && peaks.build.empty()) return std::nullopt;
   StatusOr<std::vector<engine::Growth>> growth =
       RecordHistory(client_, MetaString(run, "namespace"), engine::SuiteKeyOf(spec), peaks, MetaString(run, "uid"),
                     spec.growth_threshold_percent, Rfc3339Now());
@@ -204,7 +205,7 @@ std::vector<engine::Growth> GoTestRunReconciler::RememberPeaks(const Json& run, 
   // The run's own result stands; only the next plan is worse for it.
   spdlog::warn("gotestrun={}: memory history not recorded: {}", kube::ObjectKey(run), growth.status().ToString());
   Event(run, "Warning", "HistoryNotRecorded", growth.status().message());
-  return {};
+  return std::nullopt;
 }
 
 Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec,
@@ -284,33 +285,16 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
       Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
     }
     if (step->state != policy::RunState::kRunning) {
-      policy::RunState state = step->state;
-      std::string summary = step->summary;
-      std::vector<engine::Growth> growth = RememberPeaks(run, *spec, progress);
+      std::optional<std::vector<engine::Growth>> growth = RememberPeaks(run, *spec, progress);
       {
         std::lock_guard<std::mutex> lock(kills_mu_);
         std::erase_if(kills_seen_, [&](const auto& kv) { return kv.first.rfind(key + "/s", 0) == 0; });
       }
-      if (!growth.empty()) {
-        std::string words = engine::DescribeGrowth(growth);
-        SetCondition(status, "MemoryGrowth", "True", "PeakGrew", words, generation);
-        Event(run, "Warning", "MemoryGrowth", words);
-        if (spec->fail_on_growth && state == policy::RunState::kSucceeded) {
-          state = policy::RunState::kFailed;
-          summary += "; failed by the memory gate: " + words;
-        }
-      } else {
-        SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
-                     "no package's peak grew more than " + std::to_string(spec->growth_threshold_percent) +
-                         "% over its baseline",
-                     generation);
-      }
-      bool ok = state == policy::RunState::kSucceeded;
-      engine::WriteSettled(status, state, summary, generation, Rfc3339Now());
-      if (!ok && step->state == policy::RunState::kSucceeded) {
-        SetCondition(status, "Succeeded", "False", "MemoryGrowth", summary, generation);
-      }
-      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", summary);
+      engine::Settled settled = engine::SettleRun(status, step->state, step->summary, growth, spec->growth_threshold_percent,
+                                                  spec->fail_on_growth, generation, Rfc3339Now());
+      if (!settled.growth.empty()) Event(run, "Warning", "MemoryGrowth", settled.growth);
+      bool ok = settled.state == policy::RunState::kSucceeded;
+      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", settled.summary);
     }
     spdlog::info("gotestrun={} reconcile={} decided: {} new attempts, {} verdicts, state {}", key, reconcile_id,
                  step->started.size(), step->verdicts.size(), policy::RunStateName(step->state));

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "api/gotestrun.h"
@@ -52,8 +53,9 @@ class GoTestRunReconciler : public runtime::Reconciler {
   // Creates the Pod of a shard attempt (AlreadyExists is fine) and its evidence folder.
   Status CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec, const engine::AttemptRecord& a);
   // Records a finished run's peaks in the suite's memory history; the packages that grew.
-  std::vector<engine::Growth> RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
-                                            const engine::RunProgress& progress);
+  // Nullopt when no history was recorded (nothing measured, or an API error).
+  std::optional<std::vector<engine::Growth>> RememberPeaks(const Json& run, const api::GoTestRunSpec& spec,
+                                                           const engine::RunProgress& progress);
   void Event(const Json& run, const std::string& type, const std::string& reason, const std::string& message);
   runtime::ObjectPtr Pod(const std::string& ns, const std::string& name) const;
 
