@@ -131,6 +131,21 @@ void WriteTotals(const RunProgress& progress, json& status) {
   status["oomKills"] = ooms;
 }
 
+std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings) {
+  std::vector<std::string> packages;
+  for (const agent::PackageListing& l : listings) {
+    if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
+  }
+  return packages;
+}
+
+void WriteNoTests(json& status, std::int64_t generation, const std::string& now) {
+  status["phase"] = "Succeeded";
+  status["completionTime"] = now;
+  status["message"] = "no packages with tests";
+  SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", generation, now);
+}
+
 void WriteSettled(json& status, policy::RunState state, const std::string& summary, std::int64_t generation,
                   const std::string& now) {
   bool ok = state == policy::RunState::kSucceeded;

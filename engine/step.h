@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/evidence.h"
 #include "base/status.h"
 #include "engine/evidence.h"
 #include "engine/history.h"
@@ -59,6 +60,13 @@ void SetCondition(nlohmann::json& status, const std::string& type, const std::st
 
 // Writes shardCount, attemptCount and oomKills.
 void WriteTotals(const RunProgress& progress, nlohmann::json& status);
+
+// The packages go test is to run: those with test files, and those go list could not
+// load (go test reports why they do not build).
+std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings);
+
+// Settles a run that has no package with tests: Succeeded, reason NoTests.
+void WriteNoTests(nlohmann::json& status, std::int64_t generation, const std::string& now);
 
 // Writes the end of a run: phase, completionTime, message and the Succeeded condition.
 void WriteSettled(nlohmann::json& status, policy::RunState state, const std::string& summary,

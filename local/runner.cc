@@ -176,15 +176,9 @@ StatusOr<bool> Runner::Plan() {
     Fail("PlanningFailed", "planning failed: " + problem);
     return false;
   }
-  std::vector<std::string> packages;
-  for (const agent::PackageListing& l : *listings) {
-    if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
-  }
+  std::vector<std::string> packages = engine::PackagesToTest(*listings);
   if (packages.empty()) {
-    status_["phase"] = "Succeeded";
-    status_["completionTime"] = Rfc3339Now();
-    status_["message"] = "no packages with tests";
-    engine::SetCondition(status_, "Succeeded", "True", "NoTests", "no packages with tests", kGeneration, Rfc3339Now());
+    engine::WriteNoTests(status_, kGeneration, Rfc3339Now());
     return false;
   }
   // History only makes plans better: without it the run is planned as a first run.

@@ -125,15 +125,9 @@ StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSp
     SetCondition(status, "Succeeded", "False", "PlanningFailed", status["message"], run["metadata"].value("generation", 0));
     return false;
   }
-  std::vector<std::string> packages;
-  for (const agent::PackageListing& l : *listings) {
-    if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
-  }
+  std::vector<std::string> packages = engine::PackagesToTest(*listings);
   if (packages.empty()) {
-    status["phase"] = "Succeeded";
-    status["completionTime"] = Rfc3339Now();
-    status["message"] = "no packages with tests";
-    SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", run["metadata"].value("generation", 0));
+    engine::WriteNoTests(status, run["metadata"].value("generation", 0), Rfc3339Now());
     return false;
   }
   // History only makes plans better: without it (an API error) the run is planned as
