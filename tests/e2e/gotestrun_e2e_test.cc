@@ -309,6 +309,25 @@ TEST_F(GoTestRunE2e, TheLocalRunnerReportsWhatTheOperatorReports) {
   EXPECT_EQ(causes(*local_status), causes(in_cluster)) << (*local_status)["diagnosis"].dump(2) << "\n"
                                                        << in_cluster["diagnosis"].dump(2);
   EXPECT_EQ(causes(in_cluster).size(), 3u) << in_cluster["diagnosis"].dump(2);
+
+  // `gotestrun describe` says it in the same words from the cluster and from the folder.
+  auto describe = [&](std::vector<std::string> args, const std::string& out) {
+    args.insert(args.begin(), {GTR_GOTESTRUN_BIN, "describe"});
+    auto p = Subprocess::Spawn({.argv = args, .output_file = out});
+    EXPECT_TRUE(p.ok()) << p.status();
+    std::optional<ExitInfo> e = p.ok() ? p->Wait(std::chrono::minutes(1)) : std::nullopt;
+    EXPECT_TRUE(e && e->exit_code == 0) << ReadFile(out, 1 << 20).value();
+    return ReadFile(out, 1 << 20).value();
+  };
+  std::string from_cluster = describe({"same", "-n", ns_, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path()},
+                                      work_ + "/describe-cluster.txt");
+  std::string from_folder = describe({work_ + "/local"}, work_ + "/describe-local.txt");
+  for (const auto& [pkg, cause] : causes(in_cluster)) {
+    for (const std::string* words : {&from_cluster, &from_folder}) {
+      EXPECT_NE(words->find(pkg), std::string::npos) << *words;
+      EXPECT_NE(words->find(cause), std::string::npos) << *words;
+    }
+  }
 }
 
 TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
