@@ -136,7 +136,7 @@ std::vector<Growth> FindGrowth(const MemoryHistory& history, const RunPeaks& pea
     if (others.empty()) continue;
     policy::Bytes baseline = Median(std::move(others));
     if (baseline == 0 || peak <= baseline) continue;
-    // In integers: peak > baseline * (1 + t/100), without overflow for any byte count.
+    // peak > baseline * (1 + t/100), in long double: no overflow for any byte count.
     long double ratio = static_cast<long double>(peak - baseline) * 100.0L / static_cast<long double>(baseline);
     if (ratio <= threshold_percent) continue;
     out.push_back({name, baseline, peak, static_cast<int>(std::min<long double>(ratio, 1e6L))});

@@ -16,6 +16,13 @@
 namespace gotestrun::controllers {
 namespace {
 
+// The key of a shard's OOM kill in kills_seen_ ("<ns>/<run>/s<shard>"); without a
+// shard, the prefix of every key of the run.
+std::string KillKey(const std::string& ns_name, std::optional<int> shard = std::nullopt) {
+  return ns_name + "/s" + (shard ? std::to_string(*shard) : "");
+}
+std::string KillKey(const std::string& ns, const std::string& name, int shard) { return KillKey(ns + "/" + name, shard); }
+
 using engine::AddAttempt;
 using engine::RunProgress;
 
@@ -177,10 +184,12 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
     engine::RecordEnd(a, ev, Rfc3339Now());
     engine::NoteDiagnoses(progress, ev, a.pod);
     if (a.outcome == "OOMKilled") {
-      std::lock_guard<std::mutex> lock(kills_mu_);
-      kills_seen_.emplace(ns + "/" + name + "/s" + std::to_string(a.plan.index), seen_at);
+      {
+        std::lock_guard<std::mutex> lock(kills_mu_);
+        kills_seen_.emplace(KillKey(ns, name, a.plan.index), seen_at);
+      }
+      Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
     }
-    if (a.outcome == "OOMKilled") Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
     finished.push_back(std::move(ev.outcome));
   }
   (void)status;
@@ -211,7 +220,7 @@ Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestR
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   if (created.ok()) {
     std::lock_guard<std::mutex> lock(kills_mu_);
-    auto seen = kills_seen_.find(ns + "/" + name + "/s" + std::to_string(a.plan.index));
+    auto seen = kills_seen_.find(KillKey(ns, name, a.plan.index));
     if (seen != kills_seen_.end()) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - seen->second);
       spdlog::info("gotestrun={}/{} pod {} created {:.1f} ms after the reconcile that saw the OOM kill before it began", ns,
@@ -282,7 +291,7 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
       std::optional<std::vector<engine::Growth>> growth = RememberPeaks(run, *spec, progress);
       {
         std::lock_guard<std::mutex> lock(kills_mu_);
-        std::erase_if(kills_seen_, [&](const auto& kv) { return kv.first.rfind(key + "/s", 0) == 0; });
+        std::erase_if(kills_seen_, [&](const auto& kv) { return kv.first.rfind(KillKey(key), 0) == 0; });
       }
       engine::Settled settled = engine::SettleRun(status, step->state, step->summary, growth, spec->growth_threshold_percent,
                                                   spec->fail_on_growth, generation, Rfc3339Now());
