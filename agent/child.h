@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "base/status.h"
 
 namespace gotestrun::agent {

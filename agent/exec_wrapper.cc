@@ -20,8 +20,8 @@
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
 #include "base/files.h"
-#include "diagnosis/gotest/gctrace.h"
-#include "diagnosis/gotest/line_splitter.h"
+#include "core/diagnosis/gotest/gctrace.h"
+#include "core/diagnosis/gotest/line_splitter.h"
 
 namespace gotestrun::agent {
 namespace {

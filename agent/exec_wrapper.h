@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "agent/command_line.h"
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 
 namespace gotestrun::agent {
 

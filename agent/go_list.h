@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "base/status.h"
 
 namespace gotestrun::agent {

@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/command_line.h"
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "agent/exec_wrapper.h"
 #include "agent/go_list.h"
 #include "agent/install.h"

@@ -22,8 +22,8 @@
 #include "agent/heap_overlay.h"
 #include "base/files.h"
 #include "base/subprocess.h"
-#include "diagnosis/gotest/gctrace.h"
-#include "diagnosis/gotest/test_stream_reader.h"
+#include "core/diagnosis/gotest/gctrace.h"
+#include "core/diagnosis/gotest/test_stream_reader.h"
 
 namespace gotestrun::agent {
 namespace {

@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "agent/command_line.h"
-#include "agent/evidence.h"
-#include "diagnosis/gotest/run_summary.h"
+#include "core/evidence/evidence.h"
+#include "core/diagnosis/gotest/run_summary.h"
 
 namespace gotestrun::agent {
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "controllers/gotestrun/reconciler.h"
-#include "operator/runtime/leader_election.h"
+#include "kube/runtime/leader_election.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include "report/final_results.h"
 #include "report/format.h"
 #include "report/html_assets.h"
-#include "policy/quantity.h"
+#include "core/policy/quantity.h"
 
 namespace gotestrun::report {
 namespace {

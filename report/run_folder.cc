@@ -14,11 +14,11 @@
 #include <string_view>
 #include <utility>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/timestamps.h"
-#include "diagnosis/gotest/test_stream_reader.h"
-#include "diagnosis/pprof/heap_profile.h"
-#include "policy/quantity.h"
+#include "core/diagnosis/gotest/test_stream_reader.h"
+#include "core/diagnosis/pprof/heap_profile.h"
+#include "core/policy/quantity.h"
 
 namespace gotestrun::report {
 namespace {

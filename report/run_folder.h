@@ -35,9 +35,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "base/status.h"
-#include "diagnosis/gotest/run_summary.h"
+#include "core/diagnosis/gotest/run_summary.h"
 
 namespace gotestrun::report {
 

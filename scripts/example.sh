@@ -26,9 +26,9 @@ echo "==> gotestrun run ./leak ./clean/... --memory 256Mi --max-memory 1Gi"
 # --no-history: each run starts from 256Mi; without it the next run would be planned
 # from this one's peaks and never be killed.
 code=0
-"$build/cmd/gotestrun/gotestrun" run ./leak ./clean/... --module-dir "$module" --memory 256Mi --max-memory 1Gi \
+"$build/cli/gotestrun" run ./leak ./clean/... --module-dir "$module" --memory 256Mi --max-memory 1Gi \
   --parallel 2 --no-history --name "$name" --out "$run" || code=$?
 echo
 echo "==> exit code $code. The report: $run/report.html"
-echo "    everything the status holds: $build/cmd/gotestrun/gotestrun describe $run"
+echo "    everything the status holds: $build/cli/gotestrun describe $run"
 exit "$code"

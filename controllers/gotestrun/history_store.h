@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "engine/history.h"
-#include "operator/kube/client.h"
+#include "core/engine/history.h"
+#include "kube/client/client.h"
 
 namespace gotestrun::controllers {
 

@@ -1,6 +1,6 @@
 #include "controllers/gotestrun/pods.h"
 
-#include "policy/quantity.h"
+#include "core/policy/quantity.h"
 
 namespace gotestrun::controllers {
 namespace {

@@ -11,9 +11,9 @@
 
 #include <string>
 
-#include "api/gotestrun.h"
-#include "engine/evidence.h"
-#include "policy/plan.h"
+#include "core/api/gotestrun.h"
+#include "core/engine/evidence.h"
+#include "core/policy/plan.h"
 
 namespace gotestrun::controllers {
 

@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <map>
 
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
 #include "controllers/gotestrun/history_store.h"
-#include "engine/evidence.h"
-#include "engine/step.h"
-#include "policy/quantity.h"
+#include "core/engine/evidence.h"
+#include "core/engine/step.h"
+#include "core/policy/quantity.h"
 
 namespace gotestrun::controllers {
 namespace {

@@ -20,12 +20,12 @@
 #include <optional>
 #include <string>
 
-#include "api/gotestrun.h"
+#include "core/api/gotestrun.h"
 #include "controllers/gotestrun/pods.h"
-#include "engine/history.h"
-#include "engine/progress.h"
-#include "operator/kube/client.h"
-#include "operator/runtime/controller.h"
+#include "core/engine/history.h"
+#include "core/engine/progress.h"
+#include "kube/client/client.h"
+#include "kube/runtime/controller.h"
 
 namespace gotestrun::controllers {
 

@@ -36,9 +36,9 @@
 
 #include "base/files.h"
 #include "base/subprocess.h"
-#include "diagnosis/cause/classify.h"
-#include "diagnosis/cause/signals.h"
-#include "policy/retry.h"
+#include "core/diagnosis/cause/classify.h"
+#include "core/diagnosis/cause/signals.h"
+#include "core/policy/retry.h"
 #include "sandbox/sandbox.h"
 
 namespace gotestrun::cause {

@@ -7,10 +7,10 @@
 #include <map>
 #include <set>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "base/subprocess.h"
-#include "policy/quantity.h"
+#include "core/policy/quantity.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
 #include "tests/support/crds.h"

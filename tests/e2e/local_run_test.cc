@@ -19,7 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "base/subprocess.h"
 #include "sandbox/cgroup.h"

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 #include "tests/support/cluster_fixture.h"
 
 namespace gotestrun::testing {

@@ -3,8 +3,8 @@
 
 #include <map>
 
-#include "operator/runtime/controller.h"
-#include "operator/runtime/leader_election.h"
+#include "kube/runtime/controller.h"
+#include "kube/runtime/leader_election.h"
 #include "tests/support/cluster_fixture.h"
 
 namespace gotestrun::runtime {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/files.h"
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 #include "tests/support/cluster_fixture.h"
 #include "tests/support/crds.h"
 

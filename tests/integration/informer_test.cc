@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "operator/runtime/informer.h"
+#include "kube/runtime/informer.h"
 #include "tests/support/cluster_fixture.h"
 #include "tests/support/tcp_proxy.h"
 

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "base/files.h"
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 #include "tests/support/cluster_fixture.h"
 
 namespace gotestrun::kube {

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "base/timestamps.h"
-#include "policy/quantity.h"
+#include "core/policy/quantity.h"
 
 namespace gotestrun::testing {
 namespace {

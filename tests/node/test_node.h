@@ -23,8 +23,8 @@
 #include <string>
 #include <thread>
 
-#include "operator/kube/client.h"
-#include "operator/runtime/controller.h"
+#include "kube/client/client.h"
+#include "kube/runtime/controller.h"
 #include "sandbox/sandbox.h"
 
 namespace gotestrun::testing {

@@ -11,7 +11,7 @@
 #include <memory>
 #include <thread>
 
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 #include "tests/support/control_plane.h"
 
 namespace gotestrun::testing {

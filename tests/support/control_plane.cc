@@ -15,7 +15,7 @@
 #include <httplib.h>
 
 #include "base/files.h"
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 
 namespace gotestrun::testing {
 namespace {

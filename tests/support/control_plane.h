@@ -13,7 +13,7 @@
 
 #include "base/status.h"
 #include "base/subprocess.h"
-#include "operator/kube/config.h"
+#include "kube/client/config.h"
 
 namespace gotestrun::testing {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "tests/support/cluster_fixture.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "base/status.h"
-#include "operator/kube/client.h"
+#include "kube/client/client.h"
 
 namespace gotestrun::testing {
 

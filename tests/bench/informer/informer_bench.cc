@@ -10,8 +10,8 @@
 #include <iostream>
 #include <thread>
 
-#include "operator/kube/client.h"
-#include "operator/runtime/informer.h"
+#include "kube/client/client.h"
+#include "kube/runtime/informer.h"
 
 using gotestrun::kube::Client;
 using gotestrun::kube::Json;

@@ -17,7 +17,7 @@
 
 #include "base/files.h"
 #include "base/subprocess.h"
-#include "operator/runtime/informer.h"
+#include "kube/runtime/informer.h"
 #include "tests/node/test_node.h"
 #include "tests/support/control_plane.h"
 #include "tests/support/crds.h"

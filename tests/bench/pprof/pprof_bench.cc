@@ -8,7 +8,7 @@
 #include <string>
 
 #include "base/files.h"
-#include "diagnosis/pprof/heap_profile.h"
+#include "core/diagnosis/pprof/heap_profile.h"
 
 namespace {
 

@@ -18,12 +18,12 @@
 #include <gtest/gtest.h>
 
 #include "agent/child.h"
-#include "agent/evidence.h"
+#include "core/evidence/evidence.h"
 #include "base/files.h"
 #include "base/subprocess.h"
-#include "diagnosis/gotest/gctrace.h"
-#include "diagnosis/gotest/test_stream_reader.h"
-#include "diagnosis/pprof/heap_profile.h"
+#include "core/diagnosis/gotest/gctrace.h"
+#include "core/diagnosis/gotest/test_stream_reader.h"
+#include "core/diagnosis/pprof/heap_profile.h"
 
 namespace gotestrun::agent {
 namespace {

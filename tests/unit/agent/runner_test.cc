@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
-#include "diagnosis/gotest/test_stream_reader.h"
+#include "core/diagnosis/gotest/test_stream_reader.h"
 
 namespace gotestrun::agent {
 namespace {

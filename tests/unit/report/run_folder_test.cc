@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "api/yaml_json.h"
+#include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "base/timestamps.h"
 #include "report/final_results.h"

@@ -1,0 +1,98 @@
+#include "cli/executor.h"
+
+#include <filesystem>
+
+namespace gotestrun::cli {
+namespace {
+
+// The agent writes result.json after go test ends; a stopped attempt gets this long
+// between SIGTERM and SIGKILL to do so.
+constexpr std::chrono::milliseconds kStopGrace{2000};
+
+// go's -tags takes one comma-separated list.
+std::string JoinTags(const std::vector<std::string>& tags) {
+  std::string out;
+  for (const std::string& t : tags) out += (out.empty() ? "" : ",") + t;
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> AgentRunArgv(const AgentCommand& c, const policy::ShardPlan& plan, const std::string& attempt_dir) {
+  std::vector<std::string> argv = {c.agent, "run", "--dir", attempt_dir, "--module-dir", c.module_dir};
+  auto add = [&](const std::string& flag, const std::string& value) {
+    argv.push_back(flag);
+    argv.push_back(value);
+  };
+  if (plan.parallel) add("--parallel", std::to_string(*plan.parallel));
+  if (plan.p) add("--p", std::to_string(*plan.p));
+  if (plan.gomemlimit) add("--gomemlimit", std::to_string(*plan.gomemlimit));
+  if (c.spec.profiling) add("--heap-interval", std::to_string(c.spec.heap_interval.count()) + "ms");
+  if (!c.spec.timeout.empty()) add("--timeout", c.spec.timeout);
+  if (!c.spec.tags.empty()) add("--tags", JoinTags(c.spec.tags));
+  for (const std::string& f : c.spec.flags) add("--flag", f);
+  argv.push_back("--");
+  for (const std::string& p : plan.packages) argv.push_back(p);
+  return argv;
+}
+
+std::vector<std::string> AgentListArgv(const AgentCommand& c, const std::string& out_file) {
+  std::vector<std::string> argv = {c.agent, "list", "--module-dir", c.module_dir, "--out", out_file};
+  if (!c.spec.tags.empty()) {
+    argv.push_back("--tags");
+    argv.push_back(JoinTags(c.spec.tags));
+  }
+  argv.push_back("--");
+  for (const std::string& p : c.spec.packages) argv.push_back(p);
+  return argv;
+}
+
+SandboxExecutor::SandboxExecutor(const sandbox::Sandbox& sandbox, AgentCommand command)
+    : sandbox_(sandbox), command_(std::move(command)) {}
+
+StatusOr<ProcessEnd> SandboxExecutor::Run(sandbox::RunOptions options, const StopFn& stop) const {
+  options.env = command_.env;
+  options.working_dir = command_.module_dir;
+  options.stop_requested = stop;
+  options.stop_grace = kStopGrace;
+  StatusOr<sandbox::RunResult> r = sandbox_.Run(options);
+  if (!r.ok()) return r.status();
+  ProcessEnd end;
+  end.end.oom_killed = r->oom_killed;
+  end.end.killed_at_limit = r->killed_at_limit;
+  // As a container runtime reports it: 128 + the signal that ended the top process.
+  end.end.exit_code = r->exit.signal != 0 ? 128 + r->exit.signal : r->exit.exit_code;
+  end.stopped = r->stopped;
+  if (r->enforcement == sandbox::MemoryEnforcement::kRssWatch) {
+    end.limit_note = "memory limit enforced by watching RSS (no memory cgroup: " + r->enforcement_note + ")";
+  }
+  return end;
+}
+
+StatusOr<ProcessEnd> SandboxExecutor::ListPackages(const std::string& out_file, const std::string& log_file,
+                                                   const StopFn& stop) {
+  sandbox::RunOptions options;
+  options.argv = AgentListArgv(command_, out_file);
+  options.output_file = log_file;
+  return Run(std::move(options), stop);
+}
+
+StatusOr<ProcessEnd> SandboxExecutor::RunAttempt(const policy::ShardPlan& plan, const std::string& attempt_dir,
+                                                 const std::function<void(std::uint64_t)>& on_memory, const StopFn& stop) {
+  std::error_code ec;
+  std::filesystem::create_directories(attempt_dir, ec);
+  if (ec) return UnavailableError("cannot make " + attempt_dir + ": " + ec.message());
+  sandbox::RunOptions options;
+  options.argv = AgentRunArgv(command_, plan, attempt_dir);
+  // The agent's own output (a line per package, its errors); go test's is in events.jsonl.
+  options.output_file = attempt_dir + "/agent.log";
+  options.memory_limit_bytes = plan.memory;
+  // As on cgroup v2 with memory.oom.group, and as the operator's Pods: one OOM kill
+  // ends the attempt, and its evidence says what was running.
+  options.kill_tree_on_oom = true;
+  options.sample_interval = std::chrono::milliseconds(250);
+  if (on_memory) options.on_sample = [&](const sandbox::MemorySample& s) { on_memory(s.usage_bytes); };
+  return Run(std::move(options), stop);
+}
+
+}  // namespace gotestrun::cli

@@ -1,0 +1,68 @@
+// The GoTestRun resource as the engine reads it: the spec decoded, defaulted and
+// checked, and turned into the retry policy's knobs.
+//
+// In a cluster the API server has already applied the CRD's defaults and validation
+// (crds/gotestrun.dev_gotestruns.yaml); the same rules are applied here so that a
+// manifest run without a cluster (`gotestrun run -f`) is refused the same way, and so
+// that the controller never trusts what it reads. Every error names the field.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+#include "core/policy/plan.h"
+
+namespace gotestrun::api {
+
+using Json = nlohmann::json;
+
+inline constexpr char kGroup[] = "gotestrun.dev";
+inline constexpr char kVersion[] = "v1alpha1";
+inline constexpr char kApiVersion[] = "gotestrun.dev/v1alpha1";
+inline constexpr char kKind[] = "GoTestRun";
+inline constexpr char kFinalizer[] = "gotestrun.dev/evidence";
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+};
+
+struct GoTestRunSpec {
+  // source: exactly one of a volume (claim + subPath) or git.
+  std::string volume_claim;
+  std::string volume_sub_path;
+  std::string git_url;
+  std::string git_revision;
+  std::string module_dir = ".";
+  std::string image;
+  std::vector<std::string> packages = {"./..."};
+  std::vector<std::string> flags;
+  std::vector<std::string> tags;
+  std::string timeout;  // go duration, passed to go test as is
+  std::vector<EnvVar> env;
+  std::optional<std::string> cpu;  // as written, for the Pod
+  policy::RunPolicy policy;
+  bool profiling = true;
+  std::chrono::milliseconds heap_interval{2000};
+  std::string profiles_claim = "gotestrun-profiles";
+  int growth_threshold_percent = 25;
+  bool fail_on_growth = false;
+};
+
+// Decodes `spec` of a GoTestRun. InvalidArgument naming the field on anything the
+// CRD would refuse.
+StatusOr<GoTestRunSpec> ParseSpec(const Json& spec);
+
+// Flags the engine sets itself and a user may not: -parallel, -p, -json, -exec, ...
+// in -flag, --flag and -flag=value forms. The name when `flag` is one of them.
+std::optional<std::string> OwnedFlag(std::string_view flag);
+
+// "20m", "1h30m", "250ms" -> milliseconds; InvalidArgument otherwise.
+StatusOr<std::chrono::milliseconds> ParseGoDuration(std::string_view text);
+
+}  // namespace gotestrun::api

@@ -1,0 +1,250 @@
+#include "core/engine/evidence.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "core/evidence/evidence.h"
+#include "base/files.h"
+#include "core/diagnosis/cause/classify.h"
+#include "core/diagnosis/cause/signals.h"
+#include "core/diagnosis/gotest/test_stream_reader.h"
+#include "core/policy/quantity.h"
+
+namespace gotestrun::engine {
+namespace {
+
+policy::Phase PhaseOf(gotest::BuildPhase p) {
+  switch (p) {
+    case gotest::BuildPhase::kCompile: return policy::Phase::kCompile;
+    case gotest::BuildPhase::kLink: return policy::Phase::kLink;
+    default: return policy::Phase::kUnknown;
+  }
+}
+
+// The innermost of the tests running at a kill: "TestA/sub" over "TestA".
+std::string Innermost(const std::vector<std::string>& running) {
+  std::string best;
+  for (const std::string& t : running) {
+    if (t.size() > best.size()) best = t;
+  }
+  return best;
+}
+
+// Leaf tests only: a subtest and its parents are all "running", only the leaves run code.
+int LeafCount(const std::vector<std::string>& running) {
+  int n = 0;
+  for (const std::string& t : running) {
+    bool parent = std::any_of(running.begin(), running.end(),
+                              [&](const std::string& o) { return o.size() > t.size() && o.compare(0, t.size() + 1, t + "/") == 0; });
+    if (!parent) ++n;
+  }
+  return n;
+}
+
+bool KilledBySigkill(const std::string& exec_record) {
+  StatusOr<std::string> text = ReadFile(exec_record, 1u << 20);
+  if (!text.ok()) return false;
+  StatusOr<agent::ExecRecord> record = agent::DecodeExecRecord(*text);
+  return record.ok() && record->end.signal == 9;
+}
+
+// Names the cause of each kill from the package's own signals (diagnosis/cause), and
+// hands the retry policy the change it calls for.
+void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptEvidence& ev) {
+  for (policy::PackageOutcome& po : ev.outcome.packages) {
+    if (po.result != policy::PackageResult::kKilled && po.result != policy::PackageResult::kBuildKilled) continue;
+    cause::ReadOptions options;
+    options.result = po.result;
+    if (po.phase != policy::Phase::kUnknown) options.phase = po.phase;
+    StatusOr<cause::PackageSignals> signals = cause::ReadPackageSignals(attempt_dir, po.package, options);
+    PackageDiagnosis d{po.package, po.phase, policy::Cause::kUnknown, "", {}};
+    if (!signals.ok()) {
+      d.summary = "unknown: the evidence of " + po.package + " could not be read: " + signals.status().message();
+      ev.diagnoses.push_back(std::move(d));
+      continue;
+    }
+    // What the plan knew and the folder may not say (a container killed before result.json).
+    if (!signals->limit_bytes) signals->limit_bytes = plan.memory;
+    if (!signals->parallel) signals->parallel = plan.parallel;
+    if (!signals->p) signals->p = plan.p;
+    std::optional<cause::Diagnosis> named = cause::Classify(*signals);
+    if (!named) continue;
+    if (named->cause == policy::Cause::kInitMemory && po.phase == policy::Phase::kUnknown) {
+      po.phase = policy::Phase::kInit;
+      if (ev.killed_package == po.package) ev.phase = std::string(policy::PhaseName(po.phase));
+    }
+    po.finding = named->finding;
+    d.phase = po.phase;
+    d.cause = named->cause;
+    d.summary = named->summary;
+    d.evidence = named->evidence;
+    if (!named->missing.empty()) d.evidence.push_back("missing: " + named->missing);
+    ev.diagnoses.push_back(std::move(d));
+  }
+}
+
+}  // namespace
+
+AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
+  AttemptEvidence ev;
+  ev.outcome.shard = plan.index;
+  ev.outcome.attempt = plan.attempt;
+  ev.container_oom_killed = end.oom_killed || end.killed_at_limit;
+  agent::AttemptLayout layout(attempt_dir);
+
+  // Build steps killed by a signal are only in go test's own output.
+  gotest::RunSummary stream;
+  if (StatusOr<std::string> events = ReadFile(layout.events(), 512u << 20); events.ok()) {
+    stream = gotest::SummarizeTestStream(*events);
+  }
+  std::map<std::string, const gotest::BuildFailure*> build_killed;
+  for (const gotest::BuildFailure& bf : stream.build_failures) {
+    if (bf.signal.empty()) continue;
+    for (const std::string& p : bf.packages) build_killed[p] = &bf;
+  }
+  std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
+
+  StatusOr<std::string> result_text = ReadFile(layout.result(), 64u << 20);
+  StatusOr<agent::AttemptResult> result =
+      result_text.ok() ? agent::DecodeAttemptResult(*result_text) : StatusOr<agent::AttemptResult>(result_text.status());
+  if (result.ok()) {
+    ev.agent_result = true;
+    ev.peak = result->peak_bytes;
+    for (const agent::PackageRecord& r : result->packages) {
+      if (!planned.contains(r.package)) continue;
+      policy::PackageOutcome po;
+      po.package = r.package;
+      if (r.binary && r.binary->max_rss_bytes > 0) po.peak = r.binary->max_rss_bytes;
+      switch (r.outcome) {
+        case gotest::PackageOutcome::kPass:
+        case gotest::PackageOutcome::kSkip: po.result = policy::PackageResult::kPassed; break;
+        case gotest::PackageOutcome::kFail:
+          // A binary that a SIGKILL ended is a kill whatever go test printed.
+          po.result = r.binary && r.binary->signal == 9 ? policy::PackageResult::kKilled : policy::PackageResult::kTestsFailed;
+          break;
+        case gotest::PackageOutcome::kKilled:
+          po.result = r.binary && r.binary->signal != 0 && r.binary->signal != 9 ? policy::PackageResult::kTestsFailed
+                                                                                 : policy::PackageResult::kKilled;
+          break;
+        case gotest::PackageOutcome::kBuildFailed:
+          if (auto k = build_killed.find(r.package); k != build_killed.end()) {
+            po.result = policy::PackageResult::kBuildKilled;
+            po.phase = PhaseOf(k->second->phase);
+            if (po.phase == policy::Phase::kUnknown) po.phase = PhaseOf(r.build_phase);
+          } else {
+            po.result = policy::PackageResult::kBuildFailed;
+          }
+          break;
+        default: po.result = policy::PackageResult::kNotRun; break;
+      }
+      if (po.result == policy::PackageResult::kKilled) {
+        po.phase = r.running_tests.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+        po.tests_at_kill = LeafCount(r.running_tests);
+        po.test_at_kill = Innermost(r.running_tests);
+        if (ev.killed_package.empty()) {
+          ev.killed_package = po.package;
+          ev.running_test = po.test_at_kill;
+          ev.phase = std::string(policy::PhaseName(po.phase));
+        }
+      } else if (po.result == policy::PackageResult::kBuildKilled && ev.killed_package.empty()) {
+        ev.killed_package = po.package;
+        ev.phase = std::string(policy::PhaseName(po.phase));
+      }
+      ev.outcome.packages.push_back(std::move(po));
+    }
+  } else {
+    // No result.json: the agent died with its container. What the stream saw passing
+    // before the kill still passed.
+    ev.outcome.container_oom_killed = ev.container_oom_killed;
+    std::vector<const gotest::PackageResult*> running;
+    for (const gotest::PackageResult& p : stream.packages) {
+      if (!planned.contains(p.name)) continue;
+      policy::PackageOutcome po;
+      po.package = p.name;
+      if (p.outcome == gotest::PackageOutcome::kPass || p.outcome == gotest::PackageOutcome::kSkip) {
+        po.result = policy::PackageResult::kPassed;
+      } else if (p.outcome == gotest::PackageOutcome::kFail && !ev.container_oom_killed) {
+        po.result = policy::PackageResult::kTestsFailed;
+      } else {
+        if (p.outcome == gotest::PackageOutcome::kRunning || p.outcome == gotest::PackageOutcome::kNoResult) {
+          running.push_back(&p);
+        }
+        continue;  // running at the kill: no result, unless it is the only suspect
+      }
+      ev.outcome.packages.push_back(std::move(po));
+    }
+    // Which test binaries were running when the container died: the exec wrapper
+    // makes heap/<pkg>/ before it starts a binary and writes exec/<pkg>.json when it
+    // ends, both on the volume, so they outlive the container. (The event stream
+    // cannot say: go test holds back the output of all but one package at a time.)
+    // The kernel kills the binary first; its wrapper may live long enough to record
+    // the SIGKILL before the rest of the container goes, and that binary was running
+    // at the kill too.
+    std::set<std::string> passed_or_failed;
+    for (const policy::PackageOutcome& po : ev.outcome.packages) passed_or_failed.insert(po.package);
+    std::vector<std::string> suspects;
+    for (const std::string& pkg : plan.packages) {
+      if (passed_or_failed.contains(pkg)) continue;
+      std::error_code ec;
+      bool started = std::filesystem::exists(layout.heap_dir(pkg), ec);
+      bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
+      if (started && ended) ended = !KilledBySigkill(layout.exec_record(pkg));
+      if (started && !ended) suspects.push_back(pkg);
+    }
+    if (suspects.empty()) {
+      for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
+    }
+    if (ev.container_oom_killed && suspects.size() > 1) ev.suspects = suspects;
+    if (ev.container_oom_killed && suspects.size() == 1) {
+      policy::PackageOutcome po;
+      po.package = suspects.front();
+      po.result = policy::PackageResult::kKilled;
+      // The stream says what the binary was doing when it streamed this package;
+      // when it held the package back, where in the binary the kill came is unknown.
+      const gotest::PackageResult* seen = stream.FindPackage(po.package);
+      if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
+        // No test seen at all is not proof of init: the stream may not have caught up
+        // with the binary. Init is for the diagnosis to show (heap before the first test).
+        po.phase = !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
+        po.tests_at_kill = LeafCount(seen->running_at_end);
+        po.test_at_kill = Innermost(seen->running_at_end);
+      }
+      ev.killed_package = po.package;
+      ev.running_test = po.test_at_kill;
+      ev.phase = std::string(policy::PhaseName(po.phase));
+      ev.outcome.packages.push_back(std::move(po));
+    }
+    if (StatusOr<std::string> mem = ReadFile(layout.memory(), 64u << 20); mem.ok()) {
+      agent::MemoryTimeline timeline = agent::ParseMemoryTimeline(*mem);
+      for (const agent::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
+    }
+    if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
+  }
+  if (ev.peak) ev.outcome.peak = *ev.peak;
+  Diagnose(attempt_dir, plan, ev);
+
+  int exit_code = end.exit_code.value_or(-1);
+  const std::string killed_how = end.killed_at_limit
+                                     ? "the process tree was killed at its memory limit (RSS watch, no cgroup)"
+                                     : "the container was OOM-killed";
+  if (!ev.killed_package.empty()) {
+    ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+    for (const PackageDiagnosis& d : ev.diagnoses) {
+      if (d.package == ev.killed_package) ev.message += ": " + std::string(policy::CauseName(d.cause));
+    }
+  } else if (ev.outcome.container_oom_killed && !ev.suspects.empty()) {
+    ev.message = killed_how + " while " + std::to_string(ev.suspects.size()) + " test binaries ran:";
+    for (const std::string& p : ev.suspects) ev.message += " " + p;
+  } else if (ev.outcome.container_oom_killed) {
+    ev.message = killed_how + " before any test binary was running (go test was building)";
+  } else if (!ev.agent_result) {
+    ev.message = "the container ended (exit code " + std::to_string(exit_code) + ") without a result from the agent";
+  } else {
+    ev.message = "go test exited with code " + std::to_string(result->go_test_exit_code);
+  }
+  if (ev.peak) ev.message += "; peak " + policy::FormatMemoryApprox(*ev.peak);
+  return ev;
+}
+
+}  // namespace gotestrun::engine

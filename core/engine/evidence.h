@@ -1,0 +1,59 @@
+// What a finished attempt left behind, read into the retry policy's terms.
+//
+// Two sources, as FACTS.md describes an OOM kill: how the container ended (a Pod's
+// `terminated.reason: OOMKilled`, exit code 137; or the local sandbox's OOM kill
+// count) and the agent's evidence folder
+// (result.json, exec/*.json, events.jsonl, memory.tsv). A missing result.json means
+// the whole container died; then the event stream still tells which packages had
+// passed before it did. A package killed while others passed is an OOM kill even if
+// the container's exit code is 1. The operator and the local runner share this reader.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/policy/retry.h"
+
+namespace gotestrun::engine {
+
+// How the container (a Pod's, or the local runner's cgroup) ended.
+struct ContainerEnd {
+  bool oom_killed = false;          // the kernel's OOM killer ended something in it
+  std::optional<int> exit_code;     // of its top process, when it exited
+  // The local runner's RSS watch killed it at the limit (no cgroup): treated as an
+  // OOM kill by the policy, and said so in the message.
+  bool killed_at_limit = false;
+};
+
+// What the diagnosis (diagnosis/cause) concluded about one package of an attempt.
+struct PackageDiagnosis {
+  std::string package;
+  policy::Phase phase = policy::Phase::kUnknown;
+  policy::Cause cause = policy::Cause::kUnknown;
+  std::string summary;                // one sentence a developer can act on
+  std::vector<std::string> evidence;  // the figures behind it, one line each
+};
+
+struct AttemptEvidence {
+  policy::AttemptOutcome outcome;
+  bool container_oom_killed = false;  // the container was OOM-killed (or killed at the limit)
+  bool agent_result = false;     // result.json was there
+  std::string killed_package;    // the package named as killed, if one was
+  // When the container died while several test binaries ran: all of them (the policy
+  // splits the shard to find which).
+  std::vector<std::string> suspects;
+  std::string running_test;      // the test running in it at the kill
+  std::string phase;             // compile, link, init, test-run, unknown
+  std::optional<uint64_t> peak;  // the attempt's peak (cgroup)
+  std::string message;           // one line for people
+  // For each package killed (or the one suspect of a container kill): the diagnosis.
+  std::vector<PackageDiagnosis> diagnoses;
+};
+
+// `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its
+// container ended.
+AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
+                                    const ContainerEnd& end);
+
+}  // namespace gotestrun::engine

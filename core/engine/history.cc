@@ -1,0 +1,172 @@
+#include "core/engine/history.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "base/hash.h"
+#include "core/policy/quantity.h"
+
+namespace gotestrun::engine {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxNameBytes = 1024;
+
+policy::Bytes Median(std::vector<policy::Bytes> v) {
+  std::sort(v.begin(), v.end());
+  // The lower middle: with two runs, the smaller is the baseline, so a first jump is seen.
+  return v[(v.size() - 1) / 2];
+}
+
+void Trim(MemoryHistory& h) {
+  for (auto& [name, p] : h.packages) {
+    if (p.test_run.size() > kWindow) p.test_run.erase(p.test_run.begin(), p.test_run.end() - kWindow);
+  }
+  if (h.packages.size() <= kMaxPackages) return;
+  std::vector<std::pair<std::string, std::string>> by_age;  // last_seen, name
+  for (const auto& [name, p] : h.packages) by_age.emplace_back(p.last_seen, name);
+  std::sort(by_age.begin(), by_age.end());
+  for (std::size_t i = 0; i < by_age.size() - kMaxPackages; ++i) h.packages.erase(by_age[i].second);
+}
+
+}  // namespace
+
+SuiteKey SuiteKeyOf(const api::GoTestRunSpec& spec) {
+  std::string d;
+  if (!spec.git_url.empty()) {
+    d = "git " + spec.git_url;
+  } else {
+    d = "volume " + spec.volume_claim + (spec.volume_sub_path.empty() ? "" : "/" + spec.volume_sub_path);
+  }
+  d += " module " + spec.module_dir;
+  if (!spec.tags.empty()) {
+    std::vector<std::string> tags = spec.tags;
+    std::sort(tags.begin(), tags.end());
+    d += " tags";
+    for (const std::string& t : tags) d += " " + t;
+  }
+  if (!spec.flags.empty()) {
+    d += " flags";
+    for (const std::string& f : spec.flags) d += " " + f;
+  }
+  char id[17];
+  std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(Fnv1a64(d)));
+  return {id, d};
+}
+
+std::string EncodeHistory(const MemoryHistory& history) {
+  json packages = json::object();
+  for (const auto& [name, p] : history.packages) {
+    json peaks = json::array();
+    for (const RunPeak& r : p.test_run) peaks.push_back({{"run", r.run}, {"bytes", r.bytes}});
+    json e = {{"testRun", std::move(peaks)}, {"lastSeen", p.last_seen}};
+    if (p.build) e["build"] = *p.build;
+    packages[name] = std::move(e);
+  }
+  return json{{"version", 1}, {"suite", history.suite}, {"packages", std::move(packages)}}.dump();
+}
+
+StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return InvalidArgumentError("memory history: not a JSON object");
+  if (j.value("version", 0) != 1) return InvalidArgumentError("memory history: version must be 1");
+  MemoryHistory h;
+  if (j.contains("suite") && j["suite"].is_string()) h.suite = j["suite"].get<std::string>().substr(0, kMaxNameBytes);
+  if (!j.contains("packages") || !j["packages"].is_object()) return h;
+  for (const auto& [name, e] : j["packages"].items()) {
+    if (name.empty() || name.size() > kMaxNameBytes || !e.is_object()) continue;
+    PackageHistory p;
+    if (e.contains("testRun") && e["testRun"].is_array()) {
+      for (const json& r : e["testRun"]) {
+        if (!r.is_object() || !r.contains("bytes") || !r["bytes"].is_number_unsigned()) continue;
+        std::string run = r.contains("run") && r["run"].is_string() ? r["run"].get<std::string>() : "";
+        p.test_run.push_back({run.substr(0, kMaxNameBytes), r["bytes"].get<policy::Bytes>()});
+      }
+    }
+    if (e.contains("build") && e["build"].is_number_unsigned()) p.build = e["build"].get<policy::Bytes>();
+    if (e.contains("lastSeen") && e["lastSeen"].is_string()) p.last_seen = e["lastSeen"].get<std::string>().substr(0, 64);
+    if (p.test_run.empty() && !p.build) continue;
+    h.packages.emplace(name, std::move(p));
+  }
+  Trim(h);
+  return h;
+}
+
+policy::History PlanningHistory(const MemoryHistory& history) {
+  policy::History out;
+  for (const auto& [name, p] : history.packages) {
+    policy::PackagePeaks peaks;
+    for (const RunPeak& r : p.test_run) peaks.test_run = std::max(peaks.test_run.value_or(0), r.bytes);
+    peaks.build = p.build;
+    out.packages.emplace(name, peaks);
+  }
+  return out;
+}
+
+RunPeaks PeaksOf(const policy::AttemptLog& log) {
+  RunPeaks out;
+  for (const auto& [name, attempts] : log) {
+    if (attempts.empty()) continue;
+    const policy::PackageAttempt& last = attempts.back();
+    if (last.result != policy::PackageResult::kPassed) continue;
+    if (last.peak) out.test_run[name] = *last.peak;
+    bool build_killed = std::any_of(attempts.begin(), attempts.end(), [](const policy::PackageAttempt& a) {
+      return a.result == policy::PackageResult::kBuildKilled;
+    });
+    // The build's own peak is not measured when it passes; the limit it passed under
+    // bounds it, and is what the planner must give it next time.
+    if (build_killed) out.build[name] = last.memory;
+  }
+  return out;
+}
+
+std::vector<Growth> FindGrowth(const MemoryHistory& history, const RunPeaks& peaks, std::string_view run,
+                               int threshold_percent) {
+  std::vector<Growth> out;
+  for (const auto& [name, peak] : peaks.test_run) {
+    auto it = history.packages.find(name);
+    if (it == history.packages.end()) continue;
+    std::vector<policy::Bytes> others;
+    for (const RunPeak& r : it->second.test_run) {
+      if (r.run != run) others.push_back(r.bytes);
+    }
+    if (others.empty()) continue;
+    policy::Bytes baseline = Median(std::move(others));
+    if (baseline == 0 || peak <= baseline) continue;
+    // peak > baseline * (1 + t/100), in long double: no overflow for any byte count.
+    long double ratio = static_cast<long double>(peak - baseline) * 100.0L / static_cast<long double>(baseline);
+    if (ratio <= threshold_percent) continue;
+    out.push_back({name, baseline, peak, static_cast<int>(std::min<long double>(ratio, 1e6L))});
+  }
+  return out;
+}
+
+void RecordRun(MemoryHistory& history, const RunPeaks& peaks, std::string_view run, const std::string& now) {
+  for (const auto& [name, bytes] : peaks.test_run) {
+    PackageHistory& p = history.packages[name];
+    std::erase_if(p.test_run, [&](const RunPeak& r) { return r.run == run; });
+    p.test_run.push_back({std::string(run), bytes});
+    p.last_seen = now;
+  }
+  for (const auto& [name, bytes] : peaks.build) {
+    PackageHistory& p = history.packages[name];
+    p.build = bytes;
+    p.last_seen = now;
+  }
+  Trim(history);
+}
+
+std::string DescribeGrowth(const std::vector<Growth>& growth) {
+  std::string s = "memory growth:";
+  for (std::size_t i = 0; i < growth.size(); ++i) {
+    const Growth& g = growth[i];
+    s += (i == 0 ? " " : ", ") + g.package + " " + policy::FormatMemoryApprox(g.baseline) + " -> " +
+         policy::FormatMemoryApprox(g.peak) + " (+" + std::to_string(g.percent) + "%)";
+  }
+  return s;
+}
+
+}  // namespace gotestrun::engine

@@ -1,0 +1,179 @@
+#include "core/engine/step.h"
+
+#include <algorithm>
+
+#include "core/policy/plan.h"
+#include "core/policy/quantity.h"
+
+namespace gotestrun::engine {
+namespace {
+
+using nlohmann::json;
+
+std::string Str(const json& j, const char* key) {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+std::string AttemptOutcomeName(const AttemptEvidence& ev) {
+  bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
+  if (killed) return "OOMKilled";
+  bool any_failed = false, all_passed = !ev.outcome.packages.empty();
+  for (const policy::PackageOutcome& p : ev.outcome.packages) {
+    if (p.result == policy::PackageResult::kTestsFailed || p.result == policy::PackageResult::kBuildFailed) any_failed = true;
+    if (p.result != policy::PackageResult::kPassed) all_passed = false;
+  }
+  if (any_failed) return "TestsFailed";
+  return all_passed && ev.agent_result ? "Succeeded" : "Failed";
+}
+
+void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run) {
+  AttemptRecord r;
+  r.plan = plan;
+  r.pod = policy::AttemptName(run, plan.index, plan.attempt);
+  for (ShardRecord& s : progress.shards) {
+    if (s.index == plan.index) {
+      s.attempts.push_back(std::move(r));
+      return;
+    }
+  }
+  progress.shards.push_back({plan.index, {std::move(r)}});
+}
+
+void RecordEnd(AttemptRecord& a, const AttemptEvidence& ev, const std::string& now) {
+  a.outcome = AttemptOutcomeName(ev);
+  a.phase = ev.phase;
+  a.peak_bytes = ev.peak;
+  a.killed_package = ev.killed_package;
+  a.running_test = ev.running_test;
+  a.finish_time = now;
+  if (a.start_time.empty()) a.start_time = now;
+  a.message = ev.message;
+}
+
+StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
+                       const std::vector<policy::AttemptOutcome>& finished, RunProgress& progress) {
+  // The policy sees every shard's latest attempt that is running or just finished.
+  std::vector<policy::ShardPlan> active;
+  for (const ShardRecord& s : progress.shards) {
+    if (s.attempts.empty()) continue;
+    const AttemptRecord& a = s.attempts.back();
+    bool just_finished = std::any_of(finished.begin(), finished.end(), [&](const policy::AttemptOutcome& o) {
+      return o.shard == a.plan.index && o.attempt == a.plan.attempt;
+    });
+    if (!a.finished() || just_finished) active.push_back(a.plan);
+  }
+  StatusOr<policy::RetryDecision> decision = policy::NextAttempts(policy, active, finished, progress.log);
+  if (!decision.ok()) return decision.status().Annotate("retry policy");
+  progress.log = std::move(decision->log);
+  for (const policy::PackageVerdict& v : decision->verdicts) progress.verdicts.push_back(v);
+  for (const policy::ShardPlan& p : decision->shards) AddAttempt(progress, p, run);
+  return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state, std::move(decision->summary)};
+}
+
+void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt) {
+  for (const PackageDiagnosis& d : evidence.diagnoses) {
+    auto it = std::find_if(progress.diagnoses.begin(), progress.diagnoses.end(),
+                           [&](const DiagnosisRecord& r) { return r.diagnosis.package == d.package; });
+    if (it == progress.diagnoses.end()) {
+      progress.diagnoses.push_back({d, attempt, ""});
+    } else {
+      *it = {d, attempt, ""};
+    }
+  }
+}
+
+void NoteActions(RunProgress& progress, const Step& step, const std::string& run) {
+  for (const policy::ShardPlan& p : step.started) {
+    for (DiagnosisRecord& r : progress.diagnoses) {
+      if (!r.action.empty() || std::find(p.packages.begin(), p.packages.end(), r.diagnosis.package) == p.packages.end()) {
+        continue;
+      }
+      std::string knobs = policy::FormatMemoryQuantity(p.memory);
+      if (p.parallel) knobs += ", -parallel " + std::to_string(*p.parallel);
+      if (p.p) knobs += ", -p " + std::to_string(*p.p);
+      if (p.gomemlimit) knobs += ", GOMEMLIMIT=" + policy::FormatGoMemLimit(*p.gomemlimit);
+      std::string with = p.packages.size() == 1 ? "alone" : "with " + std::to_string(p.packages.size() - 1) + " other package(s)";
+      r.action = "retried " + with + " as " + policy::AttemptName(run, p.index, p.attempt) + " (" + knobs + "): " + p.reason;
+    }
+  }
+}
+
+void SetCondition(json& status, const std::string& type, const std::string& value, const std::string& reason,
+                  const std::string& message, std::int64_t generation, const std::string& now) {
+  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = json::array();
+  for (json& c : status["conditions"]) {
+    if (Str(c, "type") != type) continue;
+    if (Str(c, "status") != value) c["lastTransitionTime"] = now;
+    c["status"] = value;
+    c["reason"] = reason;
+    c["message"] = message;
+    c["observedGeneration"] = generation;
+    return;
+  }
+  status["conditions"].push_back({{"type", type},
+                                  {"status", value},
+                                  {"reason", reason},
+                                  {"message", message},
+                                  {"observedGeneration", generation},
+                                  {"lastTransitionTime", now}});
+}
+
+void WriteTotals(const RunProgress& progress, json& status) {
+  int attempts = 0, ooms = 0;
+  for (const ShardRecord& s : progress.shards) {
+    attempts += static_cast<int>(s.attempts.size());
+    for (const AttemptRecord& a : s.attempts) ooms += a.outcome == "OOMKilled" ? 1 : 0;
+  }
+  status["shardCount"] = static_cast<int>(progress.shards.size());
+  status["attemptCount"] = attempts;
+  status["oomKills"] = ooms;
+}
+
+std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings) {
+  std::vector<std::string> packages;
+  for (const agent::PackageListing& l : listings) {
+    if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
+  }
+  return packages;
+}
+
+void WriteNoTests(json& status, std::int64_t generation, const std::string& now) {
+  status["phase"] = "Succeeded";
+  status["completionTime"] = now;
+  status["message"] = "no packages with tests";
+  SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", generation, now);
+}
+
+void WriteSettled(json& status, policy::RunState state, const std::string& summary, std::int64_t generation,
+                  const std::string& now) {
+  bool ok = state == policy::RunState::kSucceeded;
+  status["phase"] = ok ? "Succeeded" : "Failed";
+  status["completionTime"] = now;
+  status["message"] = summary;
+  SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary, generation, now);
+}
+
+Settled SettleRun(json& status, policy::RunState state, std::string summary,
+                  const std::optional<std::vector<Growth>>& growth, int threshold_percent, bool fail_on_growth,
+                  std::int64_t generation, const std::string& now) {
+  Settled out{state, std::move(summary), ""};
+  if (growth && !growth->empty()) {
+    out.growth = DescribeGrowth(*growth);
+    SetCondition(status, "MemoryGrowth", "True", "PeakGrew", out.growth, generation, now);
+    if (fail_on_growth && state == policy::RunState::kSucceeded) {
+      out.state = policy::RunState::kFailed;
+      out.summary += "; failed by the memory gate: " + out.growth;
+    }
+  } else if (growth) {
+    SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
+                 "no package's peak grew more than " + std::to_string(threshold_percent) + "% over its baseline",
+                 generation, now);
+  }
+  WriteSettled(status, out.state, out.summary, generation, now);
+  if (out.state != state) SetCondition(status, "Succeeded", "False", "MemoryGrowth", out.summary, generation, now);
+  return out;
+}
+
+}  // namespace gotestrun::engine

@@ -1,0 +1,397 @@
+#include "kube/client/client.h"
+
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include "base/files.h"
+#include "kube/client/errors.h"
+
+namespace gotestrun::kube {
+
+// ---- StopSignal ----
+
+void StopSignal::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_.exchange(true)) return;
+  // Called under the lock so that once RemoveOnStop returns, its callback is not
+  // running and whatever it points to may be destroyed.
+  for (auto& [id, fn] : callbacks_) fn();
+  cv_.notify_all();
+}
+
+bool StopSignal::WaitFor(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, d, [&] { return stopped_.load(); });
+}
+
+int StopSignal::OnStop(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) fn();
+  int id = next_id_++;
+  callbacks_.emplace_back(id, std::move(fn));
+  return id;
+}
+
+void StopSignal::RemoveOnStop(int id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(callbacks_, [&](const auto& c) { return c.first == id; });
+}
+
+// ---- TLS material, parsed once ----
+
+struct Client::TlsMaterial {
+  std::vector<X509*> ca;
+  X509* client_cert = nullptr;
+  EVP_PKEY* client_key = nullptr;
+  ~TlsMaterial() {
+    for (X509* c : ca) X509_free(c);
+    X509_free(client_cert);
+    EVP_PKEY_free(client_key);
+  }
+};
+
+namespace {
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  if (e == 0) return "no details";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+struct BioDeleter {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+using BioPtr = std::unique_ptr<BIO, BioDeleter>;
+
+BioPtr MemBio(const std::string& pem) { return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
+
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kRequestTimeout = std::chrono::seconds(60);
+constexpr size_t kMaxPooledConnections = 8;
+constexpr size_t kMaxErrorBody = 64 << 10;
+// One watch event is one object; anything larger than the API server would store
+// (1.5 MiB per object in etcd by default) with headroom is not a real event.
+constexpr size_t kMaxWatchEventBytes = 16 << 20;
+constexpr auto kTokenRefresh = std::chrono::seconds(60);
+
+StatusOr<WatchEvent> ParseWatchLine(std::string_view line) {
+  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
+    return DataLossError("watch: malformed event: " + std::string(line.substr(0, 120)));
+  }
+  const std::string& type = j["type"].get_ref<const std::string&>();
+  WatchEvent ev{WatchEventType::kError, Json()};
+  if (type == "ADDED") ev.type = WatchEventType::kAdded;
+  else if (type == "MODIFIED") ev.type = WatchEventType::kModified;
+  else if (type == "DELETED") ev.type = WatchEventType::kDeleted;
+  else if (type == "BOOKMARK") ev.type = WatchEventType::kBookmark;
+  else if (type == "ERROR") ev.type = WatchEventType::kError;
+  else return DataLossError("watch: unknown event type '" + type + "'");
+  if (j.contains("object")) ev.object = std::move(j["object"]);
+  return ev;
+}
+
+}  // namespace
+
+// ---- Client ----
+
+Client::Client(ClusterConfig config) : config_(std::move(config)) {}
+Client::~Client() = default;
+
+StatusOr<std::unique_ptr<Client>> Client::Create(ClusterConfig config) {
+  // OpenSSL writes to sockets with write(2), so a peer that went away (a watch we
+  // stop, a restarted server) raises SIGPIPE, whose default action ends the process.
+  // Errors from write are handled; the signal is never wanted.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { ::signal(SIGPIPE, SIG_IGN); });
+  std::unique_ptr<Client> client(new Client(std::move(config)));
+  GTR_RETURN_IF_ERROR(client->Init());
+  return client;
+}
+
+Status Client::Init() {
+  tls_ = std::make_unique<TlsMaterial>();
+  if (!config_.ca_pem.empty()) {
+    BioPtr bio = MemBio(config_.ca_pem);
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) tls_->ca.push_back(cert);
+    ERR_clear_error();  // the loop ends on a "no start line" error
+    if (tls_->ca.empty()) return InvalidArgumentError("the CA bundle holds no PEM certificate");
+  }
+  if (!config_.client_cert_pem.empty()) {
+    BioPtr cert = MemBio(config_.client_cert_pem);
+    tls_->client_cert = PEM_read_bio_X509(cert.get(), nullptr, nullptr, nullptr);
+    if (tls_->client_cert == nullptr) return InvalidArgumentError("client certificate is not a PEM certificate: " + OpenSslError());
+    BioPtr key = MemBio(config_.client_key_pem);
+    tls_->client_key = PEM_read_bio_PrivateKey(key.get(), nullptr, nullptr, nullptr);
+    if (tls_->client_key == nullptr) return InvalidArgumentError("client key is not a PEM private key: " + OpenSslError());
+    if (X509_check_private_key(tls_->client_cert, tls_->client_key) != 1) {
+      return InvalidArgumentError("client key does not match the client certificate");
+    }
+  }
+  if (!config_.token_file.empty()) {
+    StatusOr<std::string> t = ReadFile(config_.token_file, 1 << 20);
+    if (!t.ok()) return t.status().Annotate("bearer token file");
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<httplib::SSLClient> Client::NewConnection(std::chrono::seconds read_timeout) const {
+  std::unique_ptr<httplib::SSLClient> c;
+  if (tls_->client_cert != nullptr) {
+    c = std::make_unique<httplib::SSLClient>(config_.host, config_.port, tls_->client_cert, tls_->client_key);
+  } else {
+    c = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+  }
+  if (!tls_->ca.empty()) {
+    // The client takes ownership of the store, so each connection gets its own.
+    X509_STORE* store = X509_STORE_new();
+    for (X509* cert : tls_->ca) X509_STORE_add_cert(store, cert);
+    c->set_ca_cert_store(store);
+  }
+  c->enable_server_certificate_verification(true);
+  c->set_connection_timeout(kConnectTimeout);
+  c->set_read_timeout(read_timeout);
+  c->set_write_timeout(kRequestTimeout);
+  c->set_keep_alive(true);
+  return c;
+}
+
+std::unique_ptr<httplib::SSLClient> Client::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+  }
+  return NewConnection(kRequestTimeout);
+}
+
+void Client::Release(std::unique_ptr<httplib::SSLClient> conn) {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (idle_.size() < kMaxPooledConnections) idle_.push_back(std::move(conn));
+}
+
+std::string Client::BearerToken() {
+  if (config_.token_file.empty()) return config_.token;
+  std::lock_guard<std::mutex> lock(token_mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (token_.empty() || now - token_read_ >= kTokenRefresh) {
+    if (StatusOr<std::string> t = ReadFile(config_.token_file, 1 << 20); t.ok()) {
+      std::string v = std::move(*t);
+      while (!v.empty() && (v.back() == '\n' || v.back() == '\r' || v.back() == ' ')) v.pop_back();
+      token_ = std::move(v);
+      token_read_ = now;
+    }
+    // On a read error the last token stays in use; the server will say if it expired.
+  }
+  return token_;
+}
+
+namespace {
+httplib::Headers BaseHeaders(const std::string& token) {
+  httplib::Headers h{{"Accept", "application/json"}, {"User-Agent", "gotestrun-operator"}};
+  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  return h;
+}
+}  // namespace
+
+StatusOr<std::string> Client::Send(const std::string& method, const std::string& path, const std::string& body,
+                                   const std::string& content_type) {
+  httplib::Headers headers = BaseHeaders(BearerToken());
+  auto conn = Acquire();
+  httplib::Result r = [&] {
+    if (method == "GET") return conn->Get(path, headers);
+    if (method == "POST") return conn->Post(path, headers, body, content_type);
+    if (method == "PUT") return conn->Put(path, headers, body, content_type);
+    if (method == "PATCH") return conn->Patch(path, headers, body, content_type);
+    return conn->Delete(path, headers, body, content_type);
+  }();
+  if (!r) return StatusFromTransport(static_cast<int>(r.error()), method + " " + path);
+  Release(std::move(conn));
+  if (r->status < 200 || r->status > 299) return StatusFromHttp(r->status, r->body);
+  return std::move(r->body);
+}
+
+StatusOr<Json> Client::SendJson(const std::string& method, const std::string& path, const Json& body,
+                                const std::string& content_type) {
+  StatusOr<std::string> text = Send(method, path, body.is_null() ? std::string() : body.dump(), content_type);
+  if (!text.ok()) return text.status();
+  Json j = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return DataLossError(method + " " + path + ": the response is not JSON");
+  return j;
+}
+
+StatusOr<Json> Client::Get(const ResourceType& type, std::string_view ns, std::string_view name) {
+  return SendJson("GET", type.ObjectPath(ns, name), Json(), "");
+}
+
+StatusOr<std::string> Client::GetRaw(const std::string& path) { return Send("GET", path, "", ""); }
+
+StatusOr<ObjectList> Client::List(const ResourceType& type, std::string_view ns, const ListOptions& options) {
+  StatusOr<Json> j = SendJson("GET", type.CollectionPath(ns) + ListQuery(options), Json(), "");
+  if (!j.ok()) return j.status();
+  if (!j->is_object() || !(*j)["items"].is_array()) return DataLossError("list " + type.Name() + ": no items in the response");
+  ObjectList out;
+  out.items = std::move((*j)["items"].get_ref<Json::array_t&>());
+  out.resource_version = MetaString(*j, "resourceVersion");
+  out.continue_token = MetaString(*j, "continue");
+  return out;
+}
+
+StatusOr<ObjectList> Client::ListAll(const ResourceType& type, std::string_view ns, ListOptions options,
+                                     int64_t page_size) {
+  options.limit = page_size;
+  const ListOptions first = options;
+  ObjectList all;
+  bool restarted = false;
+  for (;;) {
+    StatusOr<ObjectList> page = List(type, ns, options);
+    if (!page.ok()) {
+      // The continue token outlived the snapshot it points into: start over, once.
+      if (page.status().code() == StatusCode::kOutOfRange && !options.continue_token.empty() && !restarted) {
+        restarted = true;
+        options = first;
+        all = ObjectList();
+        continue;
+      }
+      return page.status();
+    }
+    if (all.items.empty()) {
+      all.items = std::move(page->items);
+    } else {
+      all.items.insert(all.items.end(), std::make_move_iterator(page->items.begin()),
+                       std::make_move_iterator(page->items.end()));
+    }
+    all.resource_version = page->resource_version;
+    if (page->continue_token.empty()) return all;
+    options.continue_token = page->continue_token;
+    // Later pages come from the first page's snapshot; the version may not be repeated.
+    options.resource_version.clear();
+    options.resource_version_match.clear();
+  }
+}
+
+StatusOr<Json> Client::Create(const ResourceType& type, std::string_view ns, const Json& object) {
+  return SendJson("POST", type.CollectionPath(ns), object, "application/json");
+}
+
+namespace {
+std::string SubresourceSuffix(Subresource sub) { return sub == Subresource::kStatus ? "/status" : ""; }
+
+StatusOr<std::pair<std::string, std::string>> NamespaceAndName(const Json& object) {
+  std::string name = MetaString(object, "name");
+  if (name.empty()) return InvalidArgumentError("object has no metadata.name");
+  return std::make_pair(MetaString(object, "namespace"), name);
+}
+}  // namespace
+
+StatusOr<Json> Client::Update(const ResourceType& type, const Json& object, Subresource sub) {
+  auto nn = NamespaceAndName(object);
+  if (!nn.ok()) return nn.status();
+  return SendJson("PUT", type.ObjectPath(nn->first, nn->second) + SubresourceSuffix(sub), object, "application/json");
+}
+
+StatusOr<Json> Client::MergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
+                                  const Json& patch, Subresource sub) {
+  return SendJson("PATCH", type.ObjectPath(ns, name) + SubresourceSuffix(sub), patch, "application/merge-patch+json");
+}
+
+StatusOr<Json> Client::CreateSubresource(const ResourceType& type, std::string_view ns, std::string_view name,
+                                         std::string_view subresource, const Json& body) {
+  return SendJson("POST", type.ObjectPath(ns, name) + "/" + std::string(subresource), body, "application/json");
+}
+
+Status Client::Delete(const ResourceType& type, std::string_view ns, std::string_view name,
+                      const DeleteOptions& options) {
+  Json body = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
+  if (options.preconditions.uid) body["preconditions"]["uid"] = *options.preconditions.uid;
+  if (options.preconditions.resource_version) {
+    body["preconditions"]["resourceVersion"] = *options.preconditions.resource_version;
+  }
+  if (options.propagation_policy) body["propagationPolicy"] = *options.propagation_policy;
+  if (options.grace_period_seconds) body["gracePeriodSeconds"] = *options.grace_period_seconds;
+  StatusOr<std::string> r = Send("DELETE", type.ObjectPath(ns, name), body.dump(), "application/json");
+  return r.status();
+}
+
+Status Client::Watch(const ResourceType& type, std::string_view ns, const WatchOptions& options,
+                     const std::function<bool(WatchEvent&&)>& on_event, StopSignal* stop) {
+  if (stop != nullptr && stop->stopped()) return CancelledError("watch stopped");
+  const std::string path = type.CollectionPath(ns) + WatchQuery(options);
+  // The server closes the watch after timeoutSeconds; the read timeout only catches a
+  // connection that died without a word (bookmarks arrive about once a minute).
+  auto conn = NewConnection(std::chrono::seconds(std::max(options.timeout_seconds, 60) + 30));
+  conn->set_keep_alive(false);
+  httplib::SSLClient* raw = conn.get();
+  int stop_id = stop != nullptr ? stop->OnStop([raw] { raw->stop(); }) : -1;
+
+  int http_status = 0;
+  std::string pending;  // bytes of a line not yet complete
+  std::string error_body;
+  Status result;
+  bool ended_by_us = false;
+  auto stopped = [&] { return stop != nullptr && stop->stopped(); };
+
+  httplib::Result r = conn->Get(
+      path, BaseHeaders(BearerToken()),
+      [&](const httplib::Response& response) {
+        http_status = response.status;
+        // Checked here too: a Stop() that came before the socket existed had nothing to close.
+        return !stopped();
+      },
+      [&](const char* data, size_t n) {
+        if (stopped()) return false;
+        if (http_status != 200) {
+          if (error_body.size() < kMaxErrorBody) error_body.append(data, std::min(n, kMaxErrorBody - error_body.size()));
+          return true;
+        }
+        pending.append(data, n);
+        size_t start = 0;
+        for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+          std::string_view line(pending.data() + start, nl - start);
+          if (line.empty()) continue;
+          StatusOr<WatchEvent> ev = ParseWatchLine(line);
+          if (!ev.ok()) {
+            result = ev.status();
+            return false;
+          }
+          if (ev->type == WatchEventType::kError) {
+            const Json& o = ev->object;
+            int code = o.is_object() && o["code"].is_number_integer() ? o["code"].get<int>() : 500;
+            std::string reason = o.is_object() && o["reason"].is_string() ? o["reason"].get<std::string>() : "";
+            std::string message = o.is_object() && o["message"].is_string() ? o["message"].get<std::string>() : "";
+            result = StatusFromStatusObject(code, reason, message);
+            return false;
+          }
+          if (!on_event(std::move(*ev))) {
+            ended_by_us = true;
+            return false;
+          }
+        }
+        pending.erase(0, start);
+        if (pending.size() > kMaxWatchEventBytes) {
+          result = DataLossError("watch: an event is larger than " + std::to_string(kMaxWatchEventBytes) + " bytes");
+          return false;
+        }
+        return true;
+      });
+  if (stop != nullptr) stop->RemoveOnStop(stop_id);
+
+  if (stopped()) return CancelledError("watch stopped");
+  if (!result.ok() || ended_by_us) return result;
+  if (!r) return StatusFromTransport(static_cast<int>(r.error()), "watch " + type.Name());
+  if (http_status != 200) return StatusFromHttp(http_status, error_body);
+  return Status::Ok();
+}
+
+}  // namespace gotestrun::kube

@@ -1,0 +1,46 @@
+#include "kube/runtime/informer.h"
+
+namespace gotestrun::runtime {
+
+Informer::Informer(kube::Client& client, kube::ResourceType type, WatcherOptions options)
+    : watcher_(client, std::move(type), std::move(options), *this) {}
+
+Informer::~Informer() { Stop(); }
+
+void Informer::AddHandler(KeyHandler handler) { handlers_.push_back(std::move(handler)); }
+
+void Informer::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { watcher_.Run(stop_); });
+}
+
+void Informer::Stop() {
+  stop_.Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Informer::WaitForSync(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  return sync_cv_.wait_for(lock, timeout, [&] { return synced_.load(); });
+}
+
+void Informer::Replace(std::vector<Json>&& objects, const std::string&) {
+  std::vector<std::string> changed = store_.Replace(std::move(objects));
+  {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    synced_ = true;
+  }
+  sync_cv_.notify_all();
+  for (const std::string& key : changed) Notify(key);
+}
+
+void Informer::Apply(kube::WatchEventType type, Json&& object) {
+  std::string key = store_.Apply(type, std::move(object));
+  if (!key.empty()) Notify(key);
+}
+
+void Informer::Notify(const std::string& key) {
+  for (const KeyHandler& h : handlers_) h(key);
+}
+
+}  // namespace gotestrun::runtime

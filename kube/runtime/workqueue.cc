@@ -1,0 +1,171 @@
+#include "kube/runtime/workqueue.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace gotestrun::runtime {
+namespace {
+
+// The longest single wait of a blocked Get(). Long delays (a 1000 s backoff, or a
+// time past the end of the clock) are waited in steps, so the deadline arithmetic in
+// the condition variable cannot overflow and a clock that strays from real time is
+// read again now and then.
+constexpr Clock::duration kMaxWait = std::chrono::minutes(1);
+
+// now + delay, saturating at the end of time instead of overflowing.
+Clock::time_point ReadyAt(Clock::time_point now, Clock::duration delay) {
+  const Clock::time_point from = std::max(now, Clock::time_point{});
+  if (delay >= Clock::time_point::max() - from) return Clock::time_point::max();
+  return now + delay;
+}
+
+}  // namespace
+
+WorkQueue::WorkQueue(const Clock& clock, std::unique_ptr<RateLimiter> limiter)
+    : clock_(clock), limiter_(std::move(limiter)) {}
+
+WorkQueue::WorkQueue(const Clock& clock) : WorkQueue(clock, DefaultControllerRateLimiter(clock)) {}
+
+void WorkQueue::Add(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  PromoteDueLocked();
+  AddLocked(key);
+}
+
+void WorkQueue::AddLocked(const std::string& key) {
+  if (!dirty_.insert(key).second) return;  // already waiting: this add is merged
+  // A key being processed goes back in the queue from Done(), never to a second worker.
+  if (processing_.contains(key)) return;
+  ready_.push_back(key);
+  ready_cv_.notify_one();
+}
+
+void WorkQueue::AddAfter(const std::string& key, Clock::duration delay) {
+  if (delay <= Clock::duration::zero()) {
+    Add(key);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  PromoteDueLocked();
+  const Clock::time_point ready_at = ReadyAt(clock_.Now(), delay);
+  auto known = waiting_by_key_.find(key);
+  if (known != waiting_by_key_.end()) {
+    if (known->second.first <= ready_at) return;  // never later
+    waiting_.erase(known->second);
+    waiting_by_key_.erase(known);
+  }
+  const WaitingSlot slot{ready_at, next_sequence_++};
+  waiting_.emplace(slot, key);
+  waiting_by_key_.emplace(key, slot);
+  // A blocked Get() may be waiting for a later time; one of them must wait for this.
+  if (waiting_.begin()->first == slot) ready_cv_.notify_one();
+}
+
+void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, limiter_->When(key)); }
+
+void WorkQueue::Forget(const std::string& key) { limiter_->Forget(key); }
+
+int WorkQueue::NumRequeues(const std::string& key) const { return limiter_->NumRequeues(key); }
+
+void WorkQueue::PromoteDueLocked() {
+  if (waiting_.empty()) return;
+  PromoteDueLocked(clock_.Now());
+}
+
+void WorkQueue::PromoteDueLocked(Clock::time_point now) {
+  while (!waiting_.empty() && waiting_.begin()->first.first <= now) {
+    auto first = waiting_.begin();
+    const std::string key = std::move(first->second);
+    waiting_.erase(first);
+    waiting_by_key_.erase(key);
+    AddLocked(key);
+  }
+}
+
+std::string WorkQueue::TakeLocked() {
+  std::string key = std::move(ready_.front());
+  ready_.pop_front();
+  dirty_.erase(key);
+  processing_.insert(key);
+  // Waiters wake one at a time: pass the turn on, either to take the next ready key
+  // or to wait for the next delayed one, which no other waiter may be timing.
+  if (!ready_.empty() || !waiting_.empty()) ready_cv_.notify_one();
+  return key;
+}
+
+std::optional<std::string> WorkQueue::Get() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (waiting_.empty()) {
+      if (!ready_.empty()) break;
+      if (shutting_down_) return std::nullopt;
+      ready_cv_.wait(lock);
+      continue;
+    }
+    const Clock::time_point now = clock_.Now();
+    PromoteDueLocked(now);
+    if (!ready_.empty()) break;
+    if (waiting_.empty()) continue;  // every due key was already queued or processing
+    const Clock::time_point wake_at = std::min(waiting_.begin()->first.first, ReadyAt(now, kMaxWait));
+    ready_cv_.wait_for(lock, wake_at - now);
+  }
+  return TakeLocked();
+}
+
+std::optional<std::string> WorkQueue::TryGet() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PromoteDueLocked();
+  if (ready_.empty()) return std::nullopt;
+  return TakeLocked();
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!processing_.contains(key)) return;
+  // Before the key leaves processing_, so that its own delayed add, if due, is merged
+  // into the requeue below rather than queued twice.
+  PromoteDueLocked();
+  processing_.erase(key);
+  if (dirty_.contains(key)) {
+    ready_.push_back(key);
+    ready_cv_.notify_one();
+  }
+  if (processing_.empty() && ready_.empty()) drained_cv_.notify_all();
+}
+
+int WorkQueue::Len() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::size_t count = ready_.size();
+  if (!waiting_.empty()) {
+    const Clock::time_point now = clock_.Now();
+    for (auto it = waiting_.begin(); it != waiting_.end() && it->first.first <= now; ++it) {
+      // Such a key would be merged into a pending add or wait for Done().
+      if (!dirty_.contains(it->second) && !processing_.contains(it->second)) ++count;
+    }
+  }
+  return static_cast<int>(count);
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  waiting_.clear();
+  waiting_by_key_.clear();
+  ready_cv_.notify_all();
+  drained_cv_.notify_all();
+}
+
+void WorkQueue::ShutDownWithDrain() {
+  ShutDown();
+  std::unique_lock<std::mutex> lock(mu_);
+  drained_cv_.wait(lock, [this] { return ready_.empty() && processing_.empty(); });
+}
+
+bool WorkQueue::ShuttingDown() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return shutting_down_;
+}
+
+}  // namespace gotestrun::runtime

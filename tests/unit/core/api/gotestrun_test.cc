@@ -1,0 +1,118 @@
+#include "core/api/gotestrun.h"
+
+#include <gtest/gtest.h>
+
+namespace gotestrun::api {
+namespace {
+
+Json Minimal() {
+  return Json::parse(R"({
+    "source": {"volume": {"claimName": "workspace"}},
+    "image": "golang:1.26",
+    "resources": {"memory": "256Mi", "maxMemory": "1Gi"}
+  })");
+}
+
+TEST(GoTestRunSpec, MinimalSpecGetsTheDefaults) {
+  auto s = ParseSpec(Minimal());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->volume_claim, "workspace");
+  EXPECT_EQ(s->module_dir, ".");
+  EXPECT_EQ(s->packages, std::vector<std::string>{"./..."});
+  EXPECT_EQ(s->policy.memory, 256ull << 20);
+  EXPECT_EQ(s->policy.max_memory, 1ull << 30);
+  EXPECT_EQ(s->policy.shards, 1);
+  EXPECT_EQ(s->policy.max_shards, 32);
+  EXPECT_EQ(s->policy.max_attempts, 4);
+  EXPECT_DOUBLE_EQ(s->policy.memory_bump_ratio, 1.5);
+  EXPECT_EQ(s->policy.min_memory_bump, 128ull << 20);
+  EXPECT_EQ(s->heap_interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(s->profiles_claim, "gotestrun-profiles");
+  EXPECT_FALSE(s->policy.parallel.has_value());
+}
+
+TEST(GoTestRunSpec, FullSpec) {
+  Json j = Minimal();
+  j["goTest"] = Json::parse(R"({"flags": ["-race", "-count=1"], "tags": ["integration"], "parallel": 8, "p": 2,
+                                "timeout": "20m", "env": [{"name": "CGO_ENABLED", "value": "1"}]})");
+  j["resources"]["cpu"] = "1500m";
+  j["sharding"] = {{"shards", 3}, {"maxShards", 8}};
+  j["retry"] = {{"maxAttempts", 6}, {"memoryBumpRatio", "2"}, {"minMemoryBump", "64Mi"}};
+  j["profiling"] = {{"heapInterval", "500ms"}, {"claimName", "evidence"}};
+  auto s = ParseSpec(j);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->policy.parallel, 8);
+  EXPECT_EQ(s->policy.p, 2);
+  EXPECT_EQ(s->policy.cpu_millis, 1500u);
+  EXPECT_EQ(s->policy.shards, 3);
+  EXPECT_EQ(s->policy.max_shards, 8);
+  EXPECT_EQ(s->policy.max_attempts, 6);
+  EXPECT_DOUBLE_EQ(s->policy.memory_bump_ratio, 2.0);
+  EXPECT_EQ(s->heap_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(s->env.size(), 1u);
+}
+
+struct BadSpec {
+  const char* name;
+  const char* patch;  // merged into the minimal spec (RFC 7386)
+  const char* message_part;
+};
+
+class BadSpecTest : public ::testing::TestWithParam<BadSpec> {};
+
+TEST_P(BadSpecTest, IsRefusedNamingTheField) {
+  Json j = Minimal();
+  j.merge_patch(Json::parse(GetParam().patch));
+  auto s = ParseSpec(j);
+  ASSERT_FALSE(s.ok()) << GetParam().patch;
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.status().message().find(GetParam().message_part), std::string::npos) << s.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadSpecTest,
+    ::testing::Values(
+        BadSpec{"NoSource", R"({"source": null})", "spec.source"},
+        BadSpec{"BothSources", R"({"source": {"git": {"url": "https://x/y.git"}}})", "exactly one"},
+        BadSpec{"NoImage", R"({"image": null})", "spec.image: required"},
+        BadSpec{"MemoryAboveMax", R"({"resources": {"memory": "2Gi"}})", "spec.resources.memory: must not be more"},
+        BadSpec{"BadQuantity", R"({"resources": {"memory": "12 GB"}})", "'12 GB' is not a quantity"},
+        BadSpec{"ZeroShards", R"({"sharding": {"shards": 0}})", "spec.sharding.shards"},
+        BadSpec{"MaxShardsBelowShards", R"({"sharding": {"shards": 4, "maxShards": 2}})", "spec.sharding.maxShards"},
+        BadSpec{"RatioBelowOne", R"({"retry": {"memoryBumpRatio": "0.9"}})", "spec.retry.memoryBumpRatio"},
+        BadSpec{"RatioNotANumber", R"({"retry": {"memoryBumpRatio": "abc"}})", "spec.retry.memoryBumpRatio"},
+        BadSpec{"ParallelFlag", R"({"goTest": {"flags": ["-parallel=4"]}})", "-parallel is set by the operator"},
+        BadSpec{"ExecFlag", R"({"goTest": {"flags": ["--exec=foo"]}})", "-exec is set by the operator"},
+        BadSpec{"JsonFlag", R"({"goTest": {"flags": ["-json"]}})", "-json is set by the operator"},
+        BadSpec{"OwnedEnv", R"({"goTest": {"env": [{"name": "GOMEMLIMIT", "value": "1GiB"}]}})", "GOMEMLIMIT is set by the operator"},
+        BadSpec{"BadTimeout", R"({"goTest": {"timeout": "20 minutes"}})", "spec.goTest.timeout"},
+        BadSpec{"ParallelTooHigh", R"({"goTest": {"parallel": 5000}})", "spec.goTest.parallel"},
+        BadSpec{"ModuleDirEscapes", R"({"source": {"moduleDir": "../other"}})", "spec.source.moduleDir"},
+        BadSpec{"HeapIntervalTooShort", R"({"profiling": {"heapInterval": "1ms"}})", "spec.profiling.heapInterval"},
+        BadSpec{"PackagesNotStrings", R"({"packages": [1, 2]})", "spec.packages[0]"},
+        BadSpec{"WrongTypes", R"({"goTest": {"parallel": "many"}})", "spec.goTest.parallel: must be an integer"}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST(GoDuration, ParsesGoForms) {
+  EXPECT_EQ(*ParseGoDuration("20m"), std::chrono::minutes(20));
+  EXPECT_EQ(*ParseGoDuration("1h30m"), std::chrono::minutes(90));
+  EXPECT_EQ(*ParseGoDuration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(*ParseGoDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_FALSE(ParseGoDuration("").ok());
+  EXPECT_FALSE(ParseGoDuration("10").ok());
+  EXPECT_FALSE(ParseGoDuration("5 days").ok());
+}
+
+TEST(OwnedFlags, AllForms) {
+  EXPECT_EQ(OwnedFlag("-p"), "-p");
+  EXPECT_EQ(OwnedFlag("--p=3"), "-p");
+  EXPECT_EQ(OwnedFlag("-toolexec=x"), "-toolexec");
+  EXPECT_EQ(OwnedFlag("-test.parallel=8"), "-parallel");
+  EXPECT_EQ(OwnedFlag("-timeout=1m"), "-timeout");
+  EXPECT_EQ(OwnedFlag("-race"), std::nullopt);
+  EXPECT_EQ(OwnedFlag("-parallelism"), std::nullopt);
+  EXPECT_EQ(OwnedFlag("-run=TestX"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace gotestrun::api

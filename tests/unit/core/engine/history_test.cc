@@ -1,0 +1,161 @@
+#include "core/engine/history.h"
+
+#include <gtest/gtest.h>
+
+namespace gotestrun::engine {
+namespace {
+
+using policy::kMiB;
+
+policy::PackageAttempt Passed(policy::Bytes memory, std::optional<policy::Bytes> peak) {
+  policy::PackageAttempt a;
+  a.memory = memory;
+  a.peak = peak;
+  a.result = policy::PackageResult::kPassed;
+  return a;
+}
+
+RunPeaks Peaks(std::map<std::string, policy::Bytes, std::less<>> test_run) { return RunPeaks{std::move(test_run), {}}; }
+
+TEST(History, PeaksOfTakesThePassingAttemptsPeakAndTheLimitABuildPassedUnderAfterAKill) {
+  policy::AttemptLog log;
+  policy::PackageAttempt killed;
+  killed.memory = 256 * kMiB;
+  killed.result = policy::PackageResult::kKilled;
+  killed.peak = 256 * kMiB;
+  log["x/leak"] = {killed, Passed(368 * kMiB, 330 * kMiB)};
+  policy::PackageAttempt build_killed;
+  build_killed.memory = 256 * kMiB;
+  build_killed.result = policy::PackageResult::kBuildKilled;
+  log["x/heavy"] = {build_killed, Passed(640 * kMiB, 5 * kMiB)};
+  policy::PackageAttempt failed;
+  failed.result = policy::PackageResult::kTestsFailed;
+  failed.peak = 10 * kMiB;
+  log["x/broken"] = {failed};
+  log["x/nopeak"] = {Passed(256 * kMiB, std::nullopt)};
+
+  RunPeaks p = PeaksOf(log);
+  EXPECT_EQ(p.test_run, (std::map<std::string, policy::Bytes, std::less<>>{{"x/leak", 330 * kMiB}, {"x/heavy", 5 * kMiB}}));
+  EXPECT_EQ(p.build, (std::map<std::string, policy::Bytes, std::less<>>{{"x/heavy", 640 * kMiB}}));
+}
+
+TEST(History, RecordingTheSameRunTwiceChangesNothing) {
+  MemoryHistory h;
+  RecordRun(h, Peaks({{"x/a", 100 * kMiB}}), "run-1", "2026-11-28T10:00:00Z");
+  MemoryHistory once = h;
+  RecordRun(h, Peaks({{"x/a", 100 * kMiB}}), "run-1", "2026-11-28T10:00:00Z");
+  EXPECT_EQ(h, once);
+  ASSERT_EQ(h.packages["x/a"].test_run.size(), 1u);
+}
+
+TEST(History, KeepsTheLastWindowOfRuns) {
+  MemoryHistory h;
+  for (int i = 0; i < 25; ++i) RecordRun(h, Peaks({{"x/a", static_cast<policy::Bytes>(i + 1) * kMiB}}), "r" + std::to_string(i), "t");
+  const auto& peaks = h.packages["x/a"].test_run;
+  ASSERT_EQ(peaks.size(), kWindow);
+  EXPECT_EQ(peaks.front().run, "r15");
+  EXPECT_EQ(peaks.back().bytes, 25 * kMiB);
+}
+
+TEST(History, DropsTheLeastRecentlySeenPackagesBeyondTheCap) {
+  MemoryHistory h;
+  for (std::size_t i = 0; i < kMaxPackages + 5; ++i) {
+    char when[32];
+    std::snprintf(when, sizeof when, "2026-11-28T%02zu:%02zu:00Z", i / 60 % 24, i % 60);
+    RecordRun(h, Peaks({{"p" + std::to_string(i), kMiB}}), "r", std::string(when) + std::to_string(i / 1440));
+  }
+  EXPECT_EQ(h.packages.size(), kMaxPackages);
+  EXPECT_FALSE(h.packages.contains("p0"));
+  EXPECT_TRUE(h.packages.contains("p" + std::to_string(kMaxPackages + 4)));
+}
+
+TEST(History, PlanningUsesTheLargestPeakInTheWindowAndTheBuildNeed) {
+  MemoryHistory h;
+  RecordRun(h, Peaks({{"x/a", 100 * kMiB}}), "r1", "t");
+  RecordRun(h, Peaks({{"x/a", 140 * kMiB}}), "r2", "t");
+  RecordRun(h, Peaks({{"x/a", 120 * kMiB}}), "r3", "t");
+  RecordRun(h, RunPeaks{{}, {{"x/heavy", 640 * kMiB}}}, "r3", "t");
+  policy::History planning = PlanningHistory(h);
+  EXPECT_EQ(planning.packages.at("x/a").test_run, 140 * kMiB);
+  EXPECT_FALSE(planning.packages.at("x/a").build);
+  EXPECT_EQ(planning.packages.at("x/heavy").build, 640 * kMiB);
+}
+
+struct GrowthCase {
+  std::string name;
+  std::vector<policy::Bytes> earlier;  // MiB, one run each
+  policy::Bytes now;                    // MiB
+  int threshold;
+  std::optional<int> percent;           // flagged with this, or not flagged
+};
+
+class GrowthTable : public ::testing::TestWithParam<GrowthCase> {};
+
+TEST_P(GrowthTable, FlagsAgainstTheMedianOfTheOtherRuns) {
+  const GrowthCase& c = GetParam();
+  MemoryHistory h;
+  for (std::size_t i = 0; i < c.earlier.size(); ++i) RecordRun(h, Peaks({{"x/a", c.earlier[i] * kMiB}}), "r" + std::to_string(i), "t");
+  // The run itself may already be recorded (a retried status write): it is not its own baseline.
+  RecordRun(h, Peaks({{"x/a", c.now * kMiB}}), "now", "t");
+  std::vector<Growth> g = FindGrowth(h, Peaks({{"x/a", c.now * kMiB}}), "now", c.threshold);
+  if (!c.percent) {
+    EXPECT_TRUE(g.empty()) << DescribeGrowth(g);
+    return;
+  }
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].percent, *c.percent);
+  EXPECT_EQ(g[0].peak, c.now * kMiB);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, GrowthTable,
+    ::testing::Values(GrowthCase{"first_run_is_not_judged", {}, 500, 25, std::nullopt},
+                      GrowthCase{"steady", {100, 101, 99}, 102, 25, std::nullopt},
+                      GrowthCase{"just_at_threshold", {100}, 125, 25, std::nullopt},
+                      GrowthCase{"just_over", {100}, 126, 25, 26},
+                      GrowthCase{"one_noisy_run_does_not_move_the_baseline", {100, 300, 100}, 140, 25, 40},
+                      GrowthCase{"a_step_is_flagged_until_it_holds_for_half_the_window",
+                                 {100, 100, 100, 100, 100, 100, 200, 200, 200}, 200, 25, 100},
+                      GrowthCase{"a_step_that_held_is_the_new_normal",
+                                 {100, 100, 100, 100, 200, 200, 200, 200, 200}, 200, 25, std::nullopt},
+                      GrowthCase{"shrinking_is_fine", {300}, 100, 1, std::nullopt}),
+    [](const auto& param_info) { return param_info.param.name; });
+
+TEST(History, EncodeDecodeRoundTrips) {
+  MemoryHistory h;
+  h.suite = "volume ws/src module . flags -race";
+  RecordRun(h, RunPeaks{{{"x/a", 100 * kMiB}}, {{"x/b", 640 * kMiB}}}, "r1", "2026-11-28T10:00:00Z");
+  StatusOr<MemoryHistory> back = DecodeHistory(EncodeHistory(h));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, h);
+}
+
+TEST(History, DecodeRefusesWhatIsNotAHistoryAndDropsNonsense) {
+  EXPECT_FALSE(DecodeHistory("").ok());
+  EXPECT_FALSE(DecodeHistory("[1,2]").ok());
+  EXPECT_FALSE(DecodeHistory(R"({"version": 2})").ok());
+  StatusOr<MemoryHistory> h = DecodeHistory(
+      R"({"version":1,"packages":{"x/a":{"testRun":[{"run":"r","bytes":-5},{"run":7,"bytes":5}]},"":{},"x/b":"no"}})");
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->packages.size(), 1u);
+  ASSERT_EQ(h->packages["x/a"].test_run.size(), 1u);
+  EXPECT_EQ(h->packages["x/a"].test_run[0].bytes, 5u);
+}
+
+TEST(History, SuiteKeyDependsOnSourceTagsAndFlagsNotOnLimits) {
+  api::GoTestRunSpec a;
+  a.volume_claim = "ws";
+  a.volume_sub_path = "src";
+  api::GoTestRunSpec b = a;
+  b.policy.memory = 12345;
+  EXPECT_EQ(SuiteKeyOf(a).id, SuiteKeyOf(b).id);
+  b.flags = {"-race"};
+  EXPECT_NE(SuiteKeyOf(a).id, SuiteKeyOf(b).id);
+  api::GoTestRunSpec c = a;
+  c.tags = {"integration"};
+  EXPECT_NE(SuiteKeyOf(a).id, SuiteKeyOf(c).id);
+  EXPECT_EQ(SuiteKeyOf(a).id.size(), 16u);
+}
+
+}  // namespace
+}  // namespace gotestrun::engine
