@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   pod_watch.label_selector = controllers::kRunLabel;  // only the Pods of runs
   runtime::Informer runs(**client, controllers::kGoTestRuns, run_watch);
   runtime::Informer pods(**client, kube::ResourceType::Pods(), pod_watch);
-  controllers::GoTestRunReconciler reconciler(**client, runs, pods, options);
+  controllers::ClusterObjects objects(**client, runs, pods);
+  controllers::GoTestRunReconciler reconciler(objects, objects, objects, options);
   runtime::Controller controller("gotestrun", reconciler, std::stoi(flags["workers"]));
   controller.For(runs);
   controller.Watches(pods, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
