@@ -94,7 +94,7 @@ class Runner final : public engine::RunDriver {
   void OnHistoryNotUsed(const Status& why) override {
     progress_.Note("warning: memory history not used: " + why.message());
   }
-  void OnAttemptEnded(const engine::AttemptRecord& attempt, const engine::AttemptEvidence&) override {
+  void OnAttemptEnded(const engine::AttemptRecord& attempt, const engine::AttemptFindings&) override {
     progress_.AttemptEnded(attempt);
   }
   void OnDecided(const engine::Step&) override {}

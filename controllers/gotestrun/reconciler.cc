@@ -112,7 +112,7 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     spdlog::warn("gotestrun={}/{}: memory history: {}", ns_, name_, why.ToString());
   }
 
-  void OnAttemptEnded(const engine::AttemptRecord& a, const engine::AttemptEvidence& ev) override {
+  void OnAttemptEnded(const engine::AttemptRecord& a, const engine::AttemptFindings& ev) override {
     const auto seen_at = ended_seen_.count(a.pod) ? ended_seen_[a.pod] : std::chrono::steady_clock::now();
     auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);

@@ -52,9 +52,9 @@ StatusOr<bool> Plan(const RunContext& run, api::RunStatus& status, RunProgress& 
 
 // Reads an ended attempt's evidence into its record, and its diagnoses into the run's
 // unless it was stopped (then its binaries were killed by the stop, not for memory).
-AttemptEvidence RecordEnded(RunProgress& progress, AttemptRecord& a, const AttemptObservation& o, RunDriver& driver) {
+AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const AttemptObservation& o, RunDriver& driver) {
   if (a.start_time.empty()) a.start_time = o.started_at;
-  AttemptEvidence ev = ReadAttemptEvidence(o.evidence_dir, a.plan, o.end);
+  AttemptFindings ev = ReadAttemptEvidence(o.evidence_dir, a.plan, o.end);
   RecordEnd(a, ev, driver.Now());
   if (!o.stopped) NoteDiagnoses(progress, ev, a.pod);
   if (!o.note.empty()) a.message += "; " + o.note;
@@ -108,7 +108,7 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
         }
         break;
       case Progressing::kEnded: {
-        AttemptEvidence ev = RecordEnded(progress, a, o, driver);
+        AttemptFindings ev = RecordEnded(progress, a, o, driver);
         driver.OnAttemptEnded(a, ev);
         finished.push_back(std::move(ev.outcome));
         break;

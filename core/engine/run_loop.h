@@ -83,7 +83,7 @@ class RunDriver {
   virtual void OnPlanned(std::size_t packages, const std::vector<policy::ShardPlan>& plans, int sized_from_history,
                          const std::string& message) = 0;
   virtual void OnHistoryNotUsed(const Status& why) = 0;
-  virtual void OnAttemptEnded(const AttemptRecord& attempt, const AttemptEvidence& evidence) = 0;
+  virtual void OnAttemptEnded(const AttemptRecord& attempt, const AttemptFindings& evidence) = 0;
   virtual void OnDecided(const Step& step) = 0;  // after the retry policy's decision, before settling
   virtual void OnHistoryNotRecorded(const Status& why) = 0;
   virtual void OnSettled(const Settled& settled) = 0;

@@ -6,7 +6,7 @@
 #include "core/policy/quantity.h"
 
 namespace gotestrun::engine {
-std::string AttemptOutcomeName(const AttemptEvidence& ev) {
+std::string AttemptOutcomeName(const AttemptFindings& ev) {
   bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();
@@ -31,7 +31,7 @@ void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std:
   progress.shards.push_back({plan.index, {std::move(r)}});
 }
 
-void RecordEnd(AttemptRecord& a, const AttemptEvidence& ev, const std::string& now) {
+void RecordEnd(AttemptRecord& a, const AttemptFindings& ev, const std::string& now) {
   a.outcome = AttemptOutcomeName(ev);
   a.phase = ev.phase;
   a.peak_bytes = ev.peak;
@@ -62,7 +62,7 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
   return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state, std::move(decision->summary)};
 }
 
-void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt) {
+void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt) {
   for (const PackageDiagnosis& d : evidence.diagnoses) {
     auto it = std::find_if(progress.diagnoses.begin(), progress.diagnoses.end(),
                            [&](const DiagnosisRecord& r) { return r.diagnosis.package == d.package; });

@@ -19,18 +19,18 @@
 namespace gotestrun::engine {
 
 // "Succeeded", "TestsFailed", "OOMKilled" or "Failed": an attempt's outcome in status.
-std::string AttemptOutcomeName(const AttemptEvidence& evidence);
+std::string AttemptOutcomeName(const AttemptFindings& evidence);
 
 // Appends a new attempt for `plan` to its shard (a new shard when its index is new),
 // named AttemptName(run, index, attempt).
 void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run);
 
 // Records how `attempt` ended from its evidence, at `now` (RFC 3339).
-void RecordEnd(AttemptRecord& attempt, const AttemptEvidence& evidence, const std::string& now);
+void RecordEnd(AttemptRecord& attempt, const AttemptFindings& evidence, const std::string& now);
 
 // Keeps the diagnoses of a finished attempt (named `attempt`), replacing a package's
 // earlier one: a later attempt, often with the package alone, sees it more clearly.
-void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt);
+void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt);
 
 // What the retry policy decided for the attempts that just finished.
 struct Step {

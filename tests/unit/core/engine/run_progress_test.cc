@@ -23,7 +23,7 @@ TEST(RunProgress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
   RunProgress progress;
   progress.planned = true;
   AddAttempt(progress, Plan(0, 1, {"x/leak", "x/clean"}, 256 * kMiB), "run");
-  AttemptEvidence ev;
+  AttemptFindings ev;
   ev.diagnoses.push_back({"x/leak", policy::Phase::kTestRun, policy::Cause::kLeakAcrossTests,
                           "the heap grew 40 MiB per test", {"8 tests", "top: leak.remember"}});
   NoteDiagnoses(progress, ev, "run-s0-a1");
@@ -52,10 +52,10 @@ TEST(RunProgress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
 
 TEST(RunProgress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
   RunProgress progress;
-  AttemptEvidence first;
+  AttemptFindings first;
   first.diagnoses.push_back({"x/a", policy::Phase::kUnknown, policy::Cause::kUnknown, "not enough evidence", {}});
   NoteDiagnoses(progress, first, "run-s0-a1");
-  AttemptEvidence second;
+  AttemptFindings second;
   second.diagnoses.push_back({"x/a", policy::Phase::kInit, policy::Cause::kInitMemory, "init holds 300 MiB", {}});
   NoteDiagnoses(progress, second, "run-s1-a1");
   ASSERT_EQ(progress.diagnoses.size(), 1u);
@@ -65,7 +65,7 @@ TEST(RunProgress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
 
 TEST(RunProgress, APackageThatDidNotFitCarriesItsVerdictBesideItsDiagnosis) {
   RunProgress progress;
-  AttemptEvidence ev;
+  AttemptFindings ev;
   ev.diagnoses.push_back({"x/big", policy::Phase::kTestRun, policy::Cause::kLargeTest, "TestFullIndex needs 350 MiB", {}});
   NoteDiagnoses(progress, ev, "run-s0-a2");
   policy::PackageAttempt last;
