@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "core/engine/agent_command.h"
+
 namespace gotestrun::cli {
 namespace {
 
@@ -9,42 +11,14 @@ namespace {
 // between SIGTERM and SIGKILL to do so.
 constexpr std::chrono::milliseconds kStopGrace{2000};
 
-// go's -tags takes one comma-separated list.
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const std::string& t : tags) out += (out.empty() ? "" : ",") + t;
-  return out;
-}
-
 }  // namespace
 
 std::vector<std::string> AgentRunArgv(const AgentCommand& c, const policy::ShardPlan& plan, const std::string& attempt_dir) {
-  std::vector<std::string> argv = {c.agent, "run", "--dir", attempt_dir, "--module-dir", c.module_dir};
-  auto add = [&](const std::string& flag, const std::string& value) {
-    argv.push_back(flag);
-    argv.push_back(value);
-  };
-  if (plan.parallel) add("--parallel", std::to_string(*plan.parallel));
-  if (plan.p) add("--p", std::to_string(*plan.p));
-  if (plan.gomemlimit) add("--gomemlimit", std::to_string(*plan.gomemlimit));
-  if (c.spec.profiling) add("--heap-interval", std::to_string(c.spec.heap_interval.count()) + "ms");
-  if (!c.spec.timeout.empty()) add("--timeout", c.spec.timeout);
-  if (!c.spec.tags.empty()) add("--tags", JoinTags(c.spec.tags));
-  for (const std::string& f : c.spec.flags) add("--flag", f);
-  argv.push_back("--");
-  for (const std::string& p : plan.packages) argv.push_back(p);
-  return argv;
+  return engine::AgentRunArgv(c.agent, attempt_dir, c.module_dir, c.spec, plan);
 }
 
 std::vector<std::string> AgentListArgv(const AgentCommand& c, const std::string& out_file) {
-  std::vector<std::string> argv = {c.agent, "list", "--module-dir", c.module_dir, "--out", out_file};
-  if (!c.spec.tags.empty()) {
-    argv.push_back("--tags");
-    argv.push_back(JoinTags(c.spec.tags));
-  }
-  argv.push_back("--");
-  for (const std::string& p : c.spec.packages) argv.push_back(p);
-  return argv;
+  return engine::AgentListArgv(c.agent, c.module_dir, out_file, c.spec);
 }
 
 SandboxExecutor::SandboxExecutor(const sandbox::Sandbox& sandbox, AgentCommand command)

@@ -32,7 +32,7 @@
 #include "cli/progress.h"
 #include "cli/run_folder.h"
 #include "cli/run_spec.h"
-#include "cli/runner.h"
+#include "cli/local_runner.h"
 #include "kube/client/client.h"
 #include "sandbox/sandbox.h"
 

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "core/engine/progress.h"
+#include "core/engine/run_progress.h"
 #include "core/policy/plan.h"
 
 namespace gotestrun::cli {

@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   run_watch.ns = ns;
   runtime::Informer runs(**client, controllers::kGoTestRuns, run_watch);
   runtime::Informer pods(**client, kube::ResourceType::Pods(), controllers::RunPodWatch(ns));
-  controllers::GoTestRunReconciler reconciler(**client, runs, pods, options);
+  controllers::ClusterObjects objects(**client, runs, pods);
+  controllers::GoTestRunReconciler reconciler(objects, objects, objects, options);
   runtime::Controller controller("gotestrun", reconciler, flags.workers);
   controllers::WatchRunsAndPods(controller, runs, pods);
 

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/api/status.h"
 #include "core/api/yaml_json.h"
 #include "base/timestamps.h"
 #include "core/diagnosis/gotest/test_stream_reader.h"
@@ -138,36 +139,6 @@ std::string Str(const json& j, const char* key) {
   return it->get<std::string>();
 }
 
-std::optional<std::int64_t> Int(const json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  auto it = j.find(key);
-  if (it == j.end()) return std::nullopt;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  if (it->is_number_unsigned()) {
-    std::uint64_t u = it->get<std::uint64_t>();
-    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
-  }
-  return std::nullopt;
-}
-
-std::optional<int> SmallInt(const json& j, const char* key) {
-  auto v = Int(j, key);
-  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) return std::nullopt;
-  return static_cast<int>(*v);
-}
-
-std::optional<std::uint64_t> Bytes(const json& j, const char* key) {
-  if (!j.is_object()) return std::nullopt;
-  auto it = j.find(key);
-  if (it == j.end()) return std::nullopt;
-  if (it->is_number_unsigned()) return it->get<std::uint64_t>();
-  if (it->is_number_integer()) {
-    std::int64_t v = it->get<std::int64_t>();
-    if (v >= 0) return static_cast<std::uint64_t>(v);
-  }
-  return std::nullopt;
-}
-
 // A Kubernetes quantity written as a string or an integer.
 std::string Quantity(const json& j, const char* key) {
   if (!j.is_object()) return {};
@@ -212,112 +183,62 @@ void ApplyRunObject(const json& run, RunFolder& out) {
   }
 }
 
-AttemptStatus DecodeAttemptStatus(const json& a) {
+AttemptStatus AttemptStatusOf(const api::AttemptStatus& a) {
   AttemptStatus s;
-  s.pod = Str(a, "pod");
-  s.memory = Quantity(a, "memory");
-  s.memory_bytes = QuantityBytes(s.memory);
-  s.parallel = SmallInt(a, "parallel");
-  s.p = SmallInt(a, "p");
-  s.gomemlimit = Quantity(a, "gomemlimit");
-  s.outcome = Str(a, "outcome");
-  s.phase = Str(a, "phase");
-  s.peak_bytes = Bytes(a, "peakBytes");
-  s.killed_package = Str(a, "killedPackage");
-  s.running_test = Str(a, "runningTest");
-  s.start_time = Str(a, "startTime");
-  s.finish_time = Str(a, "finishTime");
-  s.message = Str(a, "message");
+  s.pod = a.pod;
+  s.memory = a.memory;
+  s.memory_bytes = QuantityBytes(a.memory);
+  s.parallel = a.parallel;
+  s.p = a.p;
+  s.gomemlimit = a.gomemlimit;
+  s.outcome = a.outcome;
+  s.phase = a.phase;
+  s.peak_bytes = a.peak_bytes;
+  s.killed_package = a.killed_package;
+  s.running_test = a.running_test;
+  s.start_time = a.start_time;
+  s.finish_time = a.finish_time;
+  s.message = a.message;
   return s;
 }
 
-void ApplyStatus(const json& status, RunFolder& out) {
-  if (!status.is_object()) return;
+void ApplyStatus(const json& object, RunFolder& out) {
+  if (!object.is_object()) return;
   out.has_status = true;
-  out.phase = Str(status, "phase");
-  out.message = Str(status, "message");
-  out.start_time = Str(status, "startTime");
-  out.completion_time = Str(status, "completionTime");
-  out.oom_kills = SmallInt(status, "oomKills");
-  if (const json& conditions = Field(status, "conditions"); conditions.is_array()) {
-    for (const json& c : conditions) {
-      out.conditions.push_back({Str(c, "type"), Str(c, "status"), Str(c, "reason"), Str(c, "message"),
-                                Str(c, "lastTransitionTime")});
-    }
+  const api::RunStatus status = api::DecodeStatus(object);
+  out.phase = status.phase;
+  out.message = status.message;
+  out.start_time = status.start_time;
+  out.completion_time = status.completion_time;
+  out.oom_kills = status.oom_kills;
+  for (const api::Condition& c : status.conditions) {
+    out.conditions.push_back({c.type, c.status, c.reason, c.message, c.last_transition_time});
   }
-  if (const json& shards = Field(status, "shards"); shards.is_array()) {
-    for (const json& s : shards) {
-      Shard shard;
-      shard.index = SmallInt(s, "index").value_or(static_cast<int>(out.shards.size()));
-      if (const json& pkgs = Field(s, "packages"); pkgs.is_array()) {
-        for (const json& p : pkgs) {
-          if (p.is_string()) shard.packages.push_back(p.get<std::string>());
-        }
-      }
-      if (const json& attempts = Field(s, "attempts"); attempts.is_array()) {
-        for (const json& a : attempts) {
-          Attempt attempt;
-          attempt.shard = shard.index;
-          attempt.attempt = SmallInt(a, "attempt").value_or(static_cast<int>(shard.attempts.size()) + 1);
-          attempt.in_status = true;
-          attempt.status = DecodeAttemptStatus(a);
-          shard.attempts.push_back(std::move(attempt));
-        }
-      }
-      out.shards.push_back(std::move(shard));
+  for (const api::ShardStatus& s : status.shards) {
+    Shard shard;
+    shard.index = s.index;
+    shard.packages = s.packages;
+    for (const api::AttemptStatus& a : s.attempts) {
+      Attempt attempt;
+      attempt.shard = shard.index;
+      attempt.attempt = a.attempt;
+      attempt.in_status = true;
+      attempt.status = AttemptStatusOf(a);
+      shard.attempts.push_back(std::move(attempt));
     }
+    out.shards.push_back(std::move(shard));
   }
-  if (const json& packages = Field(status, "packages"); packages.is_array()) {
-    for (const json& p : packages) {
-      PackageStatus ps;
-      ps.package = Str(p, "package");
-      if (ps.package.empty()) continue;
-      ps.outcome = Str(p, "outcome");
-      ps.attempts = SmallInt(p, "attempts").value_or(0);
-      ps.shard = SmallInt(p, "shard");
-      ps.peak_bytes = Bytes(p, "peakBytes");
-      out.packages.push_back(std::move(ps));
-    }
+  for (const api::PackageStatus& p : status.packages) {
+    if (p.package.empty()) continue;
+    out.packages.push_back({p.package, p.outcome, p.attempts.value_or(0), p.shard, p.peak_bytes});
   }
-  if (const json& diagnosis = Field(status, "diagnosis"); diagnosis.is_array()) {
-    for (const json& d : diagnosis) {
-      Diagnosis dg;
-      dg.package = Str(d, "package");
-      dg.phase = Str(d, "phase");
-      dg.cause = Str(d, "cause");
-      dg.summary = Str(d, "summary");
-      dg.action = Str(d, "action");
-      const json& evidence = Field(d, "evidence");
-      if (evidence.is_array()) {
-        for (const json& e : evidence) {
-          if (e.is_string()) dg.evidence.push_back(e.get<std::string>());
-        }
-      } else if (evidence.is_string()) {
-        dg.evidence.push_back(evidence.get<std::string>());
-      }
-      out.diagnoses.push_back(std::move(dg));
-    }
+  for (const api::DiagnosisEntry& d : status.diagnosis) {
+    out.diagnoses.push_back({d.package, d.phase, d.cause, d.summary, d.evidence, d.action});
   }
-  if (const json& log = Field(status, "retryLog"); log.is_object()) {
-    for (const auto& [pkg, list] : log.items()) {
-      if (!list.is_array()) continue;
-      for (const json& e : list) {
-        RetryLogEntry r;
-        r.package = pkg;
-        r.shard = SmallInt(e, "shard").value_or(0);
-        r.attempt = SmallInt(e, "attempt").value_or(0);
-        r.memory_bytes = Bytes(e, "memory").value_or(0);
-        r.parallel = SmallInt(e, "parallel");
-        r.p = SmallInt(e, "p");
-        r.gomemlimit_bytes = Bytes(e, "gomemlimit");
-        r.peak_bytes = Bytes(e, "peak");
-        r.result = Str(e, "result");
-        r.phase = Str(e, "phase");
-        r.cause = Str(e, "cause");
-        r.counted = Field(e, "counted").is_boolean() && Field(e, "counted").get<bool>();
-        r.verdict = Str(e, "verdict");
-        out.retry_log.push_back(std::move(r));
-      }
+  for (const auto& [pkg, entries] : status.retry_log) {
+    for (const api::RetryLogEntry& e : entries) {
+      out.retry_log.push_back({pkg, e.shard, e.attempt, e.memory, e.parallel, e.p, e.gomemlimit, e.peak, e.result, e.phase,
+                               e.cause, e.counted, e.verdict});
     }
   }
 }

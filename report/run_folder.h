@@ -4,7 +4,7 @@
 //
 //   RUN_DIR/
 //     run.yaml           the GoTestRun as run (apiVersion, kind, metadata, spec)
-//     status.yaml        its .status as the operator writes it (engine/progress.h)
+//     status.yaml        its .status as the operator writes it (core/api/status.h)
 //     plan/packages.json the packages go list found (agent::EncodePackageListings)
 //     s<i>/a<k>/         one attempt folder per shard attempt (agent/evidence.h)
 //

@@ -1,5 +1,6 @@
 #include "controllers/gotestrun/pods.h"
 
+#include "core/engine/agent_command.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::controllers {
@@ -66,13 +67,6 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
   return inits;
 }
 
-// go's -tags takes one comma-separated list.
-std::string JoinTags(const std::vector<std::string>& tags) {
-  std::string out;
-  for (const std::string& t : tags) out += (out.empty() ? "" : ",") + t;
-  return out;
-}
-
 Json Env(const api::GoTestRunSpec& spec) {
   Json env = Json::array();
   for (const api::EnvVar& e : spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
@@ -112,13 +106,8 @@ std::string PlanningPodName(const std::string& run) { return run + "-plan"; }
 
 Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
-  Json command = {std::string(kAgentMount) + "/gotestrun-agent", "list", "--module-dir", ModulePath(spec), "--out",
-                  std::string(kProfilesMount) + "/" + PlanFolder(ns, name) + "/" + kPackagesFile};
-  if (!spec.tags.empty()) {
-    command.push_back("--tags");
-    command.push_back(JoinTags(spec.tags));
-  }
-  for (const std::string& p : spec.packages) command.push_back(p);
+  Json command = engine::AgentListArgv(std::string(kAgentMount) + "/gotestrun-agent", ModulePath(spec),
+                                       std::string(kProfilesMount) + "/" + PlanFolder(ns, name) + "/" + kPackagesFile, spec);
   Json container = {{"name", "plan"},
                     {"image", spec.image},
                     {"command", std::move(command)},
@@ -133,21 +122,9 @@ Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptio
 
 Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
-  Json command = {std::string(kAgentMount) + "/gotestrun-agent", "run", "--dir",
-                  std::string(kProfilesMount) + "/" + AttemptFolder(ns, name, plan.index, plan.attempt), "--module-dir",
-                  ModulePath(spec)};
-  auto add = [&](const std::string& flag, const std::string& value) {
-    command.push_back(flag);
-    command.push_back(value);
-  };
-  if (plan.parallel) add("--parallel", std::to_string(*plan.parallel));
-  if (plan.p) add("--p", std::to_string(*plan.p));
-  if (plan.gomemlimit) add("--gomemlimit", std::to_string(*plan.gomemlimit));
-  if (spec.profiling) add("--heap-interval", std::to_string(spec.heap_interval.count()) + "ms");
-  if (!spec.timeout.empty()) add("--timeout", spec.timeout);
-  if (!spec.tags.empty()) add("--tags", JoinTags(spec.tags));
-  for (const std::string& f : spec.flags) add("--flag", f);
-  for (const std::string& p : plan.packages) command.push_back(p);
+  Json command = engine::AgentRunArgv(std::string(kAgentMount) + "/gotestrun-agent",
+                                      std::string(kProfilesMount) + "/" + AttemptFolder(ns, name, plan.index, plan.attempt),
+                                      ModulePath(spec), spec, plan);
 
   std::string memory = policy::FormatMemoryQuantity(plan.memory);
   Json resources = {{"limits", {{"memory", memory}}}, {"requests", {{"memory", memory}}}};

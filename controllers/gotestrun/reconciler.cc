@@ -3,18 +3,19 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <map>
+#include <vector>
 
-#include "core/evidence/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
 #include "controllers/gotestrun/history_store.h"
-#include "core/engine/evidence.h"
-#include "core/engine/step.h"
-#include "core/policy/quantity.h"
+#include "core/api/status.h"
+#include "core/engine/run_loop.h"
+#include "core/evidence/evidence.h"
 
 namespace gotestrun::controllers {
 namespace {
+
+using kube::MetaString;
 
 // The key of a shard's OOM kill in kills_seen_ ("<ns>/<run>/s<shard>"); without a
 // shard, the prefix of every key of the run.
@@ -22,20 +23,6 @@ std::string KillKey(const std::string& ns_name, std::optional<int> shard = std::
   return ns_name + "/s" + (shard ? std::to_string(*shard) : "");
 }
 std::string KillKey(const std::string& ns, const std::string& name, int shard) { return KillKey(ns + "/" + name, shard); }
-
-using engine::AddAttempt;
-using engine::RunProgress;
-
-void SetCondition(Json& status, const std::string& type, const std::string& value, const std::string& reason,
-                  const std::string& message, int64_t generation) {
-  engine::SetCondition(status, type, value, reason, message, generation, Rfc3339Now());
-}
-
-using kube::MetaString;
-
-std::string Str(const Json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
 
 bool HasFinalizer(const Json& run) {
   const Json& meta = run["metadata"];
@@ -46,19 +33,144 @@ bool HasFinalizer(const Json& run) {
   return false;
 }
 
+struct PendingEvent {
+  std::string type, reason, message;
+};
+
 }  // namespace
 
-GoTestRunReconciler::GoTestRunReconciler(kube::Client& client, const runtime::Informer& runs,
-                                         const runtime::Informer& pods, ReconcilerOptions options)
-    : client_(client), runs_(runs), pods_(pods), options_(std::move(options)) {}
+// The run loop's world for one reconcile of one run: the planning Pod and the attempt
+// Pods from the cache, evidence from the profiles volume, the memory history
+// ConfigMap. Events wait in `events` until the status they speak of is written.
+class GoTestRunReconciler::Driver final : public engine::RunDriver {
+ public:
+  Driver(GoTestRunReconciler& r, const Json& run, const api::GoTestRunSpec& spec, uint64_t reconcile_id)
+      : r_(r),
+        run_(run),
+        spec_(spec),
+        ns_(MetaString(run, "namespace")),
+        name_(MetaString(run, "name")),
+        suite_(engine::SuiteKeyOf(spec)),
+        reconcile_id_(reconcile_id) {}
 
-runtime::ObjectPtr GoTestRunReconciler::Pod(const std::string& ns, const std::string& name) const {
-  return pods_.store().Get(ns + "/" + name);
+  std::vector<PendingEvent> events;
+
+  std::string Now() override { return r_.Now(); }
+
+  engine::ListingObservation ObserveListing() override {
+    engine::ListingObservation o;
+    runtime::ObjectPtr pod = r_.Pod(ns_, PlanningPodName(name_));
+    if (pod == nullptr) return o;
+    o.state = PodFinished(*pod) ? engine::Progressing::kEnded : engine::Progressing::kRunning;
+    if (o.state != engine::Progressing::kEnded) return o;
+    StatusOr<std::string> text = ReadFile(r_.options_.profiles_dir + "/" + PlanFolder(ns_, name_) + "/" + kPackagesFile, 16u << 20);
+    o.listings = text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+    return o;
+  }
+
+  Status StartListing() override {
+    std::error_code ec;
+    std::filesystem::create_directories(r_.options_.profiles_dir + "/" + PlanFolder(ns_, name_), ec);
+    auto created = r_.writer_.Create(kube::ResourceType::Pods(), ns_, PlanningPod(run_, spec_, r_.options_.pods));
+    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
+    return Status::Ok();
+  }
+
+  StatusOr<engine::MemoryHistory> LoadHistory() override { return controllers::LoadHistory(r_.reader_, ns_, suite_); }
+  std::string HistoryName() override { return HistoryConfigMapName(suite_); }
+  StatusOr<std::optional<std::vector<engine::Growth>>> RecordHistory(const engine::RunPeaks& peaks) override {
+    StatusOr<std::vector<engine::Growth>> growth = controllers::RecordHistory(
+        r_.reader_, r_.writer_, ns_, suite_, peaks, MetaString(run_, "uid"), spec_.growth_threshold_percent, Now());
+    if (!growth.ok()) return growth.status();
+    return std::optional<std::vector<engine::Growth>>(*std::move(growth));
+  }
+
+  engine::AttemptObservation ObserveAttempt(const engine::AttemptRecord& a) override {
+    engine::AttemptObservation o;
+    runtime::ObjectPtr pod = r_.Pod(ns_, a.pod);
+    if (pod == nullptr) return o;
+    if (!PodFinished(*pod)) {
+      const Json& status = (*pod)["status"];
+      bool running = status.is_object() && status.value("phase", "") == "Running";
+      o.state = running ? engine::Progressing::kRunning : engine::Progressing::kStarting;
+      return o;
+    }
+    o.state = engine::Progressing::kEnded;
+    o.end = ContainerEndOf(*pod);
+    o.evidence_dir = r_.options_.profiles_dir + "/" + AttemptFolder(ns_, name_, a.plan.index, a.plan.attempt);
+    ended_seen_[a.pod] = std::chrono::steady_clock::now();
+    return o;
+  }
+
+  Status StartAttempt(const policy::ShardPlan& plan) override { return r_.CreateAttemptPod(run_, spec_, plan); }
+
+  void OnPlanned(std::size_t, const std::vector<policy::ShardPlan>&, int, const std::string& message) override {
+    events.push_back({"Normal", "Planned", message});
+  }
+
+  void OnHistoryNotUsed(const Status& why) override {
+    spdlog::warn("gotestrun={}/{}: memory history: {}", ns_, name_, why.ToString());
+  }
+
+  void OnAttemptEnded(const engine::AttemptRecord& a, const engine::AttemptFindings& ev) override {
+    const auto seen_at = ended_seen_.count(a.pod) ? ended_seen_[a.pod] : std::chrono::steady_clock::now();
+    auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
+    if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);
+    if (a.outcome != "OOMKilled") return;
+    {
+      std::lock_guard<std::mutex> lock(r_.kills_mu_);
+      r_.kills_seen_.emplace(KillKey(ns_, name_, a.plan.index), seen_at);
+    }
+    events.push_back({"Warning", "OOMKilled", a.pod + ": " + ev.message});
+  }
+
+  void OnDecided(const engine::Step& step) override {
+    for (const policy::ShardPlan& p : step.started) {
+      events.push_back({"Normal", "Retrying", policy::AttemptName(name_, p.index, p.attempt) + ": " + p.reason});
+    }
+    spdlog::info("gotestrun={}/{} reconcile={} decided: {} new attempts, {} verdicts, state {}", ns_, name_, reconcile_id_,
+                 step.started.size(), step.verdicts.size(), policy::RunStateName(step.state));
+  }
+
+  void OnHistoryNotRecorded(const Status& why) override {
+    spdlog::warn("gotestrun={}/{}: memory history not recorded: {}", ns_, name_, why.ToString());
+    events.push_back({"Warning", "HistoryNotRecorded", why.message()});
+  }
+
+  void OnSettled(const engine::Settled& settled) override {
+    {
+      std::lock_guard<std::mutex> lock(r_.kills_mu_);
+      std::erase_if(r_.kills_seen_, [&](const auto& kv) { return kv.first.rfind(KillKey(ns_ + "/" + name_), 0) == 0; });
+    }
+    if (!settled.growth.empty()) events.push_back({"Warning", "MemoryGrowth", settled.growth});
+    bool ok = settled.state == policy::RunState::kSucceeded;
+    events.push_back({ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", settled.summary});
+  }
+
+ private:
+  GoTestRunReconciler& r_;
+  const Json& run_;
+  const api::GoTestRunSpec& spec_;
+  const std::string ns_, name_;
+  const engine::SuiteKey suite_;
+  const uint64_t reconcile_id_;
+  std::map<std::string, std::chrono::steady_clock::time_point> ended_seen_;  // by pod
+};
+
+GoTestRunReconciler::GoTestRunReconciler(ObjectReader& reader, ObjectWriter& writer, StatusWriter& status_writer,
+                                         ReconcilerOptions options)
+    : reader_(reader), writer_(writer), status_writer_(status_writer), options_(std::move(options)) {}
+
+std::string GoTestRunReconciler::Now() const { return options_.now ? options_.now() : Rfc3339Now(); }
+
+runtime::ObjectPtr GoTestRunReconciler::Pod(const std::string& ns, const std::string& name) {
+  StatusOr<runtime::ObjectPtr> pod = reader_.Get(kube::ResourceType::Pods(), ns, name);
+  return pod.ok() ? *pod : nullptr;
 }
 
 void GoTestRunReconciler::Event(const Json& run, const std::string& type, const std::string& reason,
                                 const std::string& message) {
-  std::string now = Rfc3339Now();
+  std::string now = Now();
   Json ev = {{"apiVersion", "v1"},
              {"kind", "Event"},
              {"metadata", {{"generateName", MetaString(run, "name") + "."}, {"namespace", MetaString(run, "namespace")}}},
@@ -75,23 +187,24 @@ void GoTestRunReconciler::Event(const Json& run, const std::string& type, const 
              {"lastTimestamp", now},
              {"count", 1},
              {"source", {{"component", "gotestrun-operator"}}}};
-  auto r = client_.Create(kube::ResourceType::Events(), MetaString(run, "namespace"), ev);
+  auto r = writer_.Create(kube::ResourceType::Events(), MetaString(run, "namespace"), ev);
   if (!r.ok()) spdlog::warn("event {} for {}: {}", reason, kube::ObjectKey(run), r.status().ToString());
 }
 
-Status GoTestRunReconciler::WriteStatus(const Json& run, Json status) {
-  if (run.contains("status") && run["status"] == status) return Status::Ok();  // settled: write nothing
+Status GoTestRunReconciler::WriteStatus(const Json& run, const Json& status) {
+  if (run.contains("status") && run["status"] == status) return Status::Ok();  // nothing changed: write nothing
   Json updated = run;
-  updated["status"] = std::move(status);
-  auto r = client_.UpdateStatus(kGoTestRuns, updated);
-  return r.status();
+  updated["status"] = status;
+  return status_writer_.UpdateStatus(kGoTestRuns, updated).status();
 }
 
 Status GoTestRunReconciler::Finalize(const Json& run) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
-  for (const runtime::ObjectPtr& pod : pods_.store().List()) {
-    if (MetaString(*pod, "namespace") != ns || runtime::ControllerOwnerKey(*pod, api::kKind) != ns + "/" + name) continue;
-    Status s = client_.Delete(kube::ResourceType::Pods(), ns, MetaString(*pod, "name"));
+  StatusOr<std::vector<runtime::ObjectPtr>> pods = reader_.List(kube::ResourceType::Pods(), ns);
+  if (!pods.ok()) return pods.status();
+  for (const runtime::ObjectPtr& pod : *pods) {
+    if (runtime::ControllerOwnerKey(*pod, api::kKind) != ns + "/" + name) continue;
+    Status s = writer_.Delete(kube::ResourceType::Pods(), ns, MetaString(*pod, "name"));
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   }
   std::error_code ec;
@@ -103,128 +216,22 @@ Status GoTestRunReconciler::Finalize(const Json& run) {
     if (f != api::kFinalizer) kept.push_back(f);
   }
   updated["metadata"]["finalizers"] = kept;
-  return client_.Update(kGoTestRuns, updated).status();
+  return writer_.Update(kGoTestRuns, updated).status();
 }
 
-StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSpec& spec, RunProgress& progress,
-                                         Json& status) {
-  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
-  runtime::ObjectPtr pod = Pod(ns, PlanningPodName(name));
-  if (pod == nullptr) {
-    std::error_code ec;
-    std::filesystem::create_directories(options_.profiles_dir + "/" + PlanFolder(ns, name), ec);
-    auto created = client_.Create(kube::ResourceType::Pods(), ns, PlanningPod(run, spec, options_.pods));
-    if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
-    status["phase"] = "Planning";
-    if (Str(status, "startTime").empty()) status["startTime"] = Rfc3339Now();
-    SetCondition(status, "Succeeded", "Unknown", "Planning", "listing the packages", run["metadata"].value("generation", 0));
-    return false;
-  }
-  if (!PodFinished(*pod)) return false;
-  std::string packages_file = options_.profiles_dir + "/" + PlanFolder(ns, name) + "/" + kPackagesFile;
-  StatusOr<std::string> text = ReadFile(packages_file, 16u << 20);
-  StatusOr<std::vector<agent::PackageListing>> listings =
-      text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
-  if (!listings.ok()) {
-    status["phase"] = "Failed";
-    status["completionTime"] = Rfc3339Now();
-    status["message"] = "planning failed: " + listings.status().message();
-    SetCondition(status, "Succeeded", "False", "PlanningFailed", status["message"], run["metadata"].value("generation", 0));
-    return false;
-  }
-  std::vector<std::string> packages = engine::PackagesToTest(*listings);
-  if (packages.empty()) {
-    engine::WriteNoTests(status, run["metadata"].value("generation", 0), Rfc3339Now());
-    return false;
-  }
-  // History only makes plans better: without it (an API error) the run is planned as
-  // a first run would be.
-  engine::SuiteKey suite = engine::SuiteKeyOf(spec);
-  StatusOr<engine::MemoryHistory> history = LoadHistory(client_, ns, suite);
-  if (!history.ok()) spdlog::warn("gotestrun={}/{}: memory history: {}", ns, name, history.status().ToString());
-  policy::History known = history.ok() ? engine::PlanningHistory(*history) : policy::History{};
-  int sized = 0;
-  for (const std::string& p : packages) sized += known.packages.contains(p) ? 1 : 0;
-  auto plans = policy::PlanShards(packages, spec.policy, known);
-  if (!plans.ok()) return plans.status();
-  for (const policy::ShardPlan& p : *plans) AddAttempt(progress, p, name);
-  progress.planned = true;
-  status["phase"] = "Running";
-  std::string planned = std::to_string(packages.size()) + " packages in " + std::to_string(plans->size()) + " shards";
-  if (sized > 0) planned += " (" + std::to_string(sized) + " sized from memory history " + HistoryConfigMapName(suite) + ")";
-  SetCondition(status, "Succeeded", "Unknown", "Running", planned, run["metadata"].value("generation", 0));
-  return true;
-}
-
-StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const Json& run,
-                                                                           const api::GoTestRunSpec& spec,
-                                                                           RunProgress& progress, Json& status) {
-  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
-  std::vector<policy::AttemptOutcome> finished;
-  for (engine::ShardRecord& shard : progress.shards) {
-    engine::AttemptRecord& a = shard.attempts.back();
-    if (a.finished()) continue;
-    runtime::ObjectPtr pod = Pod(ns, a.pod);
-    if (pod == nullptr) {
-      GTR_RETURN_IF_ERROR(CreateAttemptPod(run, spec, a));
-      continue;
-    }
-    if (!PodFinished(*pod)) {
-      if (Str((*pod)["status"], "phase") == "Running" && a.outcome != "Running") {
-        a.outcome = "Running";
-        a.start_time = Rfc3339Now();
-      }
-      continue;
-    }
-    const auto seen_at = std::chrono::steady_clock::now();
-    engine::AttemptEvidence ev = engine::ReadAttemptEvidence(
-        options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
-    auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
-    if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns, name, a.pod, read_ms);
-    engine::RecordEnd(a, ev, Rfc3339Now());
-    engine::NoteDiagnoses(progress, ev, a.pod);
-    if (a.outcome == "OOMKilled") {
-      {
-        std::lock_guard<std::mutex> lock(kills_mu_);
-        kills_seen_.emplace(KillKey(ns, name, a.plan.index), seen_at);
-      }
-      Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
-    }
-    finished.push_back(std::move(ev.outcome));
-  }
-  (void)status;
-  return finished;
-}
-
-std::optional<std::vector<engine::Growth>> GoTestRunReconciler::RememberPeaks(const Json& run,
-                                                                              const api::GoTestRunSpec& spec,
-                                                                              const RunProgress& progress) {
-  engine::RunPeaks peaks = engine::PeaksOf(progress.log);
-  if (peaks.test_run.empty() && peaks.build.empty()) return std::nullopt;
-  StatusOr<std::vector<engine::Growth>> growth =
-      RecordHistory(client_, MetaString(run, "namespace"), engine::SuiteKeyOf(spec), peaks, MetaString(run, "uid"),
-                    spec.growth_threshold_percent, Rfc3339Now());
-  if (growth.ok()) return *std::move(growth);
-  // The run's own result stands; only the next plan is worse for it.
-  spdlog::warn("gotestrun={}: memory history not recorded: {}", kube::ObjectKey(run), growth.status().ToString());
-  Event(run, "Warning", "HistoryNotRecorded", growth.status().message());
-  return std::nullopt;
-}
-
-Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec,
-                                             const engine::AttemptRecord& a) {
+Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
   std::error_code ec;
-  std::filesystem::create_directories(options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), ec);
-  auto created = client_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, a.plan, options_.pods));
+  std::filesystem::create_directories(options_.profiles_dir + "/" + AttemptFolder(ns, name, plan.index, plan.attempt), ec);
+  auto created = writer_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, plan, options_.pods));
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   if (created.ok()) {
     std::lock_guard<std::mutex> lock(kills_mu_);
-    auto seen = kills_seen_.find(KillKey(ns, name, a.plan.index));
+    auto seen = kills_seen_.find(KillKey(ns, name, plan.index));
     if (seen != kills_seen_.end()) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - seen->second);
       spdlog::info("gotestrun={}/{} pod {} created {:.1f} ms after the reconcile that saw the OOM kill before it began", ns,
-                   name, a.pod, us.count() / 1000.0);
+                   name, policy::AttemptName(name, plan.index, plan.attempt), us.count() / 1000.0);
       kills_seen_.erase(seen);
     }
   }
@@ -232,9 +239,14 @@ Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestR
 }
 
 StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
-  runtime::ObjectPtr obj = runs_.store().Get(key);
-  if (obj == nullptr) return runtime::ReconcileResult{};
-  const Json& run = *obj;
+  const std::size_t slash = key.find('/');
+  if (slash == std::string::npos) return runtime::ReconcileResult{};
+  StatusOr<runtime::ObjectPtr> obj = reader_.Get(kGoTestRuns, key.substr(0, slash), key.substr(slash + 1));
+  if (!obj.ok()) {
+    if (obj.status().code() == StatusCode::kNotFound) return runtime::ReconcileResult{};
+    return obj.status();
+  }
+  const Json& run = **obj;
   if (!MetaString(run, "deletionTimestamp").empty()) {
     if (HasFinalizer(run)) GTR_RETURN_IF_ERROR(Finalize(run));
     return runtime::ReconcileResult{};
@@ -244,76 +256,36 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
     fin.push_back(api::kFinalizer);
     Json updated = run;
     updated["metadata"]["finalizers"] = fin;
-    auto r = client_.Update(kGoTestRuns, updated);
+    auto r = writer_.Update(kGoTestRuns, updated);
     if (!r.ok()) return r.status();
     return runtime::ReconcileResult{};  // the update comes back as an event
   }
   const int64_t generation = run["metadata"].value("generation", 0);
-  Json status = run.contains("status") && run["status"].is_object() ? run["status"] : Json::object();
-  std::string phase = Str(status, "phase");
-  if (phase == "Succeeded" || phase == "Failed") return runtime::ReconcileResult{};
-  status["observedGeneration"] = generation;
+  api::RunStatus status = api::DecodeStatus(run.contains("status") ? run["status"] : Json());
+  if (status.settled()) return runtime::ReconcileResult{};
 
   StatusOr<api::GoTestRunSpec> spec = api::ParseSpec(run["spec"]);
   if (!spec.ok()) {
-    status["phase"] = "Failed";
-    status["message"] = spec.status().message();
-    status["completionTime"] = Rfc3339Now();
-    SetCondition(status, "Succeeded", "False", "InvalidSpec", spec.status().message(), generation);
-    GTR_RETURN_IF_ERROR(WriteStatus(run, status));
+    status.observed_generation = generation;
+    engine::FailRun(status, "InvalidSpec", spec.status().message(), generation, Now());
+    GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
     Event(run, "Warning", "InvalidSpec", spec.status().message());
     return runtime::ReconcileResult{};
   }
 
-  RunProgress progress = engine::DecodeProgress(status);
-  if (!progress.planned) {
-    StatusOr<bool> planned = Plan(run, *spec, progress, status);
-    if (!planned.ok()) return planned.status();
-    if (*planned) {
-      engine::EncodeProgress(progress, status);
-      engine::WriteTotals(progress, status);
-    }
-    GTR_RETURN_IF_ERROR(WriteStatus(run, status));
-    if (*planned) Event(run, "Normal", "Planned", Str(status["conditions"].back(), "message"));
-    return runtime::ReconcileResult{};
+  Driver driver(*this, run, *spec, reconcile_id);
+  StatusOr<std::vector<policy::ShardPlan>> to_start =
+      engine::ReconcileRun({MetaString(run, "name"), generation, *spec}, status, driver);
+  if (!to_start.ok()) return to_start.status();
+  GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
+  for (const PendingEvent& e : driver.events) Event(run, e.type, e.reason, e.message);
+  // The attempts are in status now: start their Pods at once rather than on the event
+  // of our own write. One that fails is retried with the reconcile.
+  Status started = Status::Ok();
+  for (const policy::ShardPlan& plan : *to_start) {
+    if (Status s = driver.StartAttempt(plan); !s.ok() && started.ok()) started = s;
   }
-
-  StatusOr<std::vector<policy::AttemptOutcome>> finished = Observe(run, *spec, progress, status);
-  if (!finished.ok()) return finished.status();
-  if (!finished->empty()) {
-    StatusOr<engine::Step> step = engine::Advance(spec->policy, MetaString(run, "name"), *finished, progress);
-    if (!step.ok()) return step.status();
-    engine::NoteActions(progress, *step, MetaString(run, "name"));
-    for (const policy::ShardPlan& p : step->started) {
-      Event(run, "Normal", "Retrying", policy::AttemptName(MetaString(run, "name"), p.index, p.attempt) + ": " + p.reason);
-    }
-    if (step->state != policy::RunState::kRunning) {
-      std::optional<std::vector<engine::Growth>> growth = RememberPeaks(run, *spec, progress);
-      {
-        std::lock_guard<std::mutex> lock(kills_mu_);
-        std::erase_if(kills_seen_, [&](const auto& kv) { return kv.first.rfind(KillKey(key), 0) == 0; });
-      }
-      engine::Settled settled = engine::SettleRun(status, step->state, step->summary, growth, spec->growth_threshold_percent,
-                                                  spec->fail_on_growth, generation, Rfc3339Now());
-      if (!settled.growth.empty()) Event(run, "Warning", "MemoryGrowth", settled.growth);
-      bool ok = settled.state == policy::RunState::kSucceeded;
-      Event(run, ok ? "Normal" : "Warning", ok ? "Succeeded" : "Failed", settled.summary);
-    }
-    spdlog::info("gotestrun={} reconcile={} decided: {} new attempts, {} verdicts, state {}", key, reconcile_id,
-                 step->started.size(), step->verdicts.size(), policy::RunStateName(step->state));
-  }
-  engine::EncodeProgress(progress, status);
-  engine::WriteTotals(progress, status);
-  GTR_RETURN_IF_ERROR(WriteStatus(run, status));
-  // The attempts just decided are in status now: start their Pods at once rather than
-  // on the event of our own write (a Pod that fails here is made by the next reconcile).
-  if (!finished->empty()) {
-    for (const engine::ShardRecord& shard : progress.shards) {
-      const engine::AttemptRecord& a = shard.attempts.back();
-      if (a.finished() || Pod(MetaString(run, "namespace"), a.pod) != nullptr) continue;
-      if (Status s = CreateAttemptPod(run, *spec, a); !s.ok()) spdlog::warn("pod {}: {}", a.pod, s.ToString());
-    }
-  }
+  if (!started.ok()) return started;
   return runtime::ReconcileResult{};
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/timestamps.h"
+#include "core/api/status.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::engine {
@@ -28,28 +29,9 @@ std::string Str(const json& j, const char* key) {
   return {};
 }
 
-std::optional<long long> Int(const json& j, const char* key) {
-  const json& v = At(j, key);
-  if (v.is_number_integer()) return v.get<long long>();
-  return std::nullopt;
-}
+std::string Bytes(const std::optional<std::uint64_t>& b) { return b ? policy::FormatMemoryApprox(*b) : std::string(); }
 
-std::string Bytes(const json& j, const char* key) {
-  const json& v = At(j, key);
-  if (v.is_number_unsigned()) return policy::FormatMemoryApprox(v.get<std::uint64_t>());
-  if (v.is_number_integer() && v.get<long long>() >= 0) return policy::FormatMemoryApprox(static_cast<std::uint64_t>(v.get<long long>()));
-  return {};
-}
-
-std::vector<const json*> Items(const json& j, const char* key) {
-  std::vector<const json*> out;
-  const json& v = At(j, key);
-  if (!v.is_array()) return out;
-  for (const json& e : v) {
-    if (e.is_object()) out.push_back(&e);
-  }
-  return out;
-}
+std::string Number(const std::optional<int>& n) { return n ? std::to_string(*n) : std::string(); }
 
 std::vector<std::string> Strings(const json& j, const char* key) {
   std::vector<std::string> out;
@@ -91,26 +73,28 @@ std::string Duration(const std::string& from, const std::string& to) {
 }
 
 // "-parallel 2 -p 1 GOMEMLIMIT=460MiB": the knobs an attempt ran with beyond its limit.
-std::string Knobs(const json& attempt) {
+std::string Knobs(const api::AttemptStatus& attempt) {
   std::vector<std::string> k;
-  if (auto n = Int(attempt, "parallel")) k.push_back("-parallel " + std::to_string(*n));
-  if (auto n = Int(attempt, "p")) k.push_back("-p " + std::to_string(*n));
-  if (std::string g = Str(attempt, "gomemlimit"); !g.empty()) k.push_back("GOMEMLIMIT=" + g);
+  if (attempt.parallel) k.push_back("-parallel " + std::to_string(*attempt.parallel));
+  if (attempt.p) k.push_back("-p " + std::to_string(*attempt.p));
+  if (!attempt.gomemlimit.empty()) k.push_back("GOMEMLIMIT=" + attempt.gomemlimit);
   return Join(k, " ");
 }
 
 // "gotestrun.dev/fixtures/memory/leak (test-run, TestLedger)".
-std::string Killed(const json& attempt) {
-  std::string pkg = Str(attempt, "killedPackage");
-  std::string where = Join({Str(attempt, "phase"), Str(attempt, "runningTest")}, ", ");
+std::string Killed(const api::AttemptStatus& attempt) {
+  const std::string& pkg = attempt.killed_package;
+  std::string where = Join({attempt.phase, attempt.running_test}, ", ");
   if (pkg.empty()) return where.empty() ? std::string() : "(" + where + ")";
   return where.empty() ? pkg : pkg + " (" + where + ")";
 }
 
 // "s0/a1", as the attempt's evidence folder is named.
-std::string AttemptFolder(const json& shard, const json& attempt) {
-  return "s" + Str(shard, "index") + "/a" + Str(attempt, "attempt");
+std::string AttemptFolder(const api::ShardStatus& shard, const api::AttemptStatus& attempt) {
+  return "s" + std::to_string(shard.index) + "/a" + std::to_string(attempt.attempt);
 }
+
+std::string OutcomeOf(const api::AttemptStatus& attempt) { return attempt.outcome.empty() ? "Pending" : attempt.outcome; }
 
 // Packages of the run and how they stand: the verdicts in status.packages, then the
 // packages of shards still running or pending.
@@ -118,11 +102,11 @@ struct PackageRow {
   std::string package, outcome, peak, attempts, shard;
 };
 
-std::vector<PackageRow> PackageRows(const json& status) {
+std::vector<PackageRow> PackageRows(const api::RunStatus& status) {
   std::vector<PackageRow> rows;
   std::set<std::string> seen;
-  for (const json* p : Items(status, "packages")) {
-    PackageRow r{Str(*p, "package"), Str(*p, "outcome"), Bytes(*p, "peakBytes"), Str(*p, "attempts"), Str(*p, "shard")};
+  for (const api::PackageStatus& p : status.packages) {
+    PackageRow r{p.package, p.outcome, Bytes(p.peak_bytes), Number(p.attempts), Number(p.shard)};
     if (r.package.empty() || !seen.insert(r.package).second) continue;
     rows.push_back(std::move(r));
   }
@@ -131,14 +115,14 @@ std::vector<PackageRow> PackageRows(const json& status) {
   // wins over a finished one (which, in a run that has ended, was stopped).
   auto rank = [](const std::string& outcome) { return outcome == "Running" ? 2 : outcome == "Pending" ? 1 : 0; };
   std::map<std::string, PackageRow> open;
-  for (const json* s : Items(status, "shards")) {
-    std::vector<const json*> attempts = Items(*s, "attempts");
-    std::string outcome = attempts.empty() ? "Pending" : Str(*attempts.back(), "outcome");
-    if (outcome.empty()) outcome = "Pending";
-    for (const std::string& pkg : Strings(*s, "packages")) {
+  for (const api::ShardStatus& s : status.shards) {
+    std::string outcome = s.attempts.empty() ? "Pending" : OutcomeOf(s.attempts.back());
+    for (const std::string& pkg : s.packages) {
       if (seen.contains(pkg)) continue;
       auto it = open.find(pkg);
-      if (it == open.end() || rank(outcome) >= rank(it->second.outcome)) open[pkg] = {pkg, outcome, "", "", Str(*s, "index")};
+      if (it == open.end() || rank(outcome) >= rank(it->second.outcome)) {
+        open[pkg] = {pkg, outcome, "", "", std::to_string(s.index)};
+      }
     }
   }
   for (auto& [pkg, row] : open) rows.push_back(std::move(row));
@@ -158,25 +142,24 @@ void AppendPackageTable(std::string& out, const std::vector<PackageRow>& rows, s
 
 // "pkg: LeakAcrossTests (test-run), seen in run-s0-a1", then its summary, evidence,
 // and what was done about it.
-void AppendDiagnosis(std::string& out, const json& d, std::string_view indent) {
-  std::string head = Str(d, "package") + ": " + (Str(d, "cause").empty() ? "Unknown" : Str(d, "cause"));
-  if (std::string phase = Str(d, "phase"); !phase.empty()) head += " (" + phase + ")";
-  if (std::string attempt = Str(d, "attempt"); !attempt.empty()) head += ", seen in " + attempt;
+void AppendDiagnosis(std::string& out, const api::DiagnosisEntry& d, std::string_view indent) {
+  std::string head = d.package + ": " + (d.cause.empty() ? "Unknown" : d.cause);
+  if (!d.phase.empty()) head += " (" + d.phase + ")";
+  if (!d.attempt.empty()) head += ", seen in " + d.attempt;
   out += std::string(indent) + head + "\n";
   std::string more(indent);
   more += "    ";
-  if (std::string s = Str(d, "summary"); !s.empty()) out += more + s + "\n";
-  for (const std::string& e : Strings(d, "evidence")) out += more + "evidence: " + e + "\n";
-  std::string action = Str(d, "action");
-  if (!action.empty()) out += more + "action: " + action + "\n";
+  if (!d.summary.empty()) out += more + d.summary + "\n";
+  for (const std::string& e : d.evidence) out += more + "evidence: " + e + "\n";
+  if (!d.action.empty()) out += more + "action: " + d.action + "\n";
   // The verdict's words are in the action when there is one.
-  if (std::string v = Str(d, "verdict"); !v.empty() && action.find(v) == std::string::npos) out += more + "verdict: " + v + "\n";
+  if (!d.verdict.empty() && d.action.find(d.verdict) == std::string::npos) out += more + "verdict: " + d.verdict + "\n";
 }
 
-const json* DiagnosisOf(const json& status, const std::string& package) {
-  const json* found = nullptr;
-  for (const json* d : Items(status, "diagnosis")) {
-    if (Str(*d, "package") == package) found = d;
+const api::DiagnosisEntry* DiagnosisOf(const api::RunStatus& status, const std::string& package) {
+  const api::DiagnosisEntry* found = nullptr;
+  for (const api::DiagnosisEntry& d : status.diagnosis) {
+    if (d.package == package) found = &d;
   }
   return found;
 }
@@ -186,7 +169,7 @@ const json* DiagnosisOf(const json& status, const std::string& package) {
 std::string DescribeRun(const json& run) {
   const json& meta = At(run, "metadata");
   const json& spec = At(run, "spec");
-  const json& status = At(run, "status");
+  const api::RunStatus status = api::DecodeStatus(At(run, "status"));
   std::string out;
   auto field = [&](std::string_view name, const std::string& value) {
     if (value.empty()) return;
@@ -200,36 +183,33 @@ std::string DescribeRun(const json& run) {
   if (!Str(res, "memory").empty()) {
     field("Memory", Str(res, "memory") + " to start, at most " + (Str(res, "maxMemory").empty() ? "?" : Str(res, "maxMemory")));
   }
-  field("Phase", Str(status, "phase").empty() ? "Pending" : Str(status, "phase"));
-  field("Message", Str(status, "message"));
-  std::string started = Str(status, "startTime"), ended = Str(status, "completionTime");
-  if (!started.empty()) {
-    std::string took = Duration(started, ended);
-    field("Started", started + (ended.empty() ? "" : ", ended " + ended + (took.empty() ? "" : " (" + took + ")")));
+  field("Phase", status.phase.empty() ? "Pending" : status.phase);
+  field("Message", status.message);
+  if (!status.start_time.empty()) {
+    std::string took = Duration(status.start_time, status.completion_time);
+    field("Started", status.start_time + (status.completion_time.empty()
+                                             ? ""
+                                             : ", ended " + status.completion_time + (took.empty() ? "" : " (" + took + ")")));
   }
-  if (Int(status, "attemptCount")) {
-    field("Attempts", Str(status, "attemptCount") + " in " + Str(status, "shardCount") + " shards, " +
-                          (Str(status, "oomKills").empty() ? "0" : Str(status, "oomKills")) + " OOM-killed");
+  if (status.attempt_count) {
+    field("Attempts", Number(status.attempt_count) + " in " + Number(status.shard_count) + " shards, " +
+                          (status.oom_kills ? Number(status.oom_kills) : "0") + " OOM-killed");
   }
 
-  std::vector<const json*> shards = Items(status, "shards");
-  if (!shards.empty()) {
+  if (!status.shards.empty()) {
     out += "\nShards:\n";
-    for (const json* s : shards) {
-      std::vector<std::string> pkgs = Strings(*s, "packages");
-      out += "  s" + Str(*s, "index") + "  " + std::to_string(pkgs.size()) + (pkgs.size() == 1 ? " package" : " packages");
+    for (const api::ShardStatus& s : status.shards) {
+      const std::vector<std::string>& pkgs = s.packages;
+      out += "  s" + std::to_string(s.index) + "  " + std::to_string(pkgs.size()) + (pkgs.size() == 1 ? " package" : " packages");
       if (pkgs.size() <= 3) out += ": " + Join(pkgs, " ");
       out += "\n";
-      for (const json* a : Items(*s, "attempts")) {
-        std::vector<std::string> cols = {"a" + Str(*a, "attempt"), Str(*a, "memory"), Knobs(*a),
-                                         Str(*a, "outcome").empty() ? "Pending" : Str(*a, "outcome")};
-        if (std::string peak = Bytes(*a, "peakBytes"); !peak.empty()) cols.push_back("peak " + peak);
-        if (std::string took = Duration(Str(*a, "startTime"), Str(*a, "finishTime")); !took.empty()) cols.push_back(took);
+      for (const api::AttemptStatus& a : s.attempts) {
+        std::vector<std::string> cols = {"a" + std::to_string(a.attempt), a.memory, Knobs(a), OutcomeOf(a)};
+        if (std::string peak = Bytes(a.peak_bytes); !peak.empty()) cols.push_back("peak " + peak);
+        if (std::string took = Duration(a.start_time, a.finish_time); !took.empty()) cols.push_back(took);
         out += "    " + Join(cols, "  ") + "\n";
-        if (Str(*a, "outcome") == "OOMKilled" && !Str(*a, "killedPackage").empty()) {
-          out += "        killed: " + Killed(*a) + "\n";
-        }
-        if (std::string m = Str(*a, "message"); !m.empty()) out += "        " + m + "\n";
+        if (a.outcome == "OOMKilled" && !a.killed_package.empty()) out += "        killed: " + Killed(a) + "\n";
+        if (!a.message.empty()) out += "        " + a.message + "\n";
       }
     }
   }
@@ -240,25 +220,22 @@ std::string DescribeRun(const json& run) {
     AppendPackageTable(out, rows, "  ");
   }
 
-  std::vector<const json*> diagnosis = Items(status, "diagnosis");
-  if (!diagnosis.empty()) {
+  if (!status.diagnosis.empty()) {
     out += "\nDiagnosis:\n";
-    for (const json* d : diagnosis) AppendDiagnosis(out, *d, "  ");
+    for (const api::DiagnosisEntry& d : status.diagnosis) AppendDiagnosis(out, d, "  ");
   }
 
-  std::vector<const json*> conditions = Items(status, "conditions");
-  if (!conditions.empty()) {
+  if (!status.conditions.empty()) {
     out += "\nConditions:\n";
-    for (const json* c : conditions) {
-      out += "  " + Join({Str(*c, "type") + "=" + Str(*c, "status"), Str(*c, "reason"), Str(*c, "lastTransitionTime")}, "  ") +
-             "\n";
+    for (const api::Condition& c : status.conditions) {
+      out += "  " + Join({c.type + "=" + c.status, c.reason, c.last_transition_time}, "  ") + "\n";
     }
   }
   return out;
 }
 
 std::string SummarizeRun(const json& run) {
-  const json& status = At(run, "status");
+  const api::RunStatus status = api::DecodeStatus(At(run, "status"));
   std::string out;
   std::vector<PackageRow> rows = PackageRows(status);
   if (!rows.empty()) AppendPackageTable(out, rows, "");
@@ -266,14 +243,14 @@ std::string SummarizeRun(const json& run) {
   // Each OOM kill, in the order the attempts ran, with the diagnosis of its package.
   std::set<std::string> diagnosed;
   std::string kill_text;
-  for (const json* s : Items(status, "shards")) {
-    for (const json* a : Items(*s, "attempts")) {
-      if (Str(*a, "outcome") != "OOMKilled") continue;
-      std::string what = Killed(*a);
-      kill_text += "  " + AttemptFolder(*s, *a) + " at " + Str(*a, "memory") + ": " +
-                   (what.empty() || what.front() == '(' ? Str(*a, "message") : what) + "\n";
-      std::string pkg = Str(*a, "killedPackage");
-      if (const json* d = pkg.empty() ? nullptr : DiagnosisOf(status, pkg); d != nullptr && diagnosed.insert(pkg).second) {
+  for (const api::ShardStatus& s : status.shards) {
+    for (const api::AttemptStatus& a : s.attempts) {
+      if (a.outcome != "OOMKilled") continue;
+      std::string what = Killed(a);
+      kill_text += "  " + AttemptFolder(s, a) + " at " + a.memory + ": " + (what.empty() || what.front() == '(' ? a.message : what) + "\n";
+      const std::string& pkg = a.killed_package;
+      if (const api::DiagnosisEntry* d = pkg.empty() ? nullptr : DiagnosisOf(status, pkg);
+          d != nullptr && diagnosed.insert(pkg).second) {
         AppendDiagnosis(kill_text, *d, "      ");
       }
     }
@@ -281,12 +258,11 @@ std::string SummarizeRun(const json& run) {
   if (!kill_text.empty()) out += "\nOOM kills:\n" + kill_text;
   // Diagnoses of packages no attempt named as killed (a kill split across a shard).
   std::string rest;
-  for (const json* d : Items(status, "diagnosis")) {
-    if (!diagnosed.contains(Str(*d, "package"))) AppendDiagnosis(rest, *d, "  ");
+  for (const api::DiagnosisEntry& d : status.diagnosis) {
+    if (!diagnosed.contains(d.package)) AppendDiagnosis(rest, d, "  ");
   }
   if (!rest.empty()) out += "\nDiagnosis:\n" + rest;
-  std::string phase = Str(status, "phase");
-  if (!phase.empty()) out += "\n" + phase + (Str(status, "message").empty() ? "" : ": " + Str(status, "message")) + "\n";
+  if (!status.phase.empty()) out += "\n" + status.phase + (status.message.empty() ? "" : ": " + status.message) + "\n";
   return out;
 }
 

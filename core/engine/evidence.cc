@@ -51,7 +51,7 @@ bool KilledBySigkill(const std::string& exec_record) {
 
 // Names the cause of each kill from the package's own signals (diagnosis/cause), and
 // hands the retry policy the change it calls for.
-void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptEvidence& ev) {
+void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptFindings& ev) {
   for (policy::PackageOutcome& po : ev.outcome.packages) {
     if (po.result != policy::PackageResult::kKilled && po.result != policy::PackageResult::kBuildKilled) continue;
     cause::ReadOptions options;
@@ -86,8 +86,8 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
 
 }  // namespace
 
-AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
-  AttemptEvidence ev;
+AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
+  AttemptFindings ev;
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
   ev.container_oom_killed = end.oom_killed || end.killed_at_limit;

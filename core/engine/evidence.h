@@ -35,7 +35,9 @@ struct PackageDiagnosis {
   std::vector<std::string> evidence;  // the figures behind it, one line each
 };
 
-struct AttemptEvidence {
+// What the evidence of one attempt says (the report's AttemptEvidence is the files
+// themselves, read for people).
+struct AttemptFindings {
   policy::AttemptOutcome outcome;
   bool container_oom_killed = false;  // the container was OOM-killed (or killed at the limit)
   bool agent_result = false;     // result.json was there
@@ -53,7 +55,7 @@ struct AttemptEvidence {
 
 // `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its
 // container ended.
-AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
+AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
                                     const ContainerEnd& end);
 
 }  // namespace gotestrun::engine

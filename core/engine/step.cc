@@ -6,17 +6,7 @@
 #include "core/policy/quantity.h"
 
 namespace gotestrun::engine {
-namespace {
-
-using nlohmann::json;
-
-std::string Str(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
-}  // namespace
-
-std::string AttemptOutcomeName(const AttemptEvidence& ev) {
+std::string AttemptOutcomeName(const AttemptFindings& ev) {
   bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();
@@ -41,7 +31,7 @@ void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std:
   progress.shards.push_back({plan.index, {std::move(r)}});
 }
 
-void RecordEnd(AttemptRecord& a, const AttemptEvidence& ev, const std::string& now) {
+void RecordEnd(AttemptRecord& a, const AttemptFindings& ev, const std::string& now) {
   a.outcome = AttemptOutcomeName(ev);
   a.phase = ev.phase;
   a.peak_bytes = ev.peak;
@@ -72,7 +62,7 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
   return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state, std::move(decision->summary)};
 }
 
-void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt) {
+void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt) {
   for (const PackageDiagnosis& d : evidence.diagnoses) {
     auto it = std::find_if(progress.diagnoses.begin(), progress.diagnoses.end(),
                            [&](const DiagnosisRecord& r) { return r.diagnosis.package == d.package; });
@@ -100,35 +90,15 @@ void NoteActions(RunProgress& progress, const Step& step, const std::string& run
   }
 }
 
-void SetCondition(json& status, const std::string& type, const std::string& value, const std::string& reason,
-                  const std::string& message, std::int64_t generation, const std::string& now) {
-  if (!status.contains("conditions") || !status["conditions"].is_array()) status["conditions"] = json::array();
-  for (json& c : status["conditions"]) {
-    if (Str(c, "type") != type) continue;
-    if (Str(c, "status") != value) c["lastTransitionTime"] = now;
-    c["status"] = value;
-    c["reason"] = reason;
-    c["message"] = message;
-    c["observedGeneration"] = generation;
-    return;
-  }
-  status["conditions"].push_back({{"type", type},
-                                  {"status", value},
-                                  {"reason", reason},
-                                  {"message", message},
-                                  {"observedGeneration", generation},
-                                  {"lastTransitionTime", now}});
-}
-
-void WriteTotals(const RunProgress& progress, json& status) {
+void WriteTotals(const RunProgress& progress, api::RunStatus& status) {
   int attempts = 0, ooms = 0;
   for (const ShardRecord& s : progress.shards) {
     attempts += static_cast<int>(s.attempts.size());
     for (const AttemptRecord& a : s.attempts) ooms += a.outcome == "OOMKilled" ? 1 : 0;
   }
-  status["shardCount"] = static_cast<int>(progress.shards.size());
-  status["attemptCount"] = attempts;
-  status["oomKills"] = ooms;
+  status.shard_count = static_cast<int>(progress.shards.size());
+  status.attempt_count = attempts;
+  status.oom_kills = ooms;
 }
 
 std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings) {
@@ -139,40 +109,48 @@ std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>
   return packages;
 }
 
-void WriteNoTests(json& status, std::int64_t generation, const std::string& now) {
-  status["phase"] = "Succeeded";
-  status["completionTime"] = now;
-  status["message"] = "no packages with tests";
-  SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", generation, now);
+void WriteNoTests(api::RunStatus& status, std::int64_t generation, const std::string& now) {
+  status.phase = "Succeeded";
+  status.completion_time = now;
+  status.message = "no packages with tests";
+  api::SetCondition(status, "Succeeded", "True", "NoTests", "no packages with tests", generation, now);
 }
 
-void WriteSettled(json& status, policy::RunState state, const std::string& summary, std::int64_t generation,
+void FailRun(api::RunStatus& status, const std::string& reason, const std::string& message, std::int64_t generation,
+             const std::string& now) {
+  status.phase = "Failed";
+  status.completion_time = now;
+  status.message = message;
+  api::SetCondition(status, "Succeeded", "False", reason, message, generation, now);
+}
+
+void WriteSettled(api::RunStatus& status, policy::RunState state, const std::string& summary, std::int64_t generation,
                   const std::string& now) {
   bool ok = state == policy::RunState::kSucceeded;
-  status["phase"] = ok ? "Succeeded" : "Failed";
-  status["completionTime"] = now;
-  status["message"] = summary;
-  SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary, generation, now);
+  status.phase = ok ? "Succeeded" : "Failed";
+  status.completion_time = now;
+  status.message = summary;
+  api::SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary, generation, now);
 }
 
-Settled SettleRun(json& status, policy::RunState state, std::string summary,
+Settled SettleRun(api::RunStatus& status, policy::RunState state, std::string summary,
                   const std::optional<std::vector<Growth>>& growth, int threshold_percent, bool fail_on_growth,
                   std::int64_t generation, const std::string& now) {
   Settled out{state, std::move(summary), ""};
   if (growth && !growth->empty()) {
     out.growth = DescribeGrowth(*growth);
-    SetCondition(status, "MemoryGrowth", "True", "PeakGrew", out.growth, generation, now);
+    api::SetCondition(status, "MemoryGrowth", "True", "PeakGrew", out.growth, generation, now);
     if (fail_on_growth && state == policy::RunState::kSucceeded) {
       out.state = policy::RunState::kFailed;
       out.summary += "; failed by the memory gate: " + out.growth;
     }
   } else if (growth) {
-    SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
+    api::SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
                  "no package's peak grew more than " + std::to_string(threshold_percent) + "% over its baseline",
                  generation, now);
   }
   WriteSettled(status, out.state, out.summary, generation, now);
-  if (out.state != state) SetCondition(status, "Succeeded", "False", "MemoryGrowth", out.summary, generation, now);
+  if (out.state != state) api::SetCondition(status, "Succeeded", "False", "MemoryGrowth", out.summary, generation, now);
   return out;
 }
 

@@ -1,38 +1,36 @@
-// One step of a run, shared by the operator's reconciler and the local runner: record
-// how shard attempts ended, ask the retry policy what comes next, and write what it
-// decided into the run's progress and status. Pure: no files, clocks or API calls; the
-// caller passes the time and does the I/O (Pods and Events, or processes and lines on
-// a terminal).
+// The pieces of a run's step (run_loop.h puts them in order): record how shard
+// attempts ended, ask the retry policy what comes next, and write what it decided
+// into the run's progress and status. Pure: no files, clocks or API calls; the caller
+// passes the time.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "core/evidence/evidence.h"
 #include "base/status.h"
+#include "core/api/status.h"
 #include "core/engine/evidence.h"
 #include "core/engine/history.h"
-#include "core/engine/progress.h"
+#include "core/engine/run_progress.h"
 #include "core/policy/retry.h"
 
 namespace gotestrun::engine {
 
 // "Succeeded", "TestsFailed", "OOMKilled" or "Failed": an attempt's outcome in status.
-std::string AttemptOutcomeName(const AttemptEvidence& evidence);
+std::string AttemptOutcomeName(const AttemptFindings& evidence);
 
 // Appends a new attempt for `plan` to its shard (a new shard when its index is new),
 // named AttemptName(run, index, attempt).
 void AddAttempt(RunProgress& progress, const policy::ShardPlan& plan, const std::string& run);
 
 // Records how `attempt` ended from its evidence, at `now` (RFC 3339).
-void RecordEnd(AttemptRecord& attempt, const AttemptEvidence& evidence, const std::string& now);
+void RecordEnd(AttemptRecord& attempt, const AttemptFindings& evidence, const std::string& now);
 
 // Keeps the diagnoses of a finished attempt (named `attempt`), replacing a package's
 // earlier one: a later attempt, often with the package alone, sees it more clearly.
-void NoteDiagnoses(RunProgress& progress, const AttemptEvidence& evidence, const std::string& attempt);
+void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt);
 
 // What the retry policy decided for the attempts that just finished.
 struct Step {
@@ -53,23 +51,23 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
 // retried in and with what, or nothing (a verdict speaks for itself in status).
 void NoteActions(RunProgress& progress, const Step& step, const std::string& run);
 
-// Sets a condition in `status`, keeping lastTransitionTime when its status does not change.
-void SetCondition(nlohmann::json& status, const std::string& type, const std::string& value,
-                  const std::string& reason, const std::string& message, std::int64_t generation,
-                  const std::string& now);
-
 // Writes shardCount, attemptCount and oomKills.
-void WriteTotals(const RunProgress& progress, nlohmann::json& status);
+void WriteTotals(const RunProgress& progress, api::RunStatus& status);
 
 // The packages go test is to run: those with test files, and those go list could not
 // load (go test reports why they do not build).
 std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings);
 
 // Settles a run that has no package with tests: Succeeded, reason NoTests.
-void WriteNoTests(nlohmann::json& status, std::int64_t generation, const std::string& now);
+void WriteNoTests(api::RunStatus& status, std::int64_t generation, const std::string& now);
+
+// Ends a run that could not run to a verdict (planning failed, stopped): phase
+// Failed, completionTime, message and Succeeded=False with `reason`.
+void FailRun(api::RunStatus& status, const std::string& reason, const std::string& message, std::int64_t generation,
+             const std::string& now);
 
 // Writes the end of a run: phase, completionTime, message and the Succeeded condition.
-void WriteSettled(nlohmann::json& status, policy::RunState state, const std::string& summary,
+void WriteSettled(api::RunStatus& status, policy::RunState state, const std::string& summary,
                   std::int64_t generation, const std::string& now);
 
 // The end of a run the retry policy settled, with the memory gate applied: `growth` is
@@ -82,7 +80,7 @@ struct Settled {
   std::string summary;
   std::string growth;  // DescribeGrowth's words, empty when nothing grew
 };
-Settled SettleRun(nlohmann::json& status, policy::RunState state, std::string summary,
+Settled SettleRun(api::RunStatus& status, policy::RunState state, std::string summary,
                   const std::optional<std::vector<Growth>>& growth, int threshold_percent, bool fail_on_growth,
                   std::int64_t generation, const std::string& now);
 

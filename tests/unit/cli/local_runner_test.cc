@@ -1,7 +1,7 @@
 // The local run loop over a fake executor that writes evidence folders as the agent
 // would: the engine's real evidence reader, retry policy and status, no go and no
 // cgroups. tests/e2e/local_run_test.cc runs the real thing.
-#include "cli/runner.h"
+#include "cli/local_runner.h"
 
 #include <unistd.h>
 

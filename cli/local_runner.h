@@ -1,13 +1,10 @@
-// The local runner: one GoTestRun on this machine, with the operator's engine.
-//
-// The loop is the reconciler's (controllers/gotestrun/reconciler.cc) with processes in
-// place of Pods: plan (the agent's `list`, then policy::PlanShards), start every
-// planned shard attempt at once (the policy keeps them within maxShards), and as
-// attempts end read their evidence (engine::ReadAttemptEvidence), record it
-// (engine::RecordEnd), let the retry policy decide (engine::Advance) and start what it
-// decided, until the run settles. The status is kept exactly as the operator keeps it
-// and status.yaml is rewritten after every change, so `gotestrun describe` and the
-// report read a local run as they read a cluster's.
+// The local runner: one GoTestRun on this machine, with the operator's run loop
+// (engine/run_loop.h) and processes in place of Pods: the agent's `list` for the
+// planning step and one process tree per shard attempt (the policy keeps them within
+// maxShards), a history file in place of the ConfigMap, lines on the terminal in
+// place of Events. The loop is stepped whenever something ended, and status.yaml is
+// rewritten after every change, exactly as the operator keeps the status, so
+// `gotestrun describe` and the report read a local run as they read a cluster's.
 //
 // At the end report.html and junit.xml are written from the folder (report/).
 //

@@ -1,16 +1,14 @@
-// The run's progress as it is kept in GoTestRun.status: which shard attempts were
-// planned with what, how each ended, and the retry policy's log. The status is the
-// controller's only memory, so everything a later decision needs is written there and
-// read back on every reconcile (level-triggered: an operator restart resumes where the
-// status says).
+// The run's progress in the engine's terms (plans, the retry policy's log, verdicts,
+// diagnoses), kept in GoTestRun.status (api/status.h). The status is the run's only
+// memory, so everything a later decision needs is written there and read back on
+// every step (level-triggered: an operator restart resumes where the status says).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "core/api/status.h"
 #include "core/engine/evidence.h"
 #include "core/policy/retry.h"
 
@@ -50,12 +48,9 @@ struct RunProgress {
   std::vector<DiagnosisRecord> diagnoses;  // the latest of each package, in the order first diagnosed
 };
 
-// Reads what an earlier reconcile wrote; tolerant of missing fields (a fresh run).
-RunProgress DecodeProgress(const nlohmann::json& status);
-// Writes shards, retryLog and packages into `status` (other fields untouched).
-void EncodeProgress(const RunProgress& progress, nlohmann::json& status);
-
-nlohmann::json EncodeAttemptLog(const policy::AttemptLog& log);
-policy::AttemptLog DecodeAttemptLog(const nlohmann::json& j);
+// Reads what an earlier step wrote; a status without shards is a run not yet planned.
+RunProgress ReadProgress(const api::RunStatus& status);
+// Writes shards, retryLog, packages and diagnosis into `status` (other fields untouched).
+void WriteProgress(const RunProgress& progress, api::RunStatus& status);
 
 }  // namespace gotestrun::engine

@@ -1,4 +1,4 @@
-#include "core/engine/progress.h"
+#include "core/engine/run_progress.h"
 
 #include <gtest/gtest.h>
 
@@ -19,11 +19,11 @@ policy::ShardPlan Plan(int index, int attempt, std::vector<std::string> packages
   return p;
 }
 
-TEST(Progress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
+TEST(RunProgress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
   RunProgress progress;
   progress.planned = true;
   AddAttempt(progress, Plan(0, 1, {"x/leak", "x/clean"}, 256 * kMiB), "run");
-  AttemptEvidence ev;
+  AttemptFindings ev;
   ev.diagnoses.push_back({"x/leak", policy::Phase::kTestRun, policy::Cause::kLeakAcrossTests,
                           "the heap grew 40 MiB per test", {"8 tests", "top: leak.remember"}});
   NoteDiagnoses(progress, ev, "run-s0-a1");
@@ -33,29 +33,29 @@ TEST(Progress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
   ASSERT_EQ(progress.diagnoses.size(), 1u);
   EXPECT_EQ(progress.diagnoses[0].action, "retried alone as run-s1-a1 (368Mi): why");
 
-  nlohmann::json status = nlohmann::json::object();
-  EncodeProgress(progress, status);
-  ASSERT_EQ(status["diagnosis"].size(), 1u);
-  EXPECT_EQ(status["diagnosis"][0]["cause"], "LeakAcrossTests");
-  EXPECT_EQ(status["diagnosis"][0]["phase"], "test-run");
-  EXPECT_EQ(status["diagnosis"][0]["attempt"], "run-s0-a1");
+  api::RunStatus status;
+  WriteProgress(progress, status);
+  ASSERT_EQ(status.diagnosis.size(), 1u);
+  EXPECT_EQ(status.diagnosis[0].cause, "LeakAcrossTests");
+  EXPECT_EQ(status.diagnosis[0].phase, "test-run");
+  EXPECT_EQ(status.diagnosis[0].attempt, "run-s0-a1");
 
-  RunProgress back = DecodeProgress(status);
+  RunProgress back = ReadProgress(api::DecodeStatus(api::EncodeStatus(status)));
   ASSERT_EQ(back.diagnoses.size(), 1u);
   EXPECT_EQ(back.diagnoses[0].diagnosis.summary, "the heap grew 40 MiB per test");
   EXPECT_EQ(back.diagnoses[0].diagnosis.evidence, (std::vector<std::string>{"8 tests", "top: leak.remember"}));
   EXPECT_EQ(back.diagnoses[0].action, progress.diagnoses[0].action);
-  nlohmann::json again = nlohmann::json::object();
-  EncodeProgress(back, again);
+  api::RunStatus again;
+  WriteProgress(back, again);
   EXPECT_EQ(again, status);  // a settled run writes nothing new
 }
 
-TEST(Progress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
+TEST(RunProgress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
   RunProgress progress;
-  AttemptEvidence first;
+  AttemptFindings first;
   first.diagnoses.push_back({"x/a", policy::Phase::kUnknown, policy::Cause::kUnknown, "not enough evidence", {}});
   NoteDiagnoses(progress, first, "run-s0-a1");
-  AttemptEvidence second;
+  AttemptFindings second;
   second.diagnoses.push_back({"x/a", policy::Phase::kInit, policy::Cause::kInitMemory, "init holds 300 MiB", {}});
   NoteDiagnoses(progress, second, "run-s1-a1");
   ASSERT_EQ(progress.diagnoses.size(), 1u);
@@ -63,9 +63,9 @@ TEST(Progress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
   EXPECT_EQ(progress.diagnoses[0].attempt, "run-s1-a1");
 }
 
-TEST(Progress, APackageThatDidNotFitCarriesItsVerdictBesideItsDiagnosis) {
+TEST(RunProgress, APackageThatDidNotFitCarriesItsVerdictBesideItsDiagnosis) {
   RunProgress progress;
-  AttemptEvidence ev;
+  AttemptFindings ev;
   ev.diagnoses.push_back({"x/big", policy::Phase::kTestRun, policy::Cause::kLargeTest, "TestFullIndex needs 350 MiB", {}});
   NoteDiagnoses(progress, ev, "run-s0-a2");
   policy::PackageAttempt last;
@@ -73,11 +73,11 @@ TEST(Progress, APackageThatDidNotFitCarriesItsVerdictBesideItsDiagnosis) {
   last.verdict = policy::Verdict::kDoesNotFit;
   progress.log["x/big"] = {last};
   progress.verdicts.push_back({"x/big", policy::Verdict::kDoesNotFit, "killed alone at 288Mi"});
-  nlohmann::json status = nlohmann::json::object();
-  EncodeProgress(progress, status);
-  ASSERT_EQ(status["diagnosis"].size(), 1u);
-  EXPECT_EQ(status["diagnosis"][0]["action"], "DoesNotFit: killed alone at 288Mi");
-  RunProgress back = DecodeProgress(status);
+  api::RunStatus status;
+  WriteProgress(progress, status);
+  ASSERT_EQ(status.diagnosis.size(), 1u);
+  EXPECT_EQ(status.diagnosis[0].action, "DoesNotFit: killed alone at 288Mi");
+  RunProgress back = ReadProgress(api::DecodeStatus(api::EncodeStatus(status)));
   ASSERT_EQ(back.verdicts.size(), 1u);
   EXPECT_EQ(back.verdicts[0].diagnosis, "killed alone at 288Mi");
 }
