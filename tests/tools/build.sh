@@ -23,16 +23,20 @@ if [ -x "$out/helm" ] && [ -x "$out/kubeconform" ] && [ -x "$out/helm-unittest" 
   echo "$out"
   exit 0
 fi
-mkdir -p "$out.partial"
+mkdir -p "$cache/tools"
+partial=$(mktemp -d "$out.partial.XXXXXX")
+chmod 755 "$partial"
+trap 'rm -rf "$partial"' EXIT
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 echo "building helm $helm, kubeconform $kubeconform, helm-unittest $unittest into $out" >&2
 cd "$here"
 go build -trimpath -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$helm" \
-  -o "$out.partial/helm" helm.sh/helm/v4/cmd/helm >&2
+  -o "$partial/helm" helm.sh/helm/v4/cmd/helm >&2
 go build -trimpath -ldflags "-s -w -X main.version=$kubeconform" \
-  -o "$out.partial/kubeconform" github.com/yannh/kubeconform/cmd/kubeconform >&2
+  -o "$partial/kubeconform" github.com/yannh/kubeconform/cmd/kubeconform >&2
 cd "$here/unittest"
 go build -trimpath -ldflags "-s -w -X github.com/helm-unittest/helm-unittest/internal/build.version=${unittest#v}" \
-  -o "$out.partial/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest >&2
-rm -rf "$out" && mv "$out.partial" "$out"
+  -o "$partial/helm-unittest" github.com/helm-unittest/helm-unittest/cmd/helm-unittest >&2
+# Two builds at once (parallel tests on a cold cache): the first to finish wins.
+mv -T "$partial" "$out" 2>/dev/null || [ -x "$out/helm-unittest" ]
 echo "$out"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# helm lint --strict on the defaults and on the other shapes the values allow.
+source "$(dirname "$0")/lib.sh"
+"$helm" version --short
+step "defaults"
+"$helm" lint --strict "$chart"
+step "namespaced, one replica, hostPath profiles, no CRD"
+"$helm" lint --strict "$chart" --set 'watchNamespaces={team-a,team-b}' --set replicaCount=1 \
+  --set leaderElection.enabled=false --set profiles.type=hostPath --set crds.enabled=false
+step "existing service account and claim, ServiceMonitor, digest"
+"$helm" lint --strict "$chart" --set serviceAccount.create=false --set serviceAccount.name=ci \
+  --set rbac.create=false --set profiles.claim.create=false --set metrics.serviceMonitor.enabled=true \
+  --set image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+step "a value the schema refuses fails the lint"
+if "$helm" lint --strict "$chart" --set replicaCount=0 >"$work/bad.log" 2>&1; then
+  fail "helm lint accepted replicaCount=0"
+fi
+grep -q "replicaCount" "$work/bad.log" || { cat "$work/bad.log"; fail "the schema error does not name replicaCount"; }
