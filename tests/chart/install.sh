@@ -45,7 +45,7 @@ expect_cannot update leases.coordination.k8s.io/kube-scheduler -n "$ns"
 expect_cannot get leases.coordination.k8s.io/gotestrun-operator -n kube-system
 expect_cannot delete gotestruns.gotestrun.dev -n default
 expect_cannot patch pods -n default
-expect_cannot create pods/exec -n default
+expect_cannot create pods --subresource=exec -n default
 expect_cannot delete configmaps -n default
 expect_cannot list configmaps -n default
 expect_cannot create deployments.apps -n default
@@ -54,7 +54,7 @@ expect_cannot list nodes
 step "gotestrun-operator with only the ServiceAccount's token"
 token=$(kubectl create token gtr-gotestrun-operator -n "$ns" --duration=1h)
 server=$(kubectl config view --minify --raw -o 'jsonpath={.clusters[0].cluster.server}')
-kubectl config view --minify --raw -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$work/ca.crt"
+kubectl config view --minify --raw --flatten -o 'jsonpath={.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$work/ca.crt"
 cat >"$work/sa.kubeconfig" <<YAML
 apiVersion: v1
 kind: Config
@@ -110,7 +110,7 @@ expect_cannot list gotestruns.gotestrun.dev --all-namespaces
 
 step "uninstall: the CRD, the runs and the profiles claim stay"
 kubectl apply -n team-a -f "$root/crds/examples/minimal.yaml" >/dev/null
-"$helm" uninstall "$release" --namespace "$ns" --wait=false 2>/dev/null || "$helm" uninstall "$release" --namespace "$ns"
+"$helm" uninstall "$release" --namespace "$ns"
 for gone in deployment/gtr-gotestrun-operator serviceaccount/gtr-gotestrun-operator pdb/gtr-gotestrun-operator \
   service/gtr-gotestrun-operator-metrics role/gtr-gotestrun-operator-leader-election; do
   ! kubectl get -n "$ns" "$gone" >/dev/null 2>&1 || fail "$gone is still there after uninstall"

@@ -6,7 +6,7 @@
 # Kubernetes version checked against is the one the integration tests run.
 source "$(dirname "$0")/lib.sh"
 start_control_plane --crds "$root/crds"
-step "schemas from $(kubectl version -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') /openapi/v2"
+step "schemas from $(kubectl version -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])') /openapi/v2"
 # The CRD's schema reaches /openapi/v2 a moment after the CRD is established.
 for _ in $(seq 100); do
   kubectl get --raw /openapi/v2 >"$work/openapi.json"
