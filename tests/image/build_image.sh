@@ -16,7 +16,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 : "${GTR_OPERATOR:?}" "${GTR_AGENT:?}" "${GTR_TESTENV:?}"
 work=$(mktemp -d /tmp/gotestrun-image.XXXXXX)
 testenv_pid=""
-bah() { buildah --root "$work/storage" --runroot "$work/run" --storage-driver vfs "$@"; }
+storage=(--root "$work/storage" --runroot "$work/run" --storage-driver vfs)
+bah() { buildah "${storage[@]}" "$@"; }
 cleanup() {
   [ -n "$testenv_pid" ] && { kill "$testenv_pid" 2>/dev/null; wait "$testenv_pid" 2>/dev/null; }
   bah rm --all >/dev/null 2>&1 || true
@@ -70,7 +71,9 @@ kubeconfig=$(sed -n 's/^KUBECONFIG=//p' "$work/env")
 mkdir -p "$mnt/tmp/kube"
 kubectl --kubeconfig "$kubeconfig" config view --raw --flatten >"$mnt/tmp/kube/config"
 chmod -R a+rX "$mnt/tmp/kube"
-bah run --isolation chroot --user 65532:65532 "$ctr" -- /usr/local/bin/gotestrun-operator \
+# buildah itself in the background (not the bah function's subshell), so that the
+# TERM below reaches it and the wait covers the operator's whole life.
+buildah "${storage[@]}" run --isolation chroot --user 65532:65532 "$ctr" -- /usr/local/bin/gotestrun-operator \
   --kubeconfig /tmp/kube/config --profiles-dir /tmp --leader-elect --lease-namespace default --identity image-test \
   >"$work/operator.log" 2>&1 &
 op=$!
