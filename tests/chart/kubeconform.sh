@@ -35,7 +35,7 @@ validate "chart, defaults" "$work/defaults.yaml"
 grep -q '^kind: CustomResourceDefinition' "$work/defaults.yaml" || fail "the defaults render no CRD"
 
 render "$work/namespaced.yaml" --set 'watchNamespaces={team-a,team-b}' --set replicaCount=1 \
-  --set leaderElection.enabled=false --set profiles.type=hostPath \
+  --set leaderElection.enabled=false --set profiles.type=hostPath --set 'profiles.hostPath.claimNamespaces={team-a,team-b}' \
   --set 'tolerations[0].key=dedicated' --set 'tolerations[0].operator=Exists' --set nodeSelector.pool=ci
 validate "chart, namespaced, hostPath" "$work/namespaced.yaml"
 

@@ -6,7 +6,8 @@ step "defaults"
 "$helm" lint --strict "$chart"
 step "namespaced, one replica, hostPath profiles, no CRD"
 "$helm" lint --strict "$chart" --set 'watchNamespaces={team-a,team-b}' --set replicaCount=1 \
-  --set leaderElection.enabled=false --set profiles.type=hostPath --set crds.enabled=false
+  --set leaderElection.enabled=false --set profiles.type=hostPath --set 'profiles.hostPath.claimNamespaces={team-a}' \
+  --set crds.enabled=false
 step "existing service account and claim, ServiceMonitor, digest"
 "$helm" lint --strict "$chart" --set serviceAccount.create=false --set serviceAccount.name=ci \
   --set rbac.create=false --set profiles.claim.create=false --set metrics.serviceMonitor.enabled=true \
