@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/command_line.h"
+#include "base/version.h"
 #include "core/evidence/evidence.h"
 #include "agent/exec_wrapper.h"
 #include "agent/go_list.h"
@@ -27,7 +28,8 @@ constexpr const char* kUsage =
     "  gotestrun-agent run --dir ATTEMPT_DIR --module-dir DIR [--parallel N] [--p N]\n"
     "      [--gomemlimit BYTES] [--heap-interval DURATION] [--timeout DURATION] [--tags T]\n"
     "      [--flag F]... PACKAGES...\n"
-    "  gotestrun-agent exec --dir ATTEMPT_DIR BINARY ARGS...\n";
+    "  gotestrun-agent exec --dir ATTEMPT_DIR BINARY ARGS...\n"
+    "  gotestrun-agent version\n";
 
 int UsageError(const Status& status) {
   std::fprintf(stderr, "gotestrun-agent: %s\n%s", status.message().c_str(), kUsage);
@@ -90,6 +92,10 @@ int main(int argc, char** argv) {
   if (command == "exec") return Exec(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "version" || command == "--version") {
+    std::printf("gotestrun-agent %s\n", kVersion);
     return 0;
   }
   std::fprintf(stderr, "gotestrun-agent: unknown command %s\n%s", command.c_str(), kUsage);

@@ -18,6 +18,7 @@ const char kUsage[] =
     "  gotestrun describe RUN_DIR                a local run, from its folder\n"
     "  gotestrun describe NAME [-n NAMESPACE] [--kubeconfig PATH]\n"
     "                                            a GoTestRun in a cluster\n"
+    "  gotestrun version\n"
     "  gotestrun help\n"
     "\n"
     "run flags:\n"
@@ -176,6 +177,7 @@ StatusOr<Command> ParseCommandLine(std::span<const std::string> args) {
   if (command == "run") return ParseRun(rest);
   if (command == "describe") return ParseDescribe(rest);
   if (command == "help" || command == "--help" || command == "-h") return Command{};
+  if (command == "version" || command == "--version") return Command{.kind = Command::Kind::kVersion};
   return InvalidArgumentError("unknown command " + command);
 }
 

@@ -33,7 +33,7 @@ struct DescribeArgs {
 };
 
 struct Command {
-  enum class Kind { kHelp, kRun, kDescribe };
+  enum class Kind { kHelp, kVersion, kRun, kDescribe };
   Kind kind = Kind::kHelp;
   cli::RunFlags run;
   DescribeArgs describe;

@@ -23,6 +23,7 @@
 
 #include "agent/install.h"
 #include "base/files.h"
+#include "base/version.h"
 #include "cli/command_line.h"
 #include "core/engine/describe.h"
 #include "cli/agent_path.h"
@@ -169,6 +170,9 @@ int main(int argc, char** argv) {
   switch (command->kind) {
     case cli::Command::Kind::kHelp:
       std::fputs(cli::kUsage, stdout);
+      return 0;
+    case cli::Command::Kind::kVersion:
+      std::printf("gotestrun %s\n", kVersion);
       return 0;
     case cli::Command::Kind::kRun:
       return Run(command->run);

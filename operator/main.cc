@@ -1,55 +1,39 @@
 // gotestrun-operator: watches GoTestRuns and runs them as Pods.
 //
-//   gotestrun-operator --profiles-dir DIR [--kubeconfig FILE] [--namespace NS]
-//                      [--agent-image IMAGE] [--agent-path PATH] [--workers N]
-//                      [--leader-elect --lease-namespace NS --identity ID]
-//
-// Wiring only: flags, the client, the informers, the controller, leader election,
-// and a clean stop on SIGINT/SIGTERM.
+// Wiring only: the flags (options.h), the client, the informers, the controller
+// (controllers/gotestrun), the probe and metrics endpoints, leader election, and a
+// clean stop on SIGINT/SIGTERM.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cstring>
+#include <atomic>
 #include <iostream>
-#include <map>
 #include <thread>
 
+#include "base/version.h"
 #include "controllers/gotestrun/reconciler.h"
+#include "controllers/gotestrun/watches.h"
 #include "kube/runtime/leader_election.h"
-
-namespace {
-
-constexpr char kUsage[] =
-    "usage: gotestrun-operator --profiles-dir DIR [--kubeconfig FILE] [--namespace NS]\n"
-    "                          [--agent-image IMAGE] [--agent-path PATH] [--workers N]\n"
-    "                          [--leader-elect] [--lease-namespace NS] [--identity ID]\n";
-
-}  // namespace
+#include "kube/runtime/probes.h"
+#include "operator/options.h"
 
 int main(int argc, char** argv) {
   using namespace gotestrun;
-  std::map<std::string, std::string> flags = {{"workers", "2"}, {"lease-namespace", "default"}};
-  bool leader_elect = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--leader-elect") {
-      leader_elect = true;
-      continue;
-    }
-    if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (a.rfind("--", 0) != 0 || i + 1 >= argc) {
-      std::cerr << "unknown argument " << a << "\n" << kUsage;
-      return 2;
-    }
-    flags[a.substr(2)] = argv[++i];
-  }
-  if (flags["profiles-dir"].empty()) {
-    std::cerr << "--profiles-dir is required: the folder where the shared profiles volume is mounted\n" << kUsage;
+  StatusOr<operator_main::OperatorOptions> parsed =
+      operator_main::ParseOperatorFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!parsed.ok()) {
+    std::cerr << "gotestrun-operator: " << parsed.status().message() << "\n\n" << operator_main::kOperatorUsage;
     return 2;
+  }
+  const operator_main::OperatorOptions& flags = *parsed;
+  if (flags.help) {
+    std::cout << operator_main::kOperatorUsage;
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << "gotestrun-operator " << kVersion << "\n";
+    return 0;
   }
 
   sigset_t set;
@@ -58,8 +42,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  StatusOr<kube::ClusterConfig> config =
-      flags["kubeconfig"].empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(flags["kubeconfig"]);
+  StatusOr<kube::ClusterConfig> config = flags.kubeconfig.empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(flags.kubeconfig);
   if (!config.ok()) {
     std::cerr << "kubernetes config: " << config.status() << "\n";
     return 1;
@@ -70,28 +53,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   controllers::ReconcilerOptions options;
-  options.profiles_dir = flags["profiles-dir"];
-  if (!flags["agent-image"].empty()) options.pods.agent_image = flags["agent-image"];
-  if (!flags["agent-path"].empty()) options.pods.agent_path = flags["agent-path"];
+  options.profiles_dir = flags.profiles_dir;
+  if (!flags.agent_image.empty()) options.pods.agent_image = flags.agent_image;
+  if (!flags.agent_path.empty()) options.pods.agent_path = flags.agent_path;
 
+  const std::string ns = flags.watch_namespaces.empty() ? std::string() : flags.watch_namespaces.front();
   runtime::WatcherOptions run_watch;
-  run_watch.ns = flags["namespace"];
-  runtime::WatcherOptions pod_watch = run_watch;
-  pod_watch.label_selector = controllers::kRunLabel;  // only the Pods of runs
+  run_watch.ns = ns;
   runtime::Informer runs(**client, controllers::kGoTestRuns, run_watch);
-  runtime::Informer pods(**client, kube::ResourceType::Pods(), pod_watch);
+  runtime::Informer pods(**client, kube::ResourceType::Pods(), controllers::RunPodWatch(ns));
   controllers::GoTestRunReconciler reconciler(**client, runs, pods, options);
-  runtime::Controller controller("gotestrun", reconciler, std::stoi(flags["workers"]));
-  controller.For(runs);
-  controller.Watches(pods, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
-    runtime::ObjectPtr pod = store.Get(key);
-    if (pod == nullptr) {
-      // A deleted Pod: its key is "<ns>/<run>-..."; the run re-creates what it needs
-      // on its next reconcile, which a deletion does not otherwise trigger.
-      return std::nullopt;
-    }
-    return runtime::ControllerOwnerKey(*pod, gotestrun::api::kKind);
-  });
+  runtime::Controller controller("gotestrun", reconciler, flags.workers);
+  controllers::WatchRunsAndPods(controller, runs, pods);
 
   kube::StopSignal stop;
   std::thread signals([&] {
@@ -102,22 +75,40 @@ int main(int argc, char** argv) {
   });
   signals.detach();
 
+  // Ready once this replica either leads with its caches synced or stands by; a leader
+  // whose caches never sync stays unready, so a rollout waits for it.
+  std::atomic<bool> leading{false}, started{false};
+  std::unique_ptr<runtime::ProbeServer> probes;
+  if (flags.http_port > 0) {
+    probes = std::make_unique<runtime::ProbeServer>(flags.http_address, flags.http_port, [&]() -> std::string {
+      if (stop.stopped()) return "stopping";
+      if (leading.load() && !started.load()) return "starting the controller";
+      return "";
+    });
+    if (Status s = probes->Start(); !s.ok()) {
+      std::cerr << s.message() << "\n";
+      return 1;
+    }
+  }
+
   auto run_controller = [&] {
+    leading = true;
     Status s = controller.Start();
     if (!s.ok()) {
       spdlog::error("controller: {}", s.ToString());
       stop.Stop();
       return;
     }
-    spdlog::info("gotestrun-operator running; profiles in {}", options.profiles_dir);
+    started = true;
+    spdlog::info("gotestrun-operator {} running; profiles in {}", kVersion, options.profiles_dir);
   };
-  if (leader_elect) {
+  if (flags.leader_elect) {
     runtime::LeaderElectionConfig le;
-    le.lease_namespace = flags["lease-namespace"];
-    le.lease_name = "gotestrun-operator";
+    le.lease_namespace = flags.lease_namespace;
+    le.lease_name = flags.lease_name;
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    le.identity = flags["identity"].empty() ? std::string(host) + "-" + std::to_string(::getpid()) : flags["identity"];
+    le.identity = flags.identity.empty() ? std::string(host) + "-" + std::to_string(::getpid()) : flags.identity;
     runtime::LeaderElector elector(**client, le);
     elector.Run(stop, run_controller, [&] { stop.Stop(); });
   } else {
@@ -128,6 +119,7 @@ int main(int argc, char** argv) {
   controller.Stop();
   runs.Stop();
   pods.Stop();
+  if (probes) probes->Stop();
   spdlog::info("gotestrun-operator stopped");
   return 0;
 }

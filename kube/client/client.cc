@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include "base/files.h"
+#include "base/metrics.h"
 #include "kube/client/errors.h"
 
 namespace gotestrun::kube {
@@ -203,6 +204,16 @@ httplib::Headers BaseHeaders(const std::string& token) {
   if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
   return h;
 }
+// client-go's rest_client_requests_total: every request by HTTP code ("<error>" when
+// none came back), method and API server.
+void CountRequest(const ClusterConfig& config, const std::string& method, int http_status) {
+  static metrics::CounterFamily& requests = metrics::Registry::Default().Counter(
+      "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.",
+      {"code", "method", "host"});
+  requests.With({http_status > 0 ? std::to_string(http_status) : "<error>", method,
+                 config.host + ":" + std::to_string(config.port)})
+      .Inc();
+}
 }  // namespace
 
 StatusOr<std::string> Client::Send(const std::string& method, const std::string& path, const std::string& body,
@@ -216,6 +227,7 @@ StatusOr<std::string> Client::Send(const std::string& method, const std::string&
     if (method == "PATCH") return conn->Patch(path, headers, body, content_type);
     return conn->Delete(path, headers, body, content_type);
   }();
+  CountRequest(config_, method, r ? r->status : 0);
   if (!r) return StatusFromTransport(static_cast<int>(r.error()), method + " " + path);
   Release(std::move(conn));
   if (r->status < 200 || r->status > 299) return StatusFromHttp(r->status, r->body);
@@ -386,6 +398,7 @@ Status Client::Watch(const ResourceType& type, std::string_view ns, const WatchO
         return true;
       });
   if (stop != nullptr) stop->RemoveOnStop(stop_id);
+  CountRequest(config_, "GET", http_status);
 
   if (stopped()) return CancelledError("watch stopped");
   if (!result.ok() || ended_by_us) return result;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/metrics.h"
 #include "base/timestamps.h"
 
 namespace gotestrun::runtime {
@@ -94,12 +95,22 @@ void LeaderElector::Release() {
 
 void LeaderElector::Run(kube::StopSignal& stop, const std::function<void()>& on_started_leading,
                         const std::function<void()>& on_stopped_leading) {
+  // client-go's gauge: 1 while this candidate leads, 0 otherwise.
+  metrics::GaugeValue& master = metrics::Registry::Default()
+                                    .Gauge("leader_election_master_status",
+                                           "Gauge of if the reporting system is master of the relevant lease, 0 "
+                                           "indicates backup, 1 indicates master. 'name' is the string used to identify "
+                                           "the lease.",
+                                           {"name"})
+                                    .With({config_.lease_name});
+  master.Set(0);
   while (!stop.stopped()) {
     if (TryAcquireOrRenew()) break;
     stop.WaitFor(config_.retry_period);
   }
   if (stop.stopped()) return;
   leading_ = true;
+  master.Set(1);
   spdlog::info("lease {}/{}: {} is leading", config_.lease_namespace, config_.lease_name, config_.identity);
   on_started_leading();
   auto last_renew = clock_.Now();
@@ -113,6 +124,7 @@ void LeaderElector::Run(kube::StopSignal& stop, const std::function<void()>& on_
     }
   }
   leading_ = false;
+  master.Set(0);
   on_stopped_leading();
   if (stop.stopped() && config_.release_on_stop) Release();
 }

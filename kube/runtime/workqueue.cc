@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/metrics.h"
+
 namespace gotestrun::runtime {
 namespace {
 
@@ -19,12 +21,47 @@ Clock::time_point ReadyAt(Clock::time_point now, Clock::duration delay) {
   return now + delay;
 }
 
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
 }  // namespace
+
+struct WorkQueue::Metrics {
+  metrics::GaugeValue* depth;
+  metrics::CounterValue* adds;
+  metrics::CounterValue* retries;
+  metrics::HistogramValue* queue_duration;
+  metrics::HistogramValue* work_duration;
+};
 
 WorkQueue::WorkQueue(const Clock& clock, std::unique_ptr<RateLimiter> limiter)
     : clock_(clock), limiter_(std::move(limiter)) {}
 
 WorkQueue::WorkQueue(const Clock& clock) : WorkQueue(clock, DefaultControllerRateLimiter(clock)) {}
+
+WorkQueue::~WorkQueue() = default;
+
+void WorkQueue::EnableMetrics(const std::string& name) {
+  // client-go's buckets: 10 ns to 1000 s, by factors of ten.
+  static const std::vector<double> kBuckets = metrics::ExponentialBuckets(10e-9, 10, 12);
+  auto& r = metrics::Registry::Default();
+  auto m = std::make_unique<Metrics>();
+  m->depth = &r.Gauge("workqueue_depth", "Current depth of workqueue", {"name"}).With({name});
+  m->adds = &r.Counter("workqueue_adds_total", "Total number of adds handled by workqueue", {"name"}).With({name});
+  m->retries = &r.Counter("workqueue_retries_total", "Total number of retries handled by workqueue", {"name"}).With({name});
+  m->queue_duration = &r.Histogram("workqueue_queue_duration_seconds",
+                                   "How long in seconds an item stays in workqueue before being requested", {"name"},
+                                   kBuckets)
+                           .With({name});
+  m->work_duration = &r.Histogram("workqueue_work_duration_seconds",
+                                  "How long in seconds processing an item from workqueue takes", {"name"}, kBuckets)
+                          .With({name});
+  std::lock_guard<std::mutex> lock(mu_);
+  metrics_ = std::move(m);
+}
+
+void WorkQueue::UpdateDepthLocked() {
+  if (metrics_) metrics_->depth->Set(static_cast<double>(ready_.size()));
+}
 
 void WorkQueue::Add(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -35,9 +72,14 @@ void WorkQueue::Add(const std::string& key) {
 
 void WorkQueue::AddLocked(const std::string& key) {
   if (!dirty_.insert(key).second) return;  // already waiting: this add is merged
+  if (metrics_) {
+    metrics_->adds->Inc();
+    added_at_.emplace(key, clock_.Now());
+  }
   // A key being processed goes back in the queue from Done(), never to a second worker.
   if (processing_.contains(key)) return;
   ready_.push_back(key);
+  UpdateDepthLocked();
   ready_cv_.notify_one();
 }
 
@@ -63,7 +105,13 @@ void WorkQueue::AddAfter(const std::string& key, Clock::duration delay) {
   if (waiting_.begin()->first == slot) ready_cv_.notify_one();
 }
 
-void WorkQueue::AddRateLimited(const std::string& key) { AddAfter(key, limiter_->When(key)); }
+void WorkQueue::AddRateLimited(const std::string& key) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (metrics_ && !shutting_down_) metrics_->retries->Inc();
+  }
+  AddAfter(key, limiter_->When(key));
+}
 
 void WorkQueue::Forget(const std::string& key) { limiter_->Forget(key); }
 
@@ -89,6 +137,15 @@ std::string WorkQueue::TakeLocked() {
   ready_.pop_front();
   dirty_.erase(key);
   processing_.insert(key);
+  if (metrics_) {
+    const Clock::time_point now = clock_.Now();
+    if (auto added = added_at_.find(key); added != added_at_.end()) {
+      metrics_->queue_duration->Observe(Seconds(now - added->second));
+      added_at_.erase(added);
+    }
+    started_at_[key] = now;
+    UpdateDepthLocked();
+  }
   // Waiters wake one at a time: pass the turn on, either to take the next ready key
   // or to wait for the next delayed one, which no other waiter may be timing.
   if (!ready_.empty() || !waiting_.empty()) ready_cv_.notify_one();
@@ -128,8 +185,15 @@ void WorkQueue::Done(const std::string& key) {
   // into the requeue below rather than queued twice.
   PromoteDueLocked();
   processing_.erase(key);
+  if (metrics_) {
+    if (auto started = started_at_.find(key); started != started_at_.end()) {
+      metrics_->work_duration->Observe(Seconds(clock_.Now() - started->second));
+      started_at_.erase(started);
+    }
+  }
   if (dirty_.contains(key)) {
     ready_.push_back(key);
+    UpdateDepthLocked();
     ready_cv_.notify_one();
   }
   if (processing_.empty() && ready_.empty()) drained_cv_.notify_all();

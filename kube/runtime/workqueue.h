@@ -49,6 +49,7 @@ class WorkQueue {
   WorkQueue(const Clock& clock, std::unique_ptr<RateLimiter> limiter);
   // With DefaultControllerRateLimiter(clock).
   explicit WorkQueue(const Clock& clock);
+  ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -88,7 +89,16 @@ class WorkQueue {
   void ShutDownWithDrain();
   bool ShuttingDown() const;
 
+  // Reports this queue as client-go's work queues do, under `name` in the process's
+  // metrics registry: workqueue_depth, workqueue_adds_total, workqueue_retries_total,
+  // workqueue_queue_duration_seconds (add to Get) and workqueue_work_duration_seconds
+  // (Get to Done). Call once, before the queue is used.
+  void EnableMetrics(const std::string& name);
+
  private:
+  struct Metrics;
+  void UpdateDepthLocked();
+
   // Orders delayed keys by ready time, then by when they were delayed, so keys due at
   // the same instant come out in the order they were added.
   using WaitingSlot = std::pair<Clock::time_point, std::uint64_t>;
@@ -123,6 +133,12 @@ class WorkQueue {
   std::unordered_map<std::string, WaitingSlot> waiting_by_key_;
   std::uint64_t next_sequence_ = 0;
   bool shutting_down_ = false;
+
+  // With metrics on: when each dirty key was first added, and when each key being
+  // processed was handed out.
+  std::unique_ptr<Metrics> metrics_;
+  std::unordered_map<std::string, Clock::time_point> added_at_;
+  std::unordered_map<std::string, Clock::time_point> started_at_;
 };
 
 }  // namespace gotestrun::runtime

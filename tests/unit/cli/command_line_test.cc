@@ -11,6 +11,14 @@ using ::testing::HasSubstr;
 
 StatusOr<Command> Parse(std::vector<std::string> args) { return ParseCommandLine(args); }
 
+TEST(CommandLine, VersionInBothSpellings) {
+  for (const char* spelling : {"version", "--version"}) {
+    StatusOr<Command> c = Parse({spelling});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(c->kind, Command::Kind::kVersion);
+  }
+}
+
 TEST(CommandLine, RunTakesPackagesAndFlagsInAnyOrder) {
   StatusOr<Command> c = Parse({"run", "./leak", "--memory", "256Mi", "./clean/...", "--max-memory=1Gi", "--module-dir",
                                "fixtures", "--shards", "2", "--max-shards=4", "--parallel", "2", "--p", "1",

@@ -1,0 +1,26 @@
+#include "controllers/gotestrun/watches.h"
+
+#include "controllers/gotestrun/pods.h"
+#include "core/api/gotestrun.h"
+
+namespace gotestrun::controllers {
+
+runtime::WatcherOptions RunPodWatch(const std::string& ns) {
+  runtime::WatcherOptions o;
+  o.ns = ns;
+  o.label_selector = kRunLabel;
+  return o;
+}
+
+std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::string& pod_key) {
+  runtime::ObjectPtr pod = pods.Get(pod_key);
+  if (pod == nullptr) return std::nullopt;
+  return runtime::ControllerOwnerKey(*pod, api::kKind);
+}
+
+void WatchRunsAndPods(runtime::Controller& controller, runtime::Informer& runs, runtime::Informer& pods) {
+  controller.For(runs);
+  controller.Watches(pods, RunOfPod);
+}
+
+}  // namespace gotestrun::controllers

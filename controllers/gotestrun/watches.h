@@ -1,0 +1,25 @@
+// What the GoTestRun controller watches, and which run a change belongs to: the runs
+// themselves, and the Pods they own (only Pods with the run label, so the operator's
+// cache never holds the cluster's other Pods).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "kube/runtime/controller.h"
+#include "kube/runtime/informer.h"
+
+namespace gotestrun::controllers {
+
+// The watch options of the run Pods in `ns` (empty: every namespace).
+runtime::WatcherOptions RunPodWatch(const std::string& ns);
+
+// The run a Pod belongs to: its controller owner, when that is a GoTestRun. A deleted
+// Pod maps to nothing: the run re-creates what it needs on its next reconcile, and its
+// own informer triggers that.
+std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::string& pod_key);
+
+// Registers `runs` as the controller's primary kind and `pods` as owned by them.
+void WatchRunsAndPods(runtime::Controller& controller, runtime::Informer& runs, runtime::Informer& pods);
+
+}  // namespace gotestrun::controllers
