@@ -7,7 +7,8 @@
 # row of the chart README's table, and what must stay forbidden), and by running
 # gotestrun-operator (GTR_OPERATOR) on this machine with that ServiceAccount's token
 # until it has taken the Lease, put its finalizer on a GoTestRun, created the planning
-# Pod and written the status: the real code paths, under the chart's grants only.
+# Pod and written the status: the real code paths, under the chart's grants only, once
+# cluster-wide and once in namespaced mode (Roles only).
 source "$(dirname "$0")/lib.sh"
 : "${GTR_OPERATOR:?GTR_OPERATOR must name the gotestrun-operator binary}"
 ns=gotestrun-system
@@ -65,33 +66,43 @@ current-context: c
 YAML
 kubectl --kubeconfig "$work/sa.kubeconfig" auth whoami -o 'jsonpath={.status.userInfo.username}{"\n"}' 2>/dev/null || true
 mkdir -p "$work/profiles"
-"$GTR_OPERATOR" --kubeconfig "$work/sa.kubeconfig" --profiles-dir "$work/profiles" \
-  --leader-elect --lease-namespace "$ns" --identity chart-test >"$work/operator.log" 2>&1 &
-operator_pid=$!
-stop_operator() { kill "$operator_pid" 2>/dev/null && wait "$operator_pid" 2>/dev/null; true; }
-kubectl apply -n default -f "$root/crds/examples/minimal.yaml" >/dev/null
-run=payments-minimal
-ok=""
-for _ in $(seq 300); do
-  phase=$(jsonpath -n default gotestrun/$run -o 'jsonpath={.status.phase}')
-  pods=$(jsonpath -n default pods -l gotestrun.dev/run -o name)
-  if [ "$phase" = Planning ] && [ -n "$pods" ]; then ok=1; break; fi
-  kill -0 "$operator_pid" 2>/dev/null || break
-  sleep 0.2
-done
-if [ -z "$ok" ]; then
-  stop_operator
-  cat "$work/operator.log" >&2
-  fail "the operator did not plan $run under the chart's RBAC (phase '${phase:-}', pods '${pods:-}')"
-fi
-[ "$(jsonpath -n "$ns" lease/gotestrun-operator -o 'jsonpath={.spec.holderIdentity}')" = chart-test ] || fail "the Lease is not held"
-jsonpath -n default gotestrun/$run -o 'jsonpath={.metadata.finalizers}' | grep -q gotestrun.dev || fail "no finalizer on $run"
-if grep -Ei 'forbidden|403' "$work/operator.log"; then stop_operator; fail "the operator was refused something"; fi
-echo "planned $run: phase Planning, pod $pods, Lease held, finalizer set"
-stop_operator
-# The finalizer would hold the run (and so the namespace) until an operator removes it.
-kubectl patch -n default gotestrun/$run --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
-kubectl delete -n default gotestrun/$run pods -l gotestrun.dev/run --wait=false >/dev/null 2>&1 || true
+
+# operator_plans NS IDENTITY [operator flags...]: gotestrun-operator as the ServiceAccount
+# until a GoTestRun in NS is planning (finalizer set, planning Pod created, status
+# written) and the Lease is held; then the operator is stopped and the run removed.
+operator_plans() {
+  local run_ns=$1 identity=$2 run=payments-minimal ok="" phase="" pods=""
+  shift 2
+  "$GTR_OPERATOR" --kubeconfig "$work/sa.kubeconfig" --profiles-dir "$work/profiles" --http-port 0 \
+    --leader-elect --lease-namespace "$ns" --identity "$identity" "$@" >"$work/operator-$identity.log" 2>&1 &
+  local operator_pid=$!
+  kubectl apply -n "$run_ns" -f "$root/crds/examples/minimal.yaml" >/dev/null
+  for _ in $(seq 300); do
+    phase=$(jsonpath -n "$run_ns" gotestrun/$run -o 'jsonpath={.status.phase}')
+    pods=$(jsonpath -n "$run_ns" pods -l gotestrun.dev/run -o name)
+    if [ "$phase" = Planning ] && [ -n "$pods" ]; then ok=1; break; fi
+    kill -0 "$operator_pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  local holder
+  holder=$(jsonpath -n "$ns" lease/gotestrun-operator -o 'jsonpath={.spec.holderIdentity}')
+  kill "$operator_pid" 2>/dev/null
+  wait "$operator_pid" 2>/dev/null || true
+  if [ -z "$ok" ]; then
+    cat "$work/operator-$identity.log" >&2
+    fail "the operator did not plan $run_ns/$run under the chart's RBAC (phase '$phase', pods '$pods')"
+  fi
+  [ "$holder" = "$identity" ] || fail "the Lease is held by '$holder', not $identity"
+  jsonpath -n "$run_ns" gotestrun/$run -o 'jsonpath={.metadata.finalizers}' | grep -q gotestrun.dev ||
+    fail "no finalizer on $run_ns/$run"
+  if grep -Ei 'forbidden|403' "$work/operator-$identity.log"; then fail "the operator was refused something"; fi
+  echo "planned $run_ns/$run: phase Planning, $pods, Lease held by $identity, finalizer set"
+  # The finalizer would hold the run until an operator removes it.
+  kubectl patch -n "$run_ns" gotestrun/$run --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+  kubectl delete -n "$run_ns" gotestrun/$run >/dev/null
+  kubectl delete -n "$run_ns" pods -l gotestrun.dev/run >/dev/null
+}
+operator_plans default cluster-wide
 
 step "upgrade: namespaced mode, three replicas"
 kubectl create namespace team-a >/dev/null
@@ -107,6 +118,8 @@ expect_can create pods -n team-a
 expect_can list gotestruns.gotestrun.dev -n team-a
 expect_cannot create pods -n default
 expect_cannot list gotestruns.gotestrun.dev --all-namespaces
+step "gotestrun-operator, namespaced, with only the ServiceAccount's token"
+operator_plans team-a namespaced --watch-namespaces team-a
 
 step "uninstall: the CRD, the runs and the profiles claim stay"
 kubectl apply -n team-a -f "$root/crds/examples/minimal.yaml" >/dev/null

@@ -2,6 +2,10 @@
 # helm lint --strict on the defaults and on the other shapes the values allow.
 source "$(dirname "$0")/lib.sh"
 "$helm" version --short
+step "appVersion is the project's version (CMakeLists.txt)"
+version=$(sed -n 's/^project(gotestrun VERSION \([^ ]*\).*/\1/p' "$root/CMakeLists.txt")
+app=$(sed -n 's/^appVersion: "\(.*\)"/\1/p' "$chart/Chart.yaml")
+[ -n "$version" ] && [ "$app" = "$version" ] || fail "Chart.yaml appVersion '$app' is not the project's version '$version'"
 step "defaults"
 "$helm" lint --strict "$chart"
 step "namespaced, one replica, hostPath profiles, no CRD"

@@ -54,6 +54,9 @@ actual=$(cd "$mnt" && find . -type f | sort)
 
 step "the operator runs from the image alone"
 run_in() { bah run --isolation chroot --user 65532:65532 "$ctr" -- "$@"; }
+version=$(sed -n 's/^project(gotestrun VERSION \([^ ]*\).*/\1/p' "$root/CMakeLists.txt")
+[ "$(run_in /usr/local/bin/gotestrun-operator --version)" = "gotestrun-operator $version" ] || fail "gotestrun-operator --version"
+[ "$(run_in /usr/local/bin/gotestrun-agent --version)" = "gotestrun-agent $version" ] || fail "gotestrun-agent --version"
 run_in /usr/local/bin/gotestrun-operator --help | grep -q '^usage: gotestrun-operator' || fail "gotestrun-operator --help"
 set +e
 run_in /usr/local/bin/gotestrun-operator >"$work/noargs.log" 2>&1
@@ -63,11 +66,12 @@ set -e
 
 # A real control plane on loopback (chroot isolation shares the host's network): the
 # operator, from the image, loads the kubeconfig, verifies the server's certificate
-# with OpenSSL, lists and watches, and takes the Lease.
+# with OpenSSL, lists and watches, takes the Lease and answers its health port.
 "$GTR_TESTENV" --env-file "$work/env" --crds "$root/crds" >"$work/testenv.log" 2>&1 &
 testenv_pid=$!
 for _ in $(seq 1200); do [ -s "$work/env" ] && break; kill -0 "$testenv_pid" || fail "no control plane"; sleep 0.1; done
 kubeconfig=$(sed -n 's/^KUBECONFIG=//p' "$work/env")
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$mnt/tmp/kube"
 kubectl --kubeconfig "$kubeconfig" config view --raw --flatten >"$mnt/tmp/kube/config"
 chmod -R a+rX "$mnt/tmp/kube"
@@ -75,6 +79,7 @@ chmod -R a+rX "$mnt/tmp/kube"
 # TERM below reaches it and the wait covers the operator's whole life.
 buildah "${storage[@]}" run --isolation chroot --user 65532:65532 "$ctr" -- /usr/local/bin/gotestrun-operator \
   --kubeconfig /tmp/kube/config --profiles-dir /tmp --leader-elect --lease-namespace default --identity image-test \
+  --http-address 127.0.0.1 --http-port "$port" \
   >"$work/operator.log" 2>&1 &
 op=$!
 held=""
@@ -84,11 +89,14 @@ for _ in $(seq 300); do
   kill -0 "$op" 2>/dev/null || break
   sleep 0.2
 done
+healthz=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).status)' \
+  "http://127.0.0.1:$port/healthz" 2>&1 || true)
 kill "$op" 2>/dev/null || true
 wait "$op" 2>/dev/null || true
 [ "$held" = image-test ] || { cat "$work/operator.log"; fail "the operator from the image did not take its Lease"; }
-grep -q "gotestrun-operator running" "$work/operator.log" || { cat "$work/operator.log"; fail "the operator did not start its controller"; }
-echo "the operator from the image took the Lease and ran its controller"
+grep -q "gotestrun-operator .*running" "$work/operator.log" || { cat "$work/operator.log"; fail "the operator did not start its controller"; }
+[ "$healthz" = 200 ] || { cat "$work/operator.log"; fail "/healthz answered: $healthz"; }
+echo "the operator from the image took the Lease, ran its controller and answered /healthz"
 
 step "the agent installs itself from the image"
 run_in /usr/local/bin/gotestrun-agent install /tmp/gotestrun-agent
