@@ -21,3 +21,10 @@ if "$helm" lint --strict "$chart" --set replicaCount=0 >"$work/bad.log" 2>&1; th
   fail "helm lint accepted replicaCount=0"
 fi
 grep -q "replicaCount" "$work/bad.log" || { cat "$work/bad.log"; fail "the schema error does not name replicaCount"; }
+step "the packaged chart carries the CRD and leaves the unit tests out"
+"$helm" package "$chart" --destination "$work" >/dev/null
+tgz=$(ls "$work"/gotestrun-operator-*.tgz)
+tar -tzf "$tgz" >"$work/contents"
+grep -qx 'gotestrun-operator/files/crds/gotestrun.dev_gotestruns.yaml' "$work/contents" || fail "the package has no CRD"
+! grep -q '^gotestrun-operator/tests/' "$work/contents" || fail "the package carries tests/"
+"$helm" template gtr "$tgz" | grep -q '^kind: CustomResourceDefinition' || fail "the packaged chart renders no CRD"
