@@ -14,6 +14,7 @@
 #include "base/version.h"
 #include "controllers/gotestrun/reconciler.h"
 #include "controllers/gotestrun/watches.h"
+#include "controllers/tekton/reconciler.h"
 #include "kube/runtime/leader_election.h"
 #include "kube/runtime/probes.h"
 #include "operator/options.h"
@@ -66,6 +67,22 @@ int main(int argc, char** argv) {
   runtime::Controller controller("gotestrun", reconciler, flags.workers);
   controllers::WatchRunsAndPods(controller, runs, pods);
 
+  // GoTestRun as a Tekton custom task, where Tekton is installed (its CustomRun CRD is
+  // served); otherwise a CustomRun informer would never sync. Installing Tekton later
+  // takes an operator restart.
+  std::unique_ptr<runtime::Informer> custom_runs;
+  std::unique_ptr<controllers::tekton::CustomRunReconciler> custom_run_reconciler;
+  std::unique_ptr<runtime::Controller> custom_run_controller;
+  StatusOr<bool> tekton = controllers::tekton::CustomRunsServed(**client);
+  if (!tekton.ok()) spdlog::warn("tekton.dev/v1beta1 CustomRuns: {}; not watching them", tekton.status().ToString());
+  if (tekton.ok() && *tekton) {
+    custom_runs = std::make_unique<runtime::Informer>(**client, controllers::tekton::kCustomRuns, run_watch);
+    custom_run_reconciler = std::make_unique<controllers::tekton::CustomRunReconciler>(**client, *custom_runs, runs);
+    custom_run_controller = std::make_unique<runtime::Controller>("customrun", *custom_run_reconciler, flags.workers);
+    controllers::tekton::WatchCustomRuns(*custom_run_controller, *custom_runs, runs);
+    spdlog::info("tekton.dev/v1beta1 CustomRuns are served: GoTestRun runs as a custom task");
+  }
+
   kube::StopSignal stop;
   std::thread signals([&] {
     int sig = 0;
@@ -94,6 +111,7 @@ int main(int argc, char** argv) {
   auto run_controller = [&] {
     leading = true;
     Status s = controller.Start();
+    if (s.ok() && custom_run_controller) s = custom_run_controller->Start();
     if (!s.ok()) {
       spdlog::error("controller: {}", s.ToString());
       stop.Stop();
@@ -116,7 +134,9 @@ int main(int argc, char** argv) {
     while (!stop.WaitFor(std::chrono::hours(1))) {
     }
   }
+  if (custom_run_controller) custom_run_controller->Stop();
   controller.Stop();
+  if (custom_runs) custom_runs->Stop();
   runs.Stop();
   pods.Stop();
   if (probes) probes->Stop();

@@ -10,7 +10,6 @@ namespace gotestrun::testing {
 namespace {
 
 const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
-constexpr char kCrdName[] = "gotestruns.gotestrun.dev";
 
 }  // namespace
 
@@ -30,23 +29,28 @@ StatusOr<kube::Json> LoadYamlFile(const std::string& path) {
 }
 
 Status InstallGoTestRunCrd(kube::Client& client, const std::string& crds_dir) {
-  StatusOr<kube::Json> crd = LoadYamlFile(crds_dir + "/gotestrun.dev_gotestruns.yaml");
+  return InstallCrd(client, crds_dir + "/gotestrun.dev_gotestruns.yaml", kGoTestRuns);
+}
+
+Status InstallCrd(kube::Client& client, const std::string& path, const kube::ResourceType& served_as) {
+  StatusOr<kube::Json> crd = LoadYamlFile(path);
   if (!crd.ok()) return crd.status();
+  const std::string crd_name = kube::MetaString(*crd, "name");
   StatusOr<kube::Json> created = client.Create(kube::ResourceType::CustomResourceDefinitions(), "", *crd);
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
     return created.status().Annotate("the API server refused the CustomResourceDefinition");
   }
   kube::Json last;
   bool established = Eventually([&] {
-    StatusOr<kube::Json> got = client.Get(kube::ResourceType::CustomResourceDefinitions(), "", kCrdName);
+    StatusOr<kube::Json> got = client.Get(kube::ResourceType::CustomResourceDefinitions(), "", crd_name);
     if (!got.ok()) return false;
     last = *got;
     return HasCondition(last, "Established", "True");
   });
   if (!established) return DeadlineExceededError("the CRD was not Established: " + last["status"].dump());
   // Established comes a moment before the new resource is served everywhere.
-  bool served = Eventually([&] { return client.List(kGoTestRuns, "default").ok(); });
-  if (!served) return DeadlineExceededError("gotestruns.gotestrun.dev is Established but not served");
+  bool served = Eventually([&] { return client.List(served_as, "default").ok(); });
+  if (!served) return DeadlineExceededError(crd_name + " is Established but not served");
   return Status::Ok();
 }
 

@@ -17,4 +17,8 @@ bool HasCondition(const kube::Json& object, const std::string& type, const std::
 // Creates the GoTestRun CRD from `crds_dir` and waits until GoTestRuns are served.
 Status InstallGoTestRunCrd(kube::Client& client, const std::string& crds_dir);
 
+// Creates the CRD in the YAML file `path` (AlreadyExists is fine) and waits until it is
+// Established and `served_as` can be listed.
+Status InstallCrd(kube::Client& client, const std::string& path, const kube::ResourceType& served_as);
+
 }  // namespace gotestrun::testing
