@@ -20,6 +20,20 @@ can() { kubectl auth can-i --as "$sa" "$@" >/dev/null 2>&1; }
 expect_can() { can "$@" || fail "the ServiceAccount cannot: $*"; }
 expect_cannot() { ! can "$@" || fail "the ServiceAccount can, and must not: $*"; }
 jsonpath() { kubectl get "$@" 2>/dev/null || true; }
+# review VERB GROUP RESOURCE SUBRESOURCE NAMESPACE: a SubjectAccessReview for the
+# ServiceAccount; unlike `kubectl auth can-i` it needs no discovery, so it also asks
+# about kinds this cluster does not serve (Tekton's CustomRuns).
+review() {
+  kubectl create -o 'jsonpath={.status.allowed}' -f - <<YAML
+apiVersion: authorization.k8s.io/v1
+kind: SubjectAccessReview
+spec:
+  user: $sa
+  groups: [system:serviceaccounts, "system:serviceaccounts:$ns", system:authenticated]
+  resourceAttributes: {verb: "$1", group: "$2", resource: "$3", subresource: "$4", namespace: "$5"}
+YAML
+}
+expect_review() { [ "$(review "$@")" = "$expect" ] || fail "SubjectAccessReview $*: expected allowed=$expect"; }
 
 step "install"
 "$helm" install "$release" "$chart" --namespace "$ns" --create-namespace --set profiles.claim.storageClassName=standard
@@ -38,13 +52,20 @@ expect_can update gotestruns.gotestrun.dev --subresource=finalizers -n default
 for verb in list watch create delete; do expect_can "$verb" pods --all-namespaces; done
 for verb in get create update; do expect_can "$verb" configmaps -n default; done
 expect_can create events -n default
+for verb in get create delete; do expect_can "$verb" gotestruns.gotestrun.dev -n default; done
+expect=true
+for verb in list watch; do expect_review "$verb" tekton.dev customruns "" ""; done
+expect_review update tekton.dev customruns status default
+expect_review update tekton.dev customruns finalizers default
 expect_can create leases.coordination.k8s.io -n "$ns"
 expect_can get leases.coordination.k8s.io/gotestrun-operator -n "$ns"
 expect_can update leases.coordination.k8s.io/gotestrun-operator -n "$ns"
 for verb in get list watch; do expect_cannot "$verb" secrets --all-namespaces; done
 expect_cannot update leases.coordination.k8s.io/kube-scheduler -n "$ns"
 expect_cannot get leases.coordination.k8s.io/gotestrun-operator -n kube-system
-expect_cannot delete gotestruns.gotestrun.dev -n default
+expect=false
+expect_review update tekton.dev customruns "" default
+expect_review delete tekton.dev customruns "" default
 expect_cannot patch pods -n default
 expect_cannot create pods --subresource=exec -n default
 expect_cannot delete configmaps -n default
@@ -104,9 +125,10 @@ operator_plans() {
 }
 operator_plans default cluster-wide
 
-step "upgrade: namespaced mode, three replicas"
+step "upgrade: namespaced mode, three replicas, no Tekton grants"
 kubectl create namespace team-a >/dev/null
-"$helm" upgrade "$release" "$chart" --namespace "$ns" --reuse-values --set 'watchNamespaces={team-a}' --set replicaCount=3
+"$helm" upgrade "$release" "$chart" --namespace "$ns" --reuse-values --set 'watchNamespaces={team-a}' --set replicaCount=3 \
+  --set rbac.tekton=false
 [ "$("$helm" history "$release" -n "$ns" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["revision"])')" = 2 ] ||
   fail "the upgrade is not revision 2"
 [ "$(jsonpath -n "$ns" deployment/gtr-gotestrun-operator -o 'jsonpath={.spec.replicas}')" = 3 ] || fail "Deployment replicas != 3"
@@ -118,6 +140,9 @@ expect_can create pods -n team-a
 expect_can list gotestruns.gotestrun.dev -n team-a
 expect_cannot create pods -n default
 expect_cannot list gotestruns.gotestrun.dev --all-namespaces
+expect_cannot delete gotestruns.gotestrun.dev -n team-a
+expect=false
+expect_review list tekton.dev customruns "" team-a
 step "gotestrun-operator, namespaced, with only the ServiceAccount's token"
 operator_plans team-a namespaced --watch-namespaces team-a
 

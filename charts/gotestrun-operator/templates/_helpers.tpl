@@ -63,4 +63,18 @@ because the code calls it; README.md has the table (resource, verb, why).
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- if .Values.rbac.tekton }}
+- apiGroups: [gotestrun.dev]
+  resources: [gotestruns]
+  verbs: [get, create, delete]
+- apiGroups: [tekton.dev]
+  resources: [customruns]
+  verbs: [list, watch]
+- apiGroups: [tekton.dev]
+  resources: [customruns/status]
+  verbs: [update]
+- apiGroups: [tekton.dev]
+  resources: [customruns/finalizers]
+  verbs: [update]
+{{- end }}
 {{- end -}}
