@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/version.h"
+#include "controllers/argo/workflow_stop.h"
 #include "controllers/gotestrun/reconciler.h"
 #include "controllers/gotestrun/watches.h"
 #include "controllers/tekton/reconciler.h"
@@ -67,20 +68,33 @@ int main(int argc, char** argv) {
   runtime::Controller controller("gotestrun", reconciler, flags.workers);
   controllers::WatchRunsAndPods(controller, runs, pods);
 
-  // GoTestRun as a Tekton custom task, where Tekton is installed (its CustomRun CRD is
-  // served); otherwise a CustomRun informer would never sync. Installing Tekton later
-  // takes an operator restart.
-  std::unique_ptr<runtime::Informer> custom_runs;
-  std::unique_ptr<controllers::tekton::CustomRunReconciler> custom_run_reconciler;
-  std::unique_ptr<runtime::Controller> custom_run_controller;
-  StatusOr<bool> tekton = controllers::tekton::CustomRunsServed(**client);
-  if (!tekton.ok()) spdlog::warn("tekton.dev/v1beta1 CustomRuns: {}; not watching them", tekton.status().ToString());
-  if (tekton.ok() && *tekton) {
-    custom_runs = std::make_unique<runtime::Informer>(**client, controllers::tekton::kCustomRuns, run_watch);
-    custom_run_reconciler = std::make_unique<controllers::tekton::CustomRunReconciler>(**client, *custom_runs, runs);
-    custom_run_controller = std::make_unique<runtime::Controller>("customrun", *custom_run_reconciler, flags.workers);
-    controllers::tekton::WatchCustomRuns(*custom_run_controller, *custom_runs, runs);
-    spdlog::info("tekton.dev/v1beta1 CustomRuns are served: GoTestRun runs as a custom task");
+  // GoTestRun as a Tekton custom task, and Argo Workflows' stop, where Tekton or Argo is
+  // installed (its CRD is served); otherwise their informers would never sync.
+  // Installing either later takes an operator restart.
+  struct Extension {
+    std::unique_ptr<runtime::Informer> informer;
+    std::unique_ptr<runtime::Reconciler> reconciler;
+    std::unique_ptr<runtime::Controller> controller;
+  };
+  std::vector<Extension> extensions;
+  auto served = [&](const char* what, StatusOr<bool> is) {
+    if (!is.ok()) spdlog::warn("{}: {}; not watching them", what, is.status().ToString());
+    else spdlog::info("{} {}", what, *is ? "are served: watching them" : "are not served");
+    return is.ok() && *is;
+  };
+  if (served("tekton.dev/v1beta1 CustomRuns", controllers::tekton::CustomRunsServed(**client))) {
+    Extension& e = extensions.emplace_back();
+    e.informer = std::make_unique<runtime::Informer>(**client, controllers::tekton::kCustomRuns, run_watch);
+    e.reconciler = std::make_unique<controllers::tekton::CustomRunReconciler>(**client, *e.informer, runs);
+    e.controller = std::make_unique<runtime::Controller>("customrun", *e.reconciler, flags.workers);
+    controllers::tekton::WatchCustomRuns(*e.controller, *e.informer, runs);
+  }
+  if (served("argoproj.io/v1alpha1 Workflows", controllers::argo::WorkflowsServed(**client))) {
+    Extension& e = extensions.emplace_back();
+    e.informer = std::make_unique<runtime::Informer>(**client, controllers::argo::kWorkflows, run_watch);
+    e.reconciler = std::make_unique<controllers::argo::WorkflowStopReconciler>(**client, *e.informer, runs);
+    e.controller = std::make_unique<runtime::Controller>("workflow", *e.reconciler, 1);
+    controllers::argo::WatchWorkflows(*e.controller, *e.informer, runs);
   }
 
   kube::StopSignal stop;
@@ -111,7 +125,9 @@ int main(int argc, char** argv) {
   auto run_controller = [&] {
     leading = true;
     Status s = controller.Start();
-    if (s.ok() && custom_run_controller) s = custom_run_controller->Start();
+    for (Extension& e : extensions) {
+      if (s.ok()) s = e.controller->Start();
+    }
     if (!s.ok()) {
       spdlog::error("controller: {}", s.ToString());
       stop.Stop();
@@ -134,9 +150,9 @@ int main(int argc, char** argv) {
     while (!stop.WaitFor(std::chrono::hours(1))) {
     }
   }
-  if (custom_run_controller) custom_run_controller->Stop();
+  for (Extension& e : extensions) e.controller->Stop();
   controller.Stop();
-  if (custom_runs) custom_runs->Stop();
+  for (Extension& e : extensions) e.informer->Stop();
   runs.Stop();
   pods.Stop();
   if (probes) probes->Stop();

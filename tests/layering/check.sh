@@ -24,7 +24,7 @@ layer_of() {
     core/engine) echo 15 ;;
     sandbox | kube/client | report) echo 20 ;;
     kube/runtime | agent) echo 30 ;;
-    controllers/gotestrun | controllers/tekton) echo 40 ;;
+    controllers/gotestrun | controllers/tekton | controllers/argo) echo 40 ;;
     operator | cli) echo 50 ;;
     *) echo "" ;;
   esac

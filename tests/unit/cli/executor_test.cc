@@ -140,13 +140,13 @@ class AgentPathTest : public ::testing::Test {
 };
 
 TEST_F(AgentPathTest, NextToItselfThenTheBuildTreeThenPath) {
-  const std::string self = dir_ + "/build/cmd/gotestrun/gotestrun";
+  const std::string self = dir_ + "/build/cli/gotestrun";
   std::string in_path = Executable("bin/gotestrun-agent");
   const std::string path_env = "/nonexistent:" + dir_ + "/bin";
   EXPECT_EQ(*FindAgent("", self, path_env), in_path);
   std::string in_build = Executable("build/agent/gotestrun-agent");
   EXPECT_EQ(*FindAgent("", self, path_env), in_build);
-  std::string beside = Executable("build/cmd/gotestrun/gotestrun-agent");
+  std::string beside = Executable("build/cli/gotestrun-agent");
   EXPECT_EQ(*FindAgent("", self, path_env), beside);
   // --agent is the only place looked at when given.
   EXPECT_EQ(*FindAgent(in_path, self, path_env), in_path);
