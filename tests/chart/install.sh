@@ -57,6 +57,7 @@ expect=true
 for verb in list watch; do expect_review "$verb" tekton.dev customruns "" ""; done
 expect_review update tekton.dev customruns status default
 expect_review update tekton.dev customruns finalizers default
+for verb in list watch; do expect_review "$verb" argoproj.io workflows "" ""; done
 expect_can create leases.coordination.k8s.io -n "$ns"
 expect_can get leases.coordination.k8s.io/gotestrun-operator -n "$ns"
 expect_can update leases.coordination.k8s.io/gotestrun-operator -n "$ns"
@@ -66,6 +67,8 @@ expect_cannot get leases.coordination.k8s.io/gotestrun-operator -n kube-system
 expect=false
 expect_review update tekton.dev customruns "" default
 expect_review delete tekton.dev customruns "" default
+expect_review update argoproj.io workflows "" default
+expect_review get argoproj.io workflows "" default
 expect_cannot patch pods -n default
 expect_cannot create pods --subresource=exec -n default
 expect_cannot delete configmaps -n default
@@ -125,10 +128,10 @@ operator_plans() {
 }
 operator_plans default cluster-wide
 
-step "upgrade: namespaced mode, three replicas, no Tekton grants"
+step "upgrade: namespaced mode, three replicas, no Tekton or Argo grants"
 kubectl create namespace team-a >/dev/null
 "$helm" upgrade "$release" "$chart" --namespace "$ns" --reuse-values --set 'watchNamespaces={team-a}' --set replicaCount=3 \
-  --set rbac.tekton=false
+  --set rbac.tekton=false --set rbac.argo=false
 [ "$("$helm" history "$release" -n "$ns" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["revision"])')" = 2 ] ||
   fail "the upgrade is not revision 2"
 [ "$(jsonpath -n "$ns" deployment/gtr-gotestrun-operator -o 'jsonpath={.spec.replicas}')" = 3 ] || fail "Deployment replicas != 3"
@@ -143,6 +146,7 @@ expect_cannot list gotestruns.gotestrun.dev --all-namespaces
 expect_cannot delete gotestruns.gotestrun.dev -n team-a
 expect=false
 expect_review list tekton.dev customruns "" team-a
+expect_review list argoproj.io workflows "" team-a
 step "gotestrun-operator, namespaced, with only the ServiceAccount's token"
 operator_plans team-a namespaced --watch-namespaces team-a
 

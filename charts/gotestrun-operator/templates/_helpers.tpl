@@ -77,4 +77,12 @@ because the code calls it; README.md has the table (resource, verb, why).
   resources: [customruns/finalizers]
   verbs: [update]
 {{- end }}
+{{- if .Values.rbac.argo }}
+- apiGroups: [argoproj.io]
+  resources: [workflows]
+  verbs: [list, watch]
+- apiGroups: [gotestrun.dev]
+  resources: [gotestruns]
+  verbs: [delete]
+{{- end }}
 {{- end -}}
