@@ -7,7 +7,12 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev zlib1g-dev
   chromium
+  python3 python3-yaml
+  buildah runc busybox-static
 )
+# chromium renders the report in a test; python3-yaml reads manifests in the chart
+# tests; buildah (with runc, which it depends on) builds the image without a daemon, and
+# busybox-static is the only other file of the bare root the static agent is run in.
 # The informer benchmark compares against kubectl; Debian's kubernetes-client provides
 # one unless some other package already did.
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)

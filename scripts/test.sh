@@ -3,11 +3,13 @@
 #   1. installs the Debian packages (scripts/install-deps.sh; nothing to do when present)
 #   2. builds the pinned etcd / kube-apiserver / kube-controller-manager from the Go
 #      module proxy, or reuses them from ~/.cache/gotestrun (tests/controlplane/build.sh)
-#   3. builds the project with warnings as errors and runs the unit, integration and
-#      e2e tests (ctest labels), each integration binary against its own control plane
-#   4. builds it again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
+#   3. builds helm, kubeconform and helm-unittest from the Go module proxy, or reuses
+#      them (tests/tools/build.sh)
+#   4. builds the project with warnings as errors and runs the unit, integration, chart
+#      and e2e tests (ctest labels), each integration binary against its own control plane
+#   5. builds it again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      unit and integration tests under them
-# Set GOTESTRUN_SKIP_SANITIZERS=1 to skip step 4 while iterating.
+# Set GOTESTRUN_SKIP_SANITIZERS=1 to skip step 5 while iterating.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${GOTESTRUN_BUILD_DIR:-$root/build}
@@ -23,12 +25,17 @@ GOTESTRUN_CONTROLPLANE_BIN=$("$root/tests/controlplane/build.sh")
 export GOTESTRUN_CONTROLPLANE_BIN
 echo "$GOTESTRUN_CONTROLPLANE_BIN"
 
+section "chart tools"
+GOTESTRUN_TOOLS_BIN=$("$root/tests/tools/build.sh")
+export GOTESTRUN_TOOLS_BIN
+echo "$GOTESTRUN_TOOLS_BIN"
+
 section "build"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGTR_WERROR=ON >/dev/null
 ninja -C "$build" -j "$jobs"
 
 section "tests"
-ctest --test-dir "$build" --output-on-failure -j 2 -L 'unit|integration|e2e'
+ctest --test-dir "$build" --output-on-failure -j 2 -L 'unit|integration|chart|e2e'
 
 if [ "${GOTESTRUN_SKIP_SANITIZERS:-0}" != 1 ]; then
   section "build with ASan+UBSan"
