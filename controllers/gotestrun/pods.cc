@@ -144,6 +144,8 @@ Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::S
   if (plan.p) add("--p", std::to_string(*plan.p));
   if (plan.gomemlimit) add("--gomemlimit", std::to_string(*plan.gomemlimit));
   if (spec.profiling) add("--heap-interval", std::to_string(spec.heap_interval.count()) + "ms");
+  add("--memory-stall-after",
+      spec.memory_stall_enabled ? std::to_string(spec.memory_stall_after.count()) + "ms" : std::string("0s"));
   if (!spec.timeout.empty()) add("--timeout", spec.timeout);
   if (!spec.tags.empty()) add("--tags", JoinTags(spec.tags));
   for (const std::string& f : spec.flags) add("--flag", f);

@@ -189,6 +189,8 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
         kills_seen_.emplace(KillKey(ns, name, a.plan.index), seen_at);
       }
       Event(run, "Warning", "OOMKilled", a.pod + ": " + ev.message);
+    } else if (a.outcome == agent::kMemoryStallOutcome) {
+      Event(run, "Warning", std::string(agent::kMemoryStallOutcome), a.pod + ": " + ev.message);
     }
     finished.push_back(std::move(ev.outcome));
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/timestamps.h"
+#include "core/evidence/memory_stall.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::engine {
@@ -226,7 +227,8 @@ std::string DescribeRun(const json& run) {
         if (std::string peak = Bytes(*a, "peakBytes"); !peak.empty()) cols.push_back("peak " + peak);
         if (std::string took = Duration(Str(*a, "startTime"), Str(*a, "finishTime")); !took.empty()) cols.push_back(took);
         out += "    " + Join(cols, "  ") + "\n";
-        if (Str(*a, "outcome") == "OOMKilled" && !Str(*a, "killedPackage").empty()) {
+        if ((Str(*a, "outcome") == "OOMKilled" || Str(*a, "outcome") == agent::kMemoryStallOutcome) &&
+            !Str(*a, "killedPackage").empty()) {
           out += "        killed: " + Killed(*a) + "\n";
         }
         if (std::string m = Str(*a, "message"); !m.empty()) out += "        " + m + "\n";
@@ -268,10 +270,11 @@ std::string SummarizeRun(const json& run) {
   std::string kill_text;
   for (const json* s : Items(status, "shards")) {
     for (const json* a : Items(*s, "attempts")) {
-      if (Str(*a, "outcome") != "OOMKilled") continue;
+      if (Str(*a, "outcome") != "OOMKilled" && Str(*a, "outcome") != agent::kMemoryStallOutcome) continue;
       std::string what = Killed(*a);
+      const bool stalled = Str(*a, "outcome") == agent::kMemoryStallOutcome;
       kill_text += "  " + AttemptFolder(*s, *a) + " at " + Str(*a, "memory") + ": " +
-                   (what.empty() || what.front() == '(' ? Str(*a, "message") : what) + "\n";
+                   (stalled ? "stalled at the limit, ended: " : "") + (what.empty() || what.front() == '(' ? Str(*a, "message") : what) + "\n";
       std::string pkg = Str(*a, "killedPackage");
       if (const json* d = pkg.empty() ? nullptr : DiagnosisOf(status, pkg); d != nullptr && diagnosed.insert(pkg).second) {
         AppendDiagnosis(kill_text, *d, "      ");
