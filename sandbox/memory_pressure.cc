@@ -102,8 +102,14 @@ PressureCounters ReadPressureCounters(const std::string& dir, bool v2) {
     if (StatusOr<std::string> pressure = ReadFile(dir + "/memory.pressure", kMaxFileBytes); pressure.ok()) {
       ParseMemoryPressure(*pressure, counters);
     }
-  } else if (StatusOr<std::string> failcnt = ReadFile(dir + "/memory.failcnt", kMaxFileBytes); failcnt.ok()) {
-    counters.fail_count = ParseU64(*failcnt);
+  } else {
+    // With a swap limit too (memory.memsw.limit_in_bytes) the kernel counts the hits of
+    // that limit in memsw.failcnt instead: either is the limit being hit.
+    for (const char* name : {"/memory.failcnt", "/memory.memsw.failcnt"}) {
+      StatusOr<std::string> text = ReadFile(dir + name, kMaxFileBytes);
+      const std::optional<std::uint64_t> hits = text.ok() ? ParseU64(*text) : std::nullopt;
+      if (hits) counters.fail_count = counters.fail_count.value_or(0) + *hits;
+    }
   }
   return counters;
 }

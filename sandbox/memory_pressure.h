@@ -5,7 +5,7 @@
 //              memory.pressure ("some|full avg10=.. avg60=.. avg300=.. total=<us>");
 //   cgroup v1: memory.stat (total_pgmajfault, total_workingset_refault_anon/_file, or
 //              total_workingset_refault before 5.9; the total_ forms include child
-//              cgroups), memory.failcnt.
+//              cgroups), memory.failcnt plus memory.memsw.failcnt.
 // A file that is missing or malformed leaves its counters unset: kernels differ in
 // what they offer, and the detector asks only for one rising signal.
 #pragma once

@@ -239,10 +239,11 @@ TEST(MemoryPressureTest, ReadsV1) {
            "cache 2478080\npgmajfault 3\nworkingset_refault_anon 1\nworkingset_refault_file 2\n"
            "total_pgmajfault 518\ntotal_workingset_refault_anon 7\ntotal_workingset_refault_file 5637218\n");
   cg.Write("memory.failcnt", "692447\n");
+  cg.Write("memory.memsw.failcnt", "3\n");
   const PressureCounters c = ReadPressureCounters(cg.dir(), /*v2=*/false);
   EXPECT_EQ(c.major_faults, 518u);
   EXPECT_EQ(c.refaults, 5637225u);
-  EXPECT_EQ(c.fail_count, 692447u);
+  EXPECT_EQ(c.fail_count, 692450u);
   EXPECT_FALSE(c.some_stall_us);
 }
 
