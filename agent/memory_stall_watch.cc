@@ -26,6 +26,17 @@ std::uint64_t LastSnapshot(const AttemptLayout& layout, const std::string& packa
   return last;
 }
 
+// Resident pages of `pid` (the second field of /proc/<pid>/statm), 0 when unreadable.
+std::uint64_t ResidentPages(int pid) {
+  StatusOr<std::string> text = ReadFile("/proc/" + std::to_string(pid) + "/statm", 4096);
+  if (!text.ok()) return 0;
+  const std::size_t space = text->find(' ');
+  if (space == std::string::npos) return 0;
+  std::uint64_t pages = 0;
+  std::from_chars(text->data() + space + 1, text->data() + text->size(), pages);
+  return pages;
+}
+
 }  // namespace
 
 std::string RunningBinaryFile(const AttemptLayout& layout, std::string_view import_path) {
@@ -94,14 +105,25 @@ void MemoryStallWatch::EndStall(const sandbox::StallFigures& figures, std::int64
   // Nothing of ours to end (go test building, or between binaries): the stall goes
   // on, and the next thrashing sample tries again.
   if (running.empty()) return;
-  const std::string evidence = sandbox::DescribeStall(figures);
+  // With -p above 1 several binaries share the cgroup and the counters cannot say whose
+  // pages thrash: the largest goes, as the OOM killer would choose, and the others get
+  // a whole `after` more before the watch acts again.
+  const RunningBinary* victim = &running.front();
+  std::uint64_t largest = 0;
   for (const RunningBinary& b : running) {
-    spdlog::warn("attempt {}: {} stalled at the memory limit ({}); ending its test binary (pid {})", layout_.dir(),
-                 b.package, evidence, b.pid);
-    ::kill(b.pid, SIGKILL);
+    if (const std::uint64_t pages = ResidentPages(b.pid); pages > largest) {
+      largest = pages;
+      victim = &b;
+    }
   }
+  const std::string evidence = sandbox::DescribeStall(figures);
+  spdlog::warn("attempt {}: {} stalled at the memory limit ({}); ending its test binary (pid {})", layout_.dir(),
+               victim->package, evidence, victim->pid);
+  ::kill(victim->pid, SIGKILL);
+  detector_ = sandbox::StallDetector(after_);
+  thrashing_ = false;
   if (record_) return;
-  MemoryStallRecord r{.package = running.front().package,
+  MemoryStallRecord r{.package = victim->package,
                       .since_unix_ms = figures.since_unix_ms,
                       .detected_unix_ms = figures.detected_unix_ms,
                       .ended_unix_ms = now_ms,

@@ -7,8 +7,9 @@
 //   - when a thrash begins, asks every running test binary for a heap profile now
 //     (heap/<pkg>/snapshot-now, which the injected snapshot goroutine polls), so
 //     that a profile from the stall's start exists even if the binary then crawls;
-//   - when the thrash has lasted `after`, SIGKILLs the running test binaries, and only
-//     them (the pids their exec wrappers left in exec/<pkg>.pid): the GC lines and the
+//   - when the thrash has lasted `after`, SIGKILLs the running test binary, and only
+//     it (the largest of those whose exec wrappers left pids in exec/<pkg>.pid), then
+//     starts watching afresh: the GC lines and the
 //     cgroup samples are already on disk as they come, and go test reports the binary
 //     as killed and goes on with the rest of the shard, as after an OOM kill.
 // The first stall is kept for result.json (MemoryStallRecord).
