@@ -45,8 +45,8 @@ func init() {
 
 // zzGotestrunHeapLoop is the one goroutine; the tickers are never stopped because the
 // goroutine ends with the process. Besides every interval, it takes a profile when the
-// agent asks for one (the file snapshot-now appears: the cgroup began to thrash at its
-// limit); removing a file that is not there is one cheap system call.
+// agent asks for one by making the file snapshot-now, as the cgroup begins to thrash at
+// its limit; removing a file that is not there is one cheap system call.
 func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration) {
 	zzGotestrunHeapTicker := zzGotestrunHeapTime.NewTicker(zzGotestrunHeapInterval)
 	zzGotestrunHeapPoll := zzGotestrunHeapTime.NewTicker(200 * zzGotestrunHeapTime.Millisecond)

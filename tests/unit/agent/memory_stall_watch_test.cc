@@ -98,7 +98,9 @@ TEST_F(MemoryStallWatchTest, AsksForAProfileAtTheStartAndEndsTheBinaryAfterTheSt
       fs::remove(request);
       std::ofstream(layout_->heap_dir(kPackage) + "/snapshots.tsv") << kStart + 300 << "\t1\t3\t1\t1\t1\t1\n";
     }
-    if (i < 51) EXPECT_FALSE(watch.record()) << i;
+    if (i < 51) {
+      EXPECT_FALSE(watch.record()) << i;
+    }
   }
   ASSERT_TRUE(watch.record());
   const MemoryStallRecord& r = *watch.record();
