@@ -143,7 +143,11 @@ std::string DescribeStall(const StallFigures& f) {
   if (f.full_avg10) add("full avg10 " + Fixed(*f.full_avg10, 2));
   if (f.refaults_per_second) add(Grouped(*f.refaults_per_second) + " refaults/s");
   if (f.major_faults_per_second) add(Grouped(*f.major_faults_per_second) + " major faults/s");
-  if (f.fail_count_per_second) add("limit hit " + Grouped(*f.fail_count_per_second) + " times/s");
+  // A v1 cgroup with a swap limit counts its hits elsewhere on some kernels: a zero
+  // says nothing, so it is left out.
+  if (f.fail_count_per_second && *f.fail_count_per_second >= 0.5) {
+    add("limit hit " + Grouped(*f.fail_count_per_second) + " times/s");
+  }
   return s + figures;
 }
 
