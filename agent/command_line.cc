@@ -134,6 +134,15 @@ StatusOr<RunOptions> ParseRunArgs(std::span<const std::string> args) {
          o.heap_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
          return Status::Ok();
        }},
+      {"memory-stall-after",
+       [&o](const std::string& v) -> Status {
+         StatusOr<std::chrono::nanoseconds> d = ParseGoDuration(v);
+         if (!d.ok()) return d.status();
+         // Below a second a few 200 ms samples would decide; 0 is off.
+         if (*d < std::chrono::seconds(1) && d->count() != 0) return InvalidArgumentError("memory stall after below 1s");
+         o.memory_stall_after = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+         return Status::Ok();
+       }},
       {"timeout",
        [&o](const std::string& v) -> Status {
          StatusOr<std::chrono::nanoseconds> d = ParseGoDuration(v);

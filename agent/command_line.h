@@ -4,7 +4,7 @@
 //   gotestrun-agent list --module-dir DIR [--tags T] [--out FILE] [PATTERNS...]
 //   gotestrun-agent run --dir ATTEMPT_DIR --module-dir DIR [--parallel N] [--p N]
 //       [--gomemlimit BYTES] [--heap-interval DURATION] [--timeout DURATION] [--tags T]
-//       [--flag F]... PACKAGES...
+//       [--memory-stall-after DURATION] [--flag F]... PACKAGES...
 //   gotestrun-agent exec --dir ATTEMPT_DIR BINARY ARGS...
 //
 // Options are "--name value" or "--name=value". For install, list and run they may
@@ -42,6 +42,9 @@ struct RunOptions {
   std::optional<int> p;         // go test -p
   std::optional<std::uint64_t> gomemlimit_bytes;  // GOMEMLIMIT of each test binary
   std::chrono::milliseconds heap_interval{2000};
+  // How long a stall at the memory limit may last before the running test binary is
+  // ended (memory_stall_watch.h); 0 (--memory-stall-after 0s) turns the watch off.
+  std::chrono::milliseconds memory_stall_after{10000};
   std::string timeout;  // go test -timeout, a Go duration as given; empty: go's default
   std::string tags;
   std::vector<std::string> flags;  // more go test flags, in order

@@ -19,6 +19,7 @@
 #include "agent/child.h"
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
+#include "agent/memory_stall_watch.h"
 #include "base/files.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/line_splitter.h"
@@ -221,6 +222,9 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   }
   g_child.store(*pid);
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  // For the agent's memory stall watch: which process is this package's test binary.
+  const std::string pid_file = RunningBinaryFile(layout, record.package);
+  if (Status s = WriteFileAtomic(pid_file, FormatRunningBinary(*pid, record.package)); !s.ok()) Complain(s.ToString());
 
   std::atomic<std::int64_t> drain_deadline_ms{0};
   std::thread tee;
@@ -229,6 +233,7 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   }
   record.end = WaitChild(*pid);
   record.end_unix_ms = NowUnixMs();
+  ::unlink(pid_file.c_str());
   g_child.store(0);
   drain_deadline_ms.store(NowUnixMs() + std::chrono::milliseconds(kDrainAfterExit).count());
   if (tee.joinable()) tee.join();

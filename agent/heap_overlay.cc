@@ -43,12 +43,23 @@ func init() {
 	go zzGotestrunHeapLoop(zzGotestrunHeapDir, zzGotestrunHeapInterval)
 }
 
-// zzGotestrunHeapLoop is the one goroutine; the ticker is never stopped because the
-// goroutine ends with the process.
+// zzGotestrunHeapLoop is the one goroutine; the tickers are never stopped because the
+// goroutine ends with the process. Besides every interval, it takes a profile when the
+// agent asks for one by making the file snapshot-now, as the cgroup begins to thrash at
+// its limit; removing a file that is not there is one cheap system call.
 func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration) {
 	zzGotestrunHeapTicker := zzGotestrunHeapTime.NewTicker(zzGotestrunHeapInterval)
+	zzGotestrunHeapPoll := zzGotestrunHeapTime.NewTicker(200 * zzGotestrunHeapTime.Millisecond)
+	zzGotestrunHeapRequest := zzGotestrunHeapFilepath.Join(zzGotestrunHeapDir, "snapshot-now")
 	for zzGotestrunHeapSeq := 1; ; zzGotestrunHeapSeq++ {
-		<-zzGotestrunHeapTicker.C
+		select {
+		case <-zzGotestrunHeapTicker.C:
+		case <-zzGotestrunHeapPoll.C:
+			if zzGotestrunHeapOs.Remove(zzGotestrunHeapRequest) != nil {
+				zzGotestrunHeapSeq--
+				continue
+			}
+		}
 		zzGotestrunHeapSnapshot(zzGotestrunHeapDir, zzGotestrunHeapSeq)
 	}
 }

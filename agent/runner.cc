@@ -20,6 +20,7 @@
 #include "agent/go_list.h"
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
+#include "agent/memory_stall_watch.h"
 #include "base/files.h"
 #include "base/subprocess.h"
 #include "core/diagnosis/gotest/gctrace.h"
@@ -66,14 +67,18 @@ class MemoryRecorder {
   MemoryRecorder& operator=(const MemoryRecorder&) = delete;
 
   std::string source() const { return cgroup_ ? cgroup_->Source() : "none"; }
+  const std::optional<CgroupMemory>& cgroup() const { return cgroup_; }
 
-  void Sample() {
-    if (!cgroup_) return;
+  // The sample written, nullopt when none could be read.
+  std::optional<MemorySample> Sample() {
+    if (!cgroup_) return std::nullopt;
     StatusOr<MemoryUsage> usage = cgroup_->Read();
-    if (!usage.ok()) return;
+    if (!usage.ok()) return std::nullopt;
     peak_ = std::max(peak_.value_or(0), usage->usage_bytes);
     limit_ = usage->limit_bytes;
-    Write(FormatMemorySample({.unix_ms = NowUnixMs(), .usage_bytes = usage->usage_bytes, .limit_bytes = limit_}));
+    const MemorySample sample{.unix_ms = NowUnixMs(), .usage_bytes = usage->usage_bytes, .limit_bytes = limit_};
+    Write(FormatMemorySample(sample));
+    return sample;
   }
 
   void Report(AttemptResult& result) const {
@@ -206,6 +211,17 @@ gotest::BuildPhase BuildPhaseOf(const gotest::RunSummary& stream, const gotest::
   return gotest::BuildPhase::kUnknown;
 }
 
+// The stall the watch ended, with what the stream says the package was doing.
+std::optional<MemoryStallRecord> StallRecord(const MemoryStallWatch& watch, const std::vector<PackageRecord>& packages) {
+  std::optional<MemoryStallRecord> record = watch.record();
+  if (!record) return record;
+  for (const PackageRecord& p : packages) {
+    if (p.package == record->package) record->running_tests = p.running_tests;
+  }
+  record->phase = record->running_tests.empty() ? "init" : "test-run";
+  return record;
+}
+
 }  // namespace
 
 std::vector<PackageRecord> PackageRecords(const std::vector<PackageListing>& listed, const gotest::RunSummary& stream,
@@ -254,9 +270,13 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
     return 1;
   }
   MemoryRecorder memory(layout.memory());
+  MemoryStallWatch stall_watch(layout, memory.cgroup() ? memory.cgroup()->cgroup().dir : "",
+                               memory.cgroup() && memory.cgroup()->cgroup().version == CgroupVersion::kV2,
+                               options.memory_stall_after);
   const auto finish = [&](int exit_code) {
     memory.Sample();
     memory.Report(result);
+    result.memory_stall = StallRecord(stall_watch, result.packages);
     result.end_unix_ms = NowUnixMs();
     if (Status s = WriteFileAtomic(layout.result(), EncodeAttemptResult(result)); !s.ok()) {
       spdlog::error("result.json: {}", s.ToString());
@@ -319,7 +339,9 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
   std::optional<std::chrono::steady_clock::time_point> stopping_since;
   while (!end) {
     end = go_test->Wait(kSampleInterval);
-    memory.Sample();
+    if (const std::optional<MemorySample> sample = memory.Sample()) {
+      stall_watch.Sample(sample->unix_ms, sample->usage_bytes, sample->limit_bytes);
+    }
     follower.Poll();
     if (end) break;
     if (const int sig = g_stop_signal.load(); sig != 0 && !stopping_since) {

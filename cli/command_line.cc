@@ -39,6 +39,10 @@ const char kUsage[] =
     "  --json-progress     progress on stderr as one JSON object per line\n"
     "  --no-history        plan as a first run, and do not record this run's peaks in the\n"
     "                      module's memory history (MODULE/.gotestrun/history/)\n"
+    "  --memory-stall-after D  end an attempt that sits at its memory limit while the\n"
+    "                      kernel thrashes (refaults, major faults, memory pressure) for D,\n"
+    "                      and retry it as after an OOM kill (default 10s, 2s to 10m)\n"
+    "  --no-memory-stall   let such an attempt crawl until it ends or times out\n"
     "\n"
     "The run folder holds run.yaml, status.yaml (the status the operator would write),\n"
     "the evidence of every shard attempt (s<i>/a<k>/), report.html and junit.xml. Each\n"
@@ -112,6 +116,7 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
       {"--max-memory", true}, {"--shards", true},     {"--max-shards", true}, {"--parallel", true},
       {"--p", true},          {"--max-attempts", true}, {"--name", true},     {"--out", true},
       {"--agent", true},      {"--json-progress", false}, {"--no-history", false}, {"--help", false},
+      {"--memory-stall-after", true}, {"--no-memory-stall", false},
       {"-h", false},
   };
   bool help = false;
@@ -131,6 +136,8 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
     else if (name == "--agent") f.agent = value;
     else if (name == "--json-progress") f.json_progress = true;
     else if (name == "--no-history") f.no_history = true;
+    else if (name == "--memory-stall-after") f.memory_stall_after = value;
+    else if (name == "--no-memory-stall") f.no_memory_stall = true;
     else help = true;
     return Status::Ok();
   }, positional));

@@ -4,6 +4,7 @@
 //   gotestrun run [PACKAGES...] [-f FILE] [--module-dir DIR] [--memory Q] [--max-memory Q]
 //       [--shards N] [--max-shards N] [--parallel N] [--p N] [--max-attempts N]
 //       [--name NAME] [--out RUN_DIR] [--agent PATH] [--json-progress] [--no-history]
+//       [--memory-stall-after D] [--no-memory-stall]
 //   gotestrun describe RUN_DIR
 //   gotestrun describe NAME [-n NAMESPACE] [--kubeconfig PATH]
 //   gotestrun help

@@ -10,6 +10,9 @@ namespace {
 // The agent writes result.json after go test ends; a stopped attempt gets this long
 // between SIGTERM and SIGKILL to do so.
 constexpr std::chrono::milliseconds kStopGrace{2000};
+// How long past `after` the sandbox waits for the agent to end a stall: the agent needs
+// a sample or two to confirm it and go test a moment to reap the binary.
+constexpr std::chrono::milliseconds kStallBackstopGrace{3000};
 
 }  // namespace
 
@@ -34,6 +37,8 @@ StatusOr<ProcessEnd> SandboxExecutor::Run(sandbox::RunOptions options, const Sto
   ProcessEnd end;
   end.end.oom_killed = r->oom_killed;
   end.end.killed_at_limit = r->killed_at_limit;
+  end.end.memory_stall = r->memory_stall;
+  end.end.stall_evidence = r->stall_evidence;
   // As a container runtime reports it: 128 + the signal that ended the top process.
   end.end.exit_code = r->exit.signal != 0 ? 128 + r->exit.signal : r->exit.exit_code;
   end.stopped = r->stopped;
@@ -65,6 +70,9 @@ StatusOr<ProcessEnd> SandboxExecutor::RunAttempt(const policy::ShardPlan& plan, 
   // ends the attempt, and its evidence says what was running.
   options.kill_tree_on_oom = true;
   options.sample_interval = std::chrono::milliseconds(250);
+  // The agent ends a stall itself, with its evidence; the sandbox ends the whole tree
+  // only when the stall outlasts the agent's chance (a compile stalling, an agent gone).
+  if (command_.spec.memory_stall_enabled) options.memory_stall_after = command_.spec.memory_stall_after + kStallBackstopGrace;
   if (on_memory) options.on_sample = [&](const sandbox::MemorySample& s) { on_memory(s.usage_bytes); };
   return Run(std::move(options), stop);
 }

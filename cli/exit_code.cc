@@ -25,7 +25,7 @@ int ExitCodeOf(const json& status) {
     for (const json& p : status["packages"]) {
       std::string outcome = Str(p, "outcome");
       if (outcome == "TestsFailed" || outcome == "BuildFailed") failed = true;
-      if (outcome == "OOMKilled") did_not_fit = true;
+      if (outcome == "OOMKilled" || outcome == "MemoryStall") did_not_fit = true;
     }
   }
   if (failed) return kExitFailed;

@@ -38,6 +38,7 @@ constexpr FlagField kFlagFields[] = {
     {"--parallel", "goTest.parallel", &RunFlags::parallel},
     {"--p", "goTest.p", &RunFlags::p},
     {"--max-attempts", "retry.maxAttempts", &RunFlags::max_attempts},
+    {"--memory-stall-after", "memoryStall.after", &RunFlags::memory_stall_after},
 };
 
 // Puts "a.b" = value into spec.
@@ -182,9 +183,10 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   for (const FlagField& f : kFlagFields) {
     const std::optional<std::string>& v = flags.*(f.value);
     if (!v) continue;
-    bool quantity = std::string_view(f.field).starts_with("resources.");
-    SetField(spec, f.field, quantity ? json(*v) : IntOrText(*v));
+    bool text = std::string_view(f.field).starts_with("resources.") || std::string_view(f.field).starts_with("memoryStall.");
+    SetField(spec, f.field, text ? json(*v) : IntOrText(*v));
   }
+  if (flags.no_memory_stall) SetField(spec, "memoryStall.enabled", false);
   if (!flags.packages.empty()) spec["packages"] = flags.packages;
 
   StatusOr<api::GoTestRunSpec> parsed = api::ParseSpec(spec);

@@ -45,11 +45,13 @@ struct RunFlags {
   std::optional<std::string> parallel;     // --parallel
   std::optional<std::string> p;            // --p
   std::optional<std::string> max_attempts; // --max-attempts
+  std::optional<std::string> memory_stall_after;  // --memory-stall-after (default 10s)
   std::string name;                     // --name; default: the module folder's name and a timestamp
   std::string out;                      // --out: the run folder
   std::string agent;                    // --agent: gotestrun-agent
   bool json_progress = false;           // --json-progress
   bool no_history = false;              // --no-history
+  bool no_memory_stall = false;         // --no-memory-stall
 };
 
 inline constexpr char kDefaultMemory[] = "512Mi";

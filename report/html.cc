@@ -35,6 +35,7 @@ std::string_view ColorOf(std::string_view word) {
       {"TestsFailed", "#bc4c00"}, {"fail", "#bc4c00"},      {"tests failed", "#bc4c00"},
       {"BuildFailed", "#8250df"}, {"build-failed", "#8250df"}, {"build failed", "#8250df"},
       {"OOMKilled", "#cf222e"},  {"killed", "#cf222e"},     {"build killed", "#cf222e"}, {"DoesNotFit", "#cf222e"},
+      {"MemoryStall", "#cf222e"},
       {"AttemptsSpent", "#cf222e"},
       {"Running", "#0969da"},    {"running", "#0969da"},    {"Planning", "#0969da"},
       {"Pending", "#8c959f"},    {"skip", "#8c959f"},
@@ -137,6 +138,7 @@ std::string OutcomeOf(const Attempt& a) {
   const AttemptEvidence& ev = a.evidence;
   if (ContainerOomKilled(a)) return "OOMKilled";
   if (!ev.result) return "Unknown";
+  if (ev.result->memory_stall) return std::string(agent::kMemoryStallOutcome);
   bool failed = false, build = false, all = !ev.result->packages.empty();
   for (const agent::PackageRecord& p : ev.result->packages) {
     using O = gotest::PackageOutcome;
@@ -211,7 +213,7 @@ std::optional<Kill> KillOf(const Attempt& a) {
     if (e.end.signal != kSigKill) continue;
     if (!killed || e.package == a.status.killed_package) killed = &e;
   }
-  bool oom = a.status.outcome == "OOMKilled" ||
+  bool oom = a.status.outcome == "OOMKilled" || a.status.outcome == agent::kMemoryStallOutcome ||
              (!a.in_status && (killed || ContainerOomKilled(a) || (ev.result && ev.result->oom_kills_seen.value_or(0) > 0)));
   if (!oom) return std::nullopt;
   Kill k;
@@ -478,7 +480,7 @@ class Page {
     for (const Shard& s : run_.shards) {
       for (const Attempt& a : s.attempts) {
         ++attempts;
-        kills += OutcomeOf(a) == "OOMKilled";
+        kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == agent::kMemoryStallOutcome;
         if (auto p = PeakOf(a)) peak = std::max(peak.value_or(0), *p);
         if (auto t = AttemptStartUnixMs(a)) first = std::min(first.value_or(*t), *t);
         if (auto t = AttemptEndUnixMs(a)) last = std::max(last.value_or(*t), *t);
@@ -536,7 +538,7 @@ class Page {
     if (run_.diagnoses.empty()) {
       int kills = 0;
       for (const Shard& s : run_.shards) {
-        for (const Attempt& a : s.attempts) kills += OutcomeOf(a) == "OOMKilled";
+        for (const Attempt& a : s.attempts) kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == agent::kMemoryStallOutcome;
       }
       out_ += "<div class=\"card ok\"><p>No package ended on a kill, so none needed a diagnosis.";
       if (kills > 0) {

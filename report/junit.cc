@@ -66,9 +66,21 @@ std::string OomText(const FinalResult& r) {
   return text;
 }
 
+// The kill was the agent's, of a test binary stalled at its memory limit.
+bool Stalled(const FinalResult& r) {
+  if (r.attempt == nullptr) return false;
+  if (r.attempt->in_status) return r.attempt->status.outcome == agent::kMemoryStallOutcome;
+  const std::optional<agent::AttemptResult>& result = r.attempt->evidence.result;
+  return result && result->memory_stall && result->memory_stall->package == r.package;
+}
+
+std::string KillType(const FinalResult& r) { return Stalled(r) ? std::string(agent::kMemoryStallOutcome) : "OOMKilled"; }
+
 std::string OomMessage(const FinalResult& r) {
-  if (r.diagnosis && !r.diagnosis->summary.empty()) return r.diagnosis->summary;
-  std::string m = r.package + " was OOM-killed";
+  if (r.diagnosis && !r.diagnosis->summary.empty()) {
+    return Stalled(r) ? "stalled at the limit: " + r.diagnosis->summary : r.diagnosis->summary;
+  }
+  std::string m = r.package + (Stalled(r) ? " stalled at the limit and was ended" : " was OOM-killed");
   if (r.attempt) {
     m += " in shard " + std::to_string(r.attempt->shard) + " attempt " + std::to_string(r.attempt->attempt);
     if (!r.attempt->status.memory.empty()) m += " at " + r.attempt->status.memory;
@@ -94,7 +106,7 @@ std::vector<Case> CasesOf(const FinalResult& r, const RunFolder& run) {
         case gotest::TestOutcome::kPaused:
         case gotest::TestOutcome::kNoResult:
           if (oom) {
-            c.problem = {Problem::kFailure, "OOMKilled", OomMessage(r), OomText(r) + "\n" + t.output.Text()};
+            c.problem = {Problem::kFailure, KillType(r), OomMessage(r), OomText(r) + "\n" + t.output.Text()};
           } else {
             c.problem = {Problem::kError, "NoResult",
                          t.name + " has no result: the test binary ended while it ran", t.output.Text()};
@@ -108,11 +120,12 @@ std::vector<Case> CasesOf(const FinalResult& r, const RunFolder& run) {
   bool has_oom = false;
   for (const Case& c : cases) {
     has_failure = has_failure || c.problem.kind == Problem::kFailure || c.problem.kind == Problem::kError;
-    has_oom = has_oom || c.problem.type == "OOMKilled";
+    has_oom = has_oom || c.problem.type == KillType(r);
   }
   if (oom && !has_oom) {
     std::string output = r.events ? r.events->output.Text() : "";
-    cases.push_back({"[OOM killed]", std::nullopt, {Problem::kFailure, "OOMKilled", OomMessage(r), OomText(r) + output}});
+    cases.push_back({Stalled(r) ? "[stalled at the limit]" : "[OOM killed]", std::nullopt,
+                     {Problem::kFailure, KillType(r), OomMessage(r), OomText(r) + output}});
     return cases;
   }
   const bool passed = r.outcome == "Succeeded" || (r.outcome.empty() && r.passed_once);

@@ -8,7 +8,10 @@
 //  - A package whose last attempt ended on an OOM kill and that never passed is a
 //    failed testsuite: the tests running at the kill, or a "[OOM killed]" testcase when
 //    none was, get <failure type="OOMKilled"> with the diagnosis summary as message and
-//    the cause, evidence and top allocation sites in the text. Any other package that
+//    the cause, evidence and top allocation sites in the text. A kill of a binary that
+//    stalled at its memory limit (status MemoryStall) is <failure type="MemoryStall">,
+//    "stalled at the limit" in its message, the testcase "[stalled at the limit]" when
+//    no test ran. Any other package that
 //    did not pass gets at least one <failure> (or <error type="NoResult"> for tests the
 //    binary's end cut short), so no failed package looks green.
 //  - The form of the common JUnit schema (Jenkins junit-10.xsd): testsuites/testsuite

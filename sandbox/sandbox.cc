@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandbox/memory_pressure.h"
+#include "sandbox/memory_stall.h"
 #include "sandbox/process_tree.h"
 
 namespace gotestrun::sandbox {
@@ -19,6 +21,8 @@ using std::chrono::steady_clock;
 
 // How often the run looks at the process, its memory and the stop hook.
 constexpr milliseconds kTick{50};
+// The stall watch's samples: the agent's rate, enough to see a thrash that lasts seconds.
+constexpr milliseconds kStallSampleInterval{200};
 
 std::string Mib(std::uint64_t bytes) {
   char buf[32];
@@ -80,6 +84,7 @@ std::string RunResult::ToString() const {
   std::string s = exit.ToString();
   if (oom_killed) s += ", OOM-killed (" + std::to_string(oom_kill_count) + " OOM kills in the cgroup)";
   if (killed_at_limit) s += ", killed at the memory limit by the RSS watch";
+  if (memory_stall) s += ", stalled at the limit (" + stall_evidence + ")";
   if (timed_out) s += ", timed out";
   if (stopped) s += ", stopped";
   s += ", peak " + Mib(peak_bytes) + ", " + std::to_string(wall_time.count()) + " ms, " +
@@ -165,6 +170,11 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
 
   std::uint64_t peak_sampled = 0;
   bool tree_killed_on_oom = false;
+  std::optional<StallDetector> stall;
+  if (options.memory_stall_after.count() > 0 && enforcer.has_cgroup() && limit > 0) {
+    stall.emplace(options.memory_stall_after);
+  }
+  auto next_stall_sample = start;
   auto next_sample = start;
   std::optional<ExitInfo> exit;
   for (;;) {
@@ -188,6 +198,27 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
       if (events.ok() && events->oom_kill > 0) {
         tree_killed_on_oom = true;
         (void)enforcer.KillAll();
+      }
+    }
+    if (stall && usage && now >= next_stall_sample) {
+      next_stall_sample = now + kStallSampleInterval;
+      const std::int64_t unix_ms = std::chrono::duration_cast<milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::optional<StallFigures> figures =
+          stall->Add({.unix_ms = unix_ms, .usage_bytes = *usage, .limit_bytes = limit,
+                      .counters = ReadPressureCounters(enforcer.cgroup().dir(), version == CgroupVersion::kV2)});
+      if (figures) {
+        result.memory_stall = true;
+        result.stall_evidence = DescribeStall(*figures);
+        spdlog::warn("sandbox: {}: stalled at the memory limit ({}); killing the tree", options.argv[0],
+                     result.stall_evidence);
+        Status killed = enforcer.KillAll();
+        if (!killed.ok()) {
+          AddNote(result.enforcement_note, killed.message());
+          child->Signal(SIGKILL);
+        }
+        exit = child->Wait();
+        break;
       }
     }
     if (options.on_sample && usage && now >= next_sample) {

@@ -61,6 +61,9 @@ struct RunOptions {
   // An OOM kill ends every process in the cgroup, as Kubernetes 1.28+ makes it on cgroup
   // v2 (memory.oom.group). On v1 the sandbox does it on seeing the OOM kill counter move.
   bool kill_tree_on_oom = false;
+  // With a cgroup and a limit: a stall at the limit (memory_stall.h) that lasts this
+  // long ends the whole tree, reported as memory_stall. 0: no watch.
+  std::chrono::milliseconds memory_stall_after{0};
 };
 
 struct RunResult {
@@ -68,6 +71,8 @@ struct RunResult {
   bool oom_killed = false;               // the kernel's OOM killer ended something in the cgroup
   std::uint64_t oom_kill_count = 0;
   bool killed_at_limit = false;          // the RSS watch (not the kernel) killed the tree at the limit
+  bool memory_stall = false;             // the tree stalled at its limit and was killed (memory_stall_after)
+  std::string stall_evidence;            // DescribeStall's figures when memory_stall
   bool timed_out = false;
   bool stopped = false;                  // stop_requested said so
   std::uint64_t peak_bytes = 0;          // the kernel's peak, else the highest sample

@@ -11,6 +11,7 @@
 #include "core/api/status.h"
 #include "core/engine/run_loop.h"
 #include "core/evidence/evidence.h"
+#include "core/evidence/memory_stall.h"
 
 namespace gotestrun::controllers {
 namespace {
@@ -116,6 +117,10 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     const auto seen_at = ended_seen_.count(a.pod) ? ended_seen_[a.pod] : std::chrono::steady_clock::now();
     auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);
+    if (a.outcome == agent::kMemoryStallOutcome) {
+      events.push_back({"Warning", std::string(agent::kMemoryStallOutcome), a.pod + ": " + ev.message});
+      return;
+    }
     if (a.outcome != "OOMKilled") return;
     {
       std::lock_guard<std::mutex> lock(r_.kills_mu_);

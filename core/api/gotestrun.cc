@@ -245,6 +245,18 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   s.growth_threshold_percent = growth->value_or(25);
   if (At(gate, "failOnGrowth").is_boolean()) s.fail_on_growth = gate["failOnGrowth"].get<bool>();
 
+  const Json& stall = At(spec, "memoryStall");
+  if (At(stall, "enabled").is_boolean()) s.memory_stall_enabled = stall["enabled"].get<bool>();
+  auto stall_after = String(stall, "after", "memoryStall.after");
+  if (!stall_after.ok()) return stall_after.status();
+  if (!stall_after->empty()) {
+    auto d = ParseGoDuration(*stall_after);
+    if (!d.ok() || *d < kMinMemoryStallAfter || *d > kMaxMemoryStallAfter) {
+      return Bad("memoryStall.after", "'" + *stall_after + "' must be a duration from 2s to 10m");
+    }
+    s.memory_stall_after = *d;
+  }
+
   GTR_RETURN_IF_ERROR(policy::ValidateRunPolicy(s.policy).Annotate("spec"));
   return s;
 }

@@ -52,7 +52,16 @@ struct GoTestRunSpec {
   std::string profiles_claim = "gotestrun-profiles";
   int growth_threshold_percent = 25;
   bool fail_on_growth = false;
+  // spec.memoryStall: end an attempt whose memory stays pinned at its limit while the
+  // kernel thrashes (see sandbox/memory_stall.h) after this long; off when disabled.
+  bool memory_stall_enabled = true;
+  std::chrono::milliseconds memory_stall_after{10000};
 };
+
+// spec.memoryStall.after bounds: under 2 s a few sampling hiccups would decide; past
+// 10 minutes a stalled attempt has cost most of what the watch is there to save.
+inline constexpr std::chrono::milliseconds kMinMemoryStallAfter{2000};
+inline constexpr std::chrono::milliseconds kMaxMemoryStallAfter{600000};
 
 // Decodes `spec` of a GoTestRun. InvalidArgument naming the field on anything the
 // CRD would refuse.

@@ -24,6 +24,9 @@ std::vector<std::string> AgentRunArgv(const std::string& agent, const std::strin
   if (plan.p) add("--p", std::to_string(*plan.p));
   if (plan.gomemlimit) add("--gomemlimit", std::to_string(*plan.gomemlimit));
   if (spec.profiling) add("--heap-interval", std::to_string(spec.heap_interval.count()) + "ms");
+  // Always said, so an agent's own default never decides: 0s switches the watch off.
+  add("--memory-stall-after",
+      spec.memory_stall_enabled ? std::to_string(spec.memory_stall_after.count()) + "ms" : std::string("0s"));
   if (!spec.timeout.empty()) add("--timeout", spec.timeout);
   if (!spec.tags.empty()) add("--tags", JoinTags(spec.tags));
   for (const std::string& f : spec.flags) add("--flag", f);

@@ -84,13 +84,56 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
   }
 }
 
+// A stall the agent ended names its package, which result.json already shows killed;
+// one the sandbox ended killed the whole tree, like a container OOM kill.
+void NoteMemoryStall(const std::optional<agent::MemoryStallRecord>& record, const ContainerEnd& end,
+                     AttemptFindings& ev) {
+  if (record) {
+    ev.memory_stall = record;
+    if (!record->package.empty()) {
+      for (const policy::PackageOutcome& po : ev.outcome.packages) {
+        if (po.package != record->package || po.result != policy::PackageResult::kKilled) continue;
+        ev.killed_package = po.package;
+        ev.running_test = po.test_at_kill;
+        ev.phase = std::string(policy::PhaseName(po.phase));
+      }
+    }
+  } else if (end.memory_stall) {
+    ev.memory_stall = agent::MemoryStallRecord{.evidence = end.stall_evidence};
+  }
+}
+
+void AddStallEvidence(AttemptFindings& ev) {
+  if (!ev.memory_stall) return;
+  for (PackageDiagnosis& d : ev.diagnoses) {
+    if (d.package != ev.killed_package && !(ev.killed_package.empty() && ev.diagnoses.size() == 1)) continue;
+    d.evidence.insert(d.evidence.begin(), "stalled at the limit, not OOM-killed: " + ev.memory_stall->evidence);
+    if (!ev.memory_stall->heap_profile.empty()) {
+      d.evidence.push_back("heap profile at the stall's start: " + ev.memory_stall->heap_profile);
+    }
+  }
+}
+
+std::string StallMessage(const AttemptFindings& ev) {
+  std::string m = "stalled at the limit";
+  if (!ev.killed_package.empty()) {
+    m += ": " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+    for (const PackageDiagnosis& d : ev.diagnoses) {
+      if (d.package == ev.killed_package) m += ": " + std::string(policy::CauseName(d.cause));
+    }
+  }
+  m += ev.memory_stall->package.empty() ? "; the sandbox ended the process tree" : "; the agent ended its test binary";
+  if (!ev.memory_stall->evidence.empty()) m += "; " + ev.memory_stall->evidence;
+  return m;
+}
+
 }  // namespace
 
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
   AttemptFindings ev;
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
-  ev.container_oom_killed = end.oom_killed || end.killed_at_limit;
+  ev.container_oom_killed = end.oom_killed || end.killed_at_limit || end.memory_stall;
   agent::AttemptLayout layout(attempt_dir);
 
   // Build steps killed by a signal are only in go test's own output.
@@ -222,13 +265,17 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
+  NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
   Diagnose(attempt_dir, plan, ev);
+  AddStallEvidence(ev);
 
   int exit_code = end.exit_code.value_or(-1);
   const std::string killed_how = end.killed_at_limit
                                      ? "the process tree was killed at its memory limit (RSS watch, no cgroup)"
                                      : "the container was OOM-killed";
-  if (!ev.killed_package.empty()) {
+  if (ev.memory_stall) {
+    ev.message = StallMessage(ev);
+  } else if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
     for (const PackageDiagnosis& d : ev.diagnoses) {
       if (d.package == ev.killed_package) ev.message += ": " + std::string(policy::CauseName(d.cause));

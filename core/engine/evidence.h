@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/evidence/memory_stall.h"
 #include "core/policy/retry.h"
 
 namespace gotestrun::engine {
@@ -24,6 +25,10 @@ struct ContainerEnd {
   // The local runner's RSS watch killed it at the limit (no cgroup): treated as an
   // OOM kill by the policy, and said so in the message.
   bool killed_at_limit = false;
+  // The local sandbox ended the whole tree because it stalled at its memory limit and
+  // the agent had not ended it (sandbox/memory_stall.h); `stall_evidence` has the figures.
+  bool memory_stall = false;
+  std::string stall_evidence;
 };
 
 // What the diagnosis (diagnosis/cause) concluded about one package of an attempt.
@@ -35,7 +40,7 @@ struct PackageDiagnosis {
   std::vector<std::string> evidence;  // the figures behind it, one line each
 };
 
-// What the evidence of one attempt says (the report's AttemptEvidence is the files
+// What the evidence of one attempt says (the report's AttemptFindings is the files
 // themselves, read for people).
 struct AttemptFindings {
   policy::AttemptOutcome outcome;
@@ -51,6 +56,10 @@ struct AttemptFindings {
   std::string message;           // one line for people
   // For each package killed (or the one suspect of a container kill): the diagnosis.
   std::vector<PackageDiagnosis> diagnoses;
+  // The attempt was ended because it stalled at its memory limit: by the agent (the
+  // record from result.json) or by the local sandbox (package empty). Its outcome in
+  // status is "MemoryStall"; the policy sees the package as killed.
+  std::optional<agent::MemoryStallRecord> memory_stall;
 };
 
 // `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its

@@ -8,6 +8,7 @@
 namespace gotestrun::engine {
 std::string AttemptOutcomeName(const AttemptFindings& ev) {
   bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
+  if (ev.memory_stall) return std::string(agent::kMemoryStallOutcome);
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();
   for (const policy::PackageOutcome& p : ev.outcome.packages) {

@@ -18,7 +18,8 @@
 
 namespace gotestrun::engine {
 
-// "Succeeded", "TestsFailed", "OOMKilled" or "Failed": an attempt's outcome in status.
+// "Succeeded", "TestsFailed", "OOMKilled", "MemoryStall" or "Failed": an attempt's
+// outcome in status.
 std::string AttemptOutcomeName(const AttemptFindings& evidence);
 
 // Appends a new attempt for `plan` to its shard (a new shard when its index is new),

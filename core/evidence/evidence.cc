@@ -330,7 +330,7 @@ std::string EncodeAttemptResult(const AttemptResult& result) {
         {"gcPeakHeapBytes", OptionalNumber(p.gc_peak_heap_bytes)},
     });
   }
-  const json out{{"version", result.version},
+  json out{{"version", result.version},
                  {"goTestArgv", result.go_test_argv},
                  {"goTestExitCode", result.go_test_exit_code},
                  {"goTestSignal", result.go_test_signal},
@@ -342,6 +342,14 @@ std::string EncodeAttemptResult(const AttemptResult& result) {
                  {"oomKillsSeen", OptionalNumber(result.oom_kills_seen)},
                  {"error", result.error},
                  {"packages", std::move(packages)}};
+  if (result.memory_stall) {
+    const MemoryStallRecord& m = *result.memory_stall;
+    out["memoryStall"] = json{{"outcome", kMemoryStallOutcome},  {"package", m.package},
+                              {"phase", m.phase},                {"runningTests", m.running_tests},
+                              {"sinceUnixMs", m.since_unix_ms},  {"detectedUnixMs", m.detected_unix_ms},
+                              {"endedUnixMs", m.ended_unix_ms},  {"limitBytes", m.limit_bytes},
+                              {"evidence", m.evidence},          {"heapProfile", m.heap_profile}};
+  }
   return out.dump(2) + "\n";
 }
 
@@ -364,6 +372,18 @@ StatusOr<AttemptResult> DecodeAttemptResult(std::string_view text) {
     r.peak_bytes = GetOptionalU64(value, "peakBytes");
     r.oom_kills_seen = GetOptionalU64(value, "oomKillsSeen");
     r.error = Get<std::string>(value, "error", "");
+    if (const auto m = value.find("memoryStall"); m != value.end() && !m->is_null()) {
+      if (!m->is_object()) return InvalidArgumentError("attempt result: memoryStall: not an object");
+      r.memory_stall = MemoryStallRecord{.package = Get<std::string>(*m, "package", ""),
+                                         .phase = Get<std::string>(*m, "phase", ""),
+                                         .running_tests = GetStrings(*m, "runningTests"),
+                                         .since_unix_ms = Get<std::int64_t>(*m, "sinceUnixMs", 0),
+                                         .detected_unix_ms = Get<std::int64_t>(*m, "detectedUnixMs", 0),
+                                         .ended_unix_ms = Get<std::int64_t>(*m, "endedUnixMs", 0),
+                                         .limit_bytes = Get<std::uint64_t>(*m, "limitBytes", 0),
+                                         .evidence = Get<std::string>(*m, "evidence", ""),
+                                         .heap_profile = Get<std::string>(*m, "heapProfile", "")};
+    }
     if (const auto it = value.find("packages"); it != value.end() && !it->is_null()) {
       for (const json& item : *it) {
         PackageRecord p;

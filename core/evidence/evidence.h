@@ -40,6 +40,7 @@
 
 #include "base/status.h"
 #include "core/diagnosis/gotest/run_summary.h"
+#include "core/evidence/memory_stall.h"
 
 namespace gotestrun::agent {
 
@@ -148,7 +149,8 @@ StatusOr<ExecRecord> DecodeExecRecord(std::string_view json);
 //                "elapsedSeconds": 0.5 or null, "runningTests": [...], "failedTests": [...],
 //                "timedOut": false, "binary": {"exitCode", "signal", "coreDumped",
 //                "maxRssBytes"} or null, "buildPhase": "compile|link|setup|vet|",
-//                "gcPeakHeapBytes": 123 or null}]}
+//                "gcPeakHeapBytes": 123 or null}],
+//  "memoryStall": see memory_stall.h, absent unless the agent ended a stall}
 inline constexpr int kResultVersion = 1;
 
 struct PackageRecord {
@@ -186,6 +188,8 @@ struct AttemptResult {
   // empty when nothing did.
   std::string error;
   std::vector<PackageRecord> packages;
+  // Set when the agent ended the attempt because it stalled at its memory limit.
+  std::optional<MemoryStallRecord> memory_stall;
   friend bool operator==(const AttemptResult&, const AttemptResult&) = default;
 };
 

@@ -162,6 +162,46 @@ TEST_F(GoTestRunE2e, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSaysSo) {
   EXPECT_TRUE(diagnosed) << status.dump(2);
 }
 
+// stall/ sits at a 256Mi limit refaulting its mmapped file for over a minute and is
+// never OOM-killed (tests/fixtures/memory/README.md): the agent in the Pod ends it after
+// spec.memoryStall.after, and the operator retries it with more memory.
+TEST_F(GoTestRunE2e, AStallAtTheLimitIsEndedAndShownInStatus) {
+  const std::string stall = "gotestrun.dev/fixtures/memory/stall";
+  Json spec = Run("stall", {"./stall"}, "256Mi", "1Gi");
+  spec["spec"]["memoryStall"] = {{"after", "10s"}};
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, spec).ok());
+  Json run = WaitForEnd("stall");
+  const Json& status = run["status"];
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  bool stalled = false;
+  for (const Json& shard : status["shards"]) {
+    for (const Json& a : shard["attempts"]) {
+      if (a.value("outcome", "") != "MemoryStall") continue;
+      EXPECT_EQ(a.value("killedPackage", ""), stall) << a.dump();
+      EXPECT_EQ(a.value("phase", ""), "test-run") << a.dump();
+      EXPECT_EQ(a.value("runningTest", ""), "TestScanMappedIndex") << a.dump();
+      EXPECT_NE(a.value("message", "").find("stalled at the limit"), std::string::npos) << a.dump();
+      EXPECT_NE(a.value("message", "").find("refaults/s"), std::string::npos) << a.dump();
+      stalled = true;
+    }
+  }
+  EXPECT_TRUE(stalled) << status.dump(2);
+  bool in_diagnosis = false;
+  for (const Json& d : status["diagnosis"]) {
+    if (d.value("package", "") != stall) continue;
+    for (const Json& e : d["evidence"]) in_diagnosis |= e.get<std::string>().starts_with("stalled at the limit");
+  }
+  EXPECT_TRUE(in_diagnosis) << status["diagnosis"].dump(2);
+  EXPECT_TRUE(Eventually([&] {
+    auto events = client_->List(ResourceType::Events(), ns_);
+    if (!events.ok()) return false;
+    for (const Json& e : events->items) {
+      if (e.value("reason", "") == "MemoryStall" && e["involvedObject"].value("name", "") == "stall") return true;
+    }
+    return false;
+  }, std::chrono::seconds(30)));
+}
+
 // The suite's memory history: the first run is OOM-killed and converges; the second is
 // planned from what the first measured and passes with no OOM kill; a package whose
 // peak is far above its baseline is flagged, and fails the run when the gate says so.

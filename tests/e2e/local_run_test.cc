@@ -256,5 +256,89 @@ TEST_F(LocalRunTest, InterruptStopsEveryProcessOfTheRunAndExits130) {
   }
 }
 
+
+namespace memory_stall {
+
+// The attempt of `status` whose outcome is MemoryStall, or null.
+const json* StalledAttempt(const json& status) {
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) {
+      if (a.value("outcome", "") == "MemoryStall") return &a;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace memory_stall
+
+TEST_F(LocalRunTest, AStallAtTheLimitIsEndedWithinAfterPlus5sAndRetriedUntilItPasses) {
+  // stall/ holds 160 MiB of heap and scans a 160 MiB mmapped file: under 256Mi it sits
+  // at the limit refaulting the file for over a minute and is never OOM-killed
+  // (tests/fixtures/memory/README.md).
+  const std::string run_dir = work_ + "/stall";
+  const auto started = std::chrono::steady_clock::now();
+  int code = Run({"run", "./stall", "--module-dir", kMemoryFixture, "--memory", "256Mi", "--max-memory", "1Gi",
+                  "--memory-stall-after", "10s", "--out", run_dir, "--no-history"});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(code, 0);
+  json status = Status(run_dir);
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  const json* stalled = memory_stall::StalledAttempt(status);
+  ASSERT_NE(stalled, nullptr) << status.dump(2);
+  EXPECT_EQ(stalled->value("killedPackage", ""), "gotestrun.dev/fixtures/memory/stall");
+  EXPECT_EQ(stalled->value("runningTest", ""), "TestScanMappedIndex");
+  EXPECT_THAT(stalled->value("message", ""), HasSubstr("stalled at the limit"));
+  EXPECT_THAT(stalled->value("message", ""), HasSubstr("refaults/s"));
+
+  // The agent's record: ended within after + 5 s of the thrash's start, no OOM kill.
+  auto result_text = ReadFile(run_dir + "/s0/a1/result.json", 16 << 20);
+  ASSERT_TRUE(result_text.ok()) << result_text.status();
+  const json result = json::parse(*result_text);
+  ASSERT_TRUE(result.contains("memoryStall")) << result.dump(2);
+  const json& m = result["memoryStall"];
+  EXPECT_EQ(m.value("outcome", ""), "MemoryStall");
+  EXPECT_EQ(m.value("phase", ""), "test-run");
+  const std::int64_t ended_after_ms = m.value("endedUnixMs", std::int64_t{0}) - m.value("sinceUnixMs", std::int64_t{0});
+  EXPECT_GE(ended_after_ms, 10000);
+  EXPECT_LE(ended_after_ms, 15000);
+  EXPECT_LE(result.value("endUnixMs", std::int64_t{0}) - m.value("sinceUnixMs", std::int64_t{0}), 15000);
+  EXPECT_EQ(result.value("oomKillsSeen", 1), 0);
+  EXPECT_FALSE(m.value("heapProfile", "").empty()) << m.dump(2);
+  // Without the watch the first attempt alone crawls for over a minute.
+  EXPECT_LT(took, std::chrono::seconds(60));
+
+  // The diagnosis, the report and JUnit say so.
+  bool in_diagnosis = false;
+  for (const json& d : status["diagnosis"]) {
+    for (const json& e : d["evidence"]) in_diagnosis |= e.get<std::string>().starts_with("stalled at the limit");
+  }
+  EXPECT_TRUE(in_diagnosis) << status["diagnosis"].dump(2);
+  auto junit = ReadFile(run_dir + "/junit.xml", 16 << 20);
+  ASSERT_TRUE(junit.ok());
+  auto out = ReadFile(work_ + "/output.log", 16 << 20);
+  ASSERT_TRUE(out.ok());
+  EXPECT_THAT(*out, HasSubstr("stalled at the limit"));
+}
+
+TEST_F(LocalRunTest, APackageThatTouchesItsLimitAndRecoversIsNotEnded) {
+  // touchlimit/ thrashes at 256Mi for ~3 s, then streams a file larger than the limit
+  // once (reclaim without refaults) and ends under it.
+  const std::string run_dir = work_ + "/touch";
+  int code = Run({"run", "./touchlimit", "--module-dir", kMemoryFixture, "--memory", "256Mi", "--max-memory", "256Mi",
+                  "--memory-stall-after", "10s", "--out", run_dir, "--no-history"});
+  EXPECT_EQ(code, 0);
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_EQ(memory_stall::StalledAttempt(status), nullptr) << status.dump(2);
+  EXPECT_EQ(status.value("attemptCount", 0), 1) << status.dump(2);
+}
+
+TEST_F(LocalRunTest, MemoryStallFlagsAreCheckedLikeTheSpec) {
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--memory-stall-after", "1s", "--out", work_ + "/bad"}), 2);
+  auto out = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(out.ok());
+  EXPECT_THAT(*out, HasSubstr("memoryStall.after: '1s' must be a duration from 2s to 10m"));
+}
+
 }  // namespace
 }  // namespace gotestrun

@@ -43,8 +43,18 @@ TEST(ParseRunArgsTest, Defaults) {
   EXPECT_EQ(o->p, std::nullopt);
   EXPECT_EQ(o->gomemlimit_bytes, std::nullopt);
   EXPECT_EQ(o->heap_interval, milliseconds(2000));
+  EXPECT_EQ(o->memory_stall_after, milliseconds(10000));
   EXPECT_THAT(o->timeout, IsEmpty());
   EXPECT_THAT(o->flags, IsEmpty());
+}
+
+TEST(ParseRunArgsTest, MemoryStallAfter) {
+  StatusOr<RunOptions> o = ParseRunArgs(Args{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after", "15s", "./..."});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->memory_stall_after, milliseconds(15000));
+  o = ParseRunArgs(Args{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after=0s", "./..."});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->memory_stall_after, milliseconds(0));
 }
 
 TEST(ParseRunArgsTest, Errors) {
@@ -57,6 +67,8 @@ TEST(ParseRunArgsTest, Errors) {
       {{"--dir", "/a", "--module-dir", "/m", "--gomemlimit", "lots", "./..."}, "--gomemlimit"},
       {{"--dir", "/a", "--module-dir", "/m", "--heap-interval", "1ms", "./..."}, "below 10ms"},
       {{"--dir", "/a", "--module-dir", "/m", "--timeout", "ten", "./..."}, "--timeout"},
+      {{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after", "500ms", "./..."}, "below 1s"},
+      {{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after", "soon", "./..."}, "--memory-stall-after"},
       {{"--dir", "/a", "--module-dir", "/m", "--bogus", "1", "./..."}, "unknown option --bogus"},
       {{"--dir", "/a", "--module-dir", "/m", "-race", "./..."}, "unknown option -race"},
       {{"--dir", "/a", "--module-dir", "/m", "./...", "--flag"}, "needs a value"},

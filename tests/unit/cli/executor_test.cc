@@ -33,16 +33,19 @@ TEST(AgentArgv, RunIsTheCommandTheOperatorPutsInAPod) {
   plan.gomemlimit = 1000;
   EXPECT_THAT(AgentRunArgv(c, plan, "/runs/x/s2/a3"),
               ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/runs/x/s2/a3", "--module-dir", "/src/m", "--parallel",
-                          "1", "--p", "2", "--gomemlimit", "1000", "--heap-interval", "500ms", "--timeout", "20m", "--tags",
-                          "integration,slow", "--flag", "-race", "--flag", "-count=1", "--", "ex/a", "ex/b"));
+                          "1", "--p", "2", "--gomemlimit", "1000", "--heap-interval", "500ms", "--memory-stall-after", "10000ms",
+                          "--timeout", "20m", "--tags", "integration,slow", "--flag", "-race", "--flag", "-count=1", "--",
+                          "ex/a", "ex/b"));
   c.spec.profiling = false;
+  c.spec.memory_stall_enabled = false;
   c.spec.flags.clear();
   c.spec.tags.clear();
   c.spec.timeout.clear();
   plan = {};
   plan.packages = {"ex/a"};
   EXPECT_THAT(AgentRunArgv(c, plan, "/d"),
-              ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/d", "--module-dir", "/src/m", "--", "ex/a"));
+              ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/d", "--module-dir", "/src/m", "--memory-stall-after",
+                          "0s", "--", "ex/a"));
 }
 
 TEST(AgentArgv, ListIsThePlanningPodsCommand) {

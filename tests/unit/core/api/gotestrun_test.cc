@@ -52,6 +52,19 @@ TEST(GoTestRunSpec, FullSpec) {
   EXPECT_EQ(s->env.size(), 1u);
 }
 
+TEST(GoTestRunSpec, MemoryStall) {
+  auto defaults = ParseSpec(Minimal());
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->memory_stall_enabled);
+  EXPECT_EQ(defaults->memory_stall_after, std::chrono::seconds(10));
+  Json j = Minimal();
+  j["memoryStall"] = {{"after", "1m30s"}, {"enabled", false}};
+  auto s = ParseSpec(j);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->memory_stall_enabled);
+  EXPECT_EQ(s->memory_stall_after, std::chrono::seconds(90));
+}
+
 struct BadSpec {
   const char* name;
   const char* patch;  // merged into the minimal spec (RFC 7386)
@@ -89,6 +102,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"ParallelTooHigh", R"({"goTest": {"parallel": 5000}})", "spec.goTest.parallel"},
         BadSpec{"ModuleDirEscapes", R"({"source": {"moduleDir": "../other"}})", "spec.source.moduleDir"},
         BadSpec{"HeapIntervalTooShort", R"({"profiling": {"heapInterval": "1ms"}})", "spec.profiling.heapInterval"},
+        BadSpec{"MemoryStallTooShort", R"({"memoryStall": {"after": "1s"}})",
+                "spec.memoryStall.after: '1s' must be a duration from 2s to 10m"},
+        BadSpec{"MemoryStallTooLong", R"({"memoryStall": {"after": "11m"}})", "spec.memoryStall.after"},
+        BadSpec{"MemoryStallNotADuration", R"({"memoryStall": {"after": "ten seconds"}})", "spec.memoryStall.after"},
+        BadSpec{"MemoryStallAfterNumber", R"({"memoryStall": {"after": 10}})", "spec.memoryStall.after: must be a string"},
         BadSpec{"PackagesNotStrings", R"({"packages": [1, 2]})", "spec.packages[0]"},
         BadSpec{"WrongTypes", R"({"goTest": {"parallel": "many"}})", "spec.goTest.parallel: must be an integer"}),
     [](const auto& param_info) { return param_info.param.name; });

@@ -11,6 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 TEST(EscapePackageTest, KnownForms) {
@@ -181,6 +182,27 @@ TEST(AttemptResultTest, RoundTrip) {
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, empty);
   EXPECT_FALSE(back->limit_bytes.has_value());
+}
+
+TEST(AttemptResultTest, MemoryStallRoundTrip) {
+  AttemptResult r = SampleResult();
+  EXPECT_THAT(EncodeAttemptResult(r), Not(HasSubstr("memoryStall")));
+  r.memory_stall = MemoryStallRecord{.package = "example.com/stall",
+                                     .phase = "test-run",
+                                     .running_tests = {"TestScan", "TestScan/big"},
+                                     .since_unix_ms = 1000,
+                                     .detected_unix_ms = 11000,
+                                     .ended_unix_ms = 11500,
+                                     .limit_bytes = 256u << 20,
+                                     .evidence = "at 99-100% of its 256.0Mi limit for 10.0 s",
+                                     .heap_profile = "heap/example.com_stall/0003.pb.gz"};
+  const std::string json = EncodeAttemptResult(r);
+  EXPECT_THAT(json, HasSubstr(R"("outcome": "MemoryStall")"));
+  StatusOr<AttemptResult> back = DecodeAttemptResult(json);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, r);
+  EXPECT_FALSE(DecodeAttemptResult(R"({"version": 1, "memoryStall": 3})").ok());
+  EXPECT_FALSE(DecodeAttemptResult(R"({"version": 1, "memoryStall": {"limitBytes": -1}})").ok());
 }
 
 TEST(AttemptResultTest, RunningIsWrittenAsNoResult) {
