@@ -1,4 +1,4 @@
-#include "policy/sizing.h"
+#include "core/policy/sizing.h"
 
 #include <algorithm>
 
