@@ -11,12 +11,12 @@
 #include "core/evidence/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/engine/step.h"
 #include "cli/exit_code.h"
 #include "cli/finished_packages.h"
 #include "cli/history_file.h"
-#include "cli/run_folder.h"
+#include "cli/local_run_folder.h"
 #include "core/policy/plan.h"
 #include "report/html.h"
 #include "report/junit.h"
@@ -106,7 +106,7 @@ class Runner {
 
   const LocalRun& run_;
   json object_;  // run_.object with its uid
-  const RunFolder folder_;
+  const LocalRunLayout folder_;
   const engine::SuiteKey suite_;
   const std::string history_file_;
   AttemptExecutor& executor_;
@@ -166,10 +166,10 @@ StatusOr<bool> Runner::Plan() {
     problem = "gotestrun-agent list exited with code " + std::to_string(listed->end.exit_code.value_or(-1)) + ": " +
               Tail(folder_.list_log(), 5);
   }
-  StatusOr<std::vector<agent::PackageListing>> listings = InternalError("no listing");
+  StatusOr<std::vector<evidence::PackageListing>> listings = InternalError("no listing");
   if (problem.empty()) {
-    StatusOr<std::string> text = ReadFile(folder_.packages_json(), 32u << 20);
-    listings = text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+    StatusOr<std::string> text = ReadFileWithin(folder_.dir(), folder_.packages_json(), evidence::kMaxPackagesBytes);
+    listings = text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
     if (!listings.ok()) problem = listings.status().message();
   }
   if (!problem.empty()) {
@@ -228,7 +228,7 @@ void Runner::Start(engine::AttemptRecord& a, const std::string& reason) {
   const policy::ShardPlan plan = a.plan;
   const std::string dir = folder_.attempt_dir(plan.index, plan.attempt);
   threads_[{plan.index, plan.attempt}] = std::thread([this, plan, dir] {
-    FinishedPackages finished(agent::AttemptLayout(dir).events(), plan.packages);
+    FinishedPackages finished(evidence::AttemptLayout(dir).events(), plan.packages);
     auto on_memory = [&](std::uint64_t bytes) { progress_.Sample(plan.index, plan.attempt, bytes, finished.Poll()); };
     StatusOr<ProcessEnd> end = executor_.RunAttempt(plan, dir, on_memory, [this] { return Stopping(); });
     std::lock_guard<std::mutex> lock(mu_);
@@ -335,7 +335,7 @@ RunEnd Runner::Finish() {
   end.run["status"] = status_;
   end.exit_code = ExitCodeOf(status_);
   // The report reads the folder as anyone would, from what was just written.
-  StatusOr<report::RunFolder> loaded = report::LoadRunFolder(folder_.dir());
+  StatusOr<report::LoadedRun> loaded = report::LoadRunFolder(folder_.dir());
   Status written = loaded.status();
   if (written.ok()) written = WriteFileAtomic(folder_.report_html(), report::RenderHtmlReport(*loaded));
   if (written.ok()) end.reports.push_back(folder_.report_html());

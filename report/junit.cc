@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/evidence/evidence.h"
 #include "report/escape.h"
 #include "report/final_results.h"
 #include "report/format.h"
@@ -77,7 +78,7 @@ std::string OomMessage(const FinalResult& r) {
   return m;
 }
 
-std::vector<Case> CasesOf(const FinalResult& r, const RunFolder& run) {
+std::vector<Case> CasesOf(const FinalResult& r, const LoadedRun& run) {
   std::vector<Case> cases;
   const bool oom = r.killed && !r.passed_once;
   if (r.events) {
@@ -151,7 +152,7 @@ std::optional<double> SuiteSeconds(const FinalResult& r) {
 
 }  // namespace
 
-std::string RenderJUnit(const RunFolder& run) {
+std::string RenderJUnit(const LoadedRun& run) {
   std::vector<FinalResult> results = FinalResults(run);
   std::string body;
   int total = 0, failures = 0, errors = 0, skipped = 0;
@@ -190,7 +191,7 @@ std::string RenderJUnit(const RunFolder& run) {
     body += "    <properties>\n";
     body += "      <property" + Attr("name", "gotestrun.outcome") + Attr("value", r.outcome) + "/>\n";
     if (r.attempt) {
-      std::string where = "s" + std::to_string(r.attempt->shard) + "/a" + std::to_string(r.attempt->attempt);
+      std::string where = evidence::AttemptName(r.attempt->shard, r.attempt->attempt);
       body += "      <property" + Attr("name", "gotestrun.attempt") + Attr("value", where) + "/>\n";
       if (!r.attempt->status.memory.empty()) {
         body += "      <property" + Attr("name", "gotestrun.memory") + Attr("value", r.attempt->status.memory) + "/>\n";

@@ -1,5 +1,6 @@
 #include "controllers/gotestrun/pods.h"
 
+#include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::controllers {
@@ -100,20 +101,12 @@ Json Pod(const Json& run, const std::string& name, Json labels, Json container, 
 
 }  // namespace
 
-std::string RunFolder(const std::string& ns, const std::string& run) { return ns + "/" + run; }
-
-std::string AttemptFolder(const std::string& ns, const std::string& run, int shard, int attempt) {
-  return RunFolder(ns, run) + "/s" + std::to_string(shard) + "/a" + std::to_string(attempt);
-}
-
-std::string PlanFolder(const std::string& ns, const std::string& run) { return RunFolder(ns, run) + "/plan"; }
-
 std::string PlanningPodName(const std::string& run) { return run + "-plan"; }
 
 Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
   Json command = {std::string(kAgentMount) + "/gotestrun-agent", "list", "--module-dir", ModulePath(spec), "--out",
-                  std::string(kProfilesMount) + "/" + PlanFolder(ns, name) + "/" + kPackagesFile};
+                  evidence::VolumeRunLayout(kProfilesMount, ns, name).packages()};
   if (!spec.tags.empty()) {
     command.push_back("--tags");
     command.push_back(JoinTags(spec.tags));
@@ -134,7 +127,7 @@ Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptio
 Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
   Json command = {std::string(kAgentMount) + "/gotestrun-agent", "run", "--dir",
-                  std::string(kProfilesMount) + "/" + AttemptFolder(ns, name, plan.index, plan.attempt), "--module-dir",
+                  evidence::VolumeRunLayout(kProfilesMount, ns, name).attempt_dir(plan.index, plan.attempt), "--module-dir",
                   ModulePath(spec)};
   auto add = [&](const std::string& flag, const std::string& value) {
     command.push_back(flag);

@@ -9,7 +9,7 @@
 #include "base/files.h"
 #include "base/timestamps.h"
 #include "controllers/gotestrun/history_store.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/engine/step.h"
 #include "core/policy/quantity.h"
 
@@ -95,7 +95,7 @@ Status GoTestRunReconciler::Finalize(const Json& run) {
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   }
   std::error_code ec;
-  std::filesystem::remove_all(options_.profiles_dir + "/" + RunFolder(ns, name), ec);
+  std::filesystem::remove_all(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).dir(), ec);
   if (ec) return UnavailableError("remove the evidence of " + ns + "/" + name + ": " + ec.message());
   Json updated = run;
   Json kept = Json::array();
@@ -112,7 +112,7 @@ StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSp
   runtime::ObjectPtr pod = Pod(ns, PlanningPodName(name));
   if (pod == nullptr) {
     std::error_code ec;
-    std::filesystem::create_directories(options_.profiles_dir + "/" + PlanFolder(ns, name), ec);
+    std::filesystem::create_directories(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).plan_dir(), ec);
     auto created = client_.Create(kube::ResourceType::Pods(), ns, PlanningPod(run, spec, options_.pods));
     if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
     status["phase"] = "Planning";
@@ -121,10 +121,10 @@ StatusOr<bool> GoTestRunReconciler::Plan(const Json& run, const api::GoTestRunSp
     return false;
   }
   if (!PodFinished(*pod)) return false;
-  std::string packages_file = options_.profiles_dir + "/" + PlanFolder(ns, name) + "/" + kPackagesFile;
-  StatusOr<std::string> text = ReadFile(packages_file, 16u << 20);
-  StatusOr<std::vector<agent::PackageListing>> listings =
-      text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+  const evidence::RunLayout run_layout = evidence::VolumeRunLayout(options_.profiles_dir, ns, name);
+  StatusOr<std::string> text = ReadFileWithin(run_layout.dir(), run_layout.packages(), evidence::kMaxPackagesBytes);
+  StatusOr<std::vector<evidence::PackageListing>> listings =
+      text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
   if (!listings.ok()) {
     status["phase"] = "Failed";
     status["completionTime"] = Rfc3339Now();
@@ -178,7 +178,7 @@ StatusOr<std::vector<policy::AttemptOutcome>> GoTestRunReconciler::Observe(const
     }
     const auto seen_at = std::chrono::steady_clock::now();
     engine::AttemptEvidence ev = engine::ReadAttemptEvidence(
-        options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
+        evidence::VolumeRunLayout(options_.profiles_dir, ns, name).attempt_dir(a.plan.index, a.plan.attempt), a.plan, ContainerEndOf(*pod));
     auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns, name, a.pod, read_ms);
     engine::RecordEnd(a, ev, Rfc3339Now());
@@ -215,7 +215,7 @@ Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestR
                                              const engine::AttemptRecord& a) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
   std::error_code ec;
-  std::filesystem::create_directories(options_.profiles_dir + "/" + AttemptFolder(ns, name, a.plan.index, a.plan.attempt), ec);
+  std::filesystem::create_directories(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).attempt_dir(a.plan.index, a.plan.attempt), ec);
   auto created = client_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, a.plan, options_.pods));
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   if (created.ok()) {

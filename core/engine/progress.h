@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/policy/retry.h"
 
 namespace gotestrun::engine {

@@ -131,9 +131,9 @@ void WriteTotals(const RunProgress& progress, json& status) {
   status["oomKills"] = ooms;
 }
 
-std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings) {
+std::vector<std::string> PackagesToTest(const std::vector<evidence::PackageListing>& listings) {
   std::vector<std::string> packages;
-  for (const agent::PackageListing& l : listings) {
+  for (const evidence::PackageListing& l : listings) {
     if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
   }
   return packages;

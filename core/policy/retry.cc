@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "core/evidence/evidence.h"
 #include "core/policy/sizing.h"
 
 namespace gotestrun::policy {
@@ -28,9 +29,7 @@ std::string DescribeKnobs(const Knobs& knobs) {
   return out;
 }
 
-std::string AttemptLabel(int shard, int attempt) {
-  return "s" + std::to_string(shard) + "/a" + std::to_string(attempt);
-}
+std::string AttemptLabel(int shard, int attempt) { return evidence::AttemptName(shard, attempt); }
 
 // A changed set of knobs and what changed, for the reason.
 struct Change {

@@ -51,7 +51,7 @@ struct AttemptEvidence {
   std::vector<PackageDiagnosis> diagnoses;
 };
 
-// `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its
+// `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its
 // container ended.
 AttemptEvidence ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
                                     const ContainerEnd& end);
