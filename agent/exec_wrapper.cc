@@ -16,15 +16,24 @@
 #include <cstring>
 #include <thread>
 
-#include "agent/child.h"
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
 #include "agent/memory_stall_watch.h"
 #include "base/files.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/line_splitter.h"
+#include "sandbox/child_process.h"
 
 namespace gotestrun::agent {
+
+using evidence::AttemptLayout;
+using evidence::BinaryEnd;
+using evidence::DecodePackageListings;
+using evidence::EncodeExecRecord;
+using evidence::ExecRecord;
+using evidence::PackageListing;
+using sandbox::ChildSpec;
+
 namespace {
 
 // Signals go test (or a person at a terminal) may send the wrapper, meant for the binary.
@@ -159,7 +168,7 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   if (Status s = layout.Create(); !s.ok()) Complain(s.ToString());
 
   std::vector<PackageListing> packages;
-  if (StatusOr<std::string> text = ReadFile(layout.packages(), 256 << 20); text.ok()) {
+  if (StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.packages(), evidence::kMaxPackagesBytes); text.ok()) {
     if (auto decoded = DecodePackageListings(*text); decoded.ok()) packages = std::move(decoded).value();
   }
   ExecRecord record{.package = PackageForDir(packages, CurrentDir()), .argv = options.argv};
@@ -200,12 +209,15 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   // Held until the child's pid is known, so that none is lost or handled in the child.
   ::pthread_sigmask(SIG_BLOCK, &forwarded, &previous);
 
-  ChildSpec spec{.argv = options.argv, .extra_env = std::move(extra_env)};
-  if (pipe_fds[1] >= 0) spec.stdio = {-1, merged ? pipe_fds[1] : -1, pipe_fds[1]};
+  // The binary stays in go test's process group, so that go test's signals to the
+  // group reach it, and shares the wrapper's streams but those the pipe replaces.
+  ChildSpec spec{.argv = options.argv, .extra_env = std::move(extra_env), .own_process_group = false};
+  spec.stdio = {sandbox::kShareStream, sandbox::kShareStream, sandbox::kShareStream};
+  if (pipe_fds[1] >= 0) spec.stdio = {sandbox::kShareStream, merged ? pipe_fds[1] : sandbox::kShareStream, pipe_fds[1]};
   spec.held_signals.assign(std::begin(kForwardedSignals), std::end(kForwardedSignals));
 
   record.start_unix_ms = NowUnixMs();
-  StatusOr<pid_t> pid = SpawnChild(spec);
+  StatusOr<pid_t> pid = sandbox::SpawnChild(spec);
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
   if (!pid.ok()) {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -231,7 +243,11 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   if (pipe_fds[0] >= 0) {
     tee = std::thread(Tee, pipe_fds[0], merged ? 1 : 2, gc_log, std::cref(drain_deadline_ms));
   }
-  record.end = WaitChild(*pid);
+  const sandbox::ExitInfo end = sandbox::WaitChild(*pid);
+  record.end = BinaryEnd{.exit_code = end.exit_code,
+                         .signal = end.signal,
+                         .core_dumped = end.core_dumped,
+                         .max_rss_bytes = end.max_rss_bytes};
   record.end_unix_ms = NowUnixMs();
   ::unlink(pid_file.c_str());
   g_child.store(0);

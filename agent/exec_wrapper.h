@@ -35,12 +35,12 @@ namespace gotestrun::agent {
 std::string WithGcTrace(std::string_view godebug);
 
 // The import path of the package whose folder is `dir`, or `dir` itself.
-std::string PackageForDir(const std::vector<PackageListing>& packages, const std::string& dir);
+std::string PackageForDir(const std::vector<evidence::PackageListing>& packages, const std::string& dir);
 
 // Runs the test binary as described above and returns how it ended.
-BinaryEnd RunTestBinary(const ExecOptions& options);
+evidence::BinaryEnd RunTestBinary(const ExecOptions& options);
 
 // Ends this process the way `end` says the binary ended.
-[[noreturn]] void ExitLike(const BinaryEnd& end);
+[[noreturn]] void ExitLike(const evidence::BinaryEnd& end);
 
 }  // namespace gotestrun::agent

@@ -2,9 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/child.h"
+#include "sandbox/child_process.h"
 
 namespace gotestrun::agent {
+
+using evidence::PackageListing;
+
 namespace {
 
 // go list's output for a large monorepo runs to a few MB with the fields we ask for.
@@ -97,8 +100,9 @@ std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<s
 
 StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
                                                    const std::vector<std::string>& patterns) {
-  ChildSpec spec{.argv = GoListArgv(tags, patterns), .working_dir = module_dir};
-  StatusOr<CapturedRun> run = RunCaptured(std::move(spec), kMaxGoListBytes);
+  // In the agent's process group, so that a signal to the agent's group ends it too.
+  sandbox::ChildSpec spec{.argv = GoListArgv(tags, patterns), .working_dir = module_dir, .own_process_group = false};
+  StatusOr<sandbox::CapturedRun> run = sandbox::RunCaptured(std::move(spec), kMaxGoListBytes);
   if (!run.ok()) return run.status().Annotate("go list");
   if (run->end.exit_code != 0) {
     std::string err = run->err;

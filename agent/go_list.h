@@ -18,14 +18,14 @@ inline constexpr std::string_view kGoListFields = "ImportPath,Name,Dir,TestGoFil
 // `go list -json` prints one JSON object after another, not an array. InvalidArgument
 // when the output is not such a sequence. A package's Error becomes
 // PackageListing::error.
-StatusOr<std::vector<PackageListing>> ParseGoListOutput(std::string_view output);
+StatusOr<std::vector<evidence::PackageListing>> ParseGoListOutput(std::string_view output);
 
 // argv of `go list -e -json=<fields> [-tags T] PATTERNS` (-e: a package that does
 // not load is listed with its error rather than failing the whole list).
 std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<std::string>& patterns);
 
 // Runs go list in `module_dir`. FailedPrecondition with go's stderr when it fails.
-StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
+StatusOr<std::vector<evidence::PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
                                                    const std::vector<std::string>& patterns);
 
 }  // namespace gotestrun::agent

@@ -11,6 +11,10 @@
 #include "base/files.h"
 
 namespace gotestrun::agent {
+
+using evidence::EscapePackage;
+using evidence::PackageListing;
+
 namespace {
 
 // The file's text with PACKAGE for the package clause. Kept in step with the formats in

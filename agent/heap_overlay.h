@@ -36,7 +36,7 @@ inline constexpr std::string_view kHeapIntervalEnv = "GOTESTRUN_HEAP_INTERVAL";
 // internal test files (they are compiled into the package), else name + "_test" (the
 // external test package). nullopt when the package has no test files, has a go list
 // error, or already has a file of that name.
-std::optional<std::string> HeapOverlayPackage(const PackageListing& package);
+std::optional<std::string> HeapOverlayPackage(const evidence::PackageListing& package);
 
 // The Go source of the injected file for package clause `package_name`.
 std::string HeapSnapshotSource(std::string_view package_name);
@@ -52,6 +52,6 @@ struct HeapOverlay {
 // Writes one source file per package with tests into `overlay_dir` (created if
 // missing) and overlay_dir/overlay.json mapping <package dir>/zz_gotestrun_heap_test.go
 // to it.
-StatusOr<HeapOverlay> WriteHeapOverlay(const std::vector<PackageListing>& packages, const std::string& overlay_dir);
+StatusOr<HeapOverlay> WriteHeapOverlay(const std::vector<evidence::PackageListing>& packages, const std::string& overlay_dir);
 
 }  // namespace gotestrun::agent

@@ -51,9 +51,9 @@ int Install(const std::vector<std::string>& args) {
 int List(const std::vector<std::string>& args) {
   StatusOr<ListOptions> options = ParseListArgs(args);
   if (!options.ok()) return UsageError(options.status());
-  StatusOr<std::vector<PackageListing>> packages = ListPackages(options->module_dir, options->tags, options->patterns);
+  StatusOr<std::vector<evidence::PackageListing>> packages = ListPackages(options->module_dir, options->tags, options->patterns);
   if (!packages.ok()) return Fail(packages.status());
-  const std::string json = EncodePackageListings(*packages);
+  const std::string json = evidence::EncodePackageListings(*packages);
   if (options->out.empty()) {
     std::fwrite(json.data(), 1, json.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;

@@ -17,12 +17,12 @@ constexpr std::size_t kMaxPidFileBytes = 64 * 1024;
 constexpr std::size_t kMaxSnapshotsBytes = 16 << 20;
 
 // The highest sequence number in heap/<pkg>/snapshots.tsv, 0 when there is none.
-std::uint64_t LastSnapshot(const AttemptLayout& layout, const std::string& package) {
+std::uint64_t LastSnapshot(const evidence::AttemptLayout& layout, const std::string& package) {
   StatusOr<std::string> text =
-      ReadFile(layout.heap_dir(package) + "/" + std::string(kHeapSnapshotsFile), kMaxSnapshotsBytes);
+      ReadFile(layout.heap_dir(package) + "/" + std::string(evidence::kHeapSnapshotsFile), kMaxSnapshotsBytes);
   if (!text.ok()) return 0;
   std::uint64_t last = 0;
-  for (const HeapSnapshotLine& line : ParseHeapSnapshots(*text)) last = std::max(last, line.seq);
+  for (const evidence::HeapSnapshotLine& line : evidence::ParseHeapSnapshots(*text)) last = std::max(last, line.seq);
   return last;
 }
 
@@ -39,8 +39,8 @@ std::uint64_t ResidentPages(int pid) {
 
 }  // namespace
 
-std::string RunningBinaryFile(const AttemptLayout& layout, std::string_view import_path) {
-  return layout.exec_dir() + "/" + EscapePackage(import_path) + ".pid";
+std::string RunningBinaryFile(const evidence::AttemptLayout& layout, std::string_view import_path) {
+  return layout.exec_dir() + "/" + evidence::EscapePackage(import_path) + ".pid";
 }
 
 std::string FormatRunningBinary(int pid, std::string_view import_path) {
@@ -58,7 +58,7 @@ std::optional<RunningBinary> ParseRunningBinary(std::string_view text) {
   return RunningBinary{pid, std::move(package)};
 }
 
-std::vector<RunningBinary> RunningBinaries(const AttemptLayout& layout) {
+std::vector<RunningBinary> RunningBinaries(const evidence::AttemptLayout& layout) {
   std::vector<RunningBinary> out;
   DIR* dir = ::opendir(layout.exec_dir().c_str());
   if (dir == nullptr) return out;
@@ -73,7 +73,7 @@ std::vector<RunningBinary> RunningBinaries(const AttemptLayout& layout) {
   return out;
 }
 
-MemoryStallWatch::MemoryStallWatch(AttemptLayout layout, std::string cgroup_dir, bool v2,
+MemoryStallWatch::MemoryStallWatch(evidence::AttemptLayout layout, std::string cgroup_dir, bool v2,
                                    std::chrono::milliseconds after)
     : layout_(std::move(layout)), cgroup_dir_(std::move(cgroup_dir)), v2_(v2), after_(after), detector_(after) {}
 
@@ -123,7 +123,7 @@ void MemoryStallWatch::EndStall(const sandbox::StallFigures& figures, std::int64
   detector_ = sandbox::StallDetector(after_);
   thrashing_ = false;
   if (record_) return;
-  MemoryStallRecord r{.package = victim->package,
+  evidence::MemoryStallRecord r{.package = victim->package,
                       .since_unix_ms = figures.since_unix_ms,
                       .detected_unix_ms = figures.detected_unix_ms,
                       .ended_unix_ms = now_ms,
@@ -139,7 +139,7 @@ void MemoryStallWatch::EndStall(const sandbox::StallFigures& figures, std::int64
   const std::uint64_t chosen = last > before ? before + 1 : last;
   if (chosen > 0) {
     const std::string dir = layout_.heap_dir(r.package);
-    r.heap_profile = dir.substr(layout_.dir().size() + 1) + "/" + HeapProfileName(chosen);
+    r.heap_profile = dir.substr(layout_.dir().size() + 1) + "/" + evidence::HeapProfileName(chosen);
   }
   record_ = std::move(r);
 }

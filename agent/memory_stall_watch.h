@@ -12,7 +12,7 @@
 //     starts watching afresh: the GC lines and the
 //     cgroup samples are already on disk as they come, and go test reports the binary
 //     as killed and goes on with the rest of the shard, as after an OOM kill.
-// The first stall is kept for result.json (MemoryStallRecord).
+// The first stall is kept for result.json (evidence::MemoryStallRecord).
 #pragma once
 
 #include <chrono>
@@ -28,7 +28,7 @@ namespace gotestrun::agent {
 
 // exec/<pkg>.pid: "<pid>\t<import path>\n", written by the exec wrapper once the binary
 // runs and removed when it has ended.
-std::string RunningBinaryFile(const AttemptLayout& layout, std::string_view import_path);
+std::string RunningBinaryFile(const evidence::AttemptLayout& layout, std::string_view import_path);
 std::string FormatRunningBinary(int pid, std::string_view import_path);
 struct RunningBinary {
   int pid = 0;
@@ -36,7 +36,7 @@ struct RunningBinary {
 };
 std::optional<RunningBinary> ParseRunningBinary(std::string_view text);
 // The binaries whose pid files are in the attempt's exec/ folder.
-std::vector<RunningBinary> RunningBinaries(const AttemptLayout& layout);
+std::vector<RunningBinary> RunningBinaries(const evidence::AttemptLayout& layout);
 
 // The file that asks the snapshot goroutine of heap/<pkg>/ for a profile now.
 inline constexpr std::string_view kHeapSnapshotNowFile = "snapshot-now";
@@ -45,19 +45,19 @@ class MemoryStallWatch {
  public:
   // `cgroup_dir` and `v2`: where the counters are; an empty dir or `after` of 0 makes
   // the watch do nothing.
-  MemoryStallWatch(AttemptLayout layout, std::string cgroup_dir, bool v2, std::chrono::milliseconds after);
+  MemoryStallWatch(evidence::AttemptLayout layout, std::string cgroup_dir, bool v2, std::chrono::milliseconds after);
 
   void Sample(std::int64_t unix_ms, std::uint64_t usage_bytes, std::optional<std::uint64_t> limit_bytes);
 
   // The first stall ended, for result.json; running_tests and phase are for the caller
   // to fill from the stream once go test has ended.
-  const std::optional<MemoryStallRecord>& record() const { return record_; }
+  const std::optional<evidence::MemoryStallRecord>& record() const { return record_; }
 
  private:
   void RequestHeapProfiles();
   void EndStall(const sandbox::StallFigures& figures, std::int64_t now_ms);
 
-  AttemptLayout layout_;
+  evidence::AttemptLayout layout_;
   std::string cgroup_dir_;
   bool v2_ = false;
   std::chrono::milliseconds after_;
@@ -66,7 +66,7 @@ class MemoryStallWatch {
   // The newest profile of each package when the thrash began: the one to name is the
   // next one written.
   std::vector<std::pair<std::string, std::uint64_t>> profiles_at_thrash_;
-  std::optional<MemoryStallRecord> record_;
+  std::optional<evidence::MemoryStallRecord> record_;
 };
 
 }  // namespace gotestrun::agent

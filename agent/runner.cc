@@ -16,23 +16,42 @@
 
 #include <spdlog/spdlog.h>
 
-#include "agent/cgroup_memory.h"
 #include "agent/go_list.h"
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
 #include "agent/memory_stall_watch.h"
 #include "base/files.h"
-#include "base/subprocess.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/test_stream_reader.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/child_process.h"
 
 namespace gotestrun::agent {
+
+using sandbox::CgroupMemory;
+using sandbox::ChildSpec;
+using sandbox::ExitInfo;
+using sandbox::MemoryUsage;
+using sandbox::Subprocess;
+using evidence::AttemptLayout;
+using evidence::MemorySample;
+using evidence::MemoryStallRecord;
+using sandbox::CgroupVersion;
+using evidence::AttemptResult;
+using evidence::DecodeExecRecord;
+using evidence::EncodeAttemptResult;
+using evidence::EncodePackageListings;
+using evidence::ExecRecord;
+using evidence::FormatMemoryHeader;
+using evidence::FormatMemorySample;
+using evidence::PackageListing;
+using evidence::PackageOutcomeJsonName;
+using evidence::PackageRecord;
+
 namespace {
 
 constexpr std::chrono::milliseconds kSampleInterval{200};
 constexpr std::chrono::seconds kStopGrace{10};
-constexpr std::size_t kMaxGcTraceBytes = 64 << 20;
-constexpr std::size_t kMaxExecRecordBytes = 16 << 20;
 
 std::atomic<int> g_stop_signal{0};
 
@@ -113,24 +132,22 @@ class MemoryRecorder {
 // one line per package as it ends.
 class StreamFollower {
  public:
-  explicit StreamFollower(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) spdlog::warn("open {}: {}", path, std::strerror(errno));
+  StreamFollower(const std::string& folder, const std::string& path) {
+    StatusOr<RegularFile> file = RegularFile::OpenWithin(folder, path);
+    if (file.ok()) {
+      file_ = std::move(file).value();
+    } else {
+      spdlog::warn("{}", file.status().message());
+    }
   }
-  ~StreamFollower() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  StreamFollower(const StreamFollower&) = delete;
-  StreamFollower& operator=(const StreamFollower&) = delete;
 
   void Poll() {
-    if (fd_ < 0) return;
-    char buf[65536];
+    if (!file_) return;
+    std::string chunk;
     for (;;) {
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      reader_.Feed(std::string_view(buf, static_cast<std::size_t>(n)));
+      chunk.clear();
+      if (Status s = file_->ReadUpTo(65536, chunk); !s.ok() || chunk.empty()) break;
+      reader_.Feed(chunk);
     }
     Announce();
   }
@@ -159,7 +176,7 @@ class StreamFollower {
     std::fflush(stdout);
   }
 
-  int fd_ = -1;
+  std::optional<RegularFile> file_;
   gotest::TestStreamReader reader_;
   std::size_t announced_ = 0;
 };
@@ -171,7 +188,7 @@ std::map<std::string, ExecRecord> ReadExecRecords(const AttemptLayout& layout) {
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     if (!name.ends_with(".json")) continue;
-    StatusOr<std::string> text = ReadFile(layout.exec_dir() + "/" + name, kMaxExecRecordBytes);
+    StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.exec_dir() + "/" + name, evidence::kMaxExecRecordBytes);
     if (!text.ok()) continue;
     StatusOr<ExecRecord> record = DecodeExecRecord(*text);
     if (!record.ok()) {
@@ -184,8 +201,8 @@ std::map<std::string, ExecRecord> ReadExecRecords(const AttemptLayout& layout) {
   return records;
 }
 
-std::optional<std::uint64_t> GcPeak(const std::string& path) {
-  StatusOr<std::string> text = ReadFile(path, kMaxGcTraceBytes);
+std::optional<std::uint64_t> GcPeak(const AttemptLayout& layout, const std::string& package) {
+  StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.gctrace(package), evidence::kMaxGcTraceBytes);
   if (!text.ok()) return std::nullopt;
   gotest::GcTraceReader reader(1);
   std::string_view rest = *text;
@@ -318,7 +335,7 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
     AddError(result, s.message());
     return finish(1);
   }
-  StreamFollower follower(layout.events());
+  StreamFollower follower(layout.dir(), layout.events());
 
   struct sigaction action {};
   action.sa_handler = OnStopSignal;
@@ -326,7 +343,7 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(sig, &action, nullptr);
 
   spdlog::info("attempt {}: go test in {}", options.attempt_dir, options.module_dir);
-  StatusOr<Subprocess> go_test = Subprocess::Spawn(SpawnOptions{.argv = *argv,
+  StatusOr<Subprocess> go_test = Subprocess::Spawn(ChildSpec{.argv = *argv,
                                                                 .extra_env = GoTestEnv(options),
                                                                 .working_dir = options.module_dir,
                                                                 .output_file = layout.events()});
@@ -363,7 +380,7 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
   for (const gotest::PackageResult& p : follower.summary().packages) names.insert(p.name);
   for (const auto& [name, record] : exec_records) names.insert(name);
   for (const std::string& name : names) {
-    if (const std::optional<std::uint64_t> peak = GcPeak(layout.gctrace(name))) gc_peaks[name] = *peak;
+    if (const std::optional<std::uint64_t> peak = GcPeak(layout, name)) gc_peaks[name] = *peak;
   }
   result.packages = PackageRecords(listed, follower.summary(), exec_records, gc_peaks);
   spdlog::info("attempt {}: go test ended with {}", options.attempt_dir, end->ToString());

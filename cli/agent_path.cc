@@ -23,7 +23,7 @@ std::vector<std::string> AgentCandidates(const std::string& explicit_path, const
   if (!self_exe.empty()) {
     fs::path dir = fs::path(self_exe).parent_path();
     out.push_back((dir / kAgentName).string());
-    // In a build tree: build/cli/gotestrun beside build/agent/gotestrun-agent.
+    // The build tree: build/cli/gotestrun beside build/agent/gotestrun-agent.
     out.push_back((dir / ".." / "agent" / kAgentName).lexically_normal().string());
   }
   size_t start = 0;

@@ -14,7 +14,7 @@
 
 #include "core/api/gotestrun.h"
 #include "base/status.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/policy/plan.h"
 #include "sandbox/sandbox.h"
 
@@ -35,7 +35,7 @@ class AttemptExecutor {
   // the agent to write result.json, then SIGKILL to the whole cgroup or tree).
   using StopFn = std::function<bool()>;
 
-  // `gotestrun-agent list` of the run's packages into `out_file` (agent::PackageListing
+  // `gotestrun-agent list` of the run's packages into `out_file` (evidence::PackageListing
   // JSON), its output into `log_file`. An error only when it could not be started.
   virtual StatusOr<ProcessEnd> ListPackages(const std::string& out_file, const std::string& log_file,
                                             const StopFn& stop) = 0;

@@ -1,8 +1,8 @@
 #include "cli/finished_packages.h"
 
-#include <fstream>
-
 #include <nlohmann/json.hpp>
+
+#include "base/files.h"
 
 namespace gotestrun::cli {
 namespace {
@@ -31,12 +31,11 @@ void FinishedPackages::Feed(std::string_view bytes) {
 }
 
 int FinishedPackages::Poll() {
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) return count();
-  in.seekg(static_cast<std::streamoff>(offset_));
-  std::string buf(kMaxPerPoll, '\0');
-  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-  buf.resize(static_cast<std::size_t>(in.gcount()));
+  // Opened afresh each time, never blocking: a FIFO in its place is refused.
+  StatusOr<RegularFile> file = RegularFile::Open(file_);
+  if (!file.ok() || !file->Seek(offset_).ok()) return count();
+  std::string buf;
+  if (!file->ReadUpTo(kMaxPerPoll, buf).ok()) return count();
   offset_ += buf.size();
   Feed(buf);
   return count();

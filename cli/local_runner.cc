@@ -11,13 +11,13 @@
 #include "core/evidence/evidence.h"
 #include "base/files.h"
 #include "base/timestamps.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/api/status.h"
 #include "core/engine/run_loop.h"
 #include "cli/exit_code.h"
 #include "cli/finished_packages.h"
 #include "cli/history_file.h"
-#include "cli/run_folder.h"
+#include "cli/local_run_folder.h"
 #include "core/policy/plan.h"
 #include "report/html.h"
 #include "report/junit.h"
@@ -126,7 +126,7 @@ class Runner final : public engine::RunDriver {
 
   const LocalRun& run_;
   json object_;  // run_.object with its uid
-  const RunFolder folder_;
+  const LocalRunLayout folder_;
   const engine::SuiteKey suite_;
   const std::string history_file_;
   AttemptExecutor& executor_;
@@ -199,8 +199,8 @@ engine::ListingObservation Runner::ObserveListing() {
     o.listings = UnavailableError("gotestrun-agent list exited with code " +
                                   std::to_string((*listed)->end.exit_code.value_or(-1)) + ": " + Tail(folder_.list_log(), 5));
   } else {
-    StatusOr<std::string> text = ReadFile(folder_.packages_json(), 32u << 20);
-    o.listings = text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+    StatusOr<std::string> text = ReadFileWithin(folder_.dir(), folder_.packages_json(), evidence::kMaxPackagesBytes);
+    o.listings = text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
   }
   return o;
 }
@@ -230,7 +230,7 @@ Status Runner::StartAttempt(const policy::ShardPlan& plan) {
   progress_.AttemptStarted(plan, plan.reason);
   const std::string dir = folder_.attempt_dir(plan.index, plan.attempt);
   Launch(it->second, [this, plan, dir] {
-    FinishedPackages finished(agent::AttemptLayout(dir).events(), plan.packages);
+    FinishedPackages finished(evidence::AttemptLayout(dir).events(), plan.packages);
     auto on_memory = [&](std::uint64_t bytes) { progress_.Sample(plan.index, plan.attempt, bytes, finished.Poll()); };
     return executor_.RunAttempt(plan, dir, on_memory, [this] { return Stopping(); });
   });
@@ -283,7 +283,7 @@ RunEnd Runner::Finish() {
   end.run["status"] = api::EncodeStatus(status_);
   end.exit_code = ExitCodeOf(end.run["status"]);
   // The report reads the folder as anyone would, from what was just written.
-  StatusOr<report::RunFolder> loaded = report::LoadRunFolder(folder_.dir());
+  StatusOr<report::LoadedRun> loaded = report::LoadRunFolder(folder_.dir());
   Status written = loaded.status();
   if (written.ok()) written = WriteFileAtomic(folder_.report_html(), report::RenderHtmlReport(*loaded));
   if (written.ok()) end.reports.push_back(folder_.report_html());

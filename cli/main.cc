@@ -30,7 +30,7 @@
 #include "cli/executor.h"
 #include "cli/exit_code.h"
 #include "cli/progress.h"
-#include "cli/run_folder.h"
+#include "cli/local_run_folder.h"
 #include "cli/run_spec.h"
 #include "cli/local_runner.h"
 #include "kube/client/client.h"
@@ -117,7 +117,7 @@ int Run(const cli::RunFlags& flags) {
   std::string summary = engine::SummarizeRun(end->run);
   std::fputs(("\n" + summary).c_str(), stdout);
   for (const std::string& r : end->reports) std::printf("report: %s\n", r.c_str());
-  std::printf("status: %s\ndescribe: gotestrun describe %s\n", cli::RunFolder(run->run_dir).status_yaml().c_str(),
+  std::printf("status: %s\ndescribe: gotestrun describe %s\n", cli::LocalRunLayout(run->run_dir).status_yaml().c_str(),
               run->run_dir.c_str());
   std::fflush(stdout);
   return end->exit_code;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::cli {
@@ -60,7 +61,7 @@ int TerminalWidth(std::FILE* out) {
 
 }  // namespace
 
-std::string AttemptLabel(int shard, int attempt) { return "s" + std::to_string(shard) + "/a" + std::to_string(attempt); }
+std::string AttemptLabel(int shard, int attempt) { return evidence::AttemptName(shard, attempt); }
 
 std::string AttemptStartedLine(const policy::ShardPlan& plan, const std::string& reason) {
   std::string line = AttemptLabel(plan.index, plan.attempt) + "  " + (reason.empty() ? "started" : "retry") + ": " +

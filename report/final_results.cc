@@ -12,23 +12,23 @@ const gotest::PackageResult* EventsOf(const Attempt& a, const std::string& packa
   return a.evidence.has_events ? a.evidence.events.FindPackage(package) : nullptr;
 }
 
-const agent::PackageRecord* RecordOf(const Attempt& a, const std::string& package) {
+const evidence::PackageRecord* RecordOf(const Attempt& a, const std::string& package) {
   if (!a.evidence.result) return nullptr;
-  for (const agent::PackageRecord& r : a.evidence.result->packages) {
+  for (const evidence::PackageRecord& r : a.evidence.result->packages) {
     if (r.package == package) return &r;
   }
   return nullptr;
 }
 
-const agent::ExecRecord* ExecOf(const Attempt& a, const std::string& package) {
-  const agent::ExecRecord* last = nullptr;
-  for (const agent::ExecRecord& e : a.evidence.execs) {
+const evidence::ExecRecord* ExecOf(const Attempt& a, const std::string& package) {
+  const evidence::ExecRecord* last = nullptr;
+  for (const evidence::ExecRecord& e : a.evidence.execs) {
     if (e.package == package) last = &e;
   }
   return last;
 }
 
-bool Passed(const gotest::PackageResult* events, const agent::PackageRecord* record) {
+bool Passed(const gotest::PackageResult* events, const evidence::PackageRecord* record) {
   using O = gotest::PackageOutcome;
   if (record) return record->outcome == O::kPass || record->outcome == O::kSkip;
   return events && (events->outcome == O::kPass || events->outcome == O::kSkip);
@@ -61,7 +61,7 @@ bool ContainerOomKilled(const Attempt& attempt) {
   if (attempt.in_status) return attempt.status.outcome == "OOMKilled";
   if (!ev.exists || ev.memory.samples.empty()) return false;
   // The last second of samples (~5): the kill comes between two of them.
-  const agent::MemorySample& last = ev.memory.samples.back();
+  const evidence::MemorySample& last = ev.memory.samples.back();
   std::uint64_t peak = 0;
   for (auto it = ev.memory.samples.rbegin(); it != ev.memory.samples.rend() && it->unix_ms >= last.unix_ms - 1000; ++it) {
     peak = std::max(peak, it->usage_bytes);
@@ -71,11 +71,11 @@ bool ContainerOomKilled(const Attempt& attempt) {
 
 bool KilledIn(const Attempt& attempt, const std::string& package) {
   if (attempt.status.killed_package == package) return true;
-  if (const agent::PackageRecord* r = RecordOf(attempt, package)) {
+  if (const evidence::PackageRecord* r = RecordOf(attempt, package)) {
     if (r->outcome == gotest::PackageOutcome::kKilled) return true;
     if (r->binary && r->binary->signal == kSigKill) return true;
   }
-  if (const agent::ExecRecord* e = ExecOf(attempt, package); e && e->end.signal == kSigKill) return true;
+  if (const evidence::ExecRecord* e = ExecOf(attempt, package); e && e->end.signal == kSigKill) return true;
   if (const gotest::PackageResult* ev = EventsOf(attempt, package)) {
     if (ev->outcome == gotest::PackageOutcome::kKilled) return true;
     // The container died with go test: the package was still running in it.
@@ -87,7 +87,7 @@ bool KilledIn(const Attempt& attempt, const std::string& package) {
   return false;
 }
 
-std::vector<FinalResult> FinalResults(const RunFolder& run) {
+std::vector<FinalResult> FinalResults(const LoadedRun& run) {
   std::vector<std::string> order;
   std::set<std::string> seen;
   auto add = [&](const std::string& p) {
@@ -102,9 +102,9 @@ std::vector<FinalResult> FinalResults(const RunFolder& run) {
     for (const Attempt& a : s.attempts) {
       for (const gotest::PackageResult& p : a.evidence.events.packages) extra.insert(p.name);
       if (a.evidence.result) {
-        for (const agent::PackageRecord& r : a.evidence.result->packages) extra.insert(r.package);
+        for (const evidence::PackageRecord& r : a.evidence.result->packages) extra.insert(r.package);
       }
-      for (const agent::ExecRecord& e : a.evidence.execs) extra.insert(e.package);
+      for (const evidence::ExecRecord& e : a.evidence.execs) extra.insert(e.package);
     }
   }
   for (const std::string& p : extra) add(p);
@@ -117,8 +117,8 @@ std::vector<FinalResult> FinalResults(const RunFolder& run) {
     r.package = pkg;
     for (const Attempt* a : attempts) {
       const gotest::PackageResult* events = EventsOf(*a, pkg);
-      const agent::PackageRecord* record = RecordOf(*a, pkg);
-      const agent::ExecRecord* exec = ExecOf(*a, pkg);
+      const evidence::PackageRecord* record = RecordOf(*a, pkg);
+      const evidence::ExecRecord* exec = ExecOf(*a, pkg);
       bool killed = a->status.killed_package == pkg;
       if (!events && !record && !exec && !killed) continue;
       r.attempt = a;

@@ -18,8 +18,8 @@ struct FinalResult {
   // exec record), and what that evidence says; null where there is none.
   const Attempt* attempt = nullptr;
   const gotest::PackageResult* events = nullptr;
-  const agent::PackageRecord* record = nullptr;
-  const agent::ExecRecord* exec = nullptr;
+  const evidence::PackageRecord* record = nullptr;
+  const evidence::ExecRecord* exec = nullptr;
   bool passed_once = false;  // some attempt's evidence or the status says it passed
   bool killed = false;       // the last attempt that ran it ended on an OOM kill of it
   std::string running_test;  // the test running at that kill, when known
@@ -28,7 +28,7 @@ struct FinalResult {
 
 // Every package the run knows of: the status's packages in its order, then those of
 // the shards' plans, then any only the evidence shows, by name.
-std::vector<FinalResult> FinalResults(const RunFolder& run);
+std::vector<FinalResult> FinalResults(const LoadedRun& run);
 
 // Whether the package was OOM-killed in this attempt, by the status, result.json, its
 // exec record or the event stream.

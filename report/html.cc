@@ -28,7 +28,7 @@ constexpr std::size_t kMaxChartPoints = 1600;
 // ---- words and colours ----
 
 // One colour per word of every vocabulary the report shows: status outcomes, go test
-// package outcomes (agent/evidence.h) and retry log results (policy/retry.h).
+// package outcomes (core/evidence/evidence.h) and retry log results (policy/retry.h).
 std::string_view ColorOf(std::string_view word) {
   static const std::map<std::string_view, std::string_view> kColors = {
       {"Succeeded", "#1f883d"}, {"pass", "#1f883d"},        {"passed", "#1f883d"},      {"Passed", "#1f883d"},
@@ -138,9 +138,9 @@ std::string OutcomeOf(const Attempt& a) {
   const AttemptEvidence& ev = a.evidence;
   if (ContainerOomKilled(a)) return "OOMKilled";
   if (!ev.result) return "Unknown";
-  if (ev.result->memory_stall) return std::string(agent::kMemoryStallOutcome);
+  if (ev.result->memory_stall) return std::string(evidence::kMemoryStallOutcome);
   bool failed = false, build = false, all = !ev.result->packages.empty();
-  for (const agent::PackageRecord& p : ev.result->packages) {
+  for (const evidence::PackageRecord& p : ev.result->packages) {
     using O = gotest::PackageOutcome;
     if (p.outcome == O::kKilled || (p.binary && p.binary->signal == kSigKill)) return "OOMKilled";
     failed = failed || p.outcome == O::kFail;
@@ -156,14 +156,14 @@ std::optional<std::uint64_t> PeakOf(const Attempt& a) {
   if (a.status.peak_bytes) return a.status.peak_bytes;
   if (a.evidence.result && a.evidence.result->peak_bytes) return a.evidence.result->peak_bytes;
   std::optional<std::uint64_t> peak;
-  for (const agent::MemorySample& s : a.evidence.memory.samples) peak = std::max(peak.value_or(0), s.usage_bytes);
+  for (const evidence::MemorySample& s : a.evidence.memory.samples) peak = std::max(peak.value_or(0), s.usage_bytes);
   return peak;
 }
 
 std::optional<std::uint64_t> LimitOf(const Attempt& a) {
   if (a.status.memory_bytes) return a.status.memory_bytes;
   if (a.evidence.result && a.evidence.result->limit_bytes) return a.evidence.result->limit_bytes;
-  for (const agent::MemorySample& s : a.evidence.memory.samples) {
+  for (const evidence::MemorySample& s : a.evidence.memory.samples) {
     if (s.limit_bytes) return s.limit_bytes;
   }
   return std::nullopt;
@@ -175,7 +175,7 @@ std::optional<std::uint64_t> GoMemLimitOf(const Attempt& a) {
     if (g.back() == 'B') g.pop_back();  // Go's "345MiB" is a quantity with a B
     if (auto b = policy::ParseMemoryQuantity(g); b.ok()) return *b;
   }
-  for (const agent::ExecRecord& e : a.evidence.execs) {
+  for (const evidence::ExecRecord& e : a.evidence.execs) {
     if (e.gomemlimit) return e.gomemlimit;
   }
   return std::nullopt;
@@ -184,10 +184,10 @@ std::optional<std::uint64_t> GoMemLimitOf(const Attempt& a) {
 // The package's outcome in this attempt, in go test's words.
 std::string PackageWord(const Attempt& a, const std::string& package) {
   if (a.evidence.result) {
-    for (const agent::PackageRecord& r : a.evidence.result->packages) {
+    for (const evidence::PackageRecord& r : a.evidence.result->packages) {
       if (r.package == package) {
         if (r.binary && r.binary->signal == kSigKill) return "killed";
-        return std::string(agent::PackageOutcomeJsonName(r.outcome));
+        return std::string(evidence::PackageOutcomeJsonName(r.outcome));
       }
     }
   }
@@ -208,12 +208,12 @@ struct Kill {
 // the last sample before it.
 std::optional<Kill> KillOf(const Attempt& a) {
   const AttemptEvidence& ev = a.evidence;
-  const agent::ExecRecord* killed = nullptr;
-  for (const agent::ExecRecord& e : ev.execs) {
+  const evidence::ExecRecord* killed = nullptr;
+  for (const evidence::ExecRecord& e : ev.execs) {
     if (e.end.signal != kSigKill) continue;
     if (!killed || e.package == a.status.killed_package) killed = &e;
   }
-  bool oom = a.status.outcome == "OOMKilled" || a.status.outcome == agent::kMemoryStallOutcome ||
+  bool oom = a.status.outcome == "OOMKilled" || a.status.outcome == evidence::kMemoryStallOutcome ||
              (!a.in_status && (killed || ContainerOomKilled(a) || (ev.result && ev.result->oom_kills_seen.value_or(0) > 0)));
   if (!oom) return std::nullopt;
   Kill k;
@@ -238,11 +238,11 @@ std::optional<Kill> KillOf(const Attempt& a) {
 
 // ---- the data the charts are drawn from ----
 
-json Samples(const std::vector<agent::MemorySample>& samples, std::int64_t t0) {
+json Samples(const std::vector<evidence::MemorySample>& samples, std::int64_t t0) {
   json out = json::array();
-  auto point = [&](const agent::MemorySample& s) { out.push_back(json::array({s.unix_ms - t0, s.usage_bytes})); };
+  auto point = [&](const evidence::MemorySample& s) { out.push_back(json::array({s.unix_ms - t0, s.usage_bytes})); };
   if (samples.size() <= kMaxChartPoints) {
-    for (const agent::MemorySample& s : samples) point(s);
+    for (const evidence::MemorySample& s : samples) point(s);
     return out;
   }
   const std::size_t buckets = kMaxChartPoints / 2;
@@ -271,7 +271,7 @@ json AttemptData(const Attempt& a) {
   d["samples"] = Samples(ev.memory.samples, t0);
   json limits = json::array();
   std::optional<std::uint64_t> last;
-  for (const agent::MemorySample& s : ev.memory.samples) {
+  for (const evidence::MemorySample& s : ev.memory.samples) {
     if (s.limit_bytes && s.limit_bytes != last) {
       limits.push_back(json::array({s.unix_ms - t0, *s.limit_bytes}));
       last = s.limit_bytes;
@@ -287,7 +287,7 @@ json AttemptData(const Attempt& a) {
   if (auto kill = KillOf(a)) {
     std::uint64_t usage = 0;
     // The highest usage in the second before the kill: samples are ~200 ms apart.
-    for (const agent::MemorySample& s : ev.memory.samples) {
+    for (const evidence::MemorySample& s : ev.memory.samples) {
       if (s.unix_ms <= kill->unix_ms && s.unix_ms >= kill->unix_ms - 1000) usage = std::max(usage, s.usage_bytes);
     }
     if (usage == 0 && !ev.memory.samples.empty()) usage = ev.memory.samples.back().usage_bytes;
@@ -299,7 +299,7 @@ json AttemptData(const Attempt& a) {
     d["kill"] = nullptr;
   }
   json binaries = json::array();
-  for (const agent::ExecRecord& e : ev.execs) {
+  for (const evidence::ExecRecord& e : ev.execs) {
     std::string word = e.end.signal == kSigKill ? "killed" : PackageWord(a, e.package);
     binaries.push_back({{"package", e.package},
                         {"start", e.start_unix_ms - t0},
@@ -312,7 +312,7 @@ json AttemptData(const Attempt& a) {
   return d;
 }
 
-const Attempt* FindAttempt(const RunFolder& run, int shard, int attempt) {
+const Attempt* FindAttempt(const LoadedRun& run, int shard, int attempt) {
   for (const Shard& s : run.shards) {
     for (const Attempt& a : s.attempts) {
       if (a.shard == shard && a.attempt == attempt) return &a;
@@ -324,13 +324,13 @@ const Attempt* FindAttempt(const RunFolder& run, int shard, int attempt) {
 std::optional<std::uint64_t> ExecRss(const Attempt* a, const std::string& package) {
   if (!a) return std::nullopt;
   std::optional<std::uint64_t> rss;
-  for (const agent::ExecRecord& e : a->evidence.execs) {
+  for (const evidence::ExecRecord& e : a->evidence.execs) {
     if (e.package == package && e.end.max_rss_bytes > 0) rss = std::max(rss.value_or(0), e.end.max_rss_bytes);
   }
   return rss;
 }
 
-json PeakData(const RunFolder& run, const std::vector<FinalResult>& results) {
+json PeakData(const LoadedRun& run, const std::vector<FinalResult>& results) {
   json out = json::array();
   std::vector<const Attempt*> attempts = run.AttemptsInOrder();
   for (const FinalResult& r : results) {
@@ -368,7 +368,7 @@ json PeakData(const RunFolder& run, const std::vector<FinalResult>& results) {
   return out;
 }
 
-json TimelineData(const RunFolder& run) {
+json TimelineData(const LoadedRun& run) {
   std::optional<std::int64_t> t0;
   for (const Shard& s : run.shards) {
     for (const Attempt& a : s.attempts) {
@@ -398,7 +398,7 @@ json TimelineData(const RunFolder& run) {
 
 class Page {
  public:
-  explicit Page(const RunFolder& run) : run_(run), results_(FinalResults(run)) {
+  explicit Page(const LoadedRun& run) : run_(run), results_(FinalResults(run)) {
     std::vector<std::string> names;
     for (const FinalResult& r : results_) names.push_back(r.package);
     prefix_ = ModulePrefix(names);
@@ -480,7 +480,7 @@ class Page {
     for (const Shard& s : run_.shards) {
       for (const Attempt& a : s.attempts) {
         ++attempts;
-        kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == agent::kMemoryStallOutcome;
+        kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == evidence::kMemoryStallOutcome;
         if (auto p = PeakOf(a)) peak = std::max(peak.value_or(0), *p);
         if (auto t = AttemptStartUnixMs(a)) first = std::min(first.value_or(*t), *t);
         if (auto t = AttemptEndUnixMs(a)) last = std::max(last.value_or(*t), *t);
@@ -538,7 +538,7 @@ class Page {
     if (run_.diagnoses.empty()) {
       int kills = 0;
       for (const Shard& s : run_.shards) {
-        for (const Attempt& a : s.attempts) kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == agent::kMemoryStallOutcome;
+        for (const Attempt& a : s.attempts) kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == evidence::kMemoryStallOutcome;
       }
       out_ += "<div class=\"card ok\"><p>No package ended on a kill, so none needed a diagnosis.";
       if (kills > 0) {
@@ -755,9 +755,9 @@ class Page {
     auto add = [&](const std::string& p) {
       if (seen.insert(p).second) packages.push_back(p);
     };
-    for (const agent::ExecRecord& e : ev.execs) add(e.package);
+    for (const evidence::ExecRecord& e : ev.execs) add(e.package);
     if (ev.result) {
-      for (const agent::PackageRecord& r : ev.result->packages) add(r.package);
+      for (const evidence::PackageRecord& r : ev.result->packages) add(r.package);
     }
     for (const gotest::PackageResult& p : ev.events.packages) add(p.name);
     if (packages.empty()) return;
@@ -767,14 +767,14 @@ class Page {
             "<th class=\"num\">Elapsed</th><th class=\"num\">Max RSS</th><th class=\"num\">GC peak heap</th>"
             "<th>End</th><th>Running at the end</th></tr></thead><tbody>\n";
     for (const std::string& p : packages) {
-      const agent::PackageRecord* record = nullptr;
+      const evidence::PackageRecord* record = nullptr;
       if (ev.result) {
-        for (const agent::PackageRecord& r : ev.result->packages) {
+        for (const evidence::PackageRecord& r : ev.result->packages) {
           if (r.package == p) record = &r;
         }
       }
-      const agent::ExecRecord* exec = nullptr;
-      for (const agent::ExecRecord& e : ev.execs) {
+      const evidence::ExecRecord* exec = nullptr;
+      for (const evidence::ExecRecord& e : ev.execs) {
         if (e.package == p) exec = &e;
       }
       const gotest::PackageResult* events = ev.has_events ? ev.events.FindPackage(p) : nullptr;
@@ -905,7 +905,7 @@ class Page {
     out_ += "<script type=\"application/json\" id=\"gtr-data\">" + JsonForScript(data) + "</script>\n";
   }
 
-  const RunFolder& run_;
+  const LoadedRun& run_;
   std::vector<FinalResult> results_;
   std::string prefix_;
   std::string out_;
@@ -913,6 +913,6 @@ class Page {
 
 }  // namespace
 
-std::string RenderHtmlReport(const RunFolder& run) { return Page(run).Render(); }
+std::string RenderHtmlReport(const LoadedRun& run) { return Page(run).Render(); }
 
 }  // namespace gotestrun::report

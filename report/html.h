@@ -16,7 +16,7 @@
 //    drawn ("empty" when there was nothing to draw).
 //  - Safe: everything taken from the run is escaped for HTML (HtmlEscape) or for JSON
 //    inside <script> (JsonForScript); invalid UTF-8 is replaced, never passed through.
-//  - Deterministic: the same RunFolder gives the same bytes (no clock is read).
+//  - Deterministic: the same LoadedRun gives the same bytes (no clock is read).
 #pragma once
 
 #include <string>
@@ -25,6 +25,6 @@
 
 namespace gotestrun::report {
 
-std::string RenderHtmlReport(const RunFolder& run);
+std::string RenderHtmlReport(const LoadedRun& run);
 
 }  // namespace gotestrun::report

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/evidence/evidence.h"
 #include "report/escape.h"
 #include "report/final_results.h"
 #include "report/format.h"
@@ -69,12 +70,12 @@ std::string OomText(const FinalResult& r) {
 // The kill was the agent's, of a test binary stalled at its memory limit.
 bool Stalled(const FinalResult& r) {
   if (r.attempt == nullptr) return false;
-  if (r.attempt->in_status) return r.attempt->status.outcome == agent::kMemoryStallOutcome;
-  const std::optional<agent::AttemptResult>& result = r.attempt->evidence.result;
+  if (r.attempt->in_status) return r.attempt->status.outcome == evidence::kMemoryStallOutcome;
+  const std::optional<evidence::AttemptResult>& result = r.attempt->evidence.result;
   return result && result->memory_stall && result->memory_stall->package == r.package;
 }
 
-std::string KillType(const FinalResult& r) { return Stalled(r) ? std::string(agent::kMemoryStallOutcome) : "OOMKilled"; }
+std::string KillType(const FinalResult& r) { return Stalled(r) ? std::string(evidence::kMemoryStallOutcome) : "OOMKilled"; }
 
 std::string OomMessage(const FinalResult& r) {
   if (r.diagnosis && !r.diagnosis->summary.empty()) {
@@ -89,7 +90,7 @@ std::string OomMessage(const FinalResult& r) {
   return m;
 }
 
-std::vector<Case> CasesOf(const FinalResult& r, const RunFolder& run) {
+std::vector<Case> CasesOf(const FinalResult& r, const LoadedRun& run) {
   std::vector<Case> cases;
   const bool oom = r.killed && !r.passed_once;
   if (r.events) {
@@ -164,7 +165,7 @@ std::optional<double> SuiteSeconds(const FinalResult& r) {
 
 }  // namespace
 
-std::string RenderJUnit(const RunFolder& run) {
+std::string RenderJUnit(const LoadedRun& run) {
   std::vector<FinalResult> results = FinalResults(run);
   std::string body;
   int total = 0, failures = 0, errors = 0, skipped = 0;
@@ -203,7 +204,7 @@ std::string RenderJUnit(const RunFolder& run) {
     body += "    <properties>\n";
     body += "      <property" + Attr("name", "gotestrun.outcome") + Attr("value", r.outcome) + "/>\n";
     if (r.attempt) {
-      std::string where = "s" + std::to_string(r.attempt->shard) + "/a" + std::to_string(r.attempt->attempt);
+      std::string where = evidence::AttemptName(r.attempt->shard, r.attempt->attempt);
       body += "      <property" + Attr("name", "gotestrun.attempt") + Attr("value", where) + "/>\n";
       if (!r.attempt->status.memory.empty()) {
         body += "      <property" + Attr("name", "gotestrun.memory") + Attr("value", r.attempt->status.memory) + "/>\n";

@@ -26,6 +26,6 @@
 
 namespace gotestrun::report {
 
-std::string RenderJUnit(const RunFolder& run);
+std::string RenderJUnit(const LoadedRun& run);
 
 }  // namespace gotestrun::report

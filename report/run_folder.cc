@@ -1,8 +1,6 @@
 #include "report/run_folder.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,6 +14,7 @@
 
 #include "core/api/status.h"
 #include "core/api/yaml_json.h"
+#include "base/files.h"
 #include "base/timestamps.h"
 #include "core/diagnosis/gotest/test_stream_reader.h"
 #include "core/diagnosis/pprof/heap_profile.h"
@@ -29,70 +28,7 @@ namespace fs = std::filesystem;
 
 // ---- files ----
 
-// An open file descriptor, closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-// Opens a regular file for reading. O_NONBLOCK so that a FIFO planted under an
-// evidence file's name cannot block the open; fstat then refuses anything that is
-// not a regular file before a byte is read.
-StatusOr<std::pair<int, std::uint64_t>> OpenRegular(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    int err = errno;
-    return Status(err == ENOENT ? StatusCode::kNotFound : StatusCode::kFailedPrecondition,
-                  std::string("cannot open: ") + std::strerror(err));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return FailedPreconditionError("not a regular file");
-  }
-  return std::pair<int, std::uint64_t>{fd, static_cast<std::uint64_t>(st.st_size)};
-}
-
 std::string MiB(std::uint64_t bytes) { return std::to_string(bytes >> 20) + " MiB"; }
-
-// Reads at most `max_bytes` from `fd` (from where it is) into `out`.
-Status ReadUpTo(int fd, std::size_t max_bytes, std::string& out) {
-  char buf[65536];
-  while (out.size() < max_bytes) {
-    std::size_t want = std::min(sizeof buf, max_bytes - out.size());
-    ssize_t n = ::read(fd, buf, want);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return FailedPreconditionError(std::string("read failed: ") + std::strerror(errno));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-  }
-  return Status::Ok();
-}
-
-// A whole small file; ResourceExhausted when it is larger than `max_bytes`.
-StatusOr<std::string> ReadBounded(const std::string& path, std::size_t max_bytes) {
-  auto opened = OpenRegular(path);
-  if (!opened.ok()) return opened.status();
-  Fd fd(opened->first);
-  if (opened->second > max_bytes) {
-    return ResourceExhaustedError("larger than the " + MiB(max_bytes) + " read for it (" + MiB(opened->second) + ")");
-  }
-  std::string out;
-  GTR_RETURN_IF_ERROR(ReadUpTo(fd.get(), max_bytes + 1, out));
-  if (out.size() > max_bytes) return ResourceExhaustedError("grew past " + MiB(max_bytes) + " while being read");
-  return out;
-}
 
 bool IsDir(const std::string& path) {
   struct stat st {};
@@ -165,7 +101,7 @@ const json& Field(const json& j, const char* key) {
 
 // ---- run.yaml and status.yaml ----
 
-void ApplyRunObject(const json& run, RunFolder& out) {
+void ApplyRunObject(const json& run, LoadedRun& out) {
   const json& meta = Field(run, "metadata");
   out.name = Str(meta, "name");
   out.ns = Str(meta, "namespace");
@@ -202,7 +138,7 @@ AttemptStatus AttemptStatusOf(const api::AttemptStatus& a) {
   return s;
 }
 
-void ApplyStatus(const json& object, RunFolder& out) {
+void ApplyStatus(const json& object, LoadedRun& out) {
   if (!object.is_object()) return;
   out.has_status = true;
   const api::RunStatus status = api::DecodeStatus(object);
@@ -256,7 +192,7 @@ class FolderReader {
 
   // A file that may be missing: nullopt (and nothing noted) when it is not there.
   std::optional<std::string> ReadOptional(const std::string& rel, std::size_t max_bytes) {
-    auto text = ReadBounded(Abs(rel), max_bytes);
+    auto text = ReadFileWithin(run_dir_, rel, max_bytes);
     if (text.ok()) return std::move(text).value();
     if (text.status().code() != StatusCode::kNotFound) Skip(rel, text.status().message());
     return std::nullopt;
@@ -269,7 +205,7 @@ class FolderReader {
     LoadMemory(rel + "/memory.tsv", ev);
     LoadEvents(rel + "/events.jsonl", ev);
     if (auto text = ReadOptional(rel + "/result.json", limits_.max_result_bytes)) {
-      auto result = agent::DecodeAttemptResult(*text);
+      auto result = evidence::DecodeAttemptResult(*text);
       if (result.ok()) {
         ev.result = std::move(result).value();
       } else {
@@ -284,7 +220,7 @@ class FolderReader {
   void LoadMemory(const std::string& rel, AttemptEvidence& ev) {
     auto text = ReadOptional(rel, limits_.max_memory_bytes);
     if (!text) return;
-    ev.memory = agent::ParseMemoryTimeline(*text);
+    ev.memory = evidence::ParseMemoryTimeline(*text);
     if (ev.memory.samples.empty() && ev.memory.source.empty() && !text->empty()) {
       Skip(rel, "not a memory timeline: no #source header and no samples");
     } else if (ev.memory.malformed_lines > 1) {
@@ -295,18 +231,17 @@ class FolderReader {
   }
 
   void LoadEvents(const std::string& rel, AttemptEvidence& ev) {
-    auto opened = OpenRegular(Abs(rel));
-    if (!opened.ok()) {
-      if (opened.status().code() != StatusCode::kNotFound) Skip(rel, opened.status().message());
+    StatusOr<RegularFile> file = RegularFile::OpenWithin(run_dir_, rel);
+    if (!file.ok()) {
+      if (file.status().code() != StatusCode::kNotFound) Skip(rel, file.status().message());
       return;
     }
-    Fd fd(opened->first);
-    std::uint64_t size = opened->second;
+    const std::uint64_t size = file->size();
     if (size > limits_.max_events_bytes) {
       // The end of the stream is where a kill shows: read the last bytes. The reader
       // skips the line cut at the start.
-      if (::lseek(fd.get(), static_cast<off_t>(size - limits_.max_events_bytes), SEEK_SET) < 0) {
-        Skip(rel, std::string("cannot seek: ") + std::strerror(errno));
+      if (Status s = file->Seek(size - limits_.max_events_bytes); !s.ok()) {
+        Skip(rel, s.message());
         return;
       }
       Skip(rel, "larger than " + MiB(limits_.max_events_bytes) + " (" + MiB(size) + "): only its last " +
@@ -317,7 +252,7 @@ class FolderReader {
     std::string chunk;
     while (total < limits_.max_events_bytes) {
       chunk.clear();
-      Status s = ReadUpTo(fd.get(), std::min<std::size_t>(std::size_t{1} << 20, limits_.max_events_bytes - total), chunk);
+      Status s = file->ReadUpTo(std::min<std::size_t>(std::size_t{1} << 20, limits_.max_events_bytes - total), chunk);
       if (!s.ok()) {
         Skip(rel, s.message());
         break;
@@ -339,28 +274,28 @@ class FolderReader {
       if (!name.ends_with(".json")) continue;
       auto text = ReadOptional(rel + "/" + name, limits_.max_exec_bytes);
       if (!text) continue;
-      auto record = agent::DecodeExecRecord(*text);
+      auto record = evidence::DecodeExecRecord(*text);
       if (!record.ok()) {
         Skip(rel + "/" + name, record.status().message());
         continue;
       }
       ev.execs.push_back(std::move(record).value());
     }
-    std::stable_sort(ev.execs.begin(), ev.execs.end(), [](const agent::ExecRecord& a, const agent::ExecRecord& b) {
+    std::stable_sort(ev.execs.begin(), ev.execs.end(), [](const evidence::ExecRecord& a, const evidence::ExecRecord& b) {
       return a.start_unix_ms < b.start_unix_ms;
     });
   }
 
   // The import path a heap/<name> folder belongs to.
   static std::string PackageOfHeapFolder(const std::string& name, const AttemptEvidence& ev) {
-    if (auto unescaped = agent::UnescapePackage(name); unescaped.ok()) return *unescaped;
+    if (auto unescaped = evidence::UnescapePackage(name); unescaped.ok()) return *unescaped;
     // A shortened name: find the package it was made from.
-    auto matches = [&](const std::string& pkg) { return agent::EscapePackage(pkg) == name; };
-    for (const agent::ExecRecord& e : ev.execs) {
+    auto matches = [&](const std::string& pkg) { return evidence::EscapePackage(pkg) == name; };
+    for (const evidence::ExecRecord& e : ev.execs) {
       if (matches(e.package)) return e.package;
     }
     if (ev.result) {
-      for (const agent::PackageRecord& p : ev.result->packages) {
+      for (const evidence::PackageRecord& p : ev.result->packages) {
         if (matches(p.package)) return p.package;
       }
     }
@@ -382,10 +317,10 @@ class FolderReader {
       if (truncated) Skip(dir, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
       std::vector<std::pair<std::uint64_t, std::string>> profiles;
       for (const std::string& file : files) {
-        if (file == agent::kHeapSnapshotsFile) {
+        if (file == evidence::kHeapSnapshotsFile) {
           auto text = ReadOptional(dir + "/" + file, limits_.max_snapshots_bytes);
           if (!text) continue;
-          std::vector<agent::HeapSnapshotLine> lines = agent::ParseHeapSnapshots(*text);
+          std::vector<evidence::HeapSnapshotLine> lines = evidence::ParseHeapSnapshots(*text);
           if (lines.empty() && !text->empty()) {
             Skip(dir + "/" + file, "no line of it is a heap snapshot line");
           }
@@ -415,13 +350,11 @@ std::vector<std::pair<int, int>> FindAttemptFolders(const std::string& dir, cons
   std::vector<std::pair<int, int>> found;
   bool truncated = false;
   for (const std::string& s : ListFolder(dir, limits.max_files_per_folder, truncated)) {
-    if (s.size() < 2 || s[0] != 's') continue;
-    auto shard = ParseDigits<int>(std::string_view(s).substr(1));
+    auto shard = evidence::ShardOfFolderName(s);
     if (!shard || !IsDir(dir + "/" + s)) continue;
     bool more = false;
     for (const std::string& a : ListFolder(dir + "/" + s, limits.max_files_per_folder, more)) {
-      if (a.size() < 2 || a[0] != 'a') continue;
-      auto attempt = ParseDigits<int>(std::string_view(a).substr(1));
+      auto attempt = evidence::AttemptOfFolderName(a);
       if (!attempt || !IsDir(dir + "/" + s + "/" + a)) continue;
       if (found.size() >= limits.max_attempt_folders) {
         skipped.push_back({s + "/" + a, "more than " + std::to_string(limits.max_attempt_folders) +
@@ -435,9 +368,7 @@ std::vector<std::pair<int, int>> FindAttemptFolders(const std::string& dir, cons
   return found;
 }
 
-std::string AttemptPath(int shard, int attempt) {
-  return "s" + std::to_string(shard) + "/a" + std::to_string(attempt);
-}
+std::string AttemptPath(int shard, int attempt) { return evidence::AttemptName(shard, attempt); }
 
 std::optional<std::int64_t> Rfc3339Ms(const std::string& text) {
   if (text.empty()) return std::nullopt;
@@ -448,7 +379,7 @@ std::optional<std::int64_t> Rfc3339Ms(const std::string& text) {
 
 // The heap profile of a diagnosed package: the newest that reads, from the latest
 // attempt that has any.
-void FindHeapTop(RunFolder& run, Diagnosis& diagnosis, const LoadLimits& limits) {
+void FindHeapTop(LoadedRun& run, Diagnosis& diagnosis, const LoadLimits& limits) {
   std::vector<const Attempt*> attempts = run.AttemptsInOrder();
   for (auto it = attempts.rbegin(); it != attempts.rend(); ++it) {
     const AttemptEvidence& ev = (*it)->evidence;
@@ -457,7 +388,7 @@ void FindHeapTop(RunFolder& run, Diagnosis& diagnosis, const LoadLimits& limits)
     const auto& profiles = found->second;
     int tries = 0;
     for (auto p = profiles.rbegin(); p != profiles.rend() && tries < 3; ++p, ++tries) {
-      auto bytes = ReadBounded(run.dir + "/" + p->second, limits.max_profile_bytes);
+      auto bytes = ReadFileWithin(run.dir, p->second, limits.max_profile_bytes);
       if (!bytes.ok()) {
         run.skipped.push_back({p->second, bytes.status().message()});
         continue;
@@ -486,7 +417,7 @@ void FindHeapTop(RunFolder& run, Diagnosis& diagnosis, const LoadLimits& limits)
         }
       }
       if (auto snaps = ev.heap_snapshots.find(diagnosis.package); snaps != ev.heap_snapshots.end()) {
-        for (const agent::HeapSnapshotLine& line : snaps->second) {
+        for (const evidence::HeapSnapshotLine& line : snaps->second) {
           if (line.seq == heap.seq) heap.snapshot = line;
         }
       }
@@ -497,9 +428,9 @@ void FindHeapTop(RunFolder& run, Diagnosis& diagnosis, const LoadLimits& limits)
   }
 }
 
-StatusOr<RunFolder> Load(const std::string& dir, const json* object, const LoadLimits& limits) {
+StatusOr<LoadedRun> Load(const std::string& dir, const json* object, const LoadLimits& limits) {
   if (!IsDir(dir)) return NotFoundError("run folder " + dir + " is not a folder");
-  RunFolder run;
+  LoadedRun run;
   run.dir = dir;
   while (run.dir.size() > 1 && run.dir.back() == '/') run.dir.pop_back();
   FolderReader reader(run.dir, limits, run.skipped);
@@ -527,7 +458,7 @@ StatusOr<RunFolder> Load(const std::string& dir, const json* object, const LoadL
       }
     }
     if (auto text = reader.ReadOptional("plan/packages.json", limits.max_plan_bytes)) {
-      auto plan = agent::DecodePackageListings(*text);
+      auto plan = evidence::DecodePackageListings(*text);
       if (plan.ok()) {
         run.plan = std::move(plan).value();
       } else {
@@ -583,13 +514,13 @@ std::optional<std::int64_t> AttemptEndUnixMs(const Attempt& attempt) {
   if (ev.result && ev.result->end_unix_ms > 0) return ev.result->end_unix_ms;
   std::optional<std::int64_t> last;
   if (!ev.memory.samples.empty()) last = ev.memory.samples.back().unix_ms;
-  for (const agent::ExecRecord& e : ev.execs) {
+  for (const evidence::ExecRecord& e : ev.execs) {
     if (!last || e.end_unix_ms > *last) last = e.end_unix_ms;
   }
   return last;
 }
 
-std::vector<const Attempt*> RunFolder::AttemptsInOrder() const {
+std::vector<const Attempt*> LoadedRun::AttemptsInOrder() const {
   struct Keyed {
     const Attempt* attempt;
     std::optional<std::int64_t> start;
@@ -614,11 +545,11 @@ std::vector<const Attempt*> RunFolder::AttemptsInOrder() const {
   return out;
 }
 
-StatusOr<RunFolder> LoadRunFolder(const std::string& dir, const LoadLimits& limits) {
+StatusOr<LoadedRun> LoadRunFolder(const std::string& dir, const LoadLimits& limits) {
   return Load(dir, nullptr, limits);
 }
 
-StatusOr<RunFolder> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run, const LoadLimits& limits) {
+StatusOr<LoadedRun> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run, const LoadLimits& limits) {
   return Load(attempts_dir, &run, limits);
 }
 

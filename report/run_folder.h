@@ -5,19 +5,20 @@
 //   RUN_DIR/
 //     run.yaml           the GoTestRun as run (apiVersion, kind, metadata, spec)
 //     status.yaml        its .status as the operator writes it (core/api/status.h)
-//     plan/packages.json the packages go list found (agent::EncodePackageListings)
-//     s<i>/a<k>/         one attempt folder per shard attempt (agent/evidence.h)
+//     plan/packages.json the packages go list found (evidence::EncodePackageListings)
+//     s<i>/a<k>/         one attempt folder per shard attempt (core/evidence/evidence.h)
 //
 // The operator's profiles volume holds the same s<i>/a<k> folders under <ns>/<run>;
 // there the GoTestRun object comes from the API server instead of the yaml files.
 //
 // What this component promises:
 //  - Reading is bounded: every file has a size cap (LoadLimits), the number of files
-//    read from one folder is capped, and a FIFO or device named like an evidence file
-//    is never opened for reading.
+//    read from one folder is capped, and every file is read with base/files.h's
+//    ReadFileWithin: a FIFO or device named like an evidence file, or a link leading
+//    out of the run folder, is refused, never read.
 //  - A file that is missing where it may be missing (result.json after a container
 //    kill, heap profiles with profiling off) is simply absent. A file that cannot be
-//    read or decoded is recorded in RunFolder::skipped with the reason and left out;
+//    read or decoded is recorded in LoadedRun::skipped with the reason and left out;
 //    the rest of the folder is still read. Nothing in the folder can make loading
 //    throw or crash.
 //  - Attempts come from status.yaml (shards[].attempts[]) joined with the s<i>/a<k>
@@ -41,18 +42,19 @@
 
 namespace gotestrun::report {
 
-// Caps on what loading one run folder reads. A real run stays far below them.
+// Caps on what loading one run folder reads: the evidence contract's caps, smaller
+// in tests. A real run stays far below them.
 struct LoadLimits {
   std::size_t max_yaml_bytes = std::size_t{4} << 20;       // run.yaml, status.yaml
-  std::size_t max_plan_bytes = std::size_t{32} << 20;      // plan/packages.json
-  std::size_t max_memory_bytes = std::size_t{64} << 20;    // memory.tsv (~3 days of samples)
+  std::size_t max_plan_bytes = evidence::kMaxPackagesBytes;
+  std::size_t max_memory_bytes = evidence::kMaxMemoryBytes;
   // events.jsonl is streamed through the bounded go test reader; beyond this only the
   // last bytes are read (the end of the stream is where a kill shows).
-  std::size_t max_events_bytes = std::size_t{512} << 20;
-  std::size_t max_result_bytes = std::size_t{16} << 20;    // result.json
-  std::size_t max_exec_bytes = std::size_t{1} << 20;       // one exec/<pkg>.json
-  std::size_t max_snapshots_bytes = std::size_t{16} << 20; // one heap/<pkg>/snapshots.tsv
-  std::size_t max_profile_bytes = std::size_t{64} << 20;   // one heap profile, compressed
+  std::size_t max_events_bytes = evidence::kMaxEventsBytes;
+  std::size_t max_result_bytes = evidence::kMaxResultBytes;
+  std::size_t max_exec_bytes = evidence::kMaxExecRecordBytes;
+  std::size_t max_snapshots_bytes = evidence::kMaxSnapshotsBytes;
+  std::size_t max_profile_bytes = evidence::kMaxHeapProfileBytes;
   std::size_t max_files_per_folder = 10000;                // exec/, heap/, heap/<pkg>/
   std::size_t max_attempt_folders = 4096;                  // s<i>/a<k> over the run
   std::size_t top_sites = 10;                              // allocation sites per diagnosis
@@ -96,7 +98,7 @@ struct AllocationSite {
 struct HeapTop {
   std::string profile;  // relative to the run folder, e.g. "s0/a3/heap/<pkg>/0004.pb.gz"
   std::uint64_t seq = 0;
-  std::optional<agent::HeapSnapshotLine> snapshot;  // the snapshots.tsv line of that profile
+  std::optional<evidence::HeapSnapshotLine> snapshot;  // the snapshots.tsv line of that profile
   std::int64_t total_inuse_bytes = 0;
   std::size_t function_count = 0;  // functions that allocated in-use memory, before the cut to LoadLimits::top_sites
   std::vector<AllocationSite> sites;  // those with the most in-use bytes (flat), most first
@@ -106,14 +108,14 @@ struct HeapTop {
 struct AttemptEvidence {
   std::string path;     // relative to the run folder, e.g. "s0/a1"
   bool exists = false;  // false: the folder is not there (no evidence at all)
-  agent::MemoryTimeline memory;
-  std::vector<agent::ExecRecord> execs;  // by start time
+  evidence::MemoryTimeline memory;
+  std::vector<evidence::ExecRecord> execs;  // by start time
   // Absent when the agent itself died (its container was killed) before writing it.
-  std::optional<agent::AttemptResult> result;
+  std::optional<evidence::AttemptResult> result;
   bool has_events = false;
   gotest::RunSummary events;
   // heap/<pkg>/snapshots.tsv by import path.
-  std::map<std::string, std::vector<agent::HeapSnapshotLine>> heap_snapshots;
+  std::map<std::string, std::vector<evidence::HeapSnapshotLine>> heap_snapshots;
   // Heap profile files by import path, sorted by sequence number.
   std::map<std::string, std::vector<std::pair<std::uint64_t, std::string>>> heap_profiles;
 };
@@ -178,7 +180,7 @@ struct Condition {
   std::string last_transition_time;
 };
 
-struct RunFolder {
+struct LoadedRun {
   std::string dir;  // as given
   // From run.yaml (or the object): metadata and the parts of the spec people ask for.
   std::string name;
@@ -201,7 +203,7 @@ struct RunFolder {
   std::vector<Diagnosis> diagnoses;
   std::vector<RetryLogEntry> retry_log;  // by package, then as logged
   // From plan/packages.json; empty when there is none.
-  std::vector<agent::PackageListing> plan;
+  std::vector<evidence::PackageListing> plan;
   std::vector<SkippedFile> skipped;
 
   // Every attempt, in the order they started (by start time where known, then by
@@ -216,13 +218,13 @@ std::optional<std::int64_t> AttemptEndUnixMs(const Attempt& attempt);
 
 // Reads a run folder as `gotestrun run` leaves it. NotFound when `dir` is not a
 // folder; everything inside it that is missing or unreadable is left out (and noted
-// in RunFolder::skipped), so a report can always be written.
-StatusOr<RunFolder> LoadRunFolder(const std::string& dir, const LoadLimits& limits = {});
+// in LoadedRun::skipped), so a report can always be written.
+StatusOr<LoadedRun> LoadRunFolder(const std::string& dir, const LoadLimits& limits = {});
 
 // The operator's form: `attempts_dir` is <profiles volume>/<ns>/<run> with the
 // s<i>/a<k> folders, and `run` the GoTestRun object (metadata, spec, status) as the
 // API server returns it.
-StatusOr<RunFolder> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run,
+StatusOr<LoadedRun> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run,
                                   const LoadLimits& limits = {});
 
 }  // namespace gotestrun::report

@@ -536,4 +536,133 @@ Status MemoryCgroup::Remove() {
   }
 }
 
+// ---- the memory of the cgroup this process runs in ----
+
+namespace {
+
+// v1 reports "no limit" as PAGE_COUNTER_MAX pages in bytes, just under 2^63.
+constexpr std::uint64_t kV1Unlimited = 1ULL << 62;
+
+std::string_view TrimLine(std::string_view s) {
+  s = TrimSpace(s);
+  if (s.ends_with('\r')) s.remove_suffix(1);
+  return TrimSpace(s);
+}
+
+// The folder of `path` through the first mount of its hierarchy; the mount point when
+// the path is not below the mount's root.
+std::optional<CgroupDir> Candidate(CgroupVersion version, const std::string& path,
+                                   const std::vector<CgroupMount>& mounts) {
+  for (const CgroupMount& mount : mounts) {
+    if (mount.version != version) continue;
+    if (version == CgroupVersion::kV1 && !Contains(mount.super_options, "memory")) continue;
+    std::optional<std::string> dir = HasDotDot(path) ? std::nullopt : DirThrough(mount, path, "");
+    return CgroupDir{.version = version, .cgroup_path = path, .dir = dir ? *dir : mount.mount_point};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::vector<CgroupDir> MemoryCgroupCandidates(std::string_view proc_self_cgroup, std::string_view mountinfo) {
+  // Line by line, so that one line the parsers refuse costs only itself.
+  std::optional<std::string> v2_path, v1_path;
+  for (std::string_view line : Lines(proc_self_cgroup)) {
+    StatusOr<std::vector<ProcCgroupEntry>> parsed = ParseProcCgroup(line);
+    if (!parsed.ok()) continue;
+    for (ProcCgroupEntry& entry : *parsed) {
+      std::string path(TrimLine(entry.path));
+      if (path.ends_with(" (deleted)")) path.resize(path.size() - 10);
+      if (entry.hierarchy_id == 0 && entry.controllers.empty()) {
+        if (!v2_path) v2_path = path;
+      } else if (Contains(entry.controllers, "memory") && !v1_path) {
+        v1_path = path;
+      }
+    }
+  }
+  std::vector<CgroupMount> mounts;
+  for (std::string_view line : Lines(mountinfo)) {
+    StatusOr<std::vector<CgroupMount>> parsed = ParseCgroupMounts(line);
+    if (parsed.ok()) mounts.insert(mounts.end(), parsed->begin(), parsed->end());
+  }
+  std::vector<CgroupDir> candidates;
+  if (v2_path) {
+    if (std::optional<CgroupDir> c = Candidate(CgroupVersion::kV2, *v2_path, mounts)) candidates.push_back(*c);
+  }
+  if (v1_path) {
+    if (std::optional<CgroupDir> c = Candidate(CgroupVersion::kV1, *v1_path, mounts)) candidates.push_back(*c);
+  }
+  return candidates;
+}
+
+StatusOr<std::optional<std::uint64_t>> ParseMemoryLimit(std::string_view text) {
+  text = TrimLine(text);
+  if (text == "max") return std::optional<std::uint64_t>();
+  const std::optional<std::uint64_t> v = Unsigned(text);
+  if (!v) return InvalidArgumentError("memory limit: " + Quote(text));
+  if (*v >= kV1Unlimited) return std::optional<std::uint64_t>();
+  return v;
+}
+
+std::optional<std::uint64_t> ParseKeyedValue(std::string_view text, std::string_view key) {
+  for (std::string_view line : Lines(text)) {
+    const std::size_t space = line.find(' ');
+    if (space == std::string_view::npos || line.substr(0, space) != key) continue;
+    return Unsigned(TrimLine(line.substr(space + 1)));
+  }
+  return std::nullopt;
+}
+
+std::optional<CgroupMemory> CgroupMemory::Discover() {
+  const StatusOr<std::string> cgroup = ReadFile("/proc/self/cgroup", kControlFileCap);
+  const StatusOr<std::string> mountinfo = ReadFile("/proc/self/mountinfo", kProcsFileCap);
+  if (!cgroup.ok() || !mountinfo.ok()) return std::nullopt;
+  for (CgroupDir& candidate : MemoryCgroupCandidates(*cgroup, *mountinfo)) {
+    StatusOr<CgroupMemory> opened = Open(std::move(candidate));
+    if (opened.ok()) return std::move(opened).value();
+  }
+  return std::nullopt;
+}
+
+StatusOr<CgroupMemory> CgroupMemory::Open(CgroupDir cgroup) {
+  CgroupMemory memory(std::move(cgroup));
+  const StatusOr<MemoryUsage> usage = memory.Read();
+  if (!usage.ok()) return usage.status();
+  return memory;
+}
+
+std::string CgroupMemory::File(std::string_view v2_name, std::string_view v1_name) const {
+  return cgroup_.dir + "/" + std::string(cgroup_.version == CgroupVersion::kV2 ? v2_name : v1_name);
+}
+
+std::string CgroupMemory::Source() const {
+  return std::string(cgroup_.version == CgroupVersion::kV2 ? "cgroup2" : "cgroup1") + "\t" + cgroup_.dir;
+}
+
+StatusOr<MemoryUsage> CgroupMemory::Read() const {
+  const std::string usage_path = File("memory.current", "memory.usage_in_bytes");
+  const StatusOr<std::string> usage_text = ReadFile(usage_path, kControlFileCap);
+  if (!usage_text.ok()) return usage_text.status();
+  const std::optional<std::uint64_t> usage = Unsigned(TrimLine(*usage_text));
+  if (!usage) return DataLossError(usage_path + ": " + Quote(TrimLine(*usage_text)) + " is not a number");
+  MemoryUsage out{.usage_bytes = *usage};
+  if (const StatusOr<std::string> limit = ReadFile(File("memory.max", "memory.limit_in_bytes"), kControlFileCap);
+      limit.ok()) {
+    if (auto parsed = ParseMemoryLimit(*limit); parsed.ok()) out.limit_bytes = *parsed;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> CgroupMemory::Peak() const {
+  const StatusOr<std::string> text = ReadFile(File("memory.peak", "memory.max_usage_in_bytes"), kControlFileCap);
+  if (!text.ok()) return std::nullopt;
+  return Unsigned(TrimLine(*text));
+}
+
+std::optional<std::uint64_t> CgroupMemory::OomKills() const {
+  const StatusOr<std::string> text = ReadFile(File("memory.events", "memory.oom_control"), kControlFileCap);
+  if (!text.ok()) return std::nullopt;
+  return ParseKeyedValue(*text, "oom_kill");
+}
+
 }  // namespace gotestrun::sandbox

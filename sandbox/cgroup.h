@@ -1,5 +1,6 @@
-// Memory cgroups: finding the one this process is in, and making children of it that
-// each hold one command tree under a memory limit.
+// Memory cgroups: finding the one this process is in, making children of it that each
+// hold one command tree under a memory limit, and reading the memory of the cgroup this
+// process runs in (CgroupMemory: the agent's samples, in a Pod or in a local attempt).
 //
 // Children are only ever made under our own cgroup (the one /proc/self/cgroup names),
 // never elsewhere in the hierarchy. Both hierarchies are supported:
@@ -57,6 +58,7 @@ struct CgroupDir {
   CgroupVersion version = CgroupVersion::kV1;
   std::string cgroup_path;  // as /proc/self/cgroup names it, e.g. "/process_api/75dc..."
   std::string dir;          // fs_root + mount point + the path below the mount's root
+  friend bool operator==(const CgroupDir&, const CgroupDir&) = default;
 };
 
 // Where our own cgroups are: in the unified (v2) hierarchy and in the v1 hierarchy that
@@ -118,7 +120,7 @@ class MemoryCgroup {
 
   CgroupVersion version() const { return version_; }
   const std::string& dir() const { return dir_; }
-  // What a process writes its pid into to join (SpawnOptions::cgroup_procs_path).
+  // What a process writes its pid into to join (ChildSpec::cgroup_procs_path).
   std::string procs_path() const { return dir_ + "/cgroup.procs"; }
 
   // Sets the memory limit and, where the kernel accounts swap, keeps the cgroup from
@@ -154,6 +156,55 @@ class MemoryCgroup {
   CgroupVersion version_;
   std::string dir_;
   bool swap_limited_ = false;
+};
+
+// ---- the memory of the cgroup this process runs in ----
+
+// Where this process's memory cgroup could be, from the text of /proc/self/cgroup and
+// /proc/self/mountinfo, v2 first: on a hybrid host the unified hierarchy is mounted
+// without the memory controller, and only reading its files tells (CgroupMemory::Open).
+// Unlike LocateOwnCgroups this never fails: lines that do not parse are skipped, and a
+// cgroup path outside the mount's root (a cgroup namespace shows "/.." for what lies
+// above it) resolves to the mount point, the nearest cgroup this process can see.
+std::vector<CgroupDir> MemoryCgroupCandidates(std::string_view proc_self_cgroup, std::string_view mountinfo);
+
+// A limit file's content: nullopt for "max" (v2) or the v1 "no limit" value (anything
+// at or above 2^62), InvalidArgument for something else.
+StatusOr<std::optional<std::uint64_t>> ParseMemoryLimit(std::string_view text);
+// The value of `key` in a "key value" per line file (memory.events, memory.oom_control).
+std::optional<std::uint64_t> ParseKeyedValue(std::string_view text, std::string_view key);
+
+struct MemoryUsage {
+  std::uint64_t usage_bytes = 0;
+  std::optional<std::uint64_t> limit_bytes;  // nullopt: unlimited or unreadable
+};
+
+// Reads the memory cgroup this process runs in: in a Pod, the test container's; under
+// the local runner, the attempt's MemoryCgroup. Only reads; never creates or kills.
+class CgroupMemory {
+ public:
+  // The first candidate whose usage file reads, or nullopt when none does.
+  static std::optional<CgroupMemory> Discover();
+  // NotFound/FailedPrecondition when the usage file cannot be read.
+  static StatusOr<CgroupMemory> Open(CgroupDir cgroup);
+
+  const CgroupDir& cgroup() const { return cgroup_; }
+  // "cgroup2<TAB><dir>" or "cgroup1<TAB><dir>", as memory.tsv's header says it.
+  std::string Source() const;
+
+  StatusOr<MemoryUsage> Read() const;
+  // The cgroup's own high-water mark (v2 memory.peak, kernels 5.19+; v1
+  // memory.max_usage_in_bytes), nullopt where there is none.
+  std::optional<std::uint64_t> Peak() const;
+  // OOM kills in the cgroup so far (v2 memory.events oom_kill; v1 memory.oom_control
+  // oom_kill, kernels 4.13+), nullopt where the kernel does not count them.
+  std::optional<std::uint64_t> OomKills() const;
+
+ private:
+  explicit CgroupMemory(CgroupDir cgroup) : cgroup_(std::move(cgroup)) {}
+  std::string File(std::string_view v2_name, std::string_view v1_name) const;
+
+  CgroupDir cgroup_;
 };
 
 }  // namespace gotestrun::sandbox

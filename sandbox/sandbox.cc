@@ -155,7 +155,7 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
   const CgroupVersion version = cgroup ? cgroup->version() : CgroupVersion::kV1;
   Enforcer enforcer(std::move(cgroup), "/proc");
 
-  SpawnOptions spawn{
+  ChildSpec spawn{
       .argv = options.argv,
       .extra_env = options.env,
       .working_dir = options.working_dir,

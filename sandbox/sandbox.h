@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
 
 namespace gotestrun::sandbox {

@@ -1,6 +1,7 @@
 #include "controllers/gotestrun/pods.h"
 
 #include "core/engine/agent_command.h"
+#include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::controllers {
@@ -94,20 +95,12 @@ Json Pod(const Json& run, const std::string& name, Json labels, Json container, 
 
 }  // namespace
 
-std::string RunFolder(const std::string& ns, const std::string& run) { return ns + "/" + run; }
-
-std::string AttemptFolder(const std::string& ns, const std::string& run, int shard, int attempt) {
-  return RunFolder(ns, run) + "/s" + std::to_string(shard) + "/a" + std::to_string(attempt);
-}
-
-std::string PlanFolder(const std::string& ns, const std::string& run) { return RunFolder(ns, run) + "/plan"; }
-
 std::string PlanningPodName(const std::string& run) { return run + "-plan"; }
 
 Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
   Json command = engine::AgentListArgv(std::string(kAgentMount) + "/gotestrun-agent", ModulePath(spec),
-                                       std::string(kProfilesMount) + "/" + PlanFolder(ns, name) + "/" + kPackagesFile, spec);
+                                       evidence::VolumeRunLayout(kProfilesMount, ns, name).packages(), spec);
   Json container = {{"name", "plan"},
                     {"image", spec.image},
                     {"command", std::move(command)},
@@ -123,7 +116,7 @@ Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptio
 Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan, const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
   Json command = engine::AgentRunArgv(std::string(kAgentMount) + "/gotestrun-agent",
-                                      std::string(kProfilesMount) + "/" + AttemptFolder(ns, name, plan.index, plan.attempt),
+                                      evidence::VolumeRunLayout(kProfilesMount, ns, name).attempt_dir(plan.index, plan.attempt),
                                       ModulePath(spec), spec, plan);
 
   std::string memory = policy::FormatMemoryQuantity(plan.memory);

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/api/gotestrun.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/policy/plan.h"
 
 namespace gotestrun::controllers {
@@ -34,14 +34,6 @@ inline constexpr char kRunLabel[] = "gotestrun.dev/run";
 inline constexpr char kShardLabel[] = "gotestrun.dev/shard";
 inline constexpr char kAttemptLabel[] = "gotestrun.dev/attempt";
 inline constexpr char kRoleLabel[] = "gotestrun.dev/role";
-
-// "<ns>/<run>": the run's folder on the profiles volume.
-std::string RunFolder(const std::string& ns, const std::string& run);
-// "<ns>/<run>/s<shard>/a<attempt>"
-std::string AttemptFolder(const std::string& ns, const std::string& run, int shard, int attempt);
-// "<ns>/<run>/plan": where the planning Pod writes packages.json.
-std::string PlanFolder(const std::string& ns, const std::string& run);
-inline constexpr char kPackagesFile[] = "packages.json";
 
 std::string PlanningPodName(const std::string& run);
 

@@ -64,14 +64,15 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     if (pod == nullptr) return o;
     o.state = PodFinished(*pod) ? engine::Progressing::kEnded : engine::Progressing::kRunning;
     if (o.state != engine::Progressing::kEnded) return o;
-    StatusOr<std::string> text = ReadFile(r_.options_.profiles_dir + "/" + PlanFolder(ns_, name_) + "/" + kPackagesFile, 16u << 20);
-    o.listings = text.ok() ? agent::DecodePackageListings(*text) : StatusOr<std::vector<agent::PackageListing>>(text.status());
+    const evidence::RunLayout layout = evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_);
+    StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.packages(), evidence::kMaxPackagesBytes);
+    o.listings = text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
     return o;
   }
 
   Status StartListing() override {
     std::error_code ec;
-    std::filesystem::create_directories(r_.options_.profiles_dir + "/" + PlanFolder(ns_, name_), ec);
+    std::filesystem::create_directories(evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_).plan_dir(), ec);
     auto created = r_.writer_.Create(kube::ResourceType::Pods(), ns_, PlanningPod(run_, spec_, r_.options_.pods));
     if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
     return Status::Ok();
@@ -98,7 +99,7 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     }
     o.state = engine::Progressing::kEnded;
     o.end = ContainerEndOf(*pod);
-    o.evidence_dir = r_.options_.profiles_dir + "/" + AttemptFolder(ns_, name_, a.plan.index, a.plan.attempt);
+    o.evidence_dir = evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_).attempt_dir(a.plan.index, a.plan.attempt);
     ended_seen_[a.pod] = std::chrono::steady_clock::now();
     return o;
   }
@@ -117,8 +118,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     const auto seen_at = ended_seen_.count(a.pod) ? ended_seen_[a.pod] : std::chrono::steady_clock::now();
     auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);
-    if (a.outcome == agent::kMemoryStallOutcome) {
-      events.push_back({"Warning", std::string(agent::kMemoryStallOutcome), a.pod + ": " + ev.message});
+    if (a.outcome == evidence::kMemoryStallOutcome) {
+      events.push_back({"Warning", std::string(evidence::kMemoryStallOutcome), a.pod + ": " + ev.message});
       return;
     }
     if (a.outcome != "OOMKilled") return;
@@ -213,7 +214,7 @@ Status GoTestRunReconciler::Finalize(const Json& run) {
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
   }
   std::error_code ec;
-  std::filesystem::remove_all(options_.profiles_dir + "/" + RunFolder(ns, name), ec);
+  std::filesystem::remove_all(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).dir(), ec);
   if (ec) return UnavailableError("remove the evidence of " + ns + "/" + name + ": " + ec.message());
   Json updated = run;
   Json kept = Json::array();
@@ -227,7 +228,7 @@ Status GoTestRunReconciler::Finalize(const Json& run) {
 Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
   std::error_code ec;
-  std::filesystem::create_directories(options_.profiles_dir + "/" + AttemptFolder(ns, name, plan.index, plan.attempt), ec);
+  std::filesystem::create_directories(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).attempt_dir(plan.index, plan.attempt), ec);
   auto created = writer_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, plan, options_.pods));
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   if (created.ok()) {

@@ -209,7 +209,7 @@ std::string DescribeRun(const json& run) {
         if (std::string peak = Bytes(a.peak_bytes); !peak.empty()) cols.push_back("peak " + peak);
         if (std::string took = Duration(a.start_time, a.finish_time); !took.empty()) cols.push_back(took);
         out += "    " + Join(cols, "  ") + "\n";
-        if ((a.outcome == "OOMKilled" || a.outcome == agent::kMemoryStallOutcome) && !a.killed_package.empty()) {
+        if ((a.outcome == "OOMKilled" || a.outcome == evidence::kMemoryStallOutcome) && !a.killed_package.empty()) {
           out += "        killed: " + Killed(a) + "\n";
         }
         if (!a.message.empty()) out += "        " + a.message + "\n";
@@ -248,9 +248,9 @@ std::string SummarizeRun(const json& run) {
   std::string kill_text;
   for (const api::ShardStatus& s : status.shards) {
     for (const api::AttemptStatus& a : s.attempts) {
-      if (a.outcome != "OOMKilled" && a.outcome != agent::kMemoryStallOutcome) continue;
+      if (a.outcome != "OOMKilled" && a.outcome != evidence::kMemoryStallOutcome) continue;
       std::string what = Killed(a);
-      const bool stalled = a.outcome == agent::kMemoryStallOutcome;
+      const bool stalled = a.outcome == evidence::kMemoryStallOutcome;
       kill_text += "  " + AttemptFolder(s, a) + " at " + a.memory + ": " + (stalled ? "stalled at the limit, ended: " : "") +
                    (what.empty() || what.front() == '(' ? a.message : what) + "\n";
       const std::string& pkg = a.killed_package;

@@ -28,7 +28,7 @@
 #include "base/status.h"
 #include "core/api/gotestrun.h"
 #include "core/api/status.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/engine/history.h"
 #include "core/engine/run_progress.h"
 #include "core/engine/step.h"
@@ -44,7 +44,7 @@ enum class Progressing { kNotStarted, kStarting, kRunning, kEnded };
 struct ListingObservation {
   Progressing state = Progressing::kNotStarted;
   // Once ended: the packages `gotestrun-agent list` found, or why there are none.
-  StatusOr<std::vector<agent::PackageListing>> listings = InternalError("the listing has not ended");
+  StatusOr<std::vector<evidence::PackageListing>> listings = InternalError("the listing has not ended");
 };
 
 struct AttemptObservation {

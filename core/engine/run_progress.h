@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/api/status.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/policy/retry.h"
 
 namespace gotestrun::engine {

@@ -8,7 +8,7 @@
 namespace gotestrun::engine {
 std::string AttemptOutcomeName(const AttemptFindings& ev) {
   bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
-  if (ev.memory_stall) return std::string(agent::kMemoryStallOutcome);
+  if (ev.memory_stall) return std::string(evidence::kMemoryStallOutcome);
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();
   for (const policy::PackageOutcome& p : ev.outcome.packages) {
@@ -102,9 +102,9 @@ void WriteTotals(const RunProgress& progress, api::RunStatus& status) {
   status.oom_kills = ooms;
 }
 
-std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings) {
+std::vector<std::string> PackagesToTest(const std::vector<evidence::PackageListing>& listings) {
   std::vector<std::string> packages;
-  for (const agent::PackageListing& l : listings) {
+  for (const evidence::PackageListing& l : listings) {
     if (l.has_tests() || !l.error.empty()) packages.push_back(l.import_path);
   }
   return packages;

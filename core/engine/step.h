@@ -11,7 +11,7 @@
 #include "core/evidence/evidence.h"
 #include "base/status.h"
 #include "core/api/status.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/engine/history.h"
 #include "core/engine/run_progress.h"
 #include "core/policy/retry.h"
@@ -57,7 +57,7 @@ void WriteTotals(const RunProgress& progress, api::RunStatus& status);
 
 // The packages go test is to run: those with test files, and those go list could not
 // load (go test reports why they do not build).
-std::vector<std::string> PackagesToTest(const std::vector<agent::PackageListing>& listings);
+std::vector<std::string> PackagesToTest(const std::vector<evidence::PackageListing>& listings);
 
 // Settles a run that has no package with tests: Succeeded, reason NoTests.
 void WriteNoTests(api::RunStatus& status, std::int64_t generation, const std::string& now);

@@ -13,8 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "base/hash.h"
+#include "core/policy/plan.h"
 
-namespace gotestrun::agent {
+namespace gotestrun::evidence {
 namespace {
 
 using nlohmann::json;
@@ -233,6 +234,29 @@ std::string AttemptLayout::heap_dir(std::string_view import_path) const {
 
 std::string AttemptLayout::exec_record(std::string_view import_path) const {
   return exec_dir() + "/" + EscapePackage(import_path) + ".json";
+}
+
+std::string RunLayout::attempt_dir(int shard, int attempt) const { return dir_ + "/" + AttemptName(shard, attempt); }
+
+std::string AttemptName(int shard, int attempt) { return policy::AttemptLabel(shard, attempt); }
+
+namespace {
+std::optional<int> FolderNumber(std::string_view name, char prefix) {
+  // Only the form AttemptName writes ("s1", not "s01"), so a folder name round-trips.
+  if (name.size() < 2 || name.size() > 10 || name[0] != prefix || (name[1] == '0' && name.size() > 2)) {
+    return std::nullopt;
+  }
+  int value = 0;
+  if (!ParseNumber(name.substr(1), value) || value < 0) return std::nullopt;
+  return value;
+}
+}  // namespace
+
+std::optional<int> ShardOfFolderName(std::string_view name) { return FolderNumber(name, 's'); }
+std::optional<int> AttemptOfFolderName(std::string_view name) { return FolderNumber(name, 'a'); }
+
+RunLayout VolumeRunLayout(std::string_view root, std::string_view ns, std::string_view run) {
+  return RunLayout(std::string(root) + "/" + std::string(ns) + "/" + std::string(run));
 }
 
 std::string HeapProfileName(std::uint64_t seq) {
@@ -482,4 +506,4 @@ std::vector<HeapSnapshotLine> ParseHeapSnapshots(std::string_view text) {
   return lines;
 }
 
-}  // namespace gotestrun::agent
+}  // namespace gotestrun::evidence

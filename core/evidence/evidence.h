@@ -1,6 +1,16 @@
 // The evidence an attempt leaves behind: the contract between the agent that writes it
-// (inside a test Pod, or under the local runner) and the controller and diagnosis that
-// read it. Writers and readers share the structs and codecs here.
+// (inside a test Pod, or under the local runner) and the controller, the diagnosis and
+// the report that read it. Writers and readers share the folder and file names, the
+// structs and codecs, and the size caps here; readers open the files with
+// base/files.h's ReadFileWithin, which refuses FIFOs, devices and links out of the
+// folder.
+//
+// Attempt folders sit in a run folder, which has the same shape on the operator's
+// profiles volume (at <ns>/<run>, VolumeRunLayout) and in a local run's folder:
+//
+//   RUN_DIR/
+//     plan/packages.json    the planning `gotestrun-agent list` (EncodePackageListings)
+//     s<i>/a<k>/            shard i's attempt k: an attempt folder (AttemptName)
 //
 // One folder per attempt:
 //
@@ -42,7 +52,7 @@
 #include "core/diagnosis/gotest/run_summary.h"
 #include "core/evidence/memory_stall.h"
 
-namespace gotestrun::agent {
+namespace gotestrun::evidence {
 
 // The import path as one file name, reversibly:
 //   - ASCII letters, digits, '-', '+' and '.' stay (a leading '.' is escaped, so a name
@@ -83,6 +93,45 @@ class AttemptLayout {
  private:
   std::string dir_;
 };
+
+// Paths inside a run folder.
+class RunLayout {
+ public:
+  explicit RunLayout(std::string dir) : dir_(std::move(dir)) {}
+
+  const std::string& dir() const { return dir_; }
+  std::string plan_dir() const { return dir_ + "/plan"; }
+  std::string packages() const { return plan_dir() + "/packages.json"; }
+  std::string attempt_dir(int shard, int attempt) const;
+  AttemptLayout attempt(int shard, int attempt) const { return AttemptLayout(attempt_dir(shard, attempt)); }
+
+ private:
+  std::string dir_;
+};
+
+// "s<shard>/a<attempt>": an attempt folder relative to its run folder, and how an
+// attempt is named to people.
+std::string AttemptName(int shard, int attempt);
+// The number in a shard folder's name "s<i>" or an attempt folder's name "a<k>";
+// nullopt for any other name.
+std::optional<int> ShardOfFolderName(std::string_view name);
+std::optional<int> AttemptOfFolderName(std::string_view name);
+// The run folder of GoTestRun <ns>/<run> on the profiles volume mounted at `root`.
+RunLayout VolumeRunLayout(std::string_view root, std::string_view ns, std::string_view run);
+
+// ---- size caps ----
+//
+// The most a reader takes of each file: far above what a real attempt writes (a
+// monorepo's listing, minutes of GC lines every few ms, thousands of tests), far
+// below what would hurt the operator that reads it.
+inline constexpr std::size_t kMaxPackagesBytes = std::size_t{32} << 20;     // packages.json
+inline constexpr std::size_t kMaxEventsBytes = std::size_t{512} << 20;      // events.jsonl
+inline constexpr std::size_t kMaxMemoryBytes = std::size_t{64} << 20;       // memory.tsv (~3 days)
+inline constexpr std::size_t kMaxResultBytes = std::size_t{16} << 20;       // result.json
+inline constexpr std::size_t kMaxExecRecordBytes = std::size_t{1} << 20;    // one exec/<pkg>.json
+inline constexpr std::size_t kMaxGcTraceBytes = std::size_t{64} << 20;      // one gctrace/<pkg>.log
+inline constexpr std::size_t kMaxSnapshotsBytes = std::size_t{16} << 20;    // one heap/<pkg>/snapshots.tsv
+inline constexpr std::size_t kMaxHeapProfileBytes = std::size_t{64} << 20;  // one heap profile, compressed
 
 // heap/<pkg>/ names: "0001.pb.gz" for sequence number 1.
 std::string HeapProfileName(std::uint64_t seq);
@@ -246,4 +295,4 @@ StatusOr<HeapSnapshotLine> ParseHeapSnapshotLine(std::string_view line);
 // Whole lines that parse, in file order; others are skipped.
 std::vector<HeapSnapshotLine> ParseHeapSnapshots(std::string_view text);
 
-}  // namespace gotestrun::agent
+}  // namespace gotestrun::evidence

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace gotestrun::agent {
+namespace gotestrun::evidence {
 
 inline constexpr std::string_view kMemoryStallOutcome = "MemoryStall";
 
@@ -34,4 +34,4 @@ struct MemoryStallRecord {
   friend bool operator==(const MemoryStallRecord&, const MemoryStallRecord&) = default;
 };
 
-}  // namespace gotestrun::agent
+}  // namespace gotestrun::evidence

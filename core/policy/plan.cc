@@ -110,6 +110,8 @@ Status ValidateRunPolicy(const RunPolicy& policy) {
   return Status::Ok();
 }
 
+std::string AttemptLabel(int shard, int attempt) { return "s" + std::to_string(shard) + "/a" + std::to_string(attempt); }
+
 std::string AttemptName(std::string_view run, int shard, int attempt) {
   std::string name(run);
   name += "-s" + std::to_string(shard) + "-a" + std::to_string(attempt);

@@ -75,6 +75,9 @@ struct ShardPlan {
 
 // "payments-s3-a2": the name of a shard attempt's pod and of its evidence folder.
 std::string AttemptName(std::string_view run, int shard, int attempt);
+// "s<shard>/a<attempt>": a shard attempt in messages, and its folder under the run's
+// (core/evidence names folders with it).
+std::string AttemptLabel(int shard, int attempt);
 
 // What earlier runs measured for one package: the peak of its test binary and the
 // peak of its compile/link steps, each the process's own memory, without the go

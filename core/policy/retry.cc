@@ -28,9 +28,6 @@ std::string DescribeKnobs(const Knobs& knobs) {
   return out;
 }
 
-std::string AttemptLabel(int shard, int attempt) {
-  return "s" + std::to_string(shard) + "/a" + std::to_string(attempt);
-}
 
 // A changed set of knobs and what changed, for the reason.
 struct Change {

@@ -35,7 +35,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "core/diagnosis/cause/classify.h"
 #include "core/diagnosis/cause/signals.h"
 #include "core/policy/retry.h"
@@ -47,6 +47,8 @@ namespace {
 namespace fs = std::filesystem;
 using policy::Cause;
 using policy::PackageResult;
+using sandbox::ExitInfo;
+using sandbox::Subprocess;
 
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 const std::string kFixture = std::string(GTR_FIXTURES_DIR) + "/memory";

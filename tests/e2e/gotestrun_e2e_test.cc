@@ -9,7 +9,7 @@
 
 #include "core/api/yaml_json.h"
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "core/policy/quantity.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
@@ -21,6 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using kube::Json;
 using kube::ResourceType;
+using sandbox::ExitInfo;
+using sandbox::Subprocess;
 
 const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 const bool kInstalled = (ClusterEnvironment::Install({.controller_manager = true}), true);

@@ -21,7 +21,7 @@
 
 #include "core/api/yaml_json.h"
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
 
 namespace gotestrun {
@@ -29,6 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using sandbox::ExitInfo;
+using sandbox::Subprocess;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 

@@ -203,7 +203,7 @@ class ReportInChromium : public ::testing::Test {
   }
 
   std::string chromium_;
-  RunFolder run_;
+  LoadedRun run_;
   std::string html_path_;
   std::string profile_;
 };

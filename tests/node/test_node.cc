@@ -15,6 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using kube::Json;
 using kube::MetaString;
+using sandbox::ExitInfo;
 
 std::string Str(const Json& j, const char* key) {
   return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();

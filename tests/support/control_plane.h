@@ -12,10 +12,13 @@
 #include <string>
 
 #include "base/status.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "kube/client/config.h"
 
 namespace gotestrun::testing {
+
+using sandbox::ExitInfo;
+using sandbox::Subprocess;
 
 class ControlPlane {
  public:

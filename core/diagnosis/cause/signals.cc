@@ -4,12 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
 #include <tuple>
 
+#include "base/files.h"
+#include "base/timestamps.h"
 #include "core/evidence/evidence.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/test_events.h"
@@ -39,26 +40,21 @@ struct FileText {
   bool exists = false;
   bool truncated = false;
   std::string text;
-  std::string error;
 };
 
-// The first `cap` bytes of a file. Never throws.
-FileText ReadHead(const std::string& path, std::size_t cap) {
+// The first `cap` bytes of a file of the attempt folder. A file that is there but
+// refused (a FIFO, a device, a link, one leading out of the folder) is noted and
+// treated as absent. Never throws, never blocks.
+FileText ReadHead(const std::string& folder, const std::string& path, std::size_t cap, PackageSignals& signals) {
   FileText out;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return out;
-  out.exists = true;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    out.error = "cannot open " + path;
+  StatusOr<FileHead> head = ReadFileHeadWithin(folder, path, cap);
+  if (!head.ok()) {
+    if (head.status().code() != StatusCode::kNotFound) signals.notes.push_back(head.status().message());
     return out;
   }
-  const std::uintmax_t size = fs::file_size(path, ec);
-  const std::size_t want = ec ? cap : static_cast<std::size_t>(std::min<std::uintmax_t>(size, cap));
-  out.text.resize(want);
-  in.read(out.text.data(), static_cast<std::streamsize>(want));
-  out.text.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
-  out.truncated = !ec && size > cap;
+  out.exists = true;
+  out.truncated = head->truncated;
+  out.text = std::move(head->text);
   return out;
 }
 
@@ -119,29 +115,6 @@ std::int64_t GcMillis(double seconds) {
 // A Unix time in milliseconds that arithmetic on it cannot overflow: after 1970 and
 // before the year 30000.
 bool SaneUnixMs(std::int64_t ms) { return ms > 0 && ms < 900000000000000; }
-
-// ---- event times ----
-
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-std::int64_t DaysFromCivil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;
-  const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 // ---- the event stream ----
 
@@ -441,17 +414,15 @@ struct ParsedProfile {
   std::int64_t time_nanos = 0;  // when the binary wrote it, by its own clock
 };
 
-std::optional<ParsedProfile> LoadProfile(const std::string& path, const ReadOptions& options, PackageSignals& signals) {
-  FileText file = ReadHead(path, options.max_profile_bytes);
+std::optional<ParsedProfile> LoadProfile(const std::string& folder, const std::string& path, const ReadOptions& options,
+                                         PackageSignals& signals) {
+  FileText file = ReadHead(folder, path, options.max_profile_bytes, signals);
   if (file.truncated) {
     signals.notes.push_back("heap profile " + FileName(path) + " is larger than " +
                             std::to_string(options.max_profile_bytes) + " bytes; skipped");
     return std::nullopt;
   }
-  if (!file.error.empty()) {
-    signals.notes.push_back(file.error);
-    return std::nullopt;
-  }
+  if (!file.exists) return std::nullopt;
   pprof::Limits limits;
   limits.max_compressed_bytes = options.max_profile_bytes;
   StatusOr<pprof::HeapProfile> profile = pprof::ParseHeapProfile(file.text, limits);
@@ -477,7 +448,7 @@ std::optional<std::uint64_t> ProfileSeq(std::string_view name) {
   return seq;
 }
 
-void ReadProfiles(const std::string& dir, const ReadOptions& options, PackageSignals& signals) {
+void ReadProfiles(const std::string& folder, const std::string& dir, const ReadOptions& options, PackageSignals& signals) {
   std::vector<std::pair<std::uint64_t, std::string>> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -494,7 +465,7 @@ void ReadProfiles(const std::string& dir, const ReadOptions& options, PackageSig
   std::size_t last_index = files.size();
   for (int tried = 0; tried < kMaxProfileAttempts && last_index > 0 && !last; ++tried) {
     --last_index;
-    last = LoadProfile(files[last_index].second, options, signals);
+    last = LoadProfile(folder, files[last_index].second, options, signals);
   }
   if (!last) {
     signals.notes.push_back("no heap profile could be read: allocation sites unknown");
@@ -512,7 +483,7 @@ void ReadProfiles(const std::string& dir, const ReadOptions& options, PackageSig
   }
   std::optional<ParsedProfile> first;
   for (std::size_t i = 0; i < last_index && i < static_cast<std::size_t>(kMaxProfileAttempts) && !first; ++i) {
-    first = LoadProfile(files[i].second, options, signals);
+    first = LoadProfile(folder, files[i].second, options, signals);
   }
   if (!first) return;
   SiteBytes growth;
@@ -526,12 +497,13 @@ void ReadProfiles(const std::string& dir, const ReadOptions& options, PackageSig
 
 // ---- the rest ----
 
-std::vector<agent::HeapSnapshotLine> ReadSnapshotLines(const std::string& path, const ReadOptions& options,
+std::vector<evidence::HeapSnapshotLine> ReadSnapshotLines(const std::string& folder, const std::string& path,
+                                                       const ReadOptions& options,
                                                        PackageSignals& signals) {
-  FileText file = ReadHead(path, options.max_table_bytes);
+  FileText file = ReadHead(folder, path, options.max_table_bytes, signals);
   if (!file.exists) return {};
   if (file.truncated) signals.notes.push_back("snapshots.tsv read up to " + std::to_string(options.max_table_bytes) + " bytes");
-  return agent::ParseHeapSnapshots(file.text);
+  return evidence::ParseHeapSnapshots(file.text);
 }
 
 struct GcFileLine {
@@ -557,7 +529,7 @@ std::vector<GcFileLine> ParseGcFile(std::string_view text, std::size_t& malforme
   return out;
 }
 
-PackageResult ResultOfRecord(const agent::PackageRecord& r, bool build_killed) {
+PackageResult ResultOfRecord(const evidence::PackageRecord& r, bool build_killed) {
   switch (r.outcome) {
     case gotest::PackageOutcome::kPass:
     case gotest::PackageOutcome::kSkip: return PackageResult::kPassed;
@@ -585,68 +557,33 @@ std::string_view AllocationOriginName(AllocationOrigin origin) {
 }
 
 std::optional<std::int64_t> ParseEventTimeMs(std::string_view s) {
-  // 2026-11-28T21:09:20.767485604Z, or with +02:00
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
-      !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, hour) ||
-      s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' || !Digits(s, 17, 2, second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  std::size_t pos = 19;
-  std::int64_t millis = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (std::size_t d = digits; d < 3; ++d) millis *= 10;
-  }
-  std::int64_t offset_minutes = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh = 0, om = 0;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om)) {
-      return std::nullopt;
-    }
-    offset_minutes = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  const std::int64_t days = DaysFromCivil(year, month, day);
-  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return seconds * 1000 + millis;
+  const auto t = ParseRfc3339(s, Rfc3339Zone::kAnyOffset);
+  if (!t) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t->time_since_epoch()).count();
 }
 
 StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std::string_view package,
                                             const ReadOptions& options) {
   if (package.empty()) return InvalidArgumentError("ReadPackageSignals: empty package");
-  const agent::AttemptLayout layout(attempt_dir);
+  const evidence::AttemptLayout layout(attempt_dir);
   PackageSignals s;
   s.package = std::string(package);
   s.known_test_count = options.known_test_count;
   bool found = false;
 
   // result.json: the outcome go test and the wrapper saw, the limit, the flags.
-  std::optional<agent::AttemptResult> result;
-  const agent::PackageRecord* record = nullptr;
-  if (FileText f = ReadHead(layout.result(), options.max_record_bytes); f.exists) {
-    StatusOr<agent::AttemptResult> decoded = f.truncated ? StatusOr<agent::AttemptResult>(ResourceExhaustedError("too large"))
-                                                         : agent::DecodeAttemptResult(f.text);
+  std::optional<evidence::AttemptResult> result;
+  const evidence::PackageRecord* record = nullptr;
+  if (FileText f = ReadHead(attempt_dir, layout.result(), options.max_record_bytes, s); f.exists) {
+    StatusOr<evidence::AttemptResult> decoded = f.truncated ? StatusOr<evidence::AttemptResult>(ResourceExhaustedError("too large"))
+                                                         : evidence::DecodeAttemptResult(f.text);
     if (decoded.ok()) {
       result = std::move(decoded).value();
       s.limit_bytes = result->limit_bytes;
       s.cgroup_peak_bytes = result->peak_bytes;
       s.parallel = FlagValue(result->go_test_argv, "parallel");
       s.p = FlagValue(result->go_test_argv, "p");
-      for (const agent::PackageRecord& r : result->packages) {
+      for (const evidence::PackageRecord& r : result->packages) {
         if (r.package == package) record = &r;
       }
       if (record == nullptr) s.notes.push_back("result.json has no record of the package");
@@ -659,9 +596,9 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   found = found || record != nullptr;
 
   // The exec record of the test binary.
-  if (FileText f = ReadHead(layout.exec_record(package), options.max_record_bytes); f.exists) {
-    StatusOr<agent::ExecRecord> exec = f.truncated ? StatusOr<agent::ExecRecord>(ResourceExhaustedError("too large"))
-                                                   : agent::DecodeExecRecord(f.text);
+  if (FileText f = ReadHead(attempt_dir, layout.exec_record(package), options.max_record_bytes, s); f.exists) {
+    StatusOr<evidence::ExecRecord> exec = f.truncated ? StatusOr<evidence::ExecRecord>(ResourceExhaustedError("too large"))
+                                                   : evidence::DecodeExecRecord(f.text);
     if (exec.ok()) {
       found = true;
       if (exec->end.max_rss_bytes > 0) s.max_rss_bytes = exec->end.max_rss_bytes;
@@ -683,7 +620,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   // The event stream: test spans, GC lines in stream order, build steps killed.
   StreamRead stream;
   gotest::RunSummary summary;
-  if (FileText f = ReadHead(layout.events(), options.max_events_bytes); f.exists) {
+  if (FileText f = ReadHead(attempt_dir, layout.events(), options.max_events_bytes, s); f.exists) {
     if (f.truncated) s.notes.push_back("events.jsonl read up to " + std::to_string(options.max_events_bytes) + " bytes");
     stream = ReadStream(f.text, package);
     summary = gotest::SummarizeTestStream(f.text);
@@ -765,8 +702,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   if (!start_ms && stream.package_start_ms) start_ms = stream.package_start_ms;
 
   // Heap snapshots.
-  for (const agent::HeapSnapshotLine& line :
-       ReadSnapshotLines(layout.heap_dir(package) + "/" + std::string(agent::kHeapSnapshotsFile), options, s)) {
+  for (const evidence::HeapSnapshotLine& line :
+       ReadSnapshotLines(attempt_dir, layout.heap_dir(package) + "/" + std::string(evidence::kHeapSnapshotsFile), options, s)) {
     if (s.heap.size() >= kMaxHeapSamples) break;
     s.heap.push_back({.unix_ms = line.unix_ms,
                       .seq = line.seq,
@@ -780,7 +717,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
 
   // GC trace: the wrapper's file, attributed through the stream where it has the line.
   std::vector<GcFileLine> gc_lines;
-  if (FileText f = ReadHead(layout.gctrace(package), options.max_table_bytes); f.exists) {
+  if (FileText f = ReadHead(attempt_dir, layout.gctrace(package), options.max_table_bytes, s); f.exists) {
     found = true;
     s.gctrace_recorded = true;
     if (f.truncated) s.notes.push_back("GC trace read up to " + std::to_string(options.max_table_bytes) + " bytes");
@@ -839,17 +776,17 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   }
 
   // The cgroup's memory over the attempt.
-  if (FileText f = ReadHead(layout.memory(), options.max_table_bytes); f.exists) {
+  if (FileText f = ReadHead(attempt_dir, layout.memory(), options.max_table_bytes, s); f.exists) {
     if (f.truncated) s.notes.push_back("memory.tsv read up to " + std::to_string(options.max_table_bytes) + " bytes");
-    const agent::MemoryTimeline timeline = agent::ParseMemoryTimeline(f.text);
-    for (const agent::MemorySample& m : timeline.samples) {
+    const evidence::MemoryTimeline timeline = evidence::ParseMemoryTimeline(f.text);
+    for (const evidence::MemorySample& m : timeline.samples) {
       s.cgroup.push_back({m.unix_ms, m.usage_bytes});
       if (!s.limit_bytes && m.limit_bytes) s.limit_bytes = m.limit_bytes;
       s.cgroup_peak_bytes = std::max(s.cgroup_peak_bytes.value_or(0), m.usage_bytes);
     }
   }
 
-  if (heap_dir) ReadProfiles(layout.heap_dir(package), options, s);
+  if (heap_dir) ReadProfiles(attempt_dir, layout.heap_dir(package), options, s);
   if (s.heap.empty() && heap_dir) s.notes.push_back("no heap snapshot was taken (the binary ended before the first interval)");
 
   if (!found) return NotFoundError("no evidence of " + std::string(package) + " in " + attempt_dir);

@@ -5,7 +5,7 @@
 //  - PackageSignals is plain data with no behaviour: a test can write one by hand, and
 //    Classify is a pure function of it.
 //  - ReadPackageSignals is the I/O edge. It reads the attempt folder of
-//    agent/evidence.h (result.json, events.jsonl, exec/, gctrace/, heap/, memory.tsv)
+//    core/evidence/evidence.h (result.json, events.jsonl, exec/, gctrace/, heap/, memory.tsv)
 //    with every file read capped (ReadOptions), and never crashes or throws on what it
 //    finds there: a missing, oversized, truncated or corrupt file leaves its part of
 //    the signals empty and adds a line to `notes` saying so.

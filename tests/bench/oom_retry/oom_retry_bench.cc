@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "kube/runtime/informer.h"
 #include "tests/node/test_node.h"
 #include "tests/support/control_plane.h"
@@ -24,6 +24,8 @@
 
 using namespace gotestrun;
 using kube::Json;
+using sandbox::ExitInfo;
+using sandbox::Subprocess;
 using Steady = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {

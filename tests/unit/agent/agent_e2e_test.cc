@@ -17,15 +17,38 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/child.h"
 #include "core/evidence/evidence.h"
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/test_stream_reader.h"
 #include "core/diagnosis/pprof/heap_profile.h"
 
 namespace gotestrun::agent {
+
+using sandbox::CapturedRun;
+using sandbox::ExitInfo;
+using sandbox::ChildSpec;
+using sandbox::RunCaptured;
+using sandbox::SpawnChild;
+using sandbox::Subprocess;
+using sandbox::WaitChild;
+
+using evidence::AttemptLayout;
+using evidence::AttemptResult;
+using evidence::DecodeAttemptResult;
+using evidence::DecodeExecRecord;
+using evidence::DecodePackageListings;
+using evidence::ExecRecord;
+using evidence::HeapSnapshotLine;
+using evidence::MemorySample;
+using evidence::MemoryTimeline;
+using evidence::PackageListing;
+using evidence::PackageRecord;
+using evidence::ParseHeapSnapshots;
+using evidence::ParseMemoryTimeline;
+using evidence::kHeapSnapshotsFile;
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -348,7 +371,7 @@ TEST(AgentRunTest, SigtermStopsGoTestAndStillWritesTheResult) {
   TempDir tmp;
   const AttemptLayout layout(tmp.path() + "/a1");
   StatusOr<Subprocess> agent = Subprocess::Spawn(
-      SpawnOptions{.argv = {AGENT_BIN, "run", "--dir", layout.dir(), "--module-dir", HEAP_MODULE, "./grow"},
+      ChildSpec{.argv = {AGENT_BIN, "run", "--dir", layout.dir(), "--module-dir", HEAP_MODULE, "./grow"},
                    .output_file = tmp.path() + "/agent.log"});
   ASSERT_TRUE(agent.ok()) << agent.status();
   // Wait (generously) until TestGrow runs.
@@ -448,7 +471,7 @@ TEST(AgentExecTest, PassesSignalsOnToTheBinary) {
   const AttemptLayout layout(tmp.path() + "/a1");
   const std::string ready = tmp.path() + "/ready";
   // The binary turns SIGQUIT (what go test sends on -timeout) into exit code 42.
-  StatusOr<Subprocess> wrapper = Subprocess::Spawn(SpawnOptions{
+  StatusOr<Subprocess> wrapper = Subprocess::Spawn(ChildSpec{
       .argv = {AGENT_BIN, "exec", "--dir", layout.dir(), "/bin/sh", "-c",
                "trap 'exit 42' QUIT; touch " + ready + "; while :; do sleep 0.05; done"},
       .working_dir = tmp.path(),

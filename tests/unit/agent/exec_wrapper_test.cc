@@ -10,9 +10,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/child.h"
-
 namespace gotestrun::agent {
+
+using evidence::PackageListing;
+
 namespace {
 
 using ::testing::HasSubstr;
@@ -55,42 +56,6 @@ TEST(PackageForDirTest, ByFolderAsGivenOrResolved) {
   // Not a listed package: the folder names it.
   EXPECT_EQ(PackageForDir(packages, tmp.path()), std::filesystem::canonical(tmp.path()).string());
   EXPECT_EQ(PackageForDir({}, real), std::filesystem::canonical(real).string());
-}
-
-TEST(RunCapturedTest, StdoutAndStderrApart) {
-  StatusOr<CapturedRun> run = RunCaptured(
-      ChildSpec{.argv = {"/bin/sh", "-c", "echo out; echo err >&2; echo $AGENT_TEST_VAR; pwd; exit 3"},
-                .extra_env = {"AGENT_TEST_VAR=set"},
-                .working_dir = "/"},
-      1 << 20);
-  ASSERT_TRUE(run.ok()) << run.status();
-  EXPECT_EQ(run->out, "out\nset\n/\n");
-  EXPECT_EQ(run->err, "err\n");
-  EXPECT_EQ(run->end.exit_code, 3);
-  EXPECT_EQ(run->end.signal, 0);
-}
-
-TEST(RunCapturedTest, SignalAndRusage) {
-  StatusOr<CapturedRun> run = RunCaptured(ChildSpec{.argv = {"/bin/sh", "-c", "kill -KILL $$"}}, 1 << 20);
-  ASSERT_TRUE(run.ok()) << run.status();
-  EXPECT_EQ(run->end.exit_code, -1);
-  EXPECT_EQ(run->end.signal, SIGKILL);
-  EXPECT_GT(run->end.max_rss_bytes, 0u);
-}
-
-TEST(RunCapturedTest, OutputCap) {
-  StatusOr<CapturedRun> run =
-      RunCaptured(ChildSpec{.argv = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}}, 1000);
-  EXPECT_EQ(run.status().code(), StatusCode::kResourceExhausted);
-}
-
-TEST(SpawnChildTest, ReportsWhatCouldNotStart) {
-  StatusOr<pid_t> pid = SpawnChild(ChildSpec{.argv = {"/nonexistent/program"}});
-  EXPECT_EQ(pid.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(pid.status().message(), HasSubstr("cannot start /nonexistent/program"));
-  pid = SpawnChild(ChildSpec{.argv = {"/bin/true"}, .working_dir = "/nonexistent/folder"});
-  EXPECT_THAT(pid.status().message(), HasSubstr("cannot enter /nonexistent/folder"));
-  EXPECT_FALSE(SpawnChild(ChildSpec{}).ok());
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 namespace gotestrun::agent {
+
+using evidence::PackageListing;
+
 namespace {
 
 using ::testing::ElementsAre;

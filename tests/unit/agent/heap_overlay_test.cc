@@ -14,6 +14,10 @@
 #include "base/files.h"
 
 namespace gotestrun::agent {
+
+using evidence::PackageListing;
+using evidence::kHeapSnapshotsFile;
+
 namespace {
 
 using ::testing::ElementsAre;

@@ -18,6 +18,8 @@ namespace gotestrun::agent {
 namespace {
 
 namespace fs = std::filesystem;
+using evidence::AttemptLayout;
+using evidence::MemoryStallRecord;
 using ::testing::HasSubstr;
 
 constexpr std::uint64_t kMiB = 1 << 20;

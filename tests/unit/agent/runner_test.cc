@@ -9,6 +9,11 @@
 #include "core/diagnosis/gotest/test_stream_reader.h"
 
 namespace gotestrun::agent {
+
+using evidence::ExecRecord;
+using evidence::PackageListing;
+using evidence::PackageRecord;
+
 namespace {
 
 using ::testing::ElementsAre;

@@ -20,5 +20,18 @@ TEST(Timestamps, RejectsWhatIsNotUtcRfc3339) {
   EXPECT_EQ(ParseRfc3339("2026-11-28 18:47:57Z"), std::nullopt);
 }
 
+TEST(Timestamps, OffsetsWhereAsked) {
+  const auto utc = ParseRfc3339("2026-11-28T21:09:20.767485604Z");
+  ASSERT_TRUE(utc.has_value());
+  EXPECT_EQ(ParseRfc3339("2026-11-28T23:09:20.767485604+02:00", Rfc3339Zone::kAnyOffset), utc);
+  EXPECT_EQ(ParseRfc3339("2026-11-28T19:39:20.767485604-01:30", Rfc3339Zone::kAnyOffset), utc);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::nanoseconds>(utc->time_since_epoch()).count() % 1000000000,
+            767485604);
+  for (const char* bad : {"2026-11-28T21:09:20+0200", "2026-11-28T21:09:20.Z", "2026-13-28T21:09:20Z",
+                          "2026-11-28T21:09:20Zjunk", "2026-11-28T21:09:20"}) {
+    EXPECT_EQ(ParseRfc3339(bad, Rfc3339Zone::kAnyOffset), std::nullopt) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace gotestrun

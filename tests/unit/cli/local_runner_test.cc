@@ -20,7 +20,7 @@
 #include "base/files.h"
 #include "cli/exit_code.h"
 #include "cli/history_file.h"
-#include "cli/run_folder.h"
+#include "cli/local_run_folder.h"
 
 namespace gotestrun::cli {
 namespace {
@@ -51,14 +51,14 @@ class FakeExecutor : public AttemptExecutor {
   std::vector<policy::ShardPlan> plans;
 
   StatusOr<ProcessEnd> ListPackages(const std::string& out_file, const std::string& log_file, const StopFn&) override {
-    std::vector<agent::PackageListing> listings;
+    std::vector<evidence::PackageListing> listings;
     for (const std::string& p : packages) {
       listings.push_back({.import_path = p, .name = "x", .dir = "/m", .test_go_files = {"x_test.go"}});
     }
     listings.push_back({.import_path = "ex/notests", .name = "x", .dir = "/m"});
     EXPECT_TRUE(WriteFileAtomic(log_file, list_exit_code == 0 ? "" : "go: cannot find main module\n").ok());
     if (list_exit_code == 0) {
-      EXPECT_TRUE(WriteFileAtomic(out_file, agent::EncodePackageListings(listings)).ok());
+      EXPECT_TRUE(WriteFileAtomic(out_file, evidence::EncodePackageListings(listings)).ok());
     }
     ProcessEnd end;
     end.end.exit_code = list_exit_code;
@@ -76,7 +76,7 @@ class FakeExecutor : public AttemptExecutor {
     while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {}
     ++started;
     ProcessEnd end;
-    agent::AttemptLayout layout(dir);
+    evidence::AttemptLayout layout(dir);
     EXPECT_TRUE(layout.Create().ok());
     if (block_until_stop) {
       while (!stop()) {
@@ -88,13 +88,13 @@ class FakeExecutor : public AttemptExecutor {
       --running;
       return end;
     }
-    agent::AttemptResult result;
+    evidence::AttemptResult result;
     result.limit_bytes = plan.memory;
     std::string events;
     bool killed = false;
     std::uint64_t peak = 0;
     for (const std::string& pkg : plan.packages) {
-      agent::PackageRecord r;
+      evidence::PackageRecord r;
       r.package = pkg;
       std::uint64_t need = needs.contains(pkg) ? needs[pkg] : 8 * kMiB;
       if (killed) {
@@ -103,12 +103,12 @@ class FakeExecutor : public AttemptExecutor {
         killed = true;
         r.outcome = gotest::PackageOutcome::kKilled;
         r.running_tests = {"TestBig"};
-        r.binary = agent::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = plan.memory};
+        r.binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = plan.memory};
         peak = plan.memory;
       } else {
         bool fails = failing.contains(pkg);
         r.outcome = fails ? gotest::PackageOutcome::kFail : gotest::PackageOutcome::kPass;
-        r.binary = agent::BinaryEnd{.exit_code = fails ? 1 : 0, .max_rss_bytes = need};
+        r.binary = evidence::BinaryEnd{.exit_code = fails ? 1 : 0, .max_rss_bytes = need};
         if (fails) r.failed_tests = {"TestFails"};
         peak = std::max(peak, need);
         events += R"({"Action":"pass","Package":")" + pkg + "\"}\n";
@@ -119,7 +119,7 @@ class FakeExecutor : public AttemptExecutor {
     result.go_test_exit_code = killed || !failing.empty() ? 1 : 0;
     EXPECT_TRUE(WriteFileAtomic(layout.events(), events).ok());
     on_memory(peak);
-    EXPECT_TRUE(WriteFileAtomic(layout.result(), agent::EncodeAttemptResult(result)).ok());
+    EXPECT_TRUE(WriteFileAtomic(layout.result(), evidence::EncodeAttemptResult(result)).ok());
     end.end.oom_killed = killed;
     end.end.exit_code = result.go_test_exit_code;
     --running;

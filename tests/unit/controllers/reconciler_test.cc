@@ -186,13 +186,13 @@ class ReconcilerTest : public ::testing::Test {
 
   // The planning Pod ends, having listed `packages`.
   void ListingEnds(const std::vector<std::string>& packages) {
-    std::vector<agent::PackageListing> listings;
+    std::vector<evidence::PackageListing> listings;
     for (const std::string& p : packages) {
       listings.push_back({.import_path = p, .name = "x", .dir = "/m", .test_go_files = {"x_test.go"}});
     }
-    std::string dir = profiles_ + "/" + PlanFolder(kNs, kRun);
-    fs::create_directories(dir);
-    ASSERT_TRUE(WriteFileAtomic(dir + "/" + kPackagesFile, agent::EncodePackageListings(listings)).ok());
+    const evidence::RunLayout run = evidence::VolumeRunLayout(profiles_, kNs, kRun);
+    fs::create_directories(run.plan_dir());
+    ASSERT_TRUE(WriteFileAtomic(run.packages(), evidence::EncodePackageListings(listings)).ok());
     objects_.At(kube::ResourceType::Pods(), PlanningPodName(kRun))["status"] = {{"phase", "Succeeded"}};
   }
 
@@ -214,15 +214,15 @@ class ReconcilerTest : public ::testing::Test {
       }
     }
     ASSERT_GT(limit, 0u) << pod << " is not in status";
-    agent::AttemptLayout layout(profiles_ + "/" + AttemptFolder(kNs, kRun, shard, attempt));
+    evidence::AttemptLayout layout = evidence::VolumeRunLayout(profiles_, kNs, kRun).attempt(shard, attempt);
     ASSERT_TRUE(layout.Create().ok());
-    agent::AttemptResult result;
+    evidence::AttemptResult result;
     result.limit_bytes = limit;
     std::string events;
     bool killed = false;
     std::uint64_t peak = 0;
     for (const Json& pkg : packages) {
-      agent::PackageRecord r;
+      evidence::PackageRecord r;
       r.package = pkg.get<std::string>();
       std::uint64_t need = needs.contains(r.package) ? needs.at(r.package) : 8 * kMiB;
       if (killed) {
@@ -231,11 +231,11 @@ class ReconcilerTest : public ::testing::Test {
         killed = true;
         r.outcome = gotest::PackageOutcome::kKilled;
         r.running_tests = {"TestBig"};
-        r.binary = agent::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = limit};
+        r.binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = limit};
         peak = limit;
       } else {
         r.outcome = gotest::PackageOutcome::kPass;
-        r.binary = agent::BinaryEnd{.exit_code = 0, .max_rss_bytes = need};
+        r.binary = evidence::BinaryEnd{.exit_code = 0, .max_rss_bytes = need};
         peak = std::max(peak, need);
         events += R"({"Action":"pass","Package":")" + r.package + "\"}\n";
       }
@@ -244,7 +244,7 @@ class ReconcilerTest : public ::testing::Test {
     result.peak_bytes = peak;
     result.go_test_exit_code = killed ? 1 : 0;
     ASSERT_TRUE(WriteFileAtomic(layout.events(), events).ok());
-    ASSERT_TRUE(WriteFileAtomic(layout.result(), agent::EncodeAttemptResult(result)).ok());
+    ASSERT_TRUE(WriteFileAtomic(layout.result(), evidence::EncodeAttemptResult(result)).ok());
     Json terminated = {{"exitCode", killed ? 137 : 0}, {"reason", killed ? "OOMKilled" : "Completed"}};
     p["status"] = {{"phase", killed ? "Failed" : "Succeeded"},
                    {"containerStatuses", {{{"name", "go-test"}, {"state", {{"terminated", terminated}}}}}}};
@@ -419,14 +419,14 @@ TEST_F(ReconcilerTest, ADeletedRunLosesItsPodsEvidenceAndFinalizer) {
   ListingEnds({"ex/a"});
   Reconcile();
   ASSERT_THAT(PodNames(), ElementsAre("payments-plan", "payments-s0-a1"));
-  ASSERT_TRUE(fs::exists(profiles_ + "/" + RunFolder(kNs, kRun)));
+  ASSERT_TRUE(fs::exists(evidence::VolumeRunLayout(profiles_, kNs, kRun).dir()));
   Json other = {{"apiVersion", "v1"}, {"kind", "Pod"}, {"metadata", {{"name", "unrelated"}, {"namespace", kNs}}}};
   objects_.Put(kube::ResourceType::Pods(), other);
 
   Run()["metadata"]["deletionTimestamp"] = now_;
   ReconcileToRest();
   EXPECT_THAT(PodNames(), ElementsAre("unrelated"));
-  EXPECT_FALSE(fs::exists(profiles_ + "/" + RunFolder(kNs, kRun)));
+  EXPECT_FALSE(fs::exists(evidence::VolumeRunLayout(profiles_, kNs, kRun).dir()));
   EXPECT_THAT(Run()["metadata"]["finalizers"], IsEmpty());
 }
 

@@ -118,7 +118,7 @@ TEST(RenderHtmlReport, EmbedsTheChartData) {
 }
 
 TEST(RenderHtmlReport, SamplesAreMergedForLongAttemptsKeepingThePeak) {
-  RunFolder run = HostileRun();
+  LoadedRun run = HostileRun();
   auto& samples = run.shards[0].attempts[0].evidence.memory.samples;
   samples.clear();
   for (int i = 0; i < 20000; ++i) samples.push_back({1000 + 200 * i, static_cast<std::uint64_t>(i % 977) << 10, {}});
@@ -178,7 +178,7 @@ TEST(RenderHtmlReport, SameRunSameBytes) {
 }
 
 TEST(RenderHtmlReport, AnEmptyRunStillRenders) {
-  RunFolder run;
+  LoadedRun run;
   run.dir = "/tmp/x";
   run.name = "empty";
   std::string html = RenderHtmlReport(run);

@@ -150,7 +150,7 @@ TEST(RenderJUnit, AnOomKilledPackageThatNeverPassedFails) {
 }
 
 TEST(RenderJUnit, AKillWithoutARunningTestGetsItsOwnTestcase) {
-  RunFolder run = HostileRun();
+  LoadedRun run = HostileRun();
   // No events at all: the container died before go test said anything.
   run.shards[0].attempts[0].evidence.has_events = false;
   run.shards[0].attempts[0].evidence.events = {};
@@ -165,7 +165,7 @@ TEST(RenderJUnit, AKillWithoutARunningTestGetsItsOwnTestcase) {
 }
 
 TEST(RenderJUnit, AFailedPackageWithoutEvidenceStillFails) {
-  RunFolder run;
+  LoadedRun run;
   run.name = "r";
   run.packages.push_back({"example.com/a", "TestsFailed", 1, 0, {}});
   run.packages.push_back({"example.com/b", "Succeeded", 1, 0, {}});
@@ -181,7 +181,7 @@ TEST(RenderJUnit, AFailedPackageWithoutEvidenceStillFails) {
 }
 
 TEST(RenderJUnit, HostileNamesAndOutputStayWellFormed) {
-  RunFolder run = HostileRun();
+  LoadedRun run = HostileRun();
   std::string xml = RenderJUnit(run);
   EXPECT_THAT(xml, Not(HasSubstr("<script>")));
   EXPECT_THAT(xml, Not(HasSubstr("\x1b")));

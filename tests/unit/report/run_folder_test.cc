@@ -35,7 +35,7 @@ using testing::WriteText;
 const std::string kMod = "gotestrun.dev/fixtures/memory/";
 const std::string kLeakDir = "gotestrun.dev_fixtures_memory_leak";
 
-const Attempt* Find(const RunFolder& run, int shard, int attempt) {
+const Attempt* Find(const LoadedRun& run, int shard, int attempt) {
   for (const Shard& s : run.shards) {
     for (const Attempt& a : s.attempts) {
       if (a.shard == shard && a.attempt == attempt) return &a;
@@ -44,7 +44,7 @@ const Attempt* Find(const RunFolder& run, int shard, int attempt) {
   return nullptr;
 }
 
-std::vector<std::string> SkippedPaths(const RunFolder& run) {
+std::vector<std::string> SkippedPaths(const LoadedRun& run) {
   std::vector<std::string> paths;
   for (const SkippedFile& s : run.skipped) paths.push_back(s.path);
   return paths;

@@ -53,8 +53,8 @@ inline const std::string kHostileMessage =
     "killed </script><!-- <script>alert(3)</script> \xE2\x80\xA8\xE2\x80\xA9 & \x01\x1b[31m \xFF\xFE bad utf-8";
 
 // A run built in memory whose every name and message is hostile.
-inline RunFolder HostileRun() {
-  RunFolder run;
+inline LoadedRun HostileRun() {
+  LoadedRun run;
   run.dir = "/tmp/<b>run</b>";
   run.name = "<img src=x onerror=alert(1)>";
   run.ns = "ns\"><script>alert(4)</script>";

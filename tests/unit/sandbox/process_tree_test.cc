@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "tests/unit/sandbox/processes.h"
 
 namespace gotestrun::sandbox {

@@ -18,7 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
-#include "base/subprocess.h"
+#include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
 #include "tests/unit/sandbox/processes.h"
 

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 #include "core/engine/step.h"
 #include "core/evidence/evidence.h"
 
@@ -25,7 +25,7 @@ class MemoryStallEvidenceTest : public ::testing::Test {
   void SetUp() override {
     std::string pattern = (fs::temp_directory_path() / "gtr-stall-evidence-XXXXXX").string();
     dir_ = ::mkdtemp(pattern.data());
-    ASSERT_TRUE(agent::AttemptLayout(dir_).Create().ok());
+    ASSERT_TRUE(evidence::AttemptLayout(dir_).Create().ok());
     plan_.packages = {kOther, kStall};
     plan_.memory = 256u << 20;
   }
@@ -39,7 +39,7 @@ class MemoryStallEvidenceTest : public ::testing::Test {
 };
 
 TEST_F(MemoryStallEvidenceTest, AStallTheAgentEndedIsAKillOfItsPackageWithItsOwnOutcome) {
-  agent::AttemptResult r;
+  evidence::AttemptResult r;
   r.limit_bytes = 256u << 20;
   r.peak_bytes = 256u << 20;
   r.oom_kills_seen = 0;
@@ -48,9 +48,9 @@ TEST_F(MemoryStallEvidenceTest, AStallTheAgentEndedIsAKillOfItsPackageWithItsOwn
       {.package = kStall,
        .outcome = gotest::PackageOutcome::kKilled,
        .running_tests = {"TestScan"},
-       .binary = agent::BinaryEnd{.exit_code = -1, .signal = 9}},
+       .binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9}},
   };
-  r.memory_stall = agent::MemoryStallRecord{.package = kStall,
+  r.memory_stall = evidence::MemoryStallRecord{.package = kStall,
                                             .phase = "test-run",
                                             .running_tests = {"TestScan"},
                                             .since_unix_ms = 1000,
@@ -59,7 +59,7 @@ TEST_F(MemoryStallEvidenceTest, AStallTheAgentEndedIsAKillOfItsPackageWithItsOwn
                                             .limit_bytes = 256u << 20,
                                             .evidence = "at 98-100% of its 256.0Mi limit for 10.0 s: 200,000 refaults/s",
                                             .heap_profile = "heap/example.com_stall/0002.pb.gz"};
-  ASSERT_TRUE(WriteFileAtomic(agent::AttemptLayout(dir_).result(), agent::EncodeAttemptResult(r)).ok());
+  ASSERT_TRUE(WriteFileAtomic(evidence::AttemptLayout(dir_).result(), evidence::EncodeAttemptResult(r)).ok());
 
   const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
   EXPECT_EQ(AttemptOutcomeName(ev), "MemoryStall");
@@ -98,10 +98,10 @@ TEST_F(MemoryStallEvidenceTest, AStallTheSandboxEndedIsAContainerKill) {
 }
 
 TEST_F(MemoryStallEvidenceTest, WithoutAStallNothingChanges) {
-  agent::AttemptResult r;
+  evidence::AttemptResult r;
   r.packages = {{.package = kOther, .outcome = gotest::PackageOutcome::kPass},
                 {.package = kStall, .outcome = gotest::PackageOutcome::kPass}};
-  ASSERT_TRUE(WriteFileAtomic(agent::AttemptLayout(dir_).result(), agent::EncodeAttemptResult(r)).ok());
+  ASSERT_TRUE(WriteFileAtomic(evidence::AttemptLayout(dir_).result(), evidence::EncodeAttemptResult(r)).ok());
   const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 0});
   EXPECT_FALSE(ev.memory_stall);
   EXPECT_EQ(AttemptOutcomeName(ev), "Succeeded");

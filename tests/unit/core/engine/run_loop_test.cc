@@ -49,8 +49,8 @@ class FakeDriver final : public RunDriver {
   void OnSettled(const Settled& s) override { told.push_back("settled: " + s.summary); }
 };
 
-std::vector<agent::PackageListing> Listing(const std::vector<std::string>& with_tests) {
-  std::vector<agent::PackageListing> out;
+std::vector<evidence::PackageListing> Listing(const std::vector<std::string>& with_tests) {
+  std::vector<evidence::PackageListing> out;
   for (const std::string& p : with_tests) out.push_back({.import_path = p, .name = "x", .dir = "/m", .test_go_files = {"x_test.go"}});
   out.push_back({.import_path = "ex/notests", .name = "x", .dir = "/m"});
   return out;
@@ -103,7 +103,7 @@ TEST_F(RunLoopTest, ANewRunStartsItsListingOnce) {
 
 struct ListingEnd {
   const char* name;
-  StatusOr<std::vector<agent::PackageListing>> listings;
+  StatusOr<std::vector<evidence::PackageListing>> listings;
   std::string phase;
   std::string reason;
   std::string message;

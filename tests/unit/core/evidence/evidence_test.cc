@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace gotestrun::agent {
+namespace gotestrun::evidence {
 namespace {
 
 using ::testing::ElementsAre;
@@ -90,6 +90,21 @@ TEST(AttemptLayoutTest, Paths) {
   EXPECT_EQ(layout.exec_record("example.com/p"), "/v/ns/run/s0/a1/exec/example.com_p.json");
   EXPECT_EQ(HeapProfileName(1), "0001.pb.gz");
   EXPECT_EQ(HeapProfileName(12345), "12345.pb.gz");
+}
+
+TEST(RunLayoutTest, FolderNamesInOnePlace) {
+  const RunLayout run = VolumeRunLayout("/v", "ns", "run");
+  EXPECT_EQ(run.dir(), "/v/ns/run");
+  EXPECT_EQ(run.packages(), "/v/ns/run/plan/packages.json");
+  EXPECT_EQ(run.attempt_dir(0, 1), "/v/ns/run/s0/a1");
+  EXPECT_EQ(run.attempt(2, 3).result(), "/v/ns/run/s2/a3/result.json");
+  EXPECT_EQ(AttemptName(12, 4), "s12/a4");
+  EXPECT_EQ(ShardOfFolderName("s12"), 12);
+  EXPECT_EQ(AttemptOfFolderName("a0"), 0);
+  for (const char* other : {"", "s", "a1", "s01", "s-1", "s1x", "s99999999999", "plan"}) {
+    EXPECT_EQ(ShardOfFolderName(other), std::nullopt) << other;
+  }
+  EXPECT_EQ(AttemptOfFolderName("s1"), std::nullopt);
 }
 
 TEST(PackageListingTest, RoundTrip) {
@@ -274,4 +289,4 @@ TEST(SnapshotsTsvTest, LineFormat) {
 }
 
 }  // namespace
-}  // namespace gotestrun::agent
+}  // namespace gotestrun::evidence

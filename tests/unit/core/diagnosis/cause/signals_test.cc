@@ -246,7 +246,7 @@ class TempCopy {
   TempCopy& operator=(const TempCopy&) = delete;
 
   const std::string& dir() const { return dir_; }
-  std::string heap_dir(std::string_view package) const { return agent::AttemptLayout(dir_).heap_dir(kModule + std::string(package)); }
+  std::string heap_dir(std::string_view package) const { return evidence::AttemptLayout(dir_).heap_dir(kModule + std::string(package)); }
   std::vector<std::string> Files() const {
     std::vector<std::string> out;
     for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir_)) {
@@ -316,7 +316,7 @@ TEST(DamagedFolderTest, EveryProfileCorruptLeavesTheSitesEmpty) {
 
 TEST(DamagedFolderTest, GarbageRecordsAndTables) {
   TempCopy copy("leak");
-  const agent::AttemptLayout layout(copy.dir());
+  const evidence::AttemptLayout layout(copy.dir());
   const std::string pkg = kModule + "leak";
   Write(layout.result(), "{\"version\": 1, \"packages\": [");
   Write(layout.exec_record(pkg), "not json");
@@ -337,7 +337,7 @@ TEST(DamagedFolderTest, GarbageRecordsAndTables) {
 
 TEST(DamagedFolderTest, EventsCutMidLine) {
   TempCopy copy("leak");
-  const std::string events = agent::AttemptLayout(copy.dir()).events();
+  const std::string events = evidence::AttemptLayout(copy.dir()).events();
   const std::string text = Slurp(events);
   Write(events, text.substr(0, text.size() * 2 / 3 + 7));
   StatusOr<PackageSignals> s = ReadCopy(copy, "leak");
@@ -348,7 +348,7 @@ TEST(DamagedFolderTest, EventsCutMidLine) {
 
 TEST(DamagedFolderTest, FilesThatAreFoldersOrEmpty) {
   TempCopy copy("gcheadroom");
-  const agent::AttemptLayout layout(copy.dir());
+  const evidence::AttemptLayout layout(copy.dir());
   const std::string pkg = kModule + "gcheadroom";
   fs::remove(layout.result());
   fs::create_directory(layout.result());
@@ -385,7 +385,7 @@ TEST(DamagedFolderTest, NoContainerResultAndAHeapFolder) {
   // The container died with its agent: no result.json, and the binary's exec record
   // was never written; the heap folder says the binary had started.
   TempCopy copy("goroutineleak");
-  const agent::AttemptLayout layout(copy.dir());
+  const evidence::AttemptLayout layout(copy.dir());
   const std::string pkg = kModule + "goroutineleak";
   fs::remove(layout.result());
   fs::remove(layout.exec_record(pkg));

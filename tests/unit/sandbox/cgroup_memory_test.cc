@@ -1,15 +1,22 @@
-#include "agent/cgroup_memory.h"
+#include "sandbox/cgroup.h"
 
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace gotestrun::agent {
+namespace gotestrun::sandbox {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::IsEmpty;
+
+// The cgroup_path is what /proc/self/cgroup said; the folder is what matters here.
+auto Dir(CgroupVersion version, const std::string& dir) {
+  return AllOf(Field(&CgroupDir::version, version), Field(&CgroupDir::dir, dir));
+}
 
 // A host with v1 controllers and the unified hierarchy beside them (these machines).
 constexpr std::string_view kHybridCgroup =
@@ -27,8 +34,8 @@ constexpr std::string_view kHybridMountinfo =
 
 TEST(MemoryCgroupCandidatesTest, HybridHostTriesV2ThenV1) {
   EXPECT_THAT(MemoryCgroupCandidates(kHybridCgroup, kHybridMountinfo),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup/unified"},
-                          MemoryCgroup{CgroupVersion::kV1, "/sys/fs/cgroup/memory/process_api/3e4e"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup/unified"),
+                          Dir(CgroupVersion::kV1, "/sys/fs/cgroup/memory/process_api/3e4e")));
 }
 
 TEST(MemoryCgroupCandidatesTest, V2ContainerWithCgroupNamespace) {
@@ -36,7 +43,7 @@ TEST(MemoryCgroupCandidatesTest, V2ContainerWithCgroupNamespace) {
   EXPECT_THAT(MemoryCgroupCandidates("0::/\n",
                                      "1064 1063 0:27 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 "
                                      "cgroup rw,nsdelegate,memory_recursiveprot\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
 }
 
 TEST(MemoryCgroupCandidatesTest, V2ContainerWithoutNamespaceMountsItsOwnCgroup) {
@@ -45,32 +52,32 @@ TEST(MemoryCgroupCandidatesTest, V2ContainerWithoutNamespaceMountsItsOwnCgroup) 
   const std::string path = "/kubepods.slice/kubepods-burstable.slice/cri-containerd-ab.scope";
   EXPECT_THAT(MemoryCgroupCandidates("0::" + path + "\n",
                                      "500 400 0:27 " + path + " /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
   // A process in a child of the mounted cgroup.
   EXPECT_THAT(MemoryCgroupCandidates("0::" + path + "/attempt\n",
                                      "500 400 0:27 " + path + " /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup/attempt"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup/attempt")));
 }
 
 TEST(MemoryCgroupCandidatesTest, PathOutsideTheMountedRootFallsBackToTheMountPoint) {
   // A cgroup namespace created in a child cgroup shows ancestors as "/..".
   EXPECT_THAT(MemoryCgroupCandidates("0::/../../other\n", "1 0 0:27 /mine /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
   // "/mine" is not a prefix of "/minefield".
   EXPECT_THAT(MemoryCgroupCandidates("0::/minefield\n", "1 0 0:27 /mine /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/sys/fs/cgroup"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
 }
 
 TEST(MemoryCgroupCandidatesTest, V1WithJoinedControllersAndOptionalFields) {
   EXPECT_THAT(MemoryCgroupCandidates("5:cpu,memory:/docker/abc\n",
                                      "30 25 0:26 / /sys/fs/cgroup/cpu,memory rw,nosuid shared:12 master:3 - "
                                      "cgroup cgroup rw,cpu,memory\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV1, "/sys/fs/cgroup/cpu,memory/docker/abc"}));
+              ElementsAre(Dir(CgroupVersion::kV1, "/sys/fs/cgroup/cpu,memory/docker/abc")));
 }
 
 TEST(MemoryCgroupCandidatesTest, EscapedMountPoint) {
   EXPECT_THAT(MemoryCgroupCandidates("0::/a\n", "1 0 0:27 / /mnt/my\\040cgroups rw - cgroup2 none rw\n"),
-              ElementsAre(MemoryCgroup{CgroupVersion::kV2, "/mnt/my cgroups/a"}));
+              ElementsAre(Dir(CgroupVersion::kV2, "/mnt/my cgroups/a")));
 }
 
 TEST(MemoryCgroupCandidatesTest, NothingUsable) {
@@ -101,9 +108,9 @@ TEST(ParseKeyedValueTest, EventsAndOomControl) {
 }
 
 TEST(CgroupMemoryTest, OpenFailsWhereThereIsNoUsageFile) {
-  EXPECT_FALSE(CgroupMemory::Open({CgroupVersion::kV2, "/nonexistent/cgroup"}).ok());
-  EXPECT_FALSE(CgroupMemory::Open({CgroupVersion::kV1, "/nonexistent/cgroup"}).ok());
+  EXPECT_FALSE(CgroupMemory::Open({.version = CgroupVersion::kV2, .dir = "/nonexistent/cgroup"}).ok());
+  EXPECT_FALSE(CgroupMemory::Open({.version = CgroupVersion::kV1, .dir = "/nonexistent/cgroup"}).ok());
 }
 
 }  // namespace
-}  // namespace gotestrun::agent
+}  // namespace gotestrun::sandbox

@@ -59,10 +59,10 @@ struct AttemptFindings {
   // The attempt was ended because it stalled at its memory limit: by the agent (the
   // record from result.json) or by the local sandbox (package empty). Its outcome in
   // status is "MemoryStall"; the policy sees the package as killed.
-  std::optional<agent::MemoryStallRecord> memory_stall;
+  std::optional<evidence::MemoryStallRecord> memory_stall;
 };
 
-// `attempt_dir` is the attempt's evidence folder (agent/evidence.h); `end` how its
+// `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its
 // container ended.
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
                                     const ContainerEnd& end);

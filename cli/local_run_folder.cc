@@ -1,4 +1,4 @@
-#include "cli/run_folder.h"
+#include "cli/local_run_folder.h"
 
 #include <filesystem>
 
@@ -22,7 +22,7 @@ StatusOr<nlohmann::json> ReadYaml(const std::string& path) {
 
 }  // namespace
 
-Status WriteRunYaml(const RunFolder& folder, const nlohmann::json& object) {
+Status WriteRunYaml(const LocalRunLayout& folder, const nlohmann::json& object) {
   std::string header =
       "# A local run of gotestrun: the module in the folder that the annotation\n"
       "# " + std::string(engine::kModuleDirAnnotation) + " names, tested with the go on PATH, each\n"
@@ -31,12 +31,12 @@ Status WriteRunYaml(const RunFolder& folder, const nlohmann::json& object) {
   return WriteFileAtomic(folder.run_yaml(), header + ToYaml(object));
 }
 
-Status WriteStatusYaml(const RunFolder& folder, const nlohmann::json& status) {
+Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status) {
   return WriteFileAtomic(folder.status_yaml(), ToYaml(status));
 }
 
 StatusOr<nlohmann::json> LoadRunObject(const std::string& dir) {
-  RunFolder folder(dir);
+  LocalRunLayout folder(dir);
   std::error_code ec;
   if (!std::filesystem::exists(folder.run_yaml(), ec)) {
     return NotFoundError(dir + " is not a run folder of gotestrun run (no run.yaml)");

@@ -1,4 +1,4 @@
-#include "core/engine/evidence.h"
+#include "core/engine/attempt_evidence.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -42,10 +42,10 @@ int LeafCount(const std::vector<std::string>& running) {
   return n;
 }
 
-bool KilledBySigkill(const std::string& exec_record) {
-  StatusOr<std::string> text = ReadFile(exec_record, 1u << 20);
+bool KilledBySigkill(const std::string& attempt_dir, const std::string& exec_record) {
+  StatusOr<std::string> text = ReadFileWithin(attempt_dir, exec_record, evidence::kMaxExecRecordBytes);
   if (!text.ok()) return false;
-  StatusOr<agent::ExecRecord> record = agent::DecodeExecRecord(*text);
+  StatusOr<evidence::ExecRecord> record = evidence::DecodeExecRecord(*text);
   return record.ok() && record->end.signal == 9;
 }
 
@@ -86,7 +86,7 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
 
 // A stall the agent ended names its package, which result.json already shows killed;
 // one the sandbox ended killed the whole tree, like a container OOM kill.
-void NoteMemoryStall(const std::optional<agent::MemoryStallRecord>& record, const ContainerEnd& end,
+void NoteMemoryStall(const std::optional<evidence::MemoryStallRecord>& record, const ContainerEnd& end,
                      AttemptFindings& ev) {
   if (record) {
     ev.memory_stall = record;
@@ -99,7 +99,7 @@ void NoteMemoryStall(const std::optional<agent::MemoryStallRecord>& record, cons
       }
     }
   } else if (end.memory_stall) {
-    ev.memory_stall = agent::MemoryStallRecord{.evidence = end.stall_evidence};
+    ev.memory_stall = evidence::MemoryStallRecord{.evidence = end.stall_evidence};
   }
 }
 
@@ -134,11 +134,11 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
   ev.container_oom_killed = end.oom_killed || end.killed_at_limit || end.memory_stall;
-  agent::AttemptLayout layout(attempt_dir);
+  evidence::AttemptLayout layout(attempt_dir);
 
   // Build steps killed by a signal are only in go test's own output.
   gotest::RunSummary stream;
-  if (StatusOr<std::string> events = ReadFile(layout.events(), 512u << 20); events.ok()) {
+  if (StatusOr<std::string> events = ReadFileWithin(attempt_dir, layout.events(), evidence::kMaxEventsBytes); events.ok()) {
     stream = gotest::SummarizeTestStream(*events);
   }
   std::map<std::string, const gotest::BuildFailure*> build_killed;
@@ -148,13 +148,13 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   }
   std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
 
-  StatusOr<std::string> result_text = ReadFile(layout.result(), 64u << 20);
-  StatusOr<agent::AttemptResult> result =
-      result_text.ok() ? agent::DecodeAttemptResult(*result_text) : StatusOr<agent::AttemptResult>(result_text.status());
+  StatusOr<std::string> result_text = ReadFileWithin(attempt_dir, layout.result(), evidence::kMaxResultBytes);
+  StatusOr<evidence::AttemptResult> result =
+      result_text.ok() ? evidence::DecodeAttemptResult(*result_text) : StatusOr<evidence::AttemptResult>(result_text.status());
   if (result.ok()) {
     ev.agent_result = true;
     ev.peak = result->peak_bytes;
-    for (const agent::PackageRecord& r : result->packages) {
+    for (const evidence::PackageRecord& r : result->packages) {
       if (!planned.contains(r.package)) continue;
       policy::PackageOutcome po;
       po.package = r.package;
@@ -232,7 +232,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       std::error_code ec;
       bool started = std::filesystem::exists(layout.heap_dir(pkg), ec);
       bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
-      if (started && ended) ended = !KilledBySigkill(layout.exec_record(pkg));
+      if (started && ended) ended = !KilledBySigkill(attempt_dir, layout.exec_record(pkg));
       if (started && !ended) suspects.push_back(pkg);
     }
     if (suspects.empty()) {
@@ -258,9 +258,9 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       ev.phase = std::string(policy::PhaseName(po.phase));
       ev.outcome.packages.push_back(std::move(po));
     }
-    if (StatusOr<std::string> mem = ReadFile(layout.memory(), 64u << 20); mem.ok()) {
-      agent::MemoryTimeline timeline = agent::ParseMemoryTimeline(*mem);
-      for (const agent::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
+    if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok()) {
+      evidence::MemoryTimeline timeline = evidence::ParseMemoryTimeline(*mem);
+      for (const evidence::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
     }
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
