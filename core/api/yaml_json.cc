@@ -412,7 +412,7 @@ class Converter {
   StatusOr<Json> Document(const YAML::Node& node) {
     path_.clear();
     depth_ = 0;
-    return Value(node);
+    return Value(node);  // values_ and bytes_ run on over the documents of a stream
   }
 
  private:
@@ -452,9 +452,11 @@ class Converter {
       return Fail(node, "the document expands to more than " + std::to_string(limits_.max_values) +
                             " values (aliases repeating large parts of it?)");
     }
+    GTR_RETURN_IF_ERROR(Charge(node, YamlLimits::kValueCost));
     switch (node.Type()) {
       case YAML::NodeType::Null:
       case YAML::NodeType::Scalar: {
+        GTR_RETURN_IF_ERROR(Charge(node, node.IsScalar() ? node.Scalar().size() : 0));
         StatusOr<Scalar> s = ResolveScalar(node);
         if (!s.ok()) return s.status();
         return ScalarJson(node, *s);
@@ -464,6 +466,17 @@ class Converter {
       case YAML::NodeType::Undefined: break;
     }
     return Fail(node, "undefined YAML node");
+  }
+
+  Status Charge(const YAML::Node& node, size_t bytes) {
+    bytes_ += bytes;
+    if (bytes_ > limits_.max_bytes) {
+      const bool mib = limits_.max_bytes % (size_t{1} << 20) == 0;
+      return Fail(node, "the document expands to more than " +
+                            (mib ? std::to_string(limits_.max_bytes >> 20) + " MiB" : std::to_string(limits_.max_bytes) + " bytes") +
+                            " (aliases repeating large parts of it?)");
+    }
+    return Status::Ok();
   }
 
   Status Descend(const YAML::Node& node) {
@@ -509,6 +522,7 @@ class Converter {
       }
       StatusOr<std::string> name = KeyString(key);
       if (!name.ok()) return name.status();
+      GTR_RETURN_IF_ERROR(Charge(key, name->size()));
       auto [first, fresh] = written.emplace(*name, key.Mark().line + 1);
       if (!fresh) {
         return Fail(key, "key " + Json(*name).dump() + " is written twice in one mapping (first on line " +
@@ -627,6 +641,7 @@ class Converter {
   std::vector<std::string> path_;
   int depth_ = 0;
   size_t values_ = 0;
+  size_t bytes_ = 0;
 };
 
 std::string Where(const YAML::Mark& mark) {

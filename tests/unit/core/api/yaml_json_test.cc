@@ -1,5 +1,7 @@
 #include "core/api/yaml_json.h"
 
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -179,6 +181,36 @@ TEST(YamlToJson, AliasesThatExpandBeyondTheLimitAreRefused) {
   StatusOr<Json> got = YamlToJson(bomb);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("expands to more than 1048576 values"), std::string::npos) << got.status();
+}
+
+// Few values, many bytes: an alias to a 1 KiB string used 10^5 times is 100 MiB of
+// text from a 1.4 KB document. Refused before it is built.
+TEST(YamlToJson, AliasesRepeatingLongTextAreRefusedByTheirSize) {
+  std::string bomb = "a: &a \"" + std::string(1024, 'x') + "\"\n";
+  for (char c = 'b'; c <= 'f'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  ASSERT_LT(bomb.size(), 1500u);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  StatusOr<Json> got = YamlToJson(bomb);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("expands to more than 64 MiB"), std::string::npos) << got.status();
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 100 << 10) << "peak RSS grew by " << (after.ru_maxrss - before.ru_maxrss) << " KiB";
+}
+
+TEST(YamlToJson, ByteLimitCanBeTightened) {
+  YamlLimits tight{.max_bytes = 150};
+  EXPECT_TRUE(YamlToJson("a: &a xxxxxxxxxx\nb: *a", tight).ok());
+  StatusOr<Json> big = YamlToJson("a: &a " + std::string(40, 'x') + "\nb: [*a, *a]", tight);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("at b[1]: the document expands to more than 150 bytes"), std::string::npos)
+      << big.status();
 }
 
 TEST(YamlToJson, LimitsCanBeTightened) {
