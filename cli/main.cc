@@ -67,12 +67,6 @@ int Error(int code, const std::string& problem) {
   return code;
 }
 
-StatusOr<std::string> ReadManifest(const std::string& file) {
-  if (file != "-") return ReadFile(file, 4u << 20);
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return text;
-}
-
 cli::ProgressStyle StyleFor(const cli::RunFlags& flags) {
   if (flags.json_progress) return cli::ProgressStyle::kJson;
   const char* term = std::getenv("TERM");
@@ -83,7 +77,7 @@ cli::ProgressStyle StyleFor(const cli::RunFlags& flags) {
 int Run(const cli::RunFlags& flags) {
   std::optional<nlohmann::json> manifest;
   if (!flags.manifest_file.empty()) {
-    StatusOr<std::string> text = ReadManifest(flags.manifest_file);
+    StatusOr<std::string> text = cli::ReadManifest(flags.manifest_file, std::cin);
     if (!text.ok()) return Error(cli::kExitUsage, "-f " + flags.manifest_file + ": " + text.status().message());
     StatusOr<nlohmann::json> object = cli::DecodeManifest(*text);
     if (!object.ok()) return Error(cli::kExitUsage, flags.manifest_file + ": " + object.status().message());

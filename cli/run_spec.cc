@@ -1,10 +1,12 @@
 #include "cli/run_spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
 
+#include "base/files.h"
 #include "core/api/yaml_json.h"
 #include "core/engine/describe.h"
 #include "core/policy/quantity.h"
@@ -83,6 +85,21 @@ std::string WithoutTrailingSlash(std::string s) {
 }
 
 }  // namespace
+
+StatusOr<std::string> ReadManifest(const std::string& file, std::istream& in) {
+  if (file != "-") return ReadFile(file, kMaxManifestBytes);
+  std::string text;
+  std::vector<char> chunk(size_t{64} << 10);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxManifestBytes) {
+      return InvalidArgumentError("the manifest on stdin is larger than " + std::to_string(kMaxManifestBytes >> 20) +
+                                  " MiB");
+    }
+  }
+  return text;
+}
 
 StatusOr<json> DecodeManifest(std::string_view yaml) {
   StatusOr<std::vector<json>> docs = api::YamlDocumentsToJson(yaml);

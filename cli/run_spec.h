@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +72,14 @@ struct LocalRun {
   // (local/history_file.h); --no-history plans as a first run and leaves it alone.
   bool use_history = true;
 };
+
+// The largest manifest -f reads, from a file or stdin: a GoTestRun is a few KB, and
+// anything near this is not one.
+inline constexpr size_t kMaxManifestBytes = size_t{4} << 20;
+
+// The text of -f FILE, or of `in` for "-". InvalidArgument once more than
+// kMaxManifestBytes arrive, having read at most one chunk past it.
+StatusOr<std::string> ReadManifest(const std::string& file, std::istream& in);
 
 // The GoTestRun object of a manifest's text: exactly one document, of kind GoTestRun
 // and apiVersion gotestrun.dev/v1alpha1. InvalidArgument saying what is wrong.

@@ -1,6 +1,8 @@
 #include "cli/run_spec.h"
 
 #include <gmock/gmock.h>
+#include <streambuf>
+#include <sstream>
 #include <gtest/gtest.h>
 
 #include "core/engine/describe.h"
@@ -15,6 +17,41 @@ using ::testing::IsEmpty;
 
 // 2026-03-01T14:25:02Z
 const std::chrono::system_clock::time_point kNow = std::chrono::system_clock::from_time_t(1772375102);
+
+// An stdin that never ends, counting what was taken from it.
+class EndlessInput : public std::streambuf {
+ public:
+  size_t served = 0;
+
+ protected:
+  int_type underflow() override {
+    std::fill(std::begin(buf_), std::end(buf_), 'a');
+    setg(buf_, buf_, buf_ + sizeof buf_);
+    served += sizeof buf_;
+    return traits_type::to_int_type(buf_[0]);
+  }
+
+ private:
+  char buf_[8192];
+};
+
+TEST(ReadManifest, StdinStopsPastTheCap) {
+  EndlessInput endless;
+  std::istream in(&endless);
+  StatusOr<std::string> text = ReadManifest("-", in);
+  ASSERT_FALSE(text.ok());
+  EXPECT_THAT(text.status().message(), HasSubstr("the manifest on stdin is larger than 4 MiB"));
+  EXPECT_LE(endless.served, kMaxManifestBytes + (size_t{128} << 10));
+}
+
+TEST(ReadManifest, StdinUpToTheCapIsRead) {
+  std::istringstream in("kind: GoTestRun\n");
+  StatusOr<std::string> text = ReadManifest("-", in);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, "kind: GoTestRun\n");
+  std::istringstream exact(std::string(kMaxManifestBytes, '#'));
+  EXPECT_TRUE(ReadManifest("-", exact).ok());
+}
 
 StatusOr<LocalRun> Resolve(const RunFlags& flags, const std::optional<json>& manifest = std::nullopt) {
   return ResolveRun(flags, manifest, "/work", kNow);
