@@ -5,6 +5,7 @@
 #include <charconv>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "base/files.h"
 #include "core/api/yaml_json.h"
@@ -248,7 +249,10 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   }
   for (const api::EnvVar& e : run.spec.env) run.env.push_back(e.name + "=" + e.value);
   if (run.spec.policy.cpu_millis) {
-    std::uint64_t procs = std::max<std::uint64_t>(1, (*run.spec.policy.cpu_millis + 999) / 1000);
+    // No more than this machine has: the CPU is not enforced here, and a GOMAXPROCS far
+    // above the cores only slows every Go process, go list and go test included.
+    std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
+    std::uint64_t procs = std::clamp<std::uint64_t>((*run.spec.policy.cpu_millis + 999) / 1000, 1, cores);
     run.env.push_back("GOMAXPROCS=" + std::to_string(procs));
     run.notes.push_back("resources.cpu " + run.spec.cpu.value_or("") + " is not enforced here; GOMAXPROCS=" +
                         std::to_string(procs) + " stands in for it");

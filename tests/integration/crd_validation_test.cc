@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/api/gotestrun.h"
 #include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "kube/client/client.h"
@@ -236,6 +237,26 @@ TEST_P(RefusedManifest, WithAMessageNamingTheField) {
   }
   std::string name = run["metadata"]["name"].get<std::string>();
   EXPECT_EQ(client_->Get(kGoTestRuns, ns_, name).status().code(), StatusCode::kNotFound);
+  // What the API server refuses in spec, `gotestrun run -f` refuses too, naming the field.
+  if (created.status().message().find("spec.") != std::string::npos) {
+    StatusOr<GoTestRunSpec> local = ParseSpec(run["spec"]);
+    ASSERT_FALSE(local.ok()) << "the local path accepts what the CRD refuses: " << run["spec"].dump().substr(0, 400);
+    EXPECT_EQ(local.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(local.status().message().find("spec."), std::string::npos) << local.status();
+  }
+}
+
+// Fields the schema does not know are pruned by the API server (refused with strict
+// field validation); the local path refuses them, naming the field.
+TEST(LocalSpec, UnknownFieldsAreRefused) {
+  StatusOr<Json> run = LoadYaml(kCrdsDir + "/examples/minimal.yaml");
+  ASSERT_TRUE(run.ok()) << run.status();
+  Json spec = (*run)["spec"];
+  ASSERT_TRUE(ParseSpec(spec).ok());
+  spec["goTest"] = {{"parallell", 2}};
+  StatusOr<GoTestRunSpec> local = ParseSpec(spec);
+  ASSERT_FALSE(local.ok());
+  EXPECT_EQ(local.status().message(), "unknown field spec.goTest.parallell");
 }
 
 Json& Spec(Json& run) { return run["spec"]; }
@@ -337,6 +358,33 @@ const Malformed kMalformed[] = {
     {"GitUrlWithoutScheme",
      [](Json& r) { Spec(r)["source"]["git"]["url"] = "example.com/payments"; },
      {"spec.source.git.url: Invalid value: \"example.com/payments\"", "should match"}},
+    {"ImageWithASemicolon",
+     [](Json& r) { Spec(r)["image"] = "golang:1.26;touch x"; },
+     {"spec.image: Invalid value: \"golang:1.26;touch x\"", "should match"}},
+    {"ImageOfAMegabyte",
+     [](Json& r) { Spec(r)["image"] = std::string(1 << 20, 'a'); },
+     {"spec.image: Too long"}},
+    {"ClaimNameNotADnsName",
+     [](Json& r) { Spec(r)["source"] = {{"volume", {{"claimName", "Work_Space"}}}}; },
+     {"spec.source.volume.claimName: Invalid value: \"Work_Space\"", "should match"}},
+    {"ProfilesClaimNotADnsName",
+     [](Json& r) { Spec(r)["profiling"] = {{"claimName", "../evidence"}}; },
+     {"spec.profiling.claimName: Invalid value", "should match"}},
+    {"CpuAboveAnyNode",
+     [](Json& r) { Spec(r)["resources"]["cpu"] = "100000"; },
+     {"spec.resources.cpu: Invalid value", "must be at most 1024 cores"}},
+    {"FlagExecWithItsValueInOneArgument",
+     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-exec /bin/true"}}}; },
+     {"spec.goTest.flags[0]: Forbidden", "-exec /bin/true is set by the operator"}},
+    {"GoflagsWithToolexec",
+     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod -toolexec=/bin/x"}}}}}; },
+     {"spec.goTest.env[0].value: Forbidden", "GOFLAGS holds a flag the operator sets"}},
+    {"Goenv",
+     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "GOENV"}, {"value", "/tmp/go.env"}}}}}; },
+     {"spec.goTest.env[0].name: Forbidden", "GOENV is not allowed"}},
+    {"TagTwice",
+     [](Json& r) { Spec(r)["goTest"] = {{"tags", {"a", "a"}}}; },
+     {"spec.goTest.tags[1]: Duplicate value"}},
     {"NameTooLongForPodNames",
      [](Json& r) { r["metadata"]["name"] = std::string(53, 'a'); },
      {"metadata: Invalid value", "metadata.name must be at most 52 characters"}},

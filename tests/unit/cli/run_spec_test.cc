@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <streambuf>
+#include <thread>
 #include <sstream>
 #include <gtest/gtest.h>
 
@@ -199,8 +200,23 @@ TEST(ResolveRun, AManifestRunsOnTheLocalModuleAndSaysSo) {
   ASSERT_EQ(run->notes.size(), 2u);
   EXPECT_THAT(run->notes[0], HasSubstr("volume workspace/memory"));
   EXPECT_THAT(run->notes[0], HasSubstr("golang:1.26"));
-  EXPECT_THAT(run->notes[1], HasSubstr("GOMAXPROCS=2"));
-  EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-mod=mod", "GOMAXPROCS=2"));
+  const std::string procs = "GOMAXPROCS=" + std::to_string(std::min(2u, std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_THAT(run->notes[1], HasSubstr(procs));
+  EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-mod=mod", procs));
+}
+
+// resources.cpu is not enforced locally: GOMAXPROCS never goes past this machine's
+// cores (cpu "1024" once meant GOMAXPROCS=1024, and go list crawled).
+TEST(ResolveRun, GomaxprocsStaysWithinThisMachine) {
+  std::string text = kManifest;
+  text.replace(text.find("\"1500m\""), 7, "\"1024\"");
+  StatusOr<json> manifest = DecodeManifest(text);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  RunFlags f;
+  f.module_dir = "/src/checkout";
+  StatusOr<LocalRun> run = Resolve(f, *manifest);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->env, ::testing::Contains("GOMAXPROCS=" + std::to_string(std::max(1u, std::thread::hardware_concurrency()))));
 }
 
 TEST(ResolveRun, WhatAnApiServerWroteIsNotKept) {
