@@ -7,6 +7,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev zlib1g-dev
   chromium
+  clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizers' runtimes, for tests/fuzz
 )
 # The informer benchmark compares against kubectl; Debian's kubernetes-client provides
 # one unless some other package already did.
