@@ -1,6 +1,7 @@
 #include "core/api/yaml_json.h"
 
 #include <locale.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -10,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -649,12 +651,48 @@ std::string Where(const YAML::Mark& mark) {
   return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": ";
 }
 
+// yaml-cpp 0.7 never consumes a ',' where a document's node should start (",",
+// "- a\n,"): LoadAll then produces empty documents forever, holding each, until
+// memory runs out. This pass sees the stream's events without building anything and
+// stops when a document starts where the previous one did.
+class DocumentProgress : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_++ > 0 && mark.pos <= last_start_) {
+      throw YAML::ParserException(mark, "unexpected ',' outside a flow collection");
+    }
+    last_start_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  size_t documents_ = 0;
+  int last_start_ = -1;
+};
+
+void CheckDocumentsProgress(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentProgress progress;
+  while (parser.HandleNextDocument(progress)) {
+  }
+}
+
 StatusOr<std::vector<Json>> Convert(std::string_view yaml, const YamlLimits& limits, bool keep_null) {
   if (auto bad = FirstInvalidUtf8(yaml)) {
     return InvalidArgumentError("YAML is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
   }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    const std::string text(yaml);
+    CheckDocumentsProgress(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
     Converter converter(limits);
     std::vector<Json> out;
     for (const YAML::Node& doc : docs) {

@@ -204,6 +204,19 @@ TEST(YamlToJson, AliasesRepeatingLongTextAreRefusedByTheirSize) {
   EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 100 << 10) << "peak RSS grew by " << (after.ru_maxrss - before.ru_maxrss) << " KiB";
 }
 
+// yaml-cpp 0.7 loops forever on a ',' where a document should start, making empty
+// documents until memory runs out (found by tests/fuzz/manifest_fuzz).
+TEST(YamlToJson, ACommaWhereADocumentStartsIsAnErrorNotAHang) {
+  for (const char* yaml : {",\"", ",", "- a\n,", "---\n,", "a: 1\n---\n,"}) {
+    StatusOr<std::vector<Json>> docs = YamlDocumentsToJson(yaml);
+    ASSERT_FALSE(docs.ok()) << yaml;
+    EXPECT_NE(docs.status().message().find("unexpected ',' outside a flow collection"), std::string::npos)
+        << docs.status();
+  }
+  EXPECT_TRUE(YamlToJson("a,\"").ok());
+  EXPECT_TRUE(YamlToJson("[a, b]").ok());
+}
+
 TEST(YamlToJson, ByteLimitCanBeTightened) {
   YamlLimits tight{.max_bytes = 150};
   EXPECT_TRUE(YamlToJson("a: &a xxxxxxxxxx\nb: *a", tight).ok());
