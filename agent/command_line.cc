@@ -83,8 +83,8 @@ StatusOr<std::uint64_t> ParseByteSize(std::string_view text) {
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + n, number);
   if (n == 0 || ec != std::errc()) return InvalidArgumentError("bad byte size \"" + original + "\"");
   static const std::map<std::string, int, std::less<>> kShifts{
-      {"", 0},    {"B", 0},    {"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"TiB", 40},
-      {"Ki", 10}, {"Mi", 20},  {"Gi", 30},  {"Ti", 40},
+      {"", 0},     {"B", 0},   {"KiB", 10}, {"MiB", 20}, {"GiB", 30},
+      {"TiB", 40}, {"Ki", 10}, {"Mi", 20},  {"Gi", 30},  {"Ti", 40},
   };
   const auto shift = kShifts.find(text.substr(n));
   if (shift == kShifts.end()) return InvalidArgumentError("byte size \"" + original + "\": unknown unit");
@@ -139,7 +139,8 @@ StatusOr<RunOptions> ParseRunArgs(std::span<const std::string> args) {
          StatusOr<std::chrono::nanoseconds> d = ParseGoDuration(v);
          if (!d.ok()) return d.status();
          // Below a second a few 200 ms samples would decide; 0 is off.
-         if (*d < std::chrono::seconds(1) && d->count() != 0) return InvalidArgumentError("memory stall after below 1s");
+         if (*d < std::chrono::seconds(1) && d->count() != 0)
+           return InvalidArgumentError("memory stall after below 1s");
          o.memory_stall_after = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
          return Status::Ok();
        }},

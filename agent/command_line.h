@@ -31,15 +31,15 @@ struct InstallOptions {
 struct ListOptions {
   std::string module_dir;
   std::string tags;
-  std::string out;  // empty: stdout
+  std::string out;                    // empty: stdout
   std::vector<std::string> patterns;  // empty: "./..."
 };
 
 struct RunOptions {
   std::string attempt_dir;
   std::string module_dir;
-  std::optional<int> parallel;  // go test -parallel
-  std::optional<int> p;         // go test -p
+  std::optional<int> parallel;                    // go test -parallel
+  std::optional<int> p;                           // go test -p
   std::optional<std::uint64_t> gomemlimit_bytes;  // GOMEMLIMIT of each test binary
   std::chrono::milliseconds heap_interval{2000};
   // How long a stall at the memory limit may last before the running test binary is

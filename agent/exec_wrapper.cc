@@ -68,7 +68,8 @@ std::string CurrentDir() {
 }
 
 bool SameFile(int a, int b) {
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) return false;
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
@@ -168,7 +169,8 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   if (Status s = layout.Create(); !s.ok()) Complain(s.ToString());
 
   std::vector<PackageListing> packages;
-  if (StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.packages(), evidence::kMaxPackagesBytes); text.ok()) {
+  if (StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.packages(), evidence::kMaxPackagesBytes);
+      text.ok()) {
     if (auto decoded = DecodePackageListings(*text); decoded.ok()) packages = std::move(decoded).value();
   }
   ExecRecord record{.package = PackageForDir(packages, CurrentDir()), .argv = options.argv};

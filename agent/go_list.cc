@@ -98,6 +98,20 @@ std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<s
   return argv;
 }
 
+Status CheckPatternsMatched(const std::vector<PackageListing>& packages, std::string_view go_list_stderr) {
+  if (!packages.empty()) return Status::Ok();
+  std::string warnings;
+  for (std::size_t at = 0; at < go_list_stderr.size();) {
+    std::size_t nl = go_list_stderr.find('\n', at);
+    std::string_view line = go_list_stderr.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
+    if (line.starts_with("go: warning: ") && line.ends_with(" matched no packages")) {
+      warnings.append(line).push_back('\n');
+    }
+    at = nl == std::string_view::npos ? go_list_stderr.size() : nl + 1;
+  }
+  return FailedPreconditionError(warnings + "no packages to test");
+}
+
 StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
                                                    const std::vector<std::string>& patterns) {
   // In the agent's process group, so that a signal to the agent's group ends it too.
@@ -114,6 +128,7 @@ StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir
   }
   StatusOr<std::vector<PackageListing>> packages = ParseGoListOutput(run->out);
   if (!packages.ok()) return packages.status();
+  GTR_RETURN_IF_ERROR(CheckPatternsMatched(*packages, run->err));
   return packages;
 }
 

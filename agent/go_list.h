@@ -24,8 +24,16 @@ StatusOr<std::vector<evidence::PackageListing>> ParseGoListOutput(std::string_vi
 // not load is listed with its error rather than failing the whole list).
 std::vector<std::string> GoListArgv(const std::string& tags, const std::vector<std::string>& patterns);
 
-// Runs go list in `module_dir`. FailedPrecondition with go's stderr when it fails.
+// What go test says when the patterns match no package at all: go list -e only warns
+// (`go: warning: "./a/...x" matched no packages`) and exits 0, where go test prints
+// "no packages to test" and exits 1. FailedPrecondition with go's words then; Ok when
+// any package matched (go test runs those and only warns about the rest), even one
+// without test files.
+Status CheckPatternsMatched(const std::vector<evidence::PackageListing>& packages, std::string_view go_list_stderr);
+
+// Runs go list in `module_dir`. FailedPrecondition with go's stderr when it fails, or
+// when the patterns match no package (CheckPatternsMatched).
 StatusOr<std::vector<evidence::PackageListing>> ListPackages(const std::string& module_dir, const std::string& tags,
-                                                   const std::vector<std::string>& patterns);
+                                                             const std::vector<std::string>& patterns);
 
 }  // namespace gotestrun::agent

@@ -45,13 +45,14 @@ std::string HeapSnapshotSource(std::string_view package_name);
 std::string OverlayJson(const std::map<std::string, std::string>& replace);
 
 struct HeapOverlay {
-  std::string overlay_json_path;  // empty when no package has tests: pass no -overlay
+  std::string overlay_json_path;      // empty when no package has tests: pass no -overlay
   std::vector<std::string> packages;  // import paths that got the file
 };
 
 // Writes one source file per package with tests into `overlay_dir` (created if
 // missing) and overlay_dir/overlay.json mapping <package dir>/zz_gotestrun_heap_test.go
 // to it.
-StatusOr<HeapOverlay> WriteHeapOverlay(const std::vector<evidence::PackageListing>& packages, const std::string& overlay_dir);
+StatusOr<HeapOverlay> WriteHeapOverlay(const std::vector<evidence::PackageListing>& packages,
+                                       const std::string& overlay_dir);
 
 }  // namespace gotestrun::agent

@@ -51,7 +51,8 @@ int Install(const std::vector<std::string>& args) {
 int List(const std::vector<std::string>& args) {
   StatusOr<ListOptions> options = ParseListArgs(args);
   if (!options.ok()) return UsageError(options.status());
-  StatusOr<std::vector<evidence::PackageListing>> packages = ListPackages(options->module_dir, options->tags, options->patterns);
+  StatusOr<std::vector<evidence::PackageListing>> packages =
+      ListPackages(options->module_dir, options->tags, options->patterns);
   if (!packages.ok()) return Fail(packages.status());
   const std::string json = evidence::EncodePackageListings(*packages);
   if (options->out.empty()) {

@@ -124,11 +124,11 @@ void MemoryStallWatch::EndStall(const sandbox::StallFigures& figures, std::int64
   thrashing_ = false;
   if (record_) return;
   evidence::MemoryStallRecord r{.package = victim->package,
-                      .since_unix_ms = figures.since_unix_ms,
-                      .detected_unix_ms = figures.detected_unix_ms,
-                      .ended_unix_ms = now_ms,
-                      .limit_bytes = figures.limit_bytes,
-                      .evidence = evidence};
+                                .since_unix_ms = figures.since_unix_ms,
+                                .detected_unix_ms = figures.detected_unix_ms,
+                                .ended_unix_ms = now_ms,
+                                .limit_bytes = figures.limit_bytes,
+                                .evidence = evidence};
   // The profile asked for at the thrash's start, if the binary managed to write it;
   // else the last one before the kill.
   const std::uint64_t last = LastSnapshot(layout_, r.package);

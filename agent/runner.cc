@@ -28,15 +28,7 @@
 
 namespace gotestrun::agent {
 
-using sandbox::CgroupMemory;
-using sandbox::ChildSpec;
-using sandbox::ExitInfo;
-using sandbox::MemoryUsage;
-using sandbox::Subprocess;
 using evidence::AttemptLayout;
-using evidence::MemorySample;
-using evidence::MemoryStallRecord;
-using sandbox::CgroupVersion;
 using evidence::AttemptResult;
 using evidence::DecodeExecRecord;
 using evidence::EncodeAttemptResult;
@@ -44,9 +36,17 @@ using evidence::EncodePackageListings;
 using evidence::ExecRecord;
 using evidence::FormatMemoryHeader;
 using evidence::FormatMemorySample;
+using evidence::MemorySample;
+using evidence::MemoryStallRecord;
 using evidence::PackageListing;
 using evidence::PackageOutcomeJsonName;
 using evidence::PackageRecord;
+using sandbox::CgroupMemory;
+using sandbox::CgroupVersion;
+using sandbox::ChildSpec;
+using sandbox::ExitInfo;
+using sandbox::MemoryUsage;
+using sandbox::Subprocess;
 
 namespace {
 
@@ -188,7 +188,8 @@ std::map<std::string, ExecRecord> ReadExecRecords(const AttemptLayout& layout) {
   while (const dirent* entry = ::readdir(dir)) {
     const std::string name = entry->d_name;
     if (!name.ends_with(".json")) continue;
-    StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.exec_dir() + "/" + name, evidence::kMaxExecRecordBytes);
+    StatusOr<std::string> text =
+        ReadFileWithin(layout.dir(), layout.exec_dir() + "/" + name, evidence::kMaxExecRecordBytes);
     if (!text.ok()) continue;
     StatusOr<ExecRecord> record = DecodeExecRecord(*text);
     if (!record.ok()) {
@@ -229,7 +230,8 @@ gotest::BuildPhase BuildPhaseOf(const gotest::RunSummary& stream, const gotest::
 }
 
 // The stall the watch ended, with what the stream says the package was doing.
-std::optional<MemoryStallRecord> StallRecord(const MemoryStallWatch& watch, const std::vector<PackageRecord>& packages) {
+std::optional<MemoryStallRecord> StallRecord(const MemoryStallWatch& watch,
+                                             const std::vector<PackageRecord>& packages) {
   std::optional<MemoryStallRecord> record = watch.record();
   if (!record) return record;
   for (const PackageRecord& p : packages) {
@@ -344,9 +346,9 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
 
   spdlog::info("attempt {}: go test in {}", options.attempt_dir, options.module_dir);
   StatusOr<Subprocess> go_test = Subprocess::Spawn(ChildSpec{.argv = *argv,
-                                                                .extra_env = GoTestEnv(options),
-                                                                .working_dir = options.module_dir,
-                                                                .output_file = layout.events()});
+                                                             .extra_env = GoTestEnv(options),
+                                                             .working_dir = options.module_dir,
+                                                             .output_file = layout.events()});
   if (!go_test.ok()) {
     AddError(result, "go test: " + go_test.status().message());
     return finish(127);

@@ -32,9 +32,10 @@ namespace gotestrun::agent {
 // then any others the stream or the exec records name. The stream decides the
 // outcome; an exec record that shows a signal makes it killed even where go test
 // printed no "signal: killed"; a package the stream never finished is no-result.
-std::vector<evidence::PackageRecord> PackageRecords(const std::vector<evidence::PackageListing>& listed, const gotest::RunSummary& stream,
-                                          const std::map<std::string, evidence::ExecRecord>& exec_records,
-                                          const std::map<std::string, std::uint64_t>& gc_peak_heap_bytes);
+std::vector<evidence::PackageRecord> PackageRecords(const std::vector<evidence::PackageListing>& listed,
+                                                    const gotest::RunSummary& stream,
+                                                    const std::map<std::string, evidence::ExecRecord>& exec_records,
+                                                    const std::map<std::string, std::uint64_t>& gc_peak_heap_bytes);
 
 // Runs the attempt and returns the process's exit code. `agent_path` is this
 // executable, for go test -exec.

@@ -15,9 +15,8 @@ StatusOr<std::chrono::nanoseconds> ParseGoDuration(std::string_view text) {
   if (text.front() == '-') return InvalidArgumentError("negative duration " + original);
   if (text.front() == '+') text.remove_prefix(1);
   static const std::map<std::string, double, std::less<>> kUnits{
-      {"ns", 1.0},         {"us", 1e3},         {"\xC2\xB5s", 1e3},  // µs, U+00B5
-      {"\xCE\xBCs", 1e3},  {"ms", 1e6},         {"s", 1e9},
-      {"m", 60e9},         {"h", 3600e9},
+      {"ns", 1.0},        {"us", 1e3}, {"\xC2\xB5s", 1e3},  // µs, U+00B5
+      {"\xCE\xBCs", 1e3}, {"ms", 1e6}, {"s", 1e9},         {"m", 60e9}, {"h", 3600e9},
   };
   double total = 0;
   while (!text.empty()) {

@@ -40,8 +40,8 @@ std::string EscapeHelp(const std::string& h) {
 }
 
 // {a="x",b="y"} with an optional extra pair (le="0.5"); empty when there are no labels.
-std::string LabelSet(const std::vector<std::string>& names, const LabelValues& values, const std::string& extra_name = "",
-                     const std::string& extra_value = "") {
+std::string LabelSet(const std::vector<std::string>& names, const LabelValues& values,
+                     const std::string& extra_name = "", const std::string& extra_value = "") {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i) {
     out += out.empty() ? "{" : ",";

@@ -108,8 +108,7 @@ class Registry {
   // A gauge whose series are computed at each scrape (e.g. runs by phase, counted from
   // an informer's store). A second collector for the same name replaces the first.
   using Collector = std::function<std::vector<std::pair<LabelValues, double>>()>;
-  void GaugeFunc(const std::string& name, const std::string& help, std::vector<std::string> labels,
-                 Collector collect);
+  void GaugeFunc(const std::string& name, const std::string& help, std::vector<std::string> labels, Collector collect);
 
   // Every family, sorted by name, in the text exposition format.
   std::string Render() const;

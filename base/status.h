@@ -85,8 +85,8 @@ template <typename T>
 class [[nodiscard]] StatusOr {
  public:
   // Implicit on purpose, so `return value;` and `return status;` both read naturally.
-  StatusOr(T value) : v_(std::move(value)) {}                     // NOLINT
-  StatusOr(Status status) : v_(std::move(status)) {                // NOLINT
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT
+  StatusOr(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) v_ = Status(StatusCode::kInternal, "StatusOr built from an OK status");
   }
 
@@ -110,8 +110,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace gotestrun
 
 // Early return on error, the one macro the project allows itself.
-#define GTR_RETURN_IF_ERROR(expr)                 \
-  do {                                            \
-    ::gotestrun::Status gtr_status_ = (expr);     \
-    if (!gtr_status_.ok()) return gtr_status_;    \
+#define GTR_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::gotestrun::Status gtr_status_ = (expr);  \
+    if (!gtr_status_.ok()) return gtr_status_; \
   } while (0)

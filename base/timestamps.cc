@@ -87,9 +87,8 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   if (pos != s.size()) return std::nullopt;
   const std::int64_t seconds =
       DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(seconds) +
-                                                                      std::chrono::nanoseconds(nanos)));
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(seconds) + std::chrono::nanoseconds(nanos)));
 }
 
 }  // namespace gotestrun

@@ -112,35 +112,51 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
   c.kind = Command::Kind::kRun;
   cli::RunFlags& f = c.run;
   const std::map<std::string, bool> options = {
-      {"-f", true},           {"--filename", true},   {"--module-dir", true}, {"--memory", true},
-      {"--max-memory", true}, {"--shards", true},     {"--max-shards", true}, {"--parallel", true},
-      {"--p", true},          {"--max-attempts", true}, {"--name", true},     {"--out", true},
-      {"--agent", true},      {"--json-progress", false}, {"--no-history", false}, {"--help", false},
-      {"--memory-stall-after", true}, {"--no-memory-stall", false},
+      {"-f", true},
+      {"--filename", true},
+      {"--module-dir", true},
+      {"--memory", true},
+      {"--max-memory", true},
+      {"--shards", true},
+      {"--max-shards", true},
+      {"--parallel", true},
+      {"--p", true},
+      {"--max-attempts", true},
+      {"--name", true},
+      {"--out", true},
+      {"--agent", true},
+      {"--json-progress", false},
+      {"--no-history", false},
+      {"--help", false},
+      {"--memory-stall-after", true},
+      {"--no-memory-stall", false},
       {"-h", false},
   };
   bool help = false;
   std::vector<std::string> positional;
-  GTR_RETURN_IF_ERROR(Walk(args, options, [&](const std::string& name, const std::string& value) -> Status {
-    if (name == "-f" || name == "--filename") f.manifest_file = value;
-    else if (name == "--module-dir") f.module_dir = value;
-    else if (name == "--memory") f.memory = value;
-    else if (name == "--max-memory") f.max_memory = value;
-    else if (name == "--shards") f.shards = value;
-    else if (name == "--max-shards") f.max_shards = value;
-    else if (name == "--parallel") f.parallel = value;
-    else if (name == "--p") f.p = value;
-    else if (name == "--max-attempts") f.max_attempts = value;
-    else if (name == "--name") f.name = value;
-    else if (name == "--out") f.out = value;
-    else if (name == "--agent") f.agent = value;
-    else if (name == "--json-progress") f.json_progress = true;
-    else if (name == "--no-history") f.no_history = true;
-    else if (name == "--memory-stall-after") f.memory_stall_after = value;
-    else if (name == "--no-memory-stall") f.no_memory_stall = true;
-    else help = true;
-    return Status::Ok();
-  }, positional));
+  GTR_RETURN_IF_ERROR(Walk(
+      args, options,
+      [&](const std::string& name, const std::string& value) -> Status {
+        if (name == "-f" || name == "--filename") f.manifest_file = value;
+        else if (name == "--module-dir") f.module_dir = value;
+        else if (name == "--memory") f.memory = value;
+        else if (name == "--max-memory") f.max_memory = value;
+        else if (name == "--shards") f.shards = value;
+        else if (name == "--max-shards") f.max_shards = value;
+        else if (name == "--parallel") f.parallel = value;
+        else if (name == "--p") f.p = value;
+        else if (name == "--max-attempts") f.max_attempts = value;
+        else if (name == "--name") f.name = value;
+        else if (name == "--out") f.out = value;
+        else if (name == "--agent") f.agent = value;
+        else if (name == "--json-progress") f.json_progress = true;
+        else if (name == "--no-history") f.no_history = true;
+        else if (name == "--memory-stall-after") f.memory_stall_after = value;
+        else if (name == "--no-memory-stall") f.no_memory_stall = true;
+        else help = true;
+        return Status::Ok();
+      },
+      positional));
   if (help) return Command{};
   f.packages = std::move(positional);
   return c;
@@ -153,18 +169,21 @@ StatusOr<Command> ParseDescribe(std::span<const std::string> args) {
       {"-n", true}, {"--namespace", true}, {"--kubeconfig", true}, {"--help", false}, {"-h", false}};
   bool help = false;
   std::vector<std::string> positional;
-  GTR_RETURN_IF_ERROR(Walk(args, options, [&](const std::string& name, const std::string& value) -> Status {
-    if (name == "-n" || name == "--namespace") {
-      c.describe.ns = value;
-      c.describe.cluster = true;
-    } else if (name == "--kubeconfig") {
-      c.describe.kubeconfig = value;
-      c.describe.cluster = true;
-    } else {
-      help = true;
-    }
-    return Status::Ok();
-  }, positional));
+  GTR_RETURN_IF_ERROR(Walk(
+      args, options,
+      [&](const std::string& name, const std::string& value) -> Status {
+        if (name == "-n" || name == "--namespace") {
+          c.describe.ns = value;
+          c.describe.cluster = true;
+        } else if (name == "--kubeconfig") {
+          c.describe.kubeconfig = value;
+          c.describe.cluster = true;
+        } else {
+          help = true;
+        }
+        return Status::Ok();
+      },
+      positional));
   if (help) return Command{};
   if (positional.size() != 1) {
     return InvalidArgumentError(positional.empty() ? "describe needs a run folder or the name of a GoTestRun"

@@ -16,7 +16,8 @@ constexpr std::chrono::milliseconds kStallBackstopGrace{3000};
 
 }  // namespace
 
-std::vector<std::string> AgentRunArgv(const AgentCommand& c, const policy::ShardPlan& plan, const std::string& attempt_dir) {
+std::vector<std::string> AgentRunArgv(const AgentCommand& c, const policy::ShardPlan& plan,
+                                      const std::string& attempt_dir) {
   return engine::AgentRunArgv(c.agent, attempt_dir, c.module_dir, c.spec, plan);
 }
 
@@ -57,7 +58,8 @@ StatusOr<ProcessEnd> SandboxExecutor::ListPackages(const std::string& out_file, 
 }
 
 StatusOr<ProcessEnd> SandboxExecutor::RunAttempt(const policy::ShardPlan& plan, const std::string& attempt_dir,
-                                                 const std::function<void(std::uint64_t)>& on_memory, const StopFn& stop) {
+                                                 const std::function<void(std::uint64_t)>& on_memory,
+                                                 const StopFn& stop) {
   std::error_code ec;
   std::filesystem::create_directories(attempt_dir, ec);
   if (ec) return UnavailableError("cannot make " + attempt_dir + ": " + ec.message());
@@ -72,7 +74,8 @@ StatusOr<ProcessEnd> SandboxExecutor::RunAttempt(const policy::ShardPlan& plan, 
   options.sample_interval = std::chrono::milliseconds(250);
   // The agent ends a stall itself, with its evidence; the sandbox ends the whole tree
   // only when the stall outlasts the agent's chance (a compile stalling, an agent gone).
-  if (command_.spec.memory_stall_enabled) options.memory_stall_after = command_.spec.memory_stall_after + kStallBackstopGrace;
+  if (command_.spec.memory_stall_enabled)
+    options.memory_stall_after = command_.spec.memory_stall_after + kStallBackstopGrace;
   if (on_memory) options.on_sample = [&](const sandbox::MemorySample& s) { on_memory(s.usage_bytes); };
   return Run(std::move(options), stop);
 }

@@ -66,7 +66,8 @@ class SandboxExecutor final : public AttemptExecutor {
  public:
   SandboxExecutor(const sandbox::Sandbox& sandbox, AgentCommand command);
 
-  StatusOr<ProcessEnd> ListPackages(const std::string& out_file, const std::string& log_file, const StopFn& stop) override;
+  StatusOr<ProcessEnd> ListPackages(const std::string& out_file, const std::string& log_file,
+                                    const StopFn& stop) override;
   StatusOr<ProcessEnd> RunAttempt(const policy::ShardPlan& plan, const std::string& attempt_dir,
                                   const std::function<void(std::uint64_t)>& on_memory, const StopFn& stop) override;
 

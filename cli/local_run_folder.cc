@@ -25,7 +25,9 @@ StatusOr<nlohmann::json> ReadYaml(const std::string& path) {
 Status WriteRunYaml(const LocalRunLayout& folder, const nlohmann::json& object) {
   std::string header =
       "# A local run of gotestrun: the module in the folder that the annotation\n"
-      "# " + std::string(engine::kModuleDirAnnotation) + " names, tested with the go on PATH, each\n"
+      "# " +
+      std::string(engine::kModuleDirAnnotation) +
+      " names, tested with the go on PATH, each\n"
       "# shard attempt in a memory cgroup on this machine. spec.source and spec.image are\n"
       "# not used here (a run built from flags has placeholders for them).\n";
   return WriteFileAtomic(folder.run_yaml(), header + ToYaml(object));

@@ -57,8 +57,8 @@ std::string NewUid() {
   b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
   char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   return out;
 }
 
@@ -155,7 +155,8 @@ Status Runner::Save() {
 Status Runner::Prepare() {
   std::error_code ec;
   if (fs::exists(folder_.run_yaml(), ec)) {
-    return Status(StatusCode::kAlreadyExists, folder_.dir() + " already holds a run: give another --name or --out, or remove it");
+    return Status(StatusCode::kAlreadyExists,
+                  folder_.dir() + " already holds a run: give another --name or --out, or remove it");
   }
   fs::create_directories(folder_.plan_dir(), ec);
   if (ec) return UnavailableError("cannot make " + folder_.plan_dir() + ": " + ec.message());
@@ -196,11 +197,13 @@ engine::ListingObservation Runner::ObserveListing() {
   if (!listed->ok()) {
     o.listings = listed->status();
   } else if ((*listed)->end.exit_code.value_or(-1) != 0) {
-    o.listings = UnavailableError("gotestrun-agent list exited with code " +
-                                  std::to_string((*listed)->end.exit_code.value_or(-1)) + ": " + Tail(folder_.list_log(), 5));
+    o.listings =
+        UnavailableError("gotestrun-agent list exited with code " +
+                         std::to_string((*listed)->end.exit_code.value_or(-1)) + ": " + Tail(folder_.list_log(), 5));
   } else {
     StatusOr<std::string> text = ReadFileWithin(folder_.dir(), folder_.packages_json(), evidence::kMaxPackagesBytes);
-    o.listings = text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
+    o.listings = text.ok() ? evidence::DecodePackageListings(*text)
+                           : StatusOr<std::vector<evidence::PackageListing>>(text.status());
   }
   return o;
 }
@@ -219,9 +222,11 @@ StatusOr<std::optional<std::vector<engine::Growth>>> Runner::RecordHistory(const
   return std::optional<std::vector<engine::Growth>>(*std::move(recorded));
 }
 
-void Runner::OnPlanned(std::size_t packages, const std::vector<policy::ShardPlan>& plans, int sized, const std::string&) {
+void Runner::OnPlanned(std::size_t packages, const std::vector<policy::ShardPlan>& plans, int sized,
+                       const std::string&) {
   progress_.Planned(packages, plans);
-  if (sized > 0) progress_.Note("sized " + std::to_string(sized) + " packages from the memory history in " + history_file_);
+  if (sized > 0)
+    progress_.Note("sized " + std::to_string(sized) + " packages from the memory history in " + history_file_);
 }
 
 Status Runner::StartAttempt(const policy::ShardPlan& plan) {

@@ -67,12 +67,6 @@ int Error(int code, const std::string& problem) {
   return code;
 }
 
-StatusOr<std::string> ReadManifest(const std::string& file) {
-  if (file != "-") return ReadFile(file, 4u << 20);
-  std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-  return text;
-}
-
 cli::ProgressStyle StyleFor(const cli::RunFlags& flags) {
   if (flags.json_progress) return cli::ProgressStyle::kJson;
   const char* term = std::getenv("TERM");
@@ -83,14 +77,15 @@ cli::ProgressStyle StyleFor(const cli::RunFlags& flags) {
 int Run(const cli::RunFlags& flags) {
   std::optional<nlohmann::json> manifest;
   if (!flags.manifest_file.empty()) {
-    StatusOr<std::string> text = ReadManifest(flags.manifest_file);
+    StatusOr<std::string> text = cli::ReadManifest(flags.manifest_file, std::cin);
     if (!text.ok()) return Error(cli::kExitUsage, "-f " + flags.manifest_file + ": " + text.status().message());
     StatusOr<nlohmann::json> object = cli::DecodeManifest(*text);
     if (!object.ok()) return Error(cli::kExitUsage, flags.manifest_file + ": " + object.status().message());
     manifest = std::move(*object);
   }
   std::error_code ec;
-  StatusOr<cli::LocalRun> run = cli::ResolveRun(flags, manifest, fs::current_path(ec).string(), std::chrono::system_clock::now());
+  StatusOr<cli::LocalRun> run =
+      cli::ResolveRun(flags, manifest, fs::current_path(ec).string(), std::chrono::system_clock::now());
   if (!run.ok()) return Error(cli::kExitUsage, run.status().message());
   if (Status s = cli::CheckModuleDir(run->module_dir); !s.ok()) return Error(cli::kExitUsage, s.message());
   StatusOr<std::string> self = agent::SelfExecutablePath();
@@ -108,7 +103,8 @@ int Run(const cli::RunFlags& flags) {
                   "): limits are enforced by watching each attempt's RSS, and a kill at the limit is ours, "
                   "not the kernel's");
   }
-  cli::SandboxExecutor executor(sandbox, {.agent = *agent_path, .module_dir = run->module_dir, .spec = run->spec, .env = run->env});
+  cli::SandboxExecutor executor(
+      sandbox, {.agent = *agent_path, .module_dir = run->module_dir, .spec = run->spec, .env = run->env});
   StatusOr<cli::RunEnd> end = cli::RunLocally(*run, executor, progress, [] { return g_stop.load(); });
   if (!end.ok()) {
     return Error(end.status().code() == StatusCode::kAlreadyExists ? cli::kExitUsage : cli::kExitFailed,
@@ -124,7 +120,8 @@ int Run(const cli::RunFlags& flags) {
 }
 
 int DescribeCluster(const cli::DescribeArgs& args) {
-  StatusOr<kube::ClusterConfig> config = args.kubeconfig.empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(args.kubeconfig);
+  StatusOr<kube::ClusterConfig> config =
+      args.kubeconfig.empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(args.kubeconfig);
   if (!config.ok()) return Error(1, "kubernetes config: " + config.status().message());
   std::string ns = args.ns.empty() ? config->default_namespace : args.ns;
   StatusOr<std::unique_ptr<kube::Client>> client = kube::Client::Create(*config);
@@ -168,16 +165,10 @@ int main(int argc, char** argv) {
   StatusOr<cli::Command> command = cli::ParseCommandLine(args);
   if (!command.ok()) return Usage(command.status().message());
   switch (command->kind) {
-    case cli::Command::Kind::kHelp:
-      std::fputs(cli::kUsage, stdout);
-      return 0;
-    case cli::Command::Kind::kVersion:
-      std::printf("gotestrun %s\n", kVersion);
-      return 0;
-    case cli::Command::Kind::kRun:
-      return Run(command->run);
-    case cli::Command::Kind::kDescribe:
-      return Describe(command->describe);
+    case cli::Command::Kind::kHelp: std::fputs(cli::kUsage, stdout); return 0;
+    case cli::Command::Kind::kVersion: std::printf("gotestrun %s\n", kVersion); return 0;
+    case cli::Command::Kind::kRun: return Run(command->run);
+    case cli::Command::Kind::kDescribe: return Describe(command->describe);
   }
   return cli::kExitUsage;
 }

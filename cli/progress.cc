@@ -33,7 +33,8 @@ std::string Knobs(const policy::ShardPlan& plan) {
 
 std::string Seconds(milliseconds d) {
   long long s = d.count() / 1000;
-  return s < 60 ? std::to_string(s) + "s" : std::to_string(s / 60) + "m" + (s % 60 < 10 ? "0" : "") + std::to_string(s % 60) + "s";
+  return s < 60 ? std::to_string(s) + "s"
+                : std::to_string(s / 60) + "m" + (s % 60 < 10 ? "0" : "") + std::to_string(s % 60) + "s";
 }
 
 // Cut to `width` display columns; the text is ASCII but for the bar's characters,
@@ -82,13 +83,14 @@ std::vector<std::string> RenderLiveBlock(const std::vector<LiveAttempt>& attempt
   std::vector<std::string> lines;
   for (const LiveAttempt& a : attempts) {
     const std::uint64_t limit = a.plan.memory;
-    int filled = limit == 0 ? 0 : static_cast<int>(std::min<std::uint64_t>(kBarWidth, a.usage_bytes * kBarWidth / limit));
+    int filled =
+        limit == 0 ? 0 : static_cast<int>(std::min<std::uint64_t>(kBarWidth, a.usage_bytes * kBarWidth / limit));
     std::string bar;
     for (int i = 0; i < kBarWidth; ++i) bar += i < filled ? "\u2588" : "\u2591";
     std::string line = "  " + AttemptLabel(a.plan.index, a.plan.attempt) + "  " + bar + " " +
                        policy::FormatMemoryApprox(a.usage_bytes) + " / " + policy::FormatMemoryQuantity(limit) +
-                       "  peak " + policy::FormatMemoryApprox(a.peak_bytes) + "  " + std::to_string(a.packages_done) + "/" +
-                       std::to_string(a.plan.packages.size()) + " packages  " + Seconds(a.elapsed);
+                       "  peak " + policy::FormatMemoryApprox(a.peak_bytes) + "  " + std::to_string(a.packages_done) +
+                       "/" + std::to_string(a.plan.packages.size()) + " packages  " + Seconds(a.elapsed);
     lines.push_back(Cut(line, width));
   }
   return lines;

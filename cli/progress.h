@@ -66,9 +66,9 @@ class Progress {
   void Finish();
 
  private:
-  void Line(const std::string& text);  // mu_ held
-  void EraseBlock();                   // mu_ held
-  void DrawBlock();                    // mu_ held
+  void Line(const std::string& text);        // mu_ held
+  void EraseBlock();                         // mu_ held
+  void DrawBlock();                          // mu_ held
   void EmitJson(const std::string& object);  // mu_ held
 
   const ProgressStyle style_;

@@ -1,10 +1,13 @@
 #include "cli/run_spec.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
+#include "base/files.h"
 #include "core/api/yaml_json.h"
 #include "core/engine/describe.h"
 #include "core/policy/quantity.h"
@@ -85,39 +88,58 @@ std::string WithoutTrailingSlash(std::string s) {
 
 }  // namespace
 
+StatusOr<std::string> ReadManifest(const std::string& file, std::istream& in) {
+  if (file != "-") return ReadFile(file, kMaxManifestBytes);
+  std::string text;
+  std::vector<char> chunk(size_t{64} << 10);
+  while (in) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxManifestBytes) {
+      return InvalidArgumentError("the manifest on stdin is larger than " + std::to_string(kMaxManifestBytes >> 20) +
+                                  " MiB");
+    }
+  }
+  return text;
+}
+
 StatusOr<json> DecodeManifest(std::string_view yaml) {
   StatusOr<std::vector<json>> docs = api::YamlDocumentsToJson(yaml);
   if (!docs.ok()) return docs.status();
   if (docs->size() != 1) {
-    return InvalidArgumentError("the manifest holds " + std::to_string(docs->size()) + " documents; give one GoTestRun");
+    return InvalidArgumentError("the manifest holds " + std::to_string(docs->size()) +
+                                " documents; give one GoTestRun");
   }
   json& run = docs->front();
   if (!run.is_object()) return InvalidArgumentError("the manifest is not a Kubernetes object");
   std::string kind = run.contains("kind") && run["kind"].is_string() ? run["kind"].get<std::string>() : "";
-  std::string api_version = run.contains("apiVersion") && run["apiVersion"].is_string() ? run["apiVersion"].get<std::string>() : "";
+  std::string api_version =
+      run.contains("apiVersion") && run["apiVersion"].is_string() ? run["apiVersion"].get<std::string>() : "";
   if (kind != api::kKind || api_version != api::kApiVersion) {
     return InvalidArgumentError("the manifest is a " + (kind.empty() ? std::string("?") : kind) + " of " +
-                                (api_version.empty() ? std::string("?") : api_version) + ", not a " + api::kKind + " of " +
-                                api::kApiVersion);
+                                (api_version.empty() ? std::string("?") : api_version) + ", not a " + api::kKind +
+                                " of " + api::kApiVersion);
   }
   if (!run.contains("spec")) return InvalidArgumentError("the manifest has no spec");
   return std::move(run);
 }
 
 Status ValidateRunName(const std::string& name) {
-  auto bad = [&](const std::string& why) {
-    return InvalidArgumentError("metadata.name '" + name + "': " + why);
-  };
+  auto bad = [&](const std::string& why) { return InvalidArgumentError("metadata.name '" + name + "': " + why); };
   if (name.empty()) return bad("must not be empty");
   if (name.size() > 52) {
-    return bad("must be at most 52 characters: Pod names (<name>-s<shard>-a<attempt>) and label values made from it must stay within 63");
+    return bad(
+        "must be at most 52 characters: Pod names (<name>-s<shard>-a<attempt>) and label values made from it must stay "
+        "within 63");
   }
   for (char c : name) {
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-' ||
+          c == '.')) {
       return bad("only lower-case letters, digits, '-' and '.' are allowed");
     }
   }
-  if (!std::isalnum(static_cast<unsigned char>(name.front())) || !std::isalnum(static_cast<unsigned char>(name.back()))) {
+  if (!std::isalnum(static_cast<unsigned char>(name.front())) ||
+      !std::isalnum(static_cast<unsigned char>(name.back()))) {
     return bad("must start and end with a letter or digit");
   }
   return Status::Ok();
@@ -162,14 +184,13 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   const std::string root = Absolute(flags.module_dir.empty() ? "." : flags.module_dir, cwd);
   if (manifest) {
     object = *manifest;
-    if (!object.is_object() || !object.contains("spec") || !object["spec"].is_object()) return InvalidArgumentError("spec: must be an object");
+    if (!object.is_object() || !object.contains("spec") || !object["spec"].is_object())
+      return InvalidArgumentError("spec: must be an object");
   } else {
     object = {{"apiVersion", api::kApiVersion},
               {"kind", api::kKind},
               {"metadata", json::object()},
-              {"spec",
-               {{"source", {{"volume", {{"claimName", kLocalPlaceholder}}}}},
-                {"image", kLocalPlaceholder}}}};
+              {"spec", {{"source", {{"volume", {{"claimName", kLocalPlaceholder}}}}}, {"image", kLocalPlaceholder}}}};
     // Friendly defaults: one bound given alone moves the other default out of its way.
     std::string memory = flags.memory.value_or(kDefaultMemory);
     std::string max_memory = flags.max_memory.value_or(kDefaultMaxMemory);
@@ -183,7 +204,8 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   for (const FlagField& f : kFlagFields) {
     const std::optional<std::string>& v = flags.*(f.value);
     if (!v) continue;
-    bool text = std::string_view(f.field).starts_with("resources.") || std::string_view(f.field).starts_with("memoryStall.");
+    bool text =
+        std::string_view(f.field).starts_with("resources.") || std::string_view(f.field).starts_with("memoryStall.");
     SetField(spec, f.field, text ? json(*v) : IntOrText(*v));
   }
   if (flags.no_memory_stall) SetField(spec, "memoryStall.enabled", false);
@@ -193,7 +215,8 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   if (!parsed.ok()) return ForFlag(parsed.status(), flags);
   for (const std::string& p : parsed->packages) {
     if (p.starts_with("-")) {
-      return InvalidArgumentError("spec.packages: \"" + p + "\" is a flag, not a package pattern: flags go in spec.goTest.flags");
+      return InvalidArgumentError("spec.packages: \"" + p +
+                                  "\" is a flag, not a package pattern: flags go in spec.goTest.flags");
     }
   }
   run.spec = *parsed;
@@ -214,29 +237,35 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
   meta["name"] = run.name;
   // A local run has no namespace (the folder is its place), and what an API server
   // wrote on an object read back with `kubectl get -o yaml` is not this run's.
-  for (const char* key : {"namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
-                          "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers", "ownerReferences"}) {
+  for (const char* key :
+       {"namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink",
+        "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers", "ownerReferences"}) {
     meta.erase(key);
   }
   object.erase("status");
   if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = json::object();
   meta["annotations"][engine::kModuleDirAnnotation] = run.module_dir;
 
-  run.run_dir = flags.out.empty() ? run.module_dir + "/.gotestrun/runs/" + run.name : WithoutTrailingSlash(Absolute(flags.out, cwd));
+  run.run_dir = flags.out.empty() ? run.module_dir + "/.gotestrun/runs/" + run.name
+                                  : WithoutTrailingSlash(Absolute(flags.out, cwd));
 
   if (manifest) {
     const api::GoTestRunSpec& s = run.spec;
-    std::string where = !s.git_url.empty() ? "git " + s.git_url + (s.git_revision.empty() ? "" : "@" + s.git_revision)
-                                           : "volume " + s.volume_claim + (s.volume_sub_path.empty() ? "" : "/" + s.volume_sub_path);
+    std::string where = !s.git_url.empty()
+                            ? "git " + s.git_url + (s.git_revision.empty() ? "" : "@" + s.git_revision)
+                            : "volume " + s.volume_claim + (s.volume_sub_path.empty() ? "" : "/" + s.volume_sub_path);
     run.notes.push_back("spec.source (" + where + ") and spec.image (" + s.image +
                         ") are a cluster's: this run tests the module in " + run.module_dir + " with the go on PATH");
   }
   for (const api::EnvVar& e : run.spec.env) run.env.push_back(e.name + "=" + e.value);
   if (run.spec.policy.cpu_millis) {
-    std::uint64_t procs = std::max<std::uint64_t>(1, (*run.spec.policy.cpu_millis + 999) / 1000);
+    // No more than this machine has: the CPU is not enforced here, and a GOMAXPROCS far
+    // above the cores only slows every Go process, go list and go test included.
+    std::uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
+    std::uint64_t procs = std::clamp<std::uint64_t>((*run.spec.policy.cpu_millis + 999) / 1000, 1, cores);
     run.env.push_back("GOMAXPROCS=" + std::to_string(procs));
-    run.notes.push_back("resources.cpu " + run.spec.cpu.value_or("") + " is not enforced here; GOMAXPROCS=" +
-                        std::to_string(procs) + " stands in for it");
+    run.notes.push_back("resources.cpu " + run.spec.cpu.value_or("") +
+                        " is not enforced here; GOMAXPROCS=" + std::to_string(procs) + " stands in for it");
   }
   run.use_history = !flags.no_history;
   run.object = std::move(object);

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,25 +34,25 @@ namespace gotestrun::cli {
 
 // `gotestrun run`'s options as given on the command line, before they are a GoTestRun.
 struct RunFlags {
-  std::string manifest_file;            // -f; "-" reads stdin
-  std::vector<std::string> packages;    // positional; empty: the manifest's, else ./...
-  std::string module_dir = ".";         // --module-dir
+  std::string manifest_file;          // -f; "-" reads stdin
+  std::vector<std::string> packages;  // positional; empty: the manifest's, else ./...
+  std::string module_dir = ".";       // --module-dir
   // Spec fields, as written; unset leaves the manifest's value or the default.
   // Kept as text so that a bad value reaches ParseSpec and gets the CRD's message.
-  std::optional<std::string> memory;       // --memory (default 512Mi)
-  std::optional<std::string> max_memory;   // --max-memory (default 2Gi)
-  std::optional<std::string> shards;       // --shards
-  std::optional<std::string> max_shards;   // --max-shards
-  std::optional<std::string> parallel;     // --parallel
-  std::optional<std::string> p;            // --p
-  std::optional<std::string> max_attempts; // --max-attempts
+  std::optional<std::string> memory;              // --memory (default 512Mi)
+  std::optional<std::string> max_memory;          // --max-memory (default 2Gi)
+  std::optional<std::string> shards;              // --shards
+  std::optional<std::string> max_shards;          // --max-shards
+  std::optional<std::string> parallel;            // --parallel
+  std::optional<std::string> p;                   // --p
+  std::optional<std::string> max_attempts;        // --max-attempts
   std::optional<std::string> memory_stall_after;  // --memory-stall-after (default 10s)
-  std::string name;                     // --name; default: the module folder's name and a timestamp
-  std::string out;                      // --out: the run folder
-  std::string agent;                    // --agent: gotestrun-agent
-  bool json_progress = false;           // --json-progress
-  bool no_history = false;              // --no-history
-  bool no_memory_stall = false;         // --no-memory-stall
+  std::string name;                               // --name; default: the module folder's name and a timestamp
+  std::string out;                                // --out: the run folder
+  std::string agent;                              // --agent: gotestrun-agent
+  bool json_progress = false;                     // --json-progress
+  bool no_history = false;                        // --no-history
+  bool no_memory_stall = false;                   // --no-memory-stall
 };
 
 inline constexpr char kDefaultMemory[] = "512Mi";
@@ -61,11 +62,11 @@ inline constexpr char kLocalPlaceholder[] = "local";
 
 // The run, resolved.
 struct LocalRun {
-  nlohmann::json object;     // the GoTestRun as run: apiVersion, kind, metadata, spec
-  api::GoTestRunSpec spec;   // object.spec as ParseSpec read it
+  nlohmann::json object;    // the GoTestRun as run: apiVersion, kind, metadata, spec
+  api::GoTestRunSpec spec;  // object.spec as ParseSpec read it
   std::string name;
-  std::string module_dir;    // absolute: the folder with go.mod
-  std::string run_dir;       // absolute: where the evidence and status go
+  std::string module_dir;          // absolute: the folder with go.mod
+  std::string run_dir;             // absolute: where the evidence and status go
   std::vector<std::string> notes;  // what this run does differently from a cluster's
   // Environment of each shard attempt: spec.goTest.env, then GOMAXPROCS from resources.cpu.
   std::vector<std::string> env;
@@ -73,6 +74,14 @@ struct LocalRun {
   // (local/history_file.h); --no-history plans as a first run and leaves it alone.
   bool use_history = true;
 };
+
+// The largest manifest -f reads, from a file or stdin: a GoTestRun is a few KB, and
+// anything near this is not one.
+inline constexpr size_t kMaxManifestBytes = size_t{4} << 20;
+
+// The text of -f FILE, or of `in` for "-". InvalidArgument once more than
+// kMaxManifestBytes arrive, having read at most one chunk past it.
+StatusOr<std::string> ReadManifest(const std::string& file, std::istream& in);
 
 // The GoTestRun object of a manifest's text: exactly one document, of kind GoTestRun
 // and apiVersion gotestrun.dev/v1alpha1. InvalidArgument saying what is wrong.

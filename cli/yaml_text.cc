@@ -17,7 +17,8 @@ bool PlainSafe(const std::string& s) {
   unsigned char first = static_cast<unsigned char>(s[0]);
   if (!std::isalnum(first) && first != '.' && first != '/') return false;
   for (unsigned char c : s) {
-    if (!std::isalnum(c) && c != '.' && c != '/' && c != '_' && c != '-' && c != '+' && c != '=' && c != '@') return false;
+    if (!std::isalnum(c) && c != '.' && c != '/' && c != '_' && c != '-' && c != '+' && c != '=' && c != '@')
+      return false;
   }
   StatusOr<json> back = api::YamlToJson(s);
   return back.ok() && back->is_string() && back->get<std::string>() == s;

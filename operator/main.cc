@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  StatusOr<kube::ClusterConfig> config = flags.kubeconfig.empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(flags.kubeconfig);
+  StatusOr<kube::ClusterConfig> config =
+      flags.kubeconfig.empty() ? kube::DefaultConfig() : kube::LoadKubeconfig(flags.kubeconfig);
   if (!config.ok()) {
     std::cerr << "kubernetes config: " << config.status() << "\n";
     return 1;

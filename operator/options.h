@@ -18,16 +18,16 @@ namespace gotestrun::operator_main {
 
 struct OperatorOptions {
   std::string profiles_dir;
-  std::string kubeconfig;                    // empty: in-cluster config, else ~/.kube/config
+  std::string kubeconfig;                     // empty: in-cluster config, else ~/.kube/config
   std::vector<std::string> watch_namespaces;  // empty: every namespace
-  std::string agent_image;                   // empty: the controller's default
+  std::string agent_image;                    // empty: the controller's default
   std::string agent_path;
   int workers = 2;
   bool leader_elect = false;
   std::string lease_namespace = "default";
   std::string lease_name = "gotestrun-operator";
-  std::string identity;     // empty: hostname-pid
-  int http_port = 8081;     // /healthz, /readyz, /metrics; 0 = off
+  std::string identity;  // empty: hostname-pid
+  int http_port = 8081;  // /healthz, /readyz, /metrics; 0 = off
   std::string http_address = "0.0.0.0";
   bool help = false;
   bool version = false;

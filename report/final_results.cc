@@ -63,7 +63,8 @@ bool ContainerOomKilled(const Attempt& attempt) {
   // The last second of samples (~5): the kill comes between two of them.
   const evidence::MemorySample& last = ev.memory.samples.back();
   std::uint64_t peak = 0;
-  for (auto it = ev.memory.samples.rbegin(); it != ev.memory.samples.rend() && it->unix_ms >= last.unix_ms - 1000; ++it) {
+  for (auto it = ev.memory.samples.rbegin(); it != ev.memory.samples.rend() && it->unix_ms >= last.unix_ms - 1000;
+       ++it) {
     peak = std::max(peak, it->usage_bytes);
   }
   return last.limit_bytes && *last.limit_bytes > 0 && peak >= *last.limit_bytes / 10 * 9;

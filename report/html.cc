@@ -31,14 +31,13 @@ constexpr std::size_t kMaxChartPoints = 1600;
 // package outcomes (core/evidence/evidence.h) and retry log results (policy/retry.h).
 std::string_view ColorOf(std::string_view word) {
   static const std::map<std::string_view, std::string_view> kColors = {
-      {"Succeeded", "#1f883d"}, {"pass", "#1f883d"},        {"passed", "#1f883d"},      {"Passed", "#1f883d"},
-      {"TestsFailed", "#bc4c00"}, {"fail", "#bc4c00"},      {"tests failed", "#bc4c00"},
-      {"BuildFailed", "#8250df"}, {"build-failed", "#8250df"}, {"build failed", "#8250df"},
-      {"OOMKilled", "#cf222e"},  {"killed", "#cf222e"},     {"build killed", "#cf222e"}, {"DoesNotFit", "#cf222e"},
-      {"MemoryStall", "#cf222e"},
-      {"AttemptsSpent", "#cf222e"},
-      {"Running", "#0969da"},    {"running", "#0969da"},    {"Planning", "#0969da"},
-      {"Pending", "#8c959f"},    {"skip", "#8c959f"},
+      {"Succeeded", "#1f883d"},     {"pass", "#1f883d"},        {"passed", "#1f883d"},
+      {"Passed", "#1f883d"},        {"TestsFailed", "#bc4c00"}, {"fail", "#bc4c00"},
+      {"tests failed", "#bc4c00"},  {"BuildFailed", "#8250df"}, {"build-failed", "#8250df"},
+      {"build failed", "#8250df"},  {"OOMKilled", "#cf222e"},   {"killed", "#cf222e"},
+      {"build killed", "#cf222e"},  {"DoesNotFit", "#cf222e"},  {"MemoryStall", "#cf222e"},
+      {"AttemptsSpent", "#cf222e"}, {"Running", "#0969da"},     {"running", "#0969da"},
+      {"Planning", "#0969da"},      {"Pending", "#8c959f"},     {"skip", "#8c959f"},
   };
   auto it = kColors.find(word);
   return it == kColors.end() ? std::string_view("#57606a") : it->second;
@@ -54,7 +53,9 @@ std::string Badge(std::string_view word, bool big = false, std::string_view colo
 }
 
 // The run's phase: a failed run is red, whatever failed in it.
-std::string_view PhaseColor(std::string_view phase) { return phase == "Failed" ? ColorOf("OOMKilled") : ColorOf(phase); }
+std::string_view PhaseColor(std::string_view phase) {
+  return phase == "Failed" ? ColorOf("OOMKilled") : ColorOf(phase);
+}
 
 // The end of a source path, which says which file it is; the whole path is in the title.
 std::string ShortPath(std::string_view path) {
@@ -85,8 +86,7 @@ std::string_view CauseExplanation(std::string_view cause) {
       {"GCHeadroom",
        "The live heap fits, but the garbage collector let the heap grow well past it before collecting (GOGC); a "
        "GOMEMLIMIT under the limit makes it collect sooner."},
-      {"LargeTest",
-       "One test needs this much memory by itself; nothing is carried over to the tests after it."},
+      {"LargeTest", "One test needs this much memory by itself; nothing is carried over to the tests after it."},
       {"InitMemory", "The memory is taken by package init or TestMain, before the first test starts."},
       {"BuildMemory", "The compiler or the linker needed the memory, not the tests."},
   };
@@ -213,8 +213,9 @@ std::optional<Kill> KillOf(const Attempt& a) {
     if (e.end.signal != kSigKill) continue;
     if (!killed || e.package == a.status.killed_package) killed = &e;
   }
-  bool oom = a.status.outcome == "OOMKilled" || a.status.outcome == evidence::kMemoryStallOutcome ||
-             (!a.in_status && (killed || ContainerOomKilled(a) || (ev.result && ev.result->oom_kills_seen.value_or(0) > 0)));
+  bool oom =
+      a.status.outcome == "OOMKilled" || a.status.outcome == evidence::kMemoryStallOutcome ||
+      (!a.in_status && (killed || ContainerOomKilled(a) || (ev.result && ev.result->oom_kills_seen.value_or(0) > 0)));
   if (!oom) return std::nullopt;
   Kill k;
   k.package = a.status.killed_package;
@@ -407,8 +408,9 @@ class Page {
   std::string Render() {
     Head();
     Header();
-    out_ += "<nav class=\"toc\"><div class=\"inner\"><a href=\"#diagnosis\">Diagnosis</a><a href=\"#attempts\">Attempts</a>"
-            "<a href=\"#peaks\">Peaks</a><a href=\"#memory\">Memory over time</a><a href=\"#packages\">Packages</a>";
+    out_ +=
+        "<nav class=\"toc\"><div class=\"inner\"><a href=\"#diagnosis\">Diagnosis</a><a href=\"#attempts\">Attempts</a>"
+        "<a href=\"#peaks\">Peaks</a><a href=\"#memory\">Memory over time</a><a href=\"#packages\">Packages</a>";
     if (!run_.retry_log.empty()) out_ += "<a href=\"#retry-log\">Retry log</a>";
     if (!run_.skipped.empty()) out_ += "<a href=\"#skipped\">Files left out</a>";
     out_ += "</div></nav>\n<main>\n";
@@ -432,11 +434,12 @@ class Page {
  private:
   void Head() {
     std::string phase = run_.phase.empty() ? std::string() : " \xE2\x80\x94 " + run_.phase;
-    out_ += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            "<meta name=\"generator\" content=\"gotestrun\">\n"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
-            "script-src 'unsafe-inline'; img-src data:\">\n";
+    out_ +=
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta name=\"generator\" content=\"gotestrun\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+        "script-src 'unsafe-inline'; img-src data:\">\n";
     out_ += "<title>" + H(run_.name + phase) + " \xC2\xB7 gotestrun report</title>\n";
     out_ += "<style>" + std::string(kReportCss) + "</style>\n</head>\n<body>\n";
   }
@@ -495,8 +498,9 @@ class Page {
     if (!run_.message.empty()) {
       out_ += "<p class=\"message\" id=\"run-message\">" + H(run_.message) + "</p>\n";
     } else if (!run_.has_status) {
-      out_ += "<p class=\"message\" id=\"run-message\">No status.yaml: the report is built from the attempt folders "
-              "alone.</p>\n";
+      out_ +=
+          "<p class=\"message\" id=\"run-message\">No status.yaml: the report is built from the attempt folders "
+          "alone.</p>\n";
     }
     out_ += "<div class=\"stats\">";
     std::string breakdown = std::to_string(passed) + " passed";
@@ -505,15 +509,17 @@ class Page {
     if (other) breakdown += " \xC2\xB7 " + std::to_string(other) + " running";
     Stat(std::to_string(results_.size()), "packages", breakdown, failed + oom > 0);
     Stat(std::to_string(run_.shards.size()), "shards");
-    Stat(std::to_string(attempts), "attempts", attempts > static_cast<int>(run_.shards.size())
-                                                   ? std::to_string(attempts - static_cast<int>(run_.shards.size())) + " retries"
-                                                   : "");
+    Stat(std::to_string(attempts), "attempts",
+         attempts > static_cast<int>(run_.shards.size())
+             ? std::to_string(attempts - static_cast<int>(run_.shards.size())) + " retries"
+             : "");
     Stat(std::to_string(kills), "OOM kills", "", kills > 0);
     Stat(peak ? FormatBytes(*peak) : "\xE2\x80\x94", "peak memory",
          run_.max_memory.empty() ? "" : "maxMemory " + run_.max_memory);
     std::optional<double> seconds;
     if (first && last && *last >= *first) seconds = static_cast<double>(*last - *first) / 1000.0;
-    Stat(seconds ? FormatDuration(*seconds) : "\xE2\x80\x94", "attempt time", first ? "from " + FormatUnixMs(*first) : "");
+    Stat(seconds ? FormatDuration(*seconds) : "\xE2\x80\x94", "attempt time",
+         first ? "from " + FormatUnixMs(*first) : "");
     out_ += "</div>\n<dl class=\"facts\">";
     if (!run_.image.empty()) Fact("Image", "<span class=\"mono\">" + H(run_.image) + "</span>");
     if (!run_.patterns.empty()) {
@@ -538,18 +544,21 @@ class Page {
     if (run_.diagnoses.empty()) {
       int kills = 0;
       for (const Shard& s : run_.shards) {
-        for (const Attempt& a : s.attempts) kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == evidence::kMemoryStallOutcome;
+        for (const Attempt& a : s.attempts)
+          kills += OutcomeOf(a) == "OOMKilled" || OutcomeOf(a) == evidence::kMemoryStallOutcome;
       }
       out_ += "<div class=\"card ok\"><p>No package ended on a kill, so none needed a diagnosis.";
       if (kills > 0) {
-        out_ += " " + std::to_string(kills) + " attempt(s) were OOM-killed on the way and retried with another plan; "
+        out_ += " " + std::to_string(kills) +
+                " attempt(s) were OOM-killed on the way and retried with another plan; "
                 "the attempts below show how.";
       }
       out_ += "</p></div>\n</section>\n";
       return;
     }
-    out_ += "<p class=\"lead\">Each package that ended on an OOM kill, with the cause the evidence points at and "
-            "where its memory was when the last heap profile was written.</p>\n";
+    out_ +=
+        "<p class=\"lead\">Each package that ended on an OOM kill, with the cause the evidence points at and "
+        "where its memory was when the last heap profile was written.</p>\n";
     int n = 0;
     for (const Diagnosis& d : run_.diagnoses) {
       out_ += "<article class=\"card diagnosis\" id=\"diagnosis-" + std::to_string(n++) + "\">\n";
@@ -557,8 +566,8 @@ class Page {
       for (const FinalResult& r : results_) {
         if (r.package == d.package) out_ += Badge(r.outcome);
       }
-      out_ += "</div>\n<div class=\"cause-row\"><span class=\"cause-name\">" + H(d.cause.empty() ? "Unknown" : d.cause) +
-              "</span>";
+      out_ += "</div>\n<div class=\"cause-row\"><span class=\"cause-name\">" +
+              H(d.cause.empty() ? "Unknown" : d.cause) + "</span>";
       if (!d.phase.empty()) out_ += "<span class=\"chip\">phase " + H(d.phase) + "</span>";
       if (!d.action.empty()) out_ += "<span class=\"chip\">" + H(d.action) + "</span>";
       out_ += "</div>\n<p class=\"cause-text\">" + H(CauseExplanation(d.cause)) + "</p>\n";
@@ -577,37 +586,43 @@ class Page {
   void HeapSites(const Diagnosis& d) {
     out_ += "<h4>Top in-use allocation sites</h4>\n";
     if (!d.heap) {
-      out_ += "<p class=\"meta\">No heap profile of this package could be read (profiling off, or the binary was "
-              "killed before its first profile).</p>\n";
+      out_ +=
+          "<p class=\"meta\">No heap profile of this package could be read (profiling off, or the binary was "
+          "killed before its first profile).</p>\n";
       return;
     }
     const HeapTop& h = *d.heap;
     out_ += "<p class=\"meta\">Heap profile #" + std::to_string(h.seq) + " (<span class=\"mono\">" + H(h.profile) +
             "</span>): " + FormatBytes(h.total_inuse_bytes) + " in use";
     if (h.snapshot) {
-      out_ += "; heap_alloc " + FormatBytes(h.snapshot->heap_alloc) + ", heap_sys " + FormatBytes(h.snapshot->heap_sys) +
-              ", next GC at " + FormatBytes(h.snapshot->next_gc) + ", " + std::to_string(h.snapshot->goroutines) +
-              " goroutines";
+      out_ += "; heap_alloc " + FormatBytes(h.snapshot->heap_alloc) + ", heap_sys " +
+              FormatBytes(h.snapshot->heap_sys) + ", next GC at " + FormatBytes(h.snapshot->next_gc) + ", " +
+              std::to_string(h.snapshot->goroutines) + " goroutines";
     }
     out_ += ".</p>\n";
     if (h.sites.empty()) {
       out_ += "<p class=\"meta\">The profile holds no in-use memory.</p>\n";
       return;
     }
-    out_ += "<div class=\"table-wrap\"><table class=\"sites\"><thead><tr><th>Function</th><th class=\"num\">In use</th>"
-            "<th class=\"num\">Share</th><th class=\"num\">With callees</th><th>Where</th></tr></thead><tbody>\n";
+    out_ +=
+        "<div class=\"table-wrap\"><table class=\"sites\"><thead><tr><th>Function</th><th class=\"num\">In use</th>"
+        "<th class=\"num\">Share</th><th class=\"num\">With callees</th><th>Where</th></tr></thead><tbody>\n";
     for (const AllocationSite& s : h.sites) {
-      double share = h.total_inuse_bytes > 0 ? 100.0 * static_cast<double>(s.flat_bytes) / static_cast<double>(h.total_inuse_bytes) : 0;
+      double share = h.total_inuse_bytes > 0
+                         ? 100.0 * static_cast<double>(s.flat_bytes) / static_cast<double>(h.total_inuse_bytes)
+                         : 0;
       char pct[16];
       std::snprintf(pct, sizeof pct, "%.1f%%", share);
       char width[16];
       std::snprintf(width, sizeof width, "%.1f%%", std::clamp(share, 0.0, 100.0));
       out_ += "<tr><td class=\"fn\">" + H(s.function.empty() ? "(unknown)" : s.function) + "</td><td class=\"num\">" +
-              FormatBytes(s.flat_bytes) + "</td><td class=\"num share\"><div class=\"bar\" style=\"width:" +
-              std::string(width) + "\"></div><span>" + pct + "</span></td><td class=\"num\">" + FormatBytes(s.cum_bytes) +
+              FormatBytes(s.flat_bytes) +
+              "</td><td class=\"num share\"><div class=\"bar\" style=\"width:" + std::string(width) +
+              "\"></div><span>" + pct + "</span></td><td class=\"num\">" + FormatBytes(s.cum_bytes) +
               "</td><td class=\"where\"" +
-              (s.filename.empty() ? std::string(">")
-                                  : " title=\"" + H(s.filename) + "\">" + H(ShortPath(s.filename)) + ":" + std::to_string(s.line)) +
+              (s.filename.empty()
+                   ? std::string(">")
+                   : " title=\"" + H(s.filename) + "\">" + H(ShortPath(s.filename)) + ":" + std::to_string(s.line)) +
               "</td></tr>\n";
     }
     out_ += "</tbody></table></div>\n";
@@ -631,11 +646,15 @@ class Page {
   void Table(const std::vector<Column>& cols) {
     std::vector<const Column*> shown;
     for (const Column& c : cols) {
-      if (std::any_of(c.cells.begin(), c.cells.end(), [](const std::string& x) { return !x.empty(); })) shown.push_back(&c);
+      if (std::any_of(c.cells.begin(), c.cells.end(), [](const std::string& x) { return !x.empty(); }))
+        shown.push_back(&c);
     }
-    auto cls = [](const Column* c) { return c->cell_class.empty() ? std::string() : " class=\"" + c->cell_class + "\""; };
+    auto cls = [](const Column* c) {
+      return c->cell_class.empty() ? std::string() : " class=\"" + c->cell_class + "\"";
+    };
     out_ += "<div class=\"table-wrap\"><table><thead><tr>";
-    for (const Column* c : shown) out_ += "<th" + std::string(c->cell_class == "num" ? " class=\"num\"" : "") + ">" + H(c->header) + "</th>";
+    for (const Column* c : shown)
+      out_ += "<th" + std::string(c->cell_class == "num" ? " class=\"num\"" : "") + ">" + H(c->header) + "</th>";
     out_ += "</tr></thead><tbody>\n";
     std::size_t rows = cols.empty() ? 0 : cols.front().cells.size();
     for (std::size_t r = 0; r < rows; ++r) {
@@ -653,18 +672,20 @@ class Page {
   }
 
   void Attempts() {
-    out_ += "<section id=\"attempts\"><h2>Attempts</h2>\n<p class=\"lead\">One row per shard; each bar is an attempt "
-            "from its start to its end. Click one to see its memory.</p>\n";
+    out_ +=
+        "<section id=\"attempts\"><h2>Attempts</h2>\n<p class=\"lead\">One row per shard; each bar is an attempt "
+        "from its start to its end. Click one to see its memory.</p>\n";
     std::set<std::string> words;
     for (const Shard& s : run_.shards) {
       for (const Attempt& a : s.attempts) words.insert(OutcomeOf(a));
     }
     Legend(words);
-    out_ += "<figure class=\"chart\" data-chart=\"timeline\"><div class=\"placeholder\">Timeline of the attempts "
-            "(drawn by the page's script).</div></figure>\n";
+    out_ +=
+        "<figure class=\"chart\" data-chart=\"timeline\"><div class=\"placeholder\">Timeline of the attempts "
+        "(drawn by the page's script).</div></figure>\n";
     std::vector<Column> cols = {{"Attempt", "nowrap"}, {"Outcome", "nowrap"}, {"Memory", "num"}, {"-parallel", "num"},
-                                {"-p", "num"},           {"GOMEMLIMIT", "num"}, {"Peak", "num"},  {"Ran", "num"},
-                                {"Killed", ""},          {"Message", "msg"}};
+                                {"-p", "num"},         {"GOMEMLIMIT", "num"}, {"Peak", "num"},   {"Ran", "num"},
+                                {"Killed", ""},        {"Message", "msg"}};
     for (const Attempt* a : ByShard()) {
       std::optional<std::int64_t> start = AttemptStartUnixMs(*a), end = AttemptEndUnixMs(*a);
       std::optional<std::uint64_t> peak = PeakOf(*a);
@@ -674,33 +695,35 @@ class Page {
         if (!a->status.running_test.empty()) killed += " <span class=\"mono\">" + H(a->status.running_test) + "</span>";
         if (!a->status.phase.empty()) killed += " <span class=\"chip\">" + H(a->status.phase) + "</span>";
       }
-      AddRow(cols, {"<a href=\"#" + AttemptId(*a) + "\">s" + std::to_string(a->shard) + " \xC2\xB7 a" +
-                        std::to_string(a->attempt) + "</a>",
-                    Badge(OutcomeOf(*a)), H(a->status.memory),
-                    a->status.parallel ? std::to_string(*a->status.parallel) : "",
-                    a->status.p ? std::to_string(*a->status.p) : "", H(a->status.gomemlimit),
-                    peak ? FormatBytes(*peak) : "",
-                    start && end && *end >= *start ? FormatDuration(static_cast<double>(*end - *start) / 1000.0) : "",
-                    killed, H(a->status.message)});
+      AddRow(cols,
+             {"<a href=\"#" + AttemptId(*a) + "\">s" + std::to_string(a->shard) + " \xC2\xB7 a" +
+                  std::to_string(a->attempt) + "</a>",
+              Badge(OutcomeOf(*a)), H(a->status.memory), a->status.parallel ? std::to_string(*a->status.parallel) : "",
+              a->status.p ? std::to_string(*a->status.p) : "", H(a->status.gomemlimit), peak ? FormatBytes(*peak) : "",
+              start && end && *end >= *start ? FormatDuration(static_cast<double>(*end - *start) / 1000.0) : "", killed,
+              H(a->status.message)});
     }
     Table(cols);
     out_ += "</section>\n";
   }
 
   void Peaks() {
-    out_ += "<section id=\"peaks\"><h2>Peak memory per package</h2>\n<p class=\"lead\">What each package's test binary "
-            "needed in each attempt that ran it, against that attempt's memory limit.</p>\n";
+    out_ +=
+        "<section id=\"peaks\"><h2>Peak memory per package</h2>\n<p class=\"lead\">What each package's test binary "
+        "needed in each attempt that ran it, against that attempt's memory limit.</p>\n";
     std::set<std::string> words;
     for (const RetryLogEntry& e : run_.retry_log) words.insert(e.result);
     if (!words.empty()) Legend(words);
-    out_ += "<figure class=\"chart\" data-chart=\"peaks\"><div class=\"placeholder\">Peaks per package (drawn by the "
-            "page's script).</div></figure>\n</section>\n";
+    out_ +=
+        "<figure class=\"chart\" data-chart=\"peaks\"><div class=\"placeholder\">Peaks per package (drawn by the "
+        "page's script).</div></figure>\n</section>\n";
   }
 
   void MemoryCharts() {
-    out_ += "<section id=\"memory\"><h2>Memory over time</h2>\n<p class=\"lead\">The container's memory (cgroup) as "
-            "the agent sampled it, about every 200 ms, with the limit and the kill; below, the test binaries that ran "
-            "and their largest resident size.</p>\n";
+    out_ +=
+        "<section id=\"memory\"><h2>Memory over time</h2>\n<p class=\"lead\">The container's memory (cgroup) as "
+        "the agent sampled it, about every 200 ms, with the limit and the kill; below, the test binaries that ran "
+        "and their largest resident size.</p>\n";
     for (const Attempt* a : ByShard()) AttemptCard(*a);
     out_ += "</section>\n";
   }
@@ -735,12 +758,14 @@ class Page {
     if (!ev.exists) {
       out_ += "<p class=\"note\">No evidence folder for this attempt.</p>\n";
     } else if (!ev.result) {
-      out_ += "<p class=\"note\">No result.json: the agent did not finish, so its container was most likely killed "
-              "with it.</p>\n";
+      out_ +=
+          "<p class=\"note\">No result.json: the agent did not finish, so its container was most likely killed "
+          "with it.</p>\n";
     }
     if (ev.exists) {
-      out_ += "<div class=\"legend\"><span><span class=\"swatch-area\"></span>memory in use</span><span><span "
-              "class=\"swatch-line\"></span>limit</span><span><span class=\"swatch-oom\"></span>OOM kill</span></div>\n";
+      out_ +=
+          "<div class=\"legend\"><span><span class=\"swatch-area\"></span>memory in use</span><span><span "
+          "class=\"swatch-line\"></span>limit</span><span><span class=\"swatch-oom\"></span>OOM kill</span></div>\n";
       out_ += "<figure class=\"chart\" data-chart=\"memory\" data-attempt=\"" + AttemptId(a) +
               "\"><div class=\"placeholder\">Memory over time (drawn by the page's script).</div></figure>\n";
       PackagesOfAttempt(a);
@@ -763,9 +788,10 @@ class Page {
     if (packages.empty()) return;
     out_ += "<details" + std::string(packages.size() <= 8 ? " open" : "") + "><summary>Packages in this attempt (" +
             std::to_string(packages.size()) + ")</summary>\n";
-    out_ += "<div class=\"table-wrap\"><table><thead><tr><th>Package</th><th>Outcome</th><th class=\"num\">Tests</th>"
-            "<th class=\"num\">Elapsed</th><th class=\"num\">Max RSS</th><th class=\"num\">GC peak heap</th>"
-            "<th>End</th><th>Running at the end</th></tr></thead><tbody>\n";
+    out_ +=
+        "<div class=\"table-wrap\"><table><thead><tr><th>Package</th><th>Outcome</th><th class=\"num\">Tests</th>"
+        "<th class=\"num\">Elapsed</th><th class=\"num\">Max RSS</th><th class=\"num\">GC peak heap</th>"
+        "<th>End</th><th>Running at the end</th></tr></thead><tbody>\n";
     for (const std::string& p : packages) {
       const evidence::PackageRecord* record = nullptr;
       if (ev.result) {
@@ -797,8 +823,9 @@ class Page {
       }
       std::string end;
       if (exec) {
-        end = exec->end.signal ? "signal " + std::to_string(exec->end.signal) + (exec->end.signal == kSigKill ? " (killed)" : "")
-                               : "exit " + std::to_string(exec->end.exit_code);
+        end = exec->end.signal
+                  ? "signal " + std::to_string(exec->end.signal) + (exec->end.signal == kSigKill ? " (killed)" : "")
+                  : "exit " + std::to_string(exec->end.exit_code);
       }
       std::vector<std::string> running;
       if (record && !record->running_tests.empty()) {
@@ -809,9 +836,10 @@ class Page {
       std::string running_html;
       for (const std::string& t : running) running_html += (running_html.empty() ? "" : ", ") + H(t);
       out_ += "<tr><td class=\"nowrap\">" + Pkg(p, prefix_) + "</td><td class=\"nowrap\">" + Dot(PackageWord(a, p)) +
-              "</td><td class=\"num\">" + tests +
-              "</td><td class=\"num\">" + (elapsed ? FormatDuration(*elapsed) : "") + "</td><td class=\"num\">" +
-              (exec && exec->end.max_rss_bytes ? FormatBytes(exec->end.max_rss_bytes) : "") + "</td><td class=\"num\">" +
+              "</td><td class=\"num\">" + tests + "</td><td class=\"num\">" +
+              (elapsed ? FormatDuration(*elapsed) : "") + "</td><td class=\"num\">" +
+              (exec && exec->end.max_rss_bytes ? FormatBytes(exec->end.max_rss_bytes) : "") +
+              "</td><td class=\"num\">" +
               (record && record->gc_peak_heap_bytes ? FormatBytes(*record->gc_peak_heap_bytes) : "") + "</td><td>" +
               H(end) + "</td><td class=\"mono running\">" + running_html + "</td></tr>\n";
     }
@@ -824,8 +852,9 @@ class Page {
       out_ += "<p class=\"lead\">No package is known yet.</p>\n</section>\n";
       return;
     }
-    out_ += "<div class=\"table-wrap\"><table><thead><tr><th>Package</th><th>Outcome</th><th class=\"num\">Attempts</th>"
-            "<th class=\"num\">Peak</th><th>Last run in</th><th>Failed tests</th></tr></thead><tbody>\n";
+    out_ +=
+        "<div class=\"table-wrap\"><table><thead><tr><th>Package</th><th>Outcome</th><th class=\"num\">Attempts</th>"
+        "<th class=\"num\">Peak</th><th>Last run in</th><th>Failed tests</th></tr></thead><tbody>\n";
     for (const FinalResult& r : results_) {
       int attempts = 0;
       std::optional<std::uint64_t> peak;
@@ -844,26 +873,30 @@ class Page {
       if (r.killed && !r.running_test.empty()) {
         failed += (failed.empty() ? "" : ", ") + H(r.running_test) + " (killed)";
       }
-      std::string where = r.attempt ? "<a href=\"#" + AttemptId(*r.attempt) + "\">" + H(AttemptName(*r.attempt)) + "</a>" : "";
+      std::string where =
+          r.attempt ? "<a href=\"#" + AttemptId(*r.attempt) + "\">" + H(AttemptName(*r.attempt)) + "</a>" : "";
       std::string name = Pkg(r.package, prefix_);
       if (r.diagnosis) {
         for (std::size_t i = 0; i < run_.diagnoses.size(); ++i) {
-          if (&run_.diagnoses[i] == r.diagnosis) name += " <a href=\"#diagnosis-" + std::to_string(i) + "\">diagnosis</a>";
+          if (&run_.diagnoses[i] == r.diagnosis)
+            name += " <a href=\"#diagnosis-" + std::to_string(i) + "\">diagnosis</a>";
         }
       }
       out_ += "<tr><td>" + name + "</td><td>" + Badge(r.outcome) + "</td><td class=\"num\">" +
-              (attempts ? std::to_string(attempts) : "") + "</td><td class=\"num\">" + (peak ? FormatBytes(*peak) : "") +
-              "</td><td>" + where + "</td><td class=\"mono\">" + failed + "</td></tr>\n";
+              (attempts ? std::to_string(attempts) : "") + "</td><td class=\"num\">" +
+              (peak ? FormatBytes(*peak) : "") + "</td><td>" + where + "</td><td class=\"mono\">" + failed +
+              "</td></tr>\n";
     }
     out_ += "</tbody></table></div>\n</section>\n";
   }
 
   void RetryLog() {
     if (run_.retry_log.empty()) return;
-    out_ += "<section id=\"retry-log\"><h2>Retry log</h2>\n<p class=\"lead\">Every attempt of every package as the "
-            "retry policy recorded it; the last line of a package carries its verdict.</p>\n";
+    out_ +=
+        "<section id=\"retry-log\"><h2>Retry log</h2>\n<p class=\"lead\">Every attempt of every package as the "
+        "retry policy recorded it; the last line of a package carries its verdict.</p>\n";
     std::vector<Column> cols = {{"Package", "nowrap"}, {"Attempt", "nowrap"}, {"Memory", "num"}, {"-parallel", "num"},
-                                {"-p", "num"},         {"GOMEMLIMIT", "num"}, {"Peak", "num"},  {"Result", "nowrap"},
+                                {"-p", "num"},         {"GOMEMLIMIT", "num"}, {"Peak", "num"},   {"Result", "nowrap"},
                                 {"Phase", ""},         {"Cause", ""},         {"Verdict", ""}};
     for (const RetryLogEntry& e : run_.retry_log) {
       AddRow(cols, {Pkg(e.package, prefix_),
@@ -882,8 +915,9 @@ class Page {
 
   void Skipped() {
     if (run_.skipped.empty()) return;
-    out_ += "<section id=\"skipped\"><h2>Files left out</h2>\n<div class=\"notice\"><p>These files could not be "
-            "read or made sense of; the report was written without them.</p><ul>";
+    out_ +=
+        "<section id=\"skipped\"><h2>Files left out</h2>\n<div class=\"notice\"><p>These files could not be "
+        "read or made sense of; the report was written without them.</p><ul>";
     for (const SkippedFile& s : run_.skipped) {
       out_ += "<li><span class=\"mono\">" + H(s.path) + "</span>: " + H(s.reason) + "</li>";
     }

@@ -75,7 +75,9 @@ bool Stalled(const FinalResult& r) {
   return result && result->memory_stall && result->memory_stall->package == r.package;
 }
 
-std::string KillType(const FinalResult& r) { return Stalled(r) ? std::string(evidence::kMemoryStallOutcome) : "OOMKilled"; }
+std::string KillType(const FinalResult& r) {
+  return Stalled(r) ? std::string(evidence::kMemoryStallOutcome) : "OOMKilled";
+}
 
 std::string OomMessage(const FinalResult& r) {
   if (r.diagnosis && !r.diagnosis->summary.empty()) {
@@ -109,8 +111,8 @@ std::vector<Case> CasesOf(const FinalResult& r, const LoadedRun& run) {
           if (oom) {
             c.problem = {Problem::kFailure, KillType(r), OomMessage(r), OomText(r) + "\n" + t.output.Text()};
           } else {
-            c.problem = {Problem::kError, "NoResult",
-                         t.name + " has no result: the test binary ended while it ran", t.output.Text()};
+            c.problem = {Problem::kError, "NoResult", t.name + " has no result: the test binary ended while it ran",
+                         t.output.Text()};
           }
           break;
       }
@@ -125,7 +127,8 @@ std::vector<Case> CasesOf(const FinalResult& r, const LoadedRun& run) {
   }
   if (oom && !has_oom) {
     std::string output = r.events ? r.events->output.Text() : "";
-    cases.push_back({Stalled(r) ? "[stalled at the limit]" : "[OOM killed]", std::nullopt,
+    cases.push_back({Stalled(r) ? "[stalled at the limit]" : "[OOM killed]",
+                     std::nullopt,
                      {Problem::kFailure, KillType(r), OomMessage(r), OomText(r) + output}});
     return cases;
   }
@@ -139,7 +142,8 @@ std::vector<Case> CasesOf(const FinalResult& r, const LoadedRun& run) {
         if (b) text = b->output.Text();
       }
       if (text.empty() && r.events) text = r.events->output.Text();
-      cases.push_back({"[build failed]", std::nullopt, {Problem::kFailure, "BuildFailed", r.package + " did not build", text}});
+      cases.push_back(
+          {"[build failed]", std::nullopt, {Problem::kFailure, "BuildFailed", r.package + " did not build", text}});
     } else {
       std::string type = r.outcome.empty() ? "Failed" : r.outcome;
       std::string message = r.package + ": " + type;
@@ -221,13 +225,14 @@ std::string RenderJUnit(const LoadedRun& run) {
       switch (c.problem.kind) {
         case Problem::kNone: body += "/>\n"; continue;
         case Problem::kSkipped:
-          body += ">\n      <skipped" + (c.problem.message.empty() ? std::string() : Attr("message", c.problem.message)) + "/>\n";
+          body += ">\n      <skipped" +
+                  (c.problem.message.empty() ? std::string() : Attr("message", c.problem.message)) + "/>\n";
           break;
         case Problem::kFailure:
         case Problem::kError: {
           const char* tag = c.problem.kind == Problem::kFailure ? "failure" : "error";
-          body += ">\n      <" + std::string(tag) + Attr("message", c.problem.message) + Attr("type", c.problem.type) + ">" +
-                  XmlEscape(c.problem.text) + "</" + tag + ">\n";
+          body += ">\n      <" + std::string(tag) + Attr("message", c.problem.message) + Attr("type", c.problem.type) +
+                  ">" + XmlEscape(c.problem.text) + "</" + tag + ">\n";
           break;
         }
       }

@@ -173,8 +173,8 @@ void ApplyStatus(const json& object, LoadedRun& out) {
   }
   for (const auto& [pkg, entries] : status.retry_log) {
     for (const api::RetryLogEntry& e : entries) {
-      out.retry_log.push_back({pkg, e.shard, e.attempt, e.memory, e.parallel, e.p, e.gomemlimit, e.peak, e.result, e.phase,
-                               e.cause, e.counted, e.verdict});
+      out.retry_log.push_back({pkg, e.shard, e.attempt, e.memory, e.parallel, e.p, e.gomemlimit, e.peak, e.result,
+                               e.phase, e.cause, e.counted, e.verdict});
     }
   }
 }
@@ -269,7 +269,8 @@ class FolderReader {
   void LoadExecs(const std::string& rel, AttemptEvidence& ev) {
     bool truncated = false;
     std::vector<std::string> names = ListFolder(Abs(rel), limits_.max_files_per_folder, truncated);
-    if (truncated) Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
+    if (truncated)
+      Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
     for (const std::string& name : names) {
       if (!name.ends_with(".json")) continue;
       auto text = ReadOptional(rel + "/" + name, limits_.max_exec_bytes);
@@ -281,9 +282,9 @@ class FolderReader {
       }
       ev.execs.push_back(std::move(record).value());
     }
-    std::stable_sort(ev.execs.begin(), ev.execs.end(), [](const evidence::ExecRecord& a, const evidence::ExecRecord& b) {
-      return a.start_unix_ms < b.start_unix_ms;
-    });
+    std::stable_sort(
+        ev.execs.begin(), ev.execs.end(),
+        [](const evidence::ExecRecord& a, const evidence::ExecRecord& b) { return a.start_unix_ms < b.start_unix_ms; });
   }
 
   // The import path a heap/<name> folder belongs to.
@@ -308,13 +309,15 @@ class FolderReader {
   void LoadHeap(const std::string& rel, AttemptEvidence& ev) {
     bool truncated = false;
     std::vector<std::string> folders = ListFolder(Abs(rel), limits_.max_files_per_folder, truncated);
-    if (truncated) Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " folders: the rest were not read");
+    if (truncated)
+      Skip(rel, "more than " + std::to_string(limits_.max_files_per_folder) + " folders: the rest were not read");
     for (const std::string& folder : folders) {
       std::string dir = rel + "/" + folder;
       if (!IsDir(Abs(dir))) continue;
       std::string pkg = PackageOfHeapFolder(folder, ev);
       std::vector<std::string> files = ListFolder(Abs(dir), limits_.max_files_per_folder, truncated);
-      if (truncated) Skip(dir, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
+      if (truncated)
+        Skip(dir, "more than " + std::to_string(limits_.max_files_per_folder) + " files: the rest were not read");
       std::vector<std::pair<std::uint64_t, std::string>> profiles;
       for (const std::string& file : files) {
         if (file == evidence::kHeapSnapshotsFile) {
@@ -486,7 +489,8 @@ StatusOr<LoadedRun> Load(const std::string& dir, const json* object, const LoadL
     a.attempt = attempt;
     s->attempts.push_back(std::move(a));
   }
-  std::stable_sort(run.shards.begin(), run.shards.end(), [](const Shard& a, const Shard& b) { return a.index < b.index; });
+  std::stable_sort(run.shards.begin(), run.shards.end(),
+                   [](const Shard& a, const Shard& b) { return a.index < b.index; });
   for (Shard& s : run.shards) {
     std::stable_sort(s.attempts.begin(), s.attempts.end(),
                      [](const Attempt& a, const Attempt& b) { return a.attempt < b.attempt; });
@@ -549,7 +553,8 @@ StatusOr<LoadedRun> LoadRunFolder(const std::string& dir, const LoadLimits& limi
   return Load(dir, nullptr, limits);
 }
 
-StatusOr<LoadedRun> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run, const LoadLimits& limits) {
+StatusOr<LoadedRun> LoadRunFolder(const std::string& attempts_dir, const nlohmann::json& run,
+                                  const LoadLimits& limits) {
   return Load(attempts_dir, &run, limits);
 }
 

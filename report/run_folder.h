@@ -45,7 +45,7 @@ namespace gotestrun::report {
 // Caps on what loading one run folder reads: the evidence contract's caps, smaller
 // in tests. A real run stays far below them.
 struct LoadLimits {
-  std::size_t max_yaml_bytes = std::size_t{4} << 20;       // run.yaml, status.yaml
+  std::size_t max_yaml_bytes = std::size_t{4} << 20;  // run.yaml, status.yaml
   std::size_t max_plan_bytes = evidence::kMaxPackagesBytes;
   std::size_t max_memory_bytes = evidence::kMaxMemoryBytes;
   // events.jsonl is streamed through the bounded go test reader; beyond this only the
@@ -55,9 +55,9 @@ struct LoadLimits {
   std::size_t max_exec_bytes = evidence::kMaxExecRecordBytes;
   std::size_t max_snapshots_bytes = evidence::kMaxSnapshotsBytes;
   std::size_t max_profile_bytes = evidence::kMaxHeapProfileBytes;
-  std::size_t max_files_per_folder = 10000;                // exec/, heap/, heap/<pkg>/
-  std::size_t max_attempt_folders = 4096;                  // s<i>/a<k> over the run
-  std::size_t top_sites = 10;                              // allocation sites per diagnosis
+  std::size_t max_files_per_folder = 10000;  // exec/, heap/, heap/<pkg>/
+  std::size_t max_attempt_folders = 4096;    // s<i>/a<k> over the run
+  std::size_t top_sites = 10;                // allocation sites per diagnosis
 };
 
 // A file that was there but could not be used (or, for an oversized event stream, was
@@ -70,17 +70,17 @@ struct SkippedFile {
 // One entry of status.shards[].attempts[], as written.
 struct AttemptStatus {
   std::string pod;
-  std::string memory;                      // the attempt's memory limit, a quantity such as "384Mi"
+  std::string memory;  // the attempt's memory limit, a quantity such as "384Mi"
   std::optional<std::uint64_t> memory_bytes;
   std::optional<int> parallel;
   std::optional<int> p;
-  std::string gomemlimit;                  // Go's form, e.g. "345MiB"
-  std::string outcome;                     // Pending, Running, Succeeded, TestsFailed, OOMKilled, Failed
-  std::string phase;                       // where a kill happened: compile, link, init, test-run
+  std::string gomemlimit;  // Go's form, e.g. "345MiB"
+  std::string outcome;     // Pending, Running, Succeeded, TestsFailed, OOMKilled, Failed
+  std::string phase;       // where a kill happened: compile, link, init, test-run
   std::optional<std::uint64_t> peak_bytes;
   std::string killed_package;
   std::string running_test;
-  std::string start_time;                  // RFC 3339
+  std::string start_time;  // RFC 3339
   std::string finish_time;
   std::string message;
 };
@@ -100,7 +100,7 @@ struct HeapTop {
   std::uint64_t seq = 0;
   std::optional<evidence::HeapSnapshotLine> snapshot;  // the snapshots.tsv line of that profile
   std::int64_t total_inuse_bytes = 0;
-  std::size_t function_count = 0;  // functions that allocated in-use memory, before the cut to LoadLimits::top_sites
+  std::size_t function_count = 0;     // functions that allocated in-use memory, before the cut to LoadLimits::top_sites
   std::vector<AllocationSite> sites;  // those with the most in-use bytes (flat), most first
 };
 
@@ -147,10 +147,10 @@ struct PackageStatus {
 struct Diagnosis {
   std::string package;
   std::string phase;
-  std::string cause;    // e.g. LeakAcrossTests
+  std::string cause;  // e.g. LeakAcrossTests
   std::string summary;
   std::vector<std::string> evidence;
-  std::string action;   // the verdict, e.g. DoesNotFit
+  std::string action;  // the verdict, e.g. DoesNotFit
   // From the latest attempt with heap profiles of the package; absent without one.
   std::optional<HeapTop> heap;
 };

@@ -97,7 +97,9 @@ std::string DecodeOctalEscapes(std::string_view s) {
   return out;
 }
 
-bool Contains(const std::vector<std::string>& v, std::string_view s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool Contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 bool HasDotDot(std::string_view path) {
   for (std::string_view part : Split(path, '/')) {
@@ -147,18 +149,13 @@ StatusOr<CgroupDir> Locate(CgroupVersion version, const ProcCgroupEntry& entry, 
 Status ErrnoStatus(int err, const std::string& what) {
   std::string message = what + ": " + std::strerror(err);
   switch (err) {
-    case ENOENT:
-      return NotFoundError(std::move(message));
+    case ENOENT: return NotFoundError(std::move(message));
     case EACCES:
     case EPERM:
-    case EROFS:
-      return Status(StatusCode::kPermissionDenied, std::move(message));
-    case EINVAL:
-      return InvalidArgumentError(std::move(message));
-    case EEXIST:
-      return Status(StatusCode::kAlreadyExists, std::move(message));
-    default:
-      return FailedPreconditionError(std::move(message));
+    case EROFS: return Status(StatusCode::kPermissionDenied, std::move(message));
+    case EINVAL: return InvalidArgumentError(std::move(message));
+    case EEXIST: return Status(StatusCode::kAlreadyExists, std::move(message));
+    default: return FailedPreconditionError(std::move(message));
   }
 }
 
@@ -199,13 +196,13 @@ StatusOr<std::vector<ProcCgroupEntry>> ParseProcCgroup(std::string_view text) {
     const std::size_t first = line.find(':');
     const std::size_t second = first == std::string_view::npos ? first : line.find(':', first + 1);
     if (second == std::string_view::npos) {
-      return InvalidArgumentError("/proc/self/cgroup line " + std::to_string(number) + " is not id:controllers:path: " +
-                                  Quote(line));
+      return InvalidArgumentError("/proc/self/cgroup line " + std::to_string(number) +
+                                  " is not id:controllers:path: " + Quote(line));
     }
     std::optional<std::uint64_t> id = Unsigned(line.substr(0, first));
     if (!id || *id > 1u << 20) {
-      return InvalidArgumentError("/proc/self/cgroup line " + std::to_string(number) + " has no hierarchy id: " +
-                                  Quote(line));
+      return InvalidArgumentError("/proc/self/cgroup line " + std::to_string(number) +
+                                  " has no hierarchy id: " + Quote(line));
     }
     ProcCgroupEntry entry;
     entry.hierarchy_id = static_cast<int>(*id);
@@ -283,8 +280,8 @@ StatusOr<CgroupDir> FindOwnMemoryCgroup(const std::string& fs_root) {
     } else {
       std::vector<std::string_view> names = Fields(TrimSpace(*controllers));
       if (std::find(names.begin(), names.end(), "memory") != names.end()) return *own.unified;
-      v2_reason = "the memory controller is not available to " + own.unified->dir + " (cgroup.controllers: " +
-                  Quote(TrimSpace(*controllers)) + ")";
+      v2_reason = "the memory controller is not available to " + own.unified->dir +
+                  " (cgroup.controllers: " + Quote(TrimSpace(*controllers)) + ")";
     }
   } else {
     v2_reason = own.unified.status().message();

@@ -89,9 +89,9 @@ int RemoveAbandonedChildren(const CgroupDir& parent);
 
 // What the kernel counted about memory in a cgroup.
 struct MemoryEvents {
-  std::uint64_t oom_kill = 0;          // processes the OOM killer ended in the cgroup
-  std::optional<std::uint64_t> oom;    // v2: times the limit was hit and reclaim failed
-  std::optional<bool> under_oom;       // v1: the cgroup is at its limit right now
+  std::uint64_t oom_kill = 0;        // processes the OOM killer ended in the cgroup
+  std::optional<std::uint64_t> oom;  // v2: times the limit was hit and reclaim failed
+  std::optional<bool> under_oom;     // v1: the cgroup is at its limit right now
 };
 // memory.events (v2): "key value" lines; "oom_kill" is required.
 StatusOr<MemoryEvents> ParseMemoryEvents(std::string_view text);

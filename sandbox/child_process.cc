@@ -246,6 +246,11 @@ StatusOr<CapturedRun> RunCaptured(ChildSpec spec, std::size_t max_bytes) {
         too_large = true;
         continue;  // keep draining so the child is not stuck on a full pipe
       }
+      // Grown by hand: std::string doubles its capacity, which near the cap would
+      // allocate up to twice what may be kept.
+      if (sink.size() + static_cast<std::size_t>(n) > sink.capacity()) {
+        sink.reserve(std::min(max_bytes, std::max(sink.capacity() * 2, sink.size() + static_cast<std::size_t>(n))));
+      }
       sink.append(buf, static_cast<std::size_t>(n));
     }
   }

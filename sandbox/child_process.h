@@ -37,7 +37,7 @@ struct ChildSpec {
   // The child's stdin, stdout and stderr: a descriptor of this process, kShareStream
   // or kNullStream.
   std::array<int, 3> stdio{kNullStream, kNullStream, kNullStream};
-  bool die_with_parent = true;    // SIGKILL when this process dies (PR_SET_PDEATHSIG)
+  bool die_with_parent = true;  // SIGKILL when this process dies (PR_SET_PDEATHSIG)
   // False keeps the child in this process's group, for a wrapper whose child must end
   // with it when its caller signals the group (the exec wrapper under go test).
   bool own_process_group = true;

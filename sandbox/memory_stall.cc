@@ -8,7 +8,8 @@ namespace gotestrun::sandbox {
 namespace {
 
 // The increase of a cumulative counter, nullopt when either side is missing.
-std::optional<std::uint64_t> Delta(const std::optional<std::uint64_t>& before, const std::optional<std::uint64_t>& after) {
+std::optional<std::uint64_t> Delta(const std::optional<std::uint64_t>& before,
+                                   const std::optional<std::uint64_t>& after) {
   if (!before || !after || *after < *before) return std::nullopt;
   return *after - *before;
 }

@@ -60,12 +60,12 @@ inline constexpr std::chrono::milliseconds kThrashGapTolerance{1000};
 // The cumulative counters of a memory cgroup at one moment; nullopt where the kernel
 // (or the cgroup version) has none.
 struct PressureCounters {
-  std::optional<std::uint64_t> major_faults;  // memory.stat pgmajfault (v1 total_pgmajfault)
-  std::optional<std::uint64_t> refaults;      // workingset_refault_anon + _file (or workingset_refault)
-  std::optional<std::uint64_t> fail_count;    // v1 memory.failcnt; v2 memory.events "max"
-  std::optional<std::uint64_t> some_stall_us; // v2 memory.pressure "some ... total="
-  std::optional<std::uint64_t> full_stall_us; // v2 memory.pressure "full ... total="
-  std::optional<double> some_avg10;           // v2 memory.pressure, percent
+  std::optional<std::uint64_t> major_faults;   // memory.stat pgmajfault (v1 total_pgmajfault)
+  std::optional<std::uint64_t> refaults;       // workingset_refault_anon + _file (or workingset_refault)
+  std::optional<std::uint64_t> fail_count;     // v1 memory.failcnt; v2 memory.events "max"
+  std::optional<std::uint64_t> some_stall_us;  // v2 memory.pressure "some ... total="
+  std::optional<std::uint64_t> full_stall_us;  // v2 memory.pressure "full ... total="
+  std::optional<double> some_avg10;            // v2 memory.pressure, percent
   std::optional<double> full_avg10;
   friend bool operator==(const PressureCounters&, const PressureCounters&) = default;
 };
@@ -92,7 +92,7 @@ struct StallFigures {
   std::optional<double> fail_count_per_second;
   std::optional<double> some_stall_percent;  // PSI "some" time over the span, percent of wall time
   std::optional<double> full_stall_percent;
-  std::optional<double> some_avg10;          // as the kernel last said
+  std::optional<double> some_avg10;  // as the kernel last said
   std::optional<double> full_avg10;
   friend bool operator==(const StallFigures&, const StallFigures&) = default;
 };

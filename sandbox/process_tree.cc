@@ -151,8 +151,8 @@ Status ProcessTree::Kill(std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string pids;
       for (pid_t pid : left) pids += (pids.empty() ? "" : " ") + std::to_string(pid);
-      return DeadlineExceededError(std::to_string(left.size()) + " processes of the tree of " +
-                                   std::to_string(root_) + " still alive: " + pids);
+      return DeadlineExceededError(std::to_string(left.size()) + " processes of the tree of " + std::to_string(root_) +
+                                   " still alive: " + pids);
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::milliseconds(20));

@@ -25,7 +25,7 @@ namespace gotestrun::sandbox {
 // The fields of /proc/<pid>/stat this needs.
 struct ProcessStat {
   pid_t pid = 0;
-  char state = '?';            // 'Z' for a zombie
+  char state = '?';  // 'Z' for a zombie
   pid_t ppid = 0;
   pid_t pgid = 0;
   std::uint64_t start_time = 0;  // clock ticks after boot

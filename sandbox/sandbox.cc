@@ -70,12 +70,9 @@ class Enforcer {
 
 std::string_view MemoryEnforcementName(MemoryEnforcement enforcement) {
   switch (enforcement) {
-    case MemoryEnforcement::kCgroupV1:
-      return "cgroup v1";
-    case MemoryEnforcement::kCgroupV2:
-      return "cgroup v2";
-    case MemoryEnforcement::kRssWatch:
-      return "rss watch";
+    case MemoryEnforcement::kCgroupV1: return "cgroup v1";
+    case MemoryEnforcement::kCgroupV2: return "cgroup v2";
+    case MemoryEnforcement::kRssWatch: return "rss watch";
   }
   return "unknown";
 }
@@ -202,10 +199,12 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
     }
     if (stall && usage && now >= next_stall_sample) {
       next_stall_sample = now + kStallSampleInterval;
-      const std::int64_t unix_ms = std::chrono::duration_cast<milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::int64_t unix_ms =
+          std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
       const std::optional<StallFigures> figures =
-          stall->Add({.unix_ms = unix_ms, .usage_bytes = *usage, .limit_bytes = limit,
+          stall->Add({.unix_ms = unix_ms,
+                      .usage_bytes = *usage,
+                      .limit_bytes = limit,
                       .counters = ReadPressureCounters(enforcer.cgroup().dir(), version == CgroupVersion::kV2)});
       if (figures) {
         result.memory_stall = true;

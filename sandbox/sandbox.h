@@ -67,20 +67,20 @@ struct RunOptions {
 };
 
 struct RunResult {
-  ExitInfo exit;                         // the top process
-  bool oom_killed = false;               // the kernel's OOM killer ended something in the cgroup
+  ExitInfo exit;            // the top process
+  bool oom_killed = false;  // the kernel's OOM killer ended something in the cgroup
   std::uint64_t oom_kill_count = 0;
-  bool killed_at_limit = false;          // the RSS watch (not the kernel) killed the tree at the limit
-  bool memory_stall = false;             // the tree stalled at its limit and was killed (memory_stall_after)
-  std::string stall_evidence;            // DescribeStall's figures when memory_stall
+  bool killed_at_limit = false;  // the RSS watch (not the kernel) killed the tree at the limit
+  bool memory_stall = false;     // the tree stalled at its limit and was killed (memory_stall_after)
+  std::string stall_evidence;    // DescribeStall's figures when memory_stall
   bool timed_out = false;
-  bool stopped = false;                  // stop_requested said so
-  std::uint64_t peak_bytes = 0;          // the kernel's peak, else the highest sample
+  bool stopped = false;          // stop_requested said so
+  std::uint64_t peak_bytes = 0;  // the kernel's peak, else the highest sample
   std::chrono::milliseconds wall_time{0};
   MemoryEnforcement enforcement = MemoryEnforcement::kRssWatch;
-  std::string enforcement_note;          // why there was no cgroup, or what the cgroup could not do
-  std::string cgroup_dir;                // where it ran; removed by the time Run returns
-  std::string ToString() const;          // one line for logs
+  std::string enforcement_note;  // why there was no cgroup, or what the cgroup could not do
+  std::string cgroup_dir;        // where it ran; removed by the time Run returns
+  std::string ToString() const;  // one line for logs
 };
 
 struct SandboxConfig {

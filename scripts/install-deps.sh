@@ -9,6 +9,8 @@ packages=(
   chromium
   python3 python3-yaml
   buildah runc busybox-static
+  clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizers' runtimes, for tests/fuzz
+  clang-format
 )
 # chromium renders the report in a test; python3-yaml reads manifests in the chart
 # tests; buildah (with runc, which it depends on) builds the image without a daemon, and

@@ -9,6 +9,8 @@
 #      and e2e tests (ctest labels), each integration binary against its own control plane
 #   5. builds it again with AddressSanitizer + UndefinedBehaviorSanitizer and runs the
 #      unit and integration tests under them
+#   6. builds the libFuzzer targets with clang and runs each over its committed corpus
+#      for a bounded number of inputs (tests/fuzz/run.sh; GOTESTRUN_FUZZ_RUNS sets it)
 # Set GOTESTRUN_SKIP_SANITIZERS=1 to skip step 5 while iterating.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,4 +47,6 @@ if [ "${GOTESTRUN_SKIP_SANITIZERS:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir "$build-asan" --output-on-failure -j 2 -L 'unit|integration'
 fi
+section "fuzz targets (bounded runs over the committed corpus)"
+bash "$root/tests/fuzz/run.sh" "${GOTESTRUN_FUZZ_RUNS:-2000}"
 section "done"

@@ -19,7 +19,8 @@ engine::MemoryHistory FromConfigMap(const kube::Json& cm, const std::string& nam
 
 std::string HistoryConfigMapName(const engine::SuiteKey& suite) { return "gotestrun-history-" + suite.id; }
 
-StatusOr<engine::MemoryHistory> LoadHistory(ObjectReader& reader, const std::string& ns, const engine::SuiteKey& suite) {
+StatusOr<engine::MemoryHistory> LoadHistory(ObjectReader& reader, const std::string& ns,
+                                            const engine::SuiteKey& suite) {
   const std::string name = HistoryConfigMapName(suite);
   StatusOr<runtime::ObjectPtr> cm = reader.Get(kube::ResourceType::ConfigMaps(), ns, name);
   if (!cm.ok()) {
@@ -48,14 +49,15 @@ StatusOr<std::vector<engine::Growth>> RecordHistory(ObjectReader& reader, Object
       updated["data"][kHistoryKey] = engine::EncodeHistory(history);
       last = writer.Update(kube::ResourceType::ConfigMaps(), updated).status();
     } else {
-      kube::Json created = {{"apiVersion", "v1"},
-                            {"kind", "ConfigMap"},
-                            {"metadata",
-                             {{"name", name},
-                              {"namespace", ns},
-                              {"labels", {{"app.kubernetes.io/managed-by", "gotestrun-operator"}, {"gotestrun.dev/suite", suite.id}}},
-                              {"annotations", {{"gotestrun.dev/suite", suite.description.substr(0, 4096)}}}}},
-                            {"data", {{kHistoryKey, engine::EncodeHistory(history)}}}};
+      kube::Json created = {
+          {"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", ns},
+            {"labels", {{"app.kubernetes.io/managed-by", "gotestrun-operator"}, {"gotestrun.dev/suite", suite.id}}},
+            {"annotations", {{"gotestrun.dev/suite", suite.description.substr(0, 4096)}}}}},
+          {"data", {{kHistoryKey, engine::EncodeHistory(history)}}}};
       last = writer.Create(kube::ResourceType::ConfigMaps(), ns, created).status();
     }
     if (last.ok()) return growth;

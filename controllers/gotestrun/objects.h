@@ -50,7 +50,8 @@ class ClusterObjects final : public ObjectReader, public ObjectWriter, public St
  public:
   ClusterObjects(kube::Client& client, const runtime::Informer& runs, const runtime::Informer& pods);
 
-  StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override;
+  StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns,
+                                   const std::string& name) override;
   StatusOr<std::vector<runtime::ObjectPtr>> List(const kube::ResourceType& type, const std::string& ns) override;
   StatusOr<Json> Create(const kube::ResourceType& type, const std::string& ns, const Json& object) override;
   StatusOr<Json> Update(const kube::ResourceType& type, const Json& object) override;

@@ -14,12 +14,8 @@ std::string Meta(const Json& run, const char* field) {
 }
 
 Json OwnerReference(const Json& run) {
-  return {{"apiVersion", api::kApiVersion},
-          {"kind", api::kKind},
-          {"name", Meta(run, "name")},
-          {"uid", Meta(run, "uid")},
-          {"controller", true},
-          {"blockOwnerDeletion", true}};
+  return {{"apiVersion", api::kApiVersion}, {"kind", api::kKind}, {"name", Meta(run, "name")},
+          {"uid", Meta(run, "uid")},        {"controller", true}, {"blockOwnerDeletion", true}};
 }
 
 // Where the module is inside the test container.
@@ -57,13 +53,15 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
                    {"volumeMounts", {{{"name", "gotestrun-agent"}, {"mountPath", kAgentMount}}}}});
   if (!spec.git_url.empty()) {
     std::string dest = std::string(kSourceMount) + "/src";
-    inits.push_back({{"name", "clone"},
-                     {"image", spec.image},
-                     {"command",
-                      {"sh", "-c",
-                       "git clone --quiet \"$GIT_URL\" " + dest + " && cd " + dest + " && git checkout --quiet \"$GIT_REVISION\""}},
-                     {"env", {{{"name", "GIT_URL"}, {"value", spec.git_url}}, {{"name", "GIT_REVISION"}, {"value", spec.git_revision}}}},
-                     {"volumeMounts", {{{"name", "source"}, {"mountPath", kSourceMount}}}}});
+    inits.push_back(
+        {{"name", "clone"},
+         {"image", spec.image},
+         {"command",
+          {"sh", "-c",
+           "git clone --quiet \"$GIT_URL\" " + dest + " && cd " + dest + " && git checkout --quiet \"$GIT_REVISION\""}},
+         {"env",
+          {{{"name", "GIT_URL"}, {"value", spec.git_url}}, {{"name", "GIT_REVISION"}, {"value", spec.git_revision}}}},
+         {"volumeMounts", {{{"name", "source"}, {"mountPath", kSourceMount}}}}});
   }
   return inits;
 }
@@ -113,11 +111,13 @@ Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptio
   return Pod(run, PlanningPodName(name), {{kRoleLabel, "plan"}}, std::move(container), spec, options);
 }
 
-Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan, const PodOptions& options) {
+Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan,
+                const PodOptions& options) {
   const std::string ns = Meta(run, "namespace"), name = Meta(run, "name");
-  Json command = engine::AgentRunArgv(std::string(kAgentMount) + "/gotestrun-agent",
-                                      evidence::VolumeRunLayout(kProfilesMount, ns, name).attempt_dir(plan.index, plan.attempt),
-                                      ModulePath(spec), spec, plan);
+  Json command =
+      engine::AgentRunArgv(std::string(kAgentMount) + "/gotestrun-agent",
+                           evidence::VolumeRunLayout(kProfilesMount, ns, name).attempt_dir(plan.index, plan.attempt),
+                           ModulePath(spec), spec, plan);
 
   std::string memory = policy::FormatMemoryQuantity(plan.memory);
   Json resources = {{"limits", {{"memory", memory}}}, {"requests", {{"memory", memory}}}};
@@ -132,9 +132,10 @@ Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::S
                     {"env", Env(spec)},
                     {"resources", std::move(resources)},
                     {"volumeMounts", Mounts()}};
-  return Pod(run, policy::AttemptName(name, plan.index, plan.attempt),
-             {{kRoleLabel, "test"}, {kShardLabel, std::to_string(plan.index)}, {kAttemptLabel, std::to_string(plan.attempt)}},
-             std::move(container), spec, options);
+  return Pod(
+      run, policy::AttemptName(name, plan.index, plan.attempt),
+      {{kRoleLabel, "test"}, {kShardLabel, std::to_string(plan.index)}, {kAttemptLabel, std::to_string(plan.attempt)}},
+      std::move(container), spec, options);
 }
 
 bool PodFinished(const Json& pod) {
@@ -149,7 +150,8 @@ engine::ContainerEnd ContainerEndOf(const Json& pod) {
   const Json& status = pod["status"];
   if (!status.contains("containerStatuses") || !status["containerStatuses"].is_array()) return end;
   for (const Json& cs : status["containerStatuses"]) {
-    if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object() || !cs["state"].contains("terminated")) continue;
+    if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object() || !cs["state"].contains("terminated"))
+      continue;
     const Json& t = cs["state"]["terminated"];
     if (!t.is_object()) continue;
     end.oom_killed = t.value("reason", "") == "OOMKilled";

@@ -23,7 +23,9 @@ using kube::MetaString;
 std::string KillKey(const std::string& ns_name, std::optional<int> shard = std::nullopt) {
   return ns_name + "/s" + (shard ? std::to_string(*shard) : "");
 }
-std::string KillKey(const std::string& ns, const std::string& name, int shard) { return KillKey(ns + "/" + name, shard); }
+std::string KillKey(const std::string& ns, const std::string& name, int shard) {
+  return KillKey(ns + "/" + name, shard);
+}
 
 bool HasFinalizer(const Json& run) {
   const Json& meta = run["metadata"];
@@ -66,7 +68,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     if (o.state != engine::Progressing::kEnded) return o;
     const evidence::RunLayout layout = evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_);
     StatusOr<std::string> text = ReadFileWithin(layout.dir(), layout.packages(), evidence::kMaxPackagesBytes);
-    o.listings = text.ok() ? evidence::DecodePackageListings(*text) : StatusOr<std::vector<evidence::PackageListing>>(text.status());
+    o.listings = text.ok() ? evidence::DecodePackageListings(*text)
+                           : StatusOr<std::vector<evidence::PackageListing>>(text.status());
     return o;
   }
 
@@ -99,7 +102,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     }
     o.state = engine::Progressing::kEnded;
     o.end = ContainerEndOf(*pod);
-    o.evidence_dir = evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_).attempt_dir(a.plan.index, a.plan.attempt);
+    o.evidence_dir =
+        evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_).attempt_dir(a.plan.index, a.plan.attempt);
     ended_seen_[a.pod] = std::chrono::steady_clock::now();
     return o;
   }
@@ -116,7 +120,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
 
   void OnAttemptEnded(const engine::AttemptRecord& a, const engine::AttemptFindings& ev) override {
     const auto seen_at = ended_seen_.count(a.pod) ? ended_seen_[a.pod] : std::chrono::steady_clock::now();
-    auto read_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
+    auto read_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);
     if (a.outcome == evidence::kMemoryStallOutcome) {
       events.push_back({"Warning", std::string(evidence::kMemoryStallOutcome), a.pod + ": " + ev.message});
@@ -134,8 +139,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     for (const policy::ShardPlan& p : step.started) {
       events.push_back({"Normal", "Retrying", policy::AttemptName(name_, p.index, p.attempt) + ": " + p.reason});
     }
-    spdlog::info("gotestrun={}/{} reconcile={} decided: {} new attempts, {} verdicts, state {}", ns_, name_, reconcile_id_,
-                 step.started.size(), step.verdicts.size(), policy::RunStateName(step.state));
+    spdlog::info("gotestrun={}/{} reconcile={} decided: {} new attempts, {} verdicts, state {}", ns_, name_,
+                 reconcile_id_, step.started.size(), step.verdicts.size(), policy::RunStateName(step.state));
   }
 
   void OnHistoryNotRecorded(const Status& why) override {
@@ -177,22 +182,23 @@ runtime::ObjectPtr GoTestRunReconciler::Pod(const std::string& ns, const std::st
 void GoTestRunReconciler::Event(const Json& run, const std::string& type, const std::string& reason,
                                 const std::string& message) {
   std::string now = Now();
-  Json ev = {{"apiVersion", "v1"},
-             {"kind", "Event"},
-             {"metadata", {{"generateName", MetaString(run, "name") + "."}, {"namespace", MetaString(run, "namespace")}}},
-             {"involvedObject",
-              {{"apiVersion", api::kApiVersion},
-               {"kind", api::kKind},
-               {"name", MetaString(run, "name")},
-               {"namespace", MetaString(run, "namespace")},
-               {"uid", MetaString(run, "uid")}}},
-             {"type", type},
-             {"reason", reason},
-             {"message", message.substr(0, 1024)},
-             {"firstTimestamp", now},
-             {"lastTimestamp", now},
-             {"count", 1},
-             {"source", {{"component", "gotestrun-operator"}}}};
+  Json ev = {
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"generateName", MetaString(run, "name") + "."}, {"namespace", MetaString(run, "namespace")}}},
+      {"involvedObject",
+       {{"apiVersion", api::kApiVersion},
+        {"kind", api::kKind},
+        {"name", MetaString(run, "name")},
+        {"namespace", MetaString(run, "namespace")},
+        {"uid", MetaString(run, "uid")}}},
+      {"type", type},
+      {"reason", reason},
+      {"message", message.substr(0, 1024)},
+      {"firstTimestamp", now},
+      {"lastTimestamp", now},
+      {"count", 1},
+      {"source", {{"component", "gotestrun-operator"}}}};
   auto r = writer_.Create(kube::ResourceType::Events(), MetaString(run, "namespace"), ev);
   if (!r.ok()) spdlog::warn("event {} for {}: {}", reason, kube::ObjectKey(run), r.status().ToString());
 }
@@ -225,10 +231,12 @@ Status GoTestRunReconciler::Finalize(const Json& run) {
   return writer_.Update(kGoTestRuns, updated).status();
 }
 
-Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan) {
+Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestRunSpec& spec,
+                                             const policy::ShardPlan& plan) {
   const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
   std::error_code ec;
-  std::filesystem::create_directories(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).attempt_dir(plan.index, plan.attempt), ec);
+  std::filesystem::create_directories(
+      evidence::VolumeRunLayout(options_.profiles_dir, ns, name).attempt_dir(plan.index, plan.attempt), ec);
   auto created = writer_.Create(kube::ResourceType::Pods(), ns, AttemptPod(run, spec, plan, options_.pods));
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   if (created.ok()) {
@@ -236,8 +244,8 @@ Status GoTestRunReconciler::CreateAttemptPod(const Json& run, const api::GoTestR
     auto seen = kills_seen_.find(KillKey(ns, name, plan.index));
     if (seen != kills_seen_.end()) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - seen->second);
-      spdlog::info("gotestrun={}/{} pod {} created {:.1f} ms after the reconcile that saw the OOM kill before it began", ns,
-                   name, policy::AttemptName(name, plan.index, plan.attempt), us.count() / 1000.0);
+      spdlog::info("gotestrun={}/{} pod {} created {:.1f} ms after the reconcile that saw the OOM kill before it began",
+                   ns, name, policy::AttemptName(name, plan.index, plan.attempt), us.count() / 1000.0);
       kills_seen_.erase(seen);
     }
   }
@@ -258,7 +266,9 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
     return runtime::ReconcileResult{};
   }
   if (!HasFinalizer(run)) {
-    Json fin = run["metadata"].contains("finalizers") && run["metadata"]["finalizers"].is_array() ? run["metadata"]["finalizers"] : Json::array();
+    Json fin = run["metadata"].contains("finalizers") && run["metadata"]["finalizers"].is_array()
+                   ? run["metadata"]["finalizers"]
+                   : Json::array();
     fin.push_back(api::kFinalizer);
     Json updated = run;
     updated["metadata"]["finalizers"] = fin;

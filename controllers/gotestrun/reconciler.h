@@ -37,7 +37,8 @@ inline const kube::ResourceType kGoTestRuns{api::kGroup, api::kVersion, "gotestr
 
 class GoTestRunReconciler : public runtime::Reconciler {
  public:
-  GoTestRunReconciler(ObjectReader& reader, ObjectWriter& writer, StatusWriter& status_writer, ReconcilerOptions options);
+  GoTestRunReconciler(ObjectReader& reader, ObjectWriter& writer, StatusWriter& status_writer,
+                      ReconcilerOptions options);
 
   StatusOr<runtime::ReconcileResult> Reconcile(const std::string& key, uint64_t reconcile_id) override;
 

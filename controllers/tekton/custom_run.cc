@@ -25,9 +25,7 @@ std::string Str(const Json& j, const char* key) {
   return v.is_string() ? v.get<std::string>() : std::string();
 }
 
-bool NamesUs(const Json& ref) {
-  return Str(ref, "apiVersion") == api::kApiVersion && Str(ref, "kind") == api::kKind;
-}
+bool NamesUs(const Json& ref) { return Str(ref, "apiVersion") == api::kApiVersion && Str(ref, "kind") == api::kKind; }
 
 const Json* SucceededCondition(const Json& status) {
   const Json& conditions = At(status, "conditions");
@@ -149,7 +147,8 @@ Json Results(const Json& run_status) {
     for (const Json& p : packages) {
       const std::string outcome = Str(p, "outcome");
       if (outcome == "Succeeded" || outcome == "NoTests") ++passed;
-      else if (outcome == "TestsFailed" || outcome == "BuildFailed" || outcome == "OOMKilled" || outcome == "Failed") ++failed;
+      else if (outcome == "TestsFailed" || outcome == "BuildFailed" || outcome == "OOMKilled" || outcome == "Failed")
+        ++failed;
     }
   }
   std::string diagnosis;
@@ -179,8 +178,9 @@ Json ExtraFields(const std::string& run_name, const Json& run_status) {
 
 int Retries(const Json& custom_run) {
   const Json& r = At(At(custom_run, "spec"), "retries");
-  return r.is_number_integer() && r.get<long long>() > 0 ? static_cast<int>(std::min<long long>(r.get<long long>(), 100))
-                                                         : 0;
+  return r.is_number_integer() && r.get<long long>() > 0
+             ? static_cast<int>(std::min<long long>(r.get<long long>(), 100))
+             : 0;
 }
 
 int RetriesDone(const Json& status) {
@@ -268,13 +268,12 @@ StatusOr<Json> DesiredGoTestRun(const Json& custom_run, const std::optional<Json
   Json meta = {{"name", GoTestRunName(custom_run, retry)},
                {"namespace", kube::MetaString(custom_run, "namespace")},
                {"labels", labels},
-               {"ownerReferences",
-                Json::array({{{"apiVersion", "tekton.dev/v1beta1"},
-                              {"kind", kCustomRunKind},
-                              {"name", kube::MetaString(custom_run, "name")},
-                              {"uid", kube::MetaString(custom_run, "uid")},
-                              {"controller", true},
-                              {"blockOwnerDeletion", true}}})}};
+               {"ownerReferences", Json::array({{{"apiVersion", "tekton.dev/v1beta1"},
+                                                 {"kind", kCustomRunKind},
+                                                 {"name", kube::MetaString(custom_run, "name")},
+                                                 {"uid", kube::MetaString(custom_run, "uid")},
+                                                 {"controller", true},
+                                                 {"blockOwnerDeletion", true}}})}};
   if (!annotations.empty()) meta["annotations"] = annotations;
   return Json{{"apiVersion", api::kApiVersion}, {"kind", api::kKind}, {"metadata", meta}, {"spec", run_spec}};
 }

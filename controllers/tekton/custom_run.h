@@ -66,7 +66,7 @@ StatusOr<std::optional<std::chrono::nanoseconds>> AttemptTimeout(const Json& cus
 struct Step {
   enum class Action { kNone, kCreateRun, kDeleteRun };
   Action action = Action::kNone;
-  Json status;  // the CustomRun's status after this step
+  Json status;                                            // the CustomRun's status after this step
   std::optional<std::chrono::nanoseconds> requeue_after;  // look again (the timeout)
 };
 

@@ -74,8 +74,8 @@ StatusOr<runtime::ReconcileResult> CustomRunReconciler::Reconcile(const std::str
   }
   runtime::ReconcileResult result;
   if (step.requeue_after) {
-    result.requeue_after = std::chrono::duration_cast<std::chrono::milliseconds>(*step.requeue_after) +
-                           std::chrono::milliseconds(100);
+    result.requeue_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*step.requeue_after) + std::chrono::milliseconds(100);
   }
   return result;
 }

@@ -4,6 +4,9 @@
 #include <set>
 
 #include "base/go_duration.h"
+#include "core/api/crd_text.h"
+#include "core/api/schema.h"
+#include "core/api/yaml_json.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::api {
@@ -60,10 +63,13 @@ StatusOr<policy::Bytes> Quantity(const Json& j, const char* key, const std::stri
     if (required) return Bad(field, "required, e.g. 512Mi");
     return fallback;
   }
-  std::string text = v.is_string() ? v.get<std::string>() : v.is_number_integer() ? std::to_string(v.get<long long>()) : "";
+  std::string text = v.is_string()           ? v.get<std::string>()
+                     : v.is_number_integer() ? std::to_string(v.get<long long>())
+                                             : "";
   if (text.empty()) return Bad(field, "must be a quantity such as 512Mi or 2Gi");
   StatusOr<policy::Bytes> b = policy::ParseMemoryQuantity(text);
   if (!b.ok()) return Bad(field, "'" + text + "' is not a quantity such as 512Mi or 2Gi");
+  if (*b == 0) return Bad(field, "must be more than zero, e.g. 512Mi");
   return *b;
 }
 
@@ -75,15 +81,35 @@ bool ValidEnvName(const std::string& n) {
   return true;
 }
 
+// The most CPU a run may ask for: 1024 cores. Past what any node has, and a
+// GOMAXPROCS that large makes every Go process (go list included) crawl.
+constexpr std::uint64_t kMaxCpuMillis = 1024 * 1000;
+
 }  // namespace
+
+const Json& SpecSchema() {
+  static const Json schema = [] {
+    StatusOr<Json> crd = YamlToJson(kCrdYaml);
+    Json spec;
+    if (crd.ok()) {
+      for (const Json& version : (*crd)["spec"]["versions"]) {
+        if (version.value("name", "") == kVersion) spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"];
+      }
+    }
+    return spec;
+  }();
+  return schema;
+}
 
 std::optional<std::string> OwnedFlag(std::string_view flag) {
   // timeout and tags have fields of their own (goTest.timeout, goTest.tags).
-  static const std::set<std::string, std::less<>> kOwned = {"parallel", "p", "json", "exec", "overlay", "vet",
-                                                             "toolexec", "o", "c", "timeout", "tags"};
+  static const std::set<std::string, std::less<>> kOwned = {"parallel", "p", "json", "exec",    "overlay", "vet",
+                                                            "toolexec", "o", "c",    "timeout", "tags"};
   if (flag.size() < 2 || flag[0] != '-') return std::nullopt;
   std::string_view name = flag.substr(flag[1] == '-' ? 2 : 1);
-  name = name.substr(0, name.find('='));
+  // The name ends at '=' or at whitespace: "-exec /bin/true" given as one argument
+  // still names -exec.
+  name = name.substr(0, name.find_first_of("= \t\n\v\f\r"));
   if (name.starts_with("test.")) name.remove_prefix(5);  // -test.parallel reaches the binary
   if (kOwned.contains(name)) return "-" + std::string(name);
   return std::nullopt;
@@ -112,6 +138,10 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
     s.volume_claim = *claim;
     auto sub = String(source["volume"], "subPath", "source.volume.subPath");
     if (!sub.ok()) return sub.status();
+    if (sub->starts_with("/") || *sub == ".." || sub->starts_with("../") || sub->ends_with("/..") ||
+        sub->find("/../") != std::string::npos) {
+      return Bad("source.volume.subPath", "must be a relative path inside the volume, without '..'");
+    }
     s.volume_sub_path = *sub;
   } else {
     auto url = String(source["git"], "url", "source.git.url", true);
@@ -135,14 +165,22 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   auto packages = Strings(spec, "packages", "packages", 256);
   if (!packages.ok()) return packages.status();
   if (!packages->empty()) s.packages = *packages;
+  for (size_t i = 0; i < s.packages.size(); ++i) {
+    if (s.packages[i].starts_with("-")) {
+      return Bad("packages[" + std::to_string(i) + "]",
+                 "\"" + s.packages[i] + "\" is a flag, not a package pattern: flags go in spec.goTest.flags");
+    }
+  }
 
   const Json& go = At(spec, "goTest");
   auto flags = Strings(go, "flags", "goTest.flags", 64);
   if (!flags.ok()) return flags.status();
   for (const std::string& f : *flags) {
     if (auto owned = OwnedFlag(f)) {
-      return Bad("goTest.flags", "'" + f + "': " + *owned +
-                                     " is set by the operator; use goTest.parallel, goTest.p, goTest.timeout or goTest.tags, or drop it");
+      return Bad(
+          "goTest.flags",
+          "'" + f + "': " + *owned +
+              " is set by the operator; use goTest.parallel, goTest.p, goTest.timeout or goTest.tags, or drop it");
     }
   }
   s.flags = *flags;
@@ -170,8 +208,21 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
       if (*name == "GOMEMLIMIT" || *name == "GODEBUG") {
         return Bad(field + ".name", *name + " is set by the operator per test binary");
       }
+      // GOENV names a file of go settings, GOFLAGS among them, that nothing here sees.
+      if (*name == "GOENV") return Bad(field + ".name", "GOENV is not allowed: set GOFLAGS or goTest.flags instead");
       auto value = String(env[i], "value", field + ".value");
       if (!value.ok()) return value.status();
+      // go reads GOFLAGS as flags of its own command line: the same ones are owned.
+      if (*name == "GOFLAGS") {
+        for (size_t at = 0; (at = value->find_first_not_of(" \t\n\v\f\r", at)) != std::string::npos;) {
+          size_t end = value->find_first_of(" \t\n\v\f\r", at);
+          std::string word = value->substr(at, end == std::string::npos ? std::string::npos : end - at);
+          if (auto owned = OwnedFlag(word)) {
+            return Bad(field + ".value", "GOFLAGS holds '" + word + "': " + *owned + " is set by the operator");
+          }
+          at = end;
+        }
+      }
       s.env.push_back({*name, *value});
     }
   }
@@ -184,10 +235,13 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   if (!max_memory.ok()) return max_memory.status();
   if (*memory > *max_memory) return Bad("resources.memory", "must not be more than resources.maxMemory");
   if (!At(res, "cpu").is_null()) {
-    std::string cpu = At(res, "cpu").is_string() ? res["cpu"].get<std::string>()
-                      : At(res, "cpu").is_number() ? At(res, "cpu").dump() : "";
+    std::string cpu = At(res, "cpu").is_string()   ? res["cpu"].get<std::string>()
+                      : At(res, "cpu").is_number() ? At(res, "cpu").dump()
+                                                   : "";
     auto millis = policy::ParseCpuMillis(cpu);
     if (!millis.ok()) return Bad("resources.cpu", "'" + cpu + "' is not a CPU quantity such as 2 or 500m");
+    if (*millis == 0) return Bad("resources.cpu", "must be more than 0");
+    if (*millis > kMaxCpuMillis) return Bad("resources.cpu", "'" + cpu + "' is more than 1024 cores");
     s.cpu = cpu;
     s.policy.cpu_millis = *millis;
   }
@@ -202,8 +256,12 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   auto max_shards = Int(sharding, "maxShards", "sharding.maxShards", 1, 256);
   if (!max_shards.ok()) return max_shards.status();
   s.policy.shards = shards->value_or(1);
-  s.policy.max_shards = max_shards->value_or(std::max(32, s.policy.shards));
-  if (s.policy.max_shards < s.policy.shards) return Bad("sharding.maxShards", "must be at least sharding.shards");
+  // The CRD's default, whatever shards says: more shards than 32 need maxShards too.
+  s.policy.max_shards = max_shards->value_or(32);
+  if (s.policy.max_shards < s.policy.shards) {
+    return Bad("sharding.maxShards",
+               std::string("must be at least sharding.shards") + (*max_shards ? "" : " (maxShards is 32 unless set)"));
+  }
 
   const Json& retry = At(spec, "retry");
   auto attempts = Int(retry, "maxAttempts", "retry.maxAttempts", 1, 20);
@@ -258,6 +316,11 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   }
 
   GTR_RETURN_IF_ERROR(policy::ValidateRunPolicy(s.policy).Annotate("spec"));
+  // Then every OpenAPI rule of the CRD (unknown fields, lengths, patterns), so that
+  // nothing the API server would refuse passes here. The checks above come first for
+  // their more helpful words on the fields they read.
+  if (!SpecSchema().is_object()) return InternalError("the built-in CRD has no schema for " + std::string(kVersion));
+  GTR_RETURN_IF_ERROR(CheckSchema(SpecSchema(), spec, "spec"));
   return s;
 }
 

@@ -67,6 +67,9 @@ inline constexpr std::chrono::milliseconds kMaxMemoryStallAfter{600000};
 // CRD would refuse.
 StatusOr<GoTestRunSpec> ParseSpec(const Json& spec);
 
+// The OpenAPI schema of spec in the built-in CRD (crds/gotestrun.dev_gotestruns.yaml).
+const Json& SpecSchema();
+
 // Flags the engine sets itself and a user may not: -parallel, -p, -json, -exec, ...
 // in -flag, --flag and -flag=value forms. The name when `flag` is one of them.
 std::optional<std::string> OwnedFlag(std::string_view flag);

@@ -87,7 +87,11 @@ void Put(json& j, const char* key, const std::optional<T>& value) {
 }
 
 Condition DecodeCondition(const json& c) {
-  return {Str(c, "type"), Str(c, "status"), Str(c, "reason"), Str(c, "message"), Str(c, "lastTransitionTime"),
+  return {Str(c, "type"),
+          Str(c, "status"),
+          Str(c, "reason"),
+          Str(c, "message"),
+          Str(c, "lastTransitionTime"),
           Int64(c, "observedGeneration")};
 }
 
@@ -148,8 +152,8 @@ RunStatus DecodeStatus(const json& j) {
   s.attempt_count = Int(j, "attemptCount");
   s.oom_kills = Int(j, "oomKills");
   s.packages = Objects<PackageStatus>(j, "packages", [](const json& p) {
-    return PackageStatus{Str(p, "package"), Str(p, "outcome"), Int(p, "shard"), Int(p, "attempts"), Bytes(p, "peakBytes"),
-                         Bytes(p, "buildPeakBytes")};
+    return PackageStatus{Str(p, "package"),  Str(p, "outcome"),     Int(p, "shard"),
+                         Int(p, "attempts"), Bytes(p, "peakBytes"), Bytes(p, "buildPeakBytes")};
   });
   if (const json& shards = Field(j, "shards"); shards.is_array()) {
     for (const json& sh : shards) {
@@ -166,7 +170,7 @@ RunStatus DecodeStatus(const json& j) {
     }
   }
   s.diagnosis = Objects<DiagnosisEntry>(j, "diagnosis", [](const json& d) {
-    return DiagnosisEntry{Str(d, "package"), Str(d, "phase"),  Str(d, "cause"),   Str(d, "summary"),
+    return DiagnosisEntry{Str(d, "package"),      Str(d, "phase"),  Str(d, "cause"),   Str(d, "summary"),
                           Strings(d, "evidence"), Str(d, "action"), Str(d, "attempt"), Str(d, "verdict")};
   });
   if (const json& log = Field(j, "retryLog"); log.is_object()) {
@@ -261,8 +265,8 @@ json EncodeStatus(const RunStatus& s) {
     for (const auto& [pkg, entries] : s.retry_log) {
       json list = json::array();
       for (const RetryLogEntry& r : entries) {
-        json e = {{"shard", r.shard},   {"attempt", r.attempt}, {"memory", r.memory}, {"result", r.result},
-                  {"phase", r.phase},   {"cause", r.cause},     {"counted", r.counted}};
+        json e = {{"shard", r.shard}, {"attempt", r.attempt}, {"memory", r.memory},  {"result", r.result},
+                  {"phase", r.phase}, {"cause", r.cause},     {"counted", r.counted}};
         Put(e, "parallel", r.parallel);
         Put(e, "p", r.p);
         Put(e, "gomemlimit", r.gomemlimit);

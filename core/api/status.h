@@ -36,8 +36,8 @@ struct Condition {
 // status.shards[].attempts[]
 struct AttemptStatus {
   int attempt = 1;
-  std::string pod;         // the attempt's name, also its Pod's
-  std::string memory;      // its memory limit, a quantity such as "384Mi"
+  std::string pod;     // the attempt's name, also its Pod's
+  std::string memory;  // its memory limit, a quantity such as "384Mi"
   std::optional<int> parallel;
   std::optional<int> p;
   std::string gomemlimit;  // Go's form, e.g. "345MiB"

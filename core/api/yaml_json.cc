@@ -1,6 +1,7 @@
 #include "core/api/yaml_json.h"
 
 #include <locale.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -10,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -412,7 +414,7 @@ class Converter {
   StatusOr<Json> Document(const YAML::Node& node) {
     path_.clear();
     depth_ = 0;
-    return Value(node);
+    return Value(node);  // values_ and bytes_ run on over the documents of a stream
   }
 
  private:
@@ -439,7 +441,8 @@ class Converter {
   Status Fail(const YAML::Node& node, const std::string& what) const {
     std::string where;
     const YAML::Mark mark = node.Mark();
-    if (!mark.is_null()) where = "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+    if (!mark.is_null())
+      where = "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
     std::string path;
     for (const std::string& s : path_) path += s;
     if (!path.empty() && path[0] == '.') path.erase(0, 1);
@@ -452,9 +455,11 @@ class Converter {
       return Fail(node, "the document expands to more than " + std::to_string(limits_.max_values) +
                             " values (aliases repeating large parts of it?)");
     }
+    GTR_RETURN_IF_ERROR(Charge(node, YamlLimits::kValueCost));
     switch (node.Type()) {
       case YAML::NodeType::Null:
       case YAML::NodeType::Scalar: {
+        GTR_RETURN_IF_ERROR(Charge(node, node.IsScalar() ? node.Scalar().size() : 0));
         StatusOr<Scalar> s = ResolveScalar(node);
         if (!s.ok()) return s.status();
         return ScalarJson(node, *s);
@@ -464,6 +469,18 @@ class Converter {
       case YAML::NodeType::Undefined: break;
     }
     return Fail(node, "undefined YAML node");
+  }
+
+  Status Charge(const YAML::Node& node, size_t bytes) {
+    bytes_ += bytes;
+    if (bytes_ > limits_.max_bytes) {
+      const bool mib = limits_.max_bytes % (size_t{1} << 20) == 0;
+      return Fail(node, "the document expands to more than " +
+                            (mib ? std::to_string(limits_.max_bytes >> 20) + " MiB"
+                                 : std::to_string(limits_.max_bytes) + " bytes") +
+                            " (aliases repeating large parts of it?)");
+    }
+    return Status::Ok();
   }
 
   Status Descend(const YAML::Node& node) {
@@ -509,6 +526,7 @@ class Converter {
       }
       StatusOr<std::string> name = KeyString(key);
       if (!name.ok()) return name.status();
+      GTR_RETURN_IF_ERROR(Charge(key, name->size()));
       auto [first, fresh] = written.emplace(*name, key.Mark().line + 1);
       if (!fresh) {
         return Fail(key, "key " + Json(*name).dump() + " is written twice in one mapping (first on line " +
@@ -557,7 +575,8 @@ class Converter {
       case Scalar::Kind::kBool: return std::string(s->boolean ? "true" : "false");
       case Scalar::Kind::kInt: return std::to_string(s->i);
       case Scalar::Kind::kUint:
-        return Fail(key, "the integer key " + std::to_string(s->u) + " is out of the range Kubernetes converts (quote it)");
+        return Fail(key,
+                    "the integer key " + std::to_string(s->u) + " is out of the range Kubernetes converts (quote it)");
       case Scalar::Kind::kFloat: return GoFloat32Key(s->f);
       case Scalar::Kind::kString:
       case Scalar::Kind::kTimestamp: break;
@@ -593,8 +612,8 @@ class Converter {
                 (tag == Tag::kNull && s.kind == K::kNull) || (tag == Tag::kTimestamp && s.kind == K::kTimestamp);
     if (!fits) {
       static constexpr const char* kNames[] = {"", "", "!!bool", "!!int", "!!float", "!!null", "!!timestamp"};
-      return Fail(node, "cannot read " + std::string(KindName(s.kind)) + " `" + text + "` as " +
-                            kNames[static_cast<int>(tag)]);
+      return Fail(
+          node, "cannot read " + std::string(KindName(s.kind)) + " `" + text + "` as " + kNames[static_cast<int>(tag)]);
     }
     if (tag == Tag::kFloat && s.kind == K::kInt) s = Scalar{.kind = K::kFloat, .f = static_cast<double>(s.i)};
     return s;
@@ -627,6 +646,7 @@ class Converter {
   std::vector<std::string> path_;
   int depth_ = 0;
   size_t values_ = 0;
+  size_t bytes_ = 0;
 };
 
 std::string Where(const YAML::Mark& mark) {
@@ -634,12 +654,48 @@ std::string Where(const YAML::Mark& mark) {
   return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": ";
 }
 
+// yaml-cpp 0.7 never consumes a ',' where a document's node should start (",",
+// "- a\n,"): LoadAll then produces empty documents forever, holding each, until
+// memory runs out. This pass sees the stream's events without building anything and
+// stops when a document starts where the previous one did.
+class DocumentProgress : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents_++ > 0 && mark.pos <= last_start_) {
+      throw YAML::ParserException(mark, "unexpected ',' outside a flow collection");
+    }
+    last_start_ = mark.pos;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  size_t documents_ = 0;
+  int last_start_ = -1;
+};
+
+void CheckDocumentsProgress(const std::string& yaml) {
+  std::istringstream in(yaml);
+  YAML::Parser parser(in);
+  DocumentProgress progress;
+  while (parser.HandleNextDocument(progress)) {
+  }
+}
+
 StatusOr<std::vector<Json>> Convert(std::string_view yaml, const YamlLimits& limits, bool keep_null) {
   if (auto bad = FirstInvalidUtf8(yaml)) {
     return InvalidArgumentError("YAML is not valid UTF-8 (byte " + std::to_string(*bad) + ")");
   }
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
+    const std::string text(yaml);
+    CheckDocumentsProgress(text);
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
     Converter converter(limits);
     std::vector<Json> out;
     for (const YAML::Node& doc : docs) {
@@ -662,8 +718,7 @@ StatusOr<Json> YamlToJson(std::string_view yaml, const YamlLimits& limits) {
   if (!docs.ok()) return docs.status();
   if (docs->empty()) return Json(nullptr);
   if (docs->size() > 1) {
-    return InvalidArgumentError("YAML holds " + std::to_string(docs->size()) +
-                                " documents where one was expected");
+    return InvalidArgumentError("YAML holds " + std::to_string(docs->size()) + " documents where one was expected");
   }
   return std::move(docs->front());
 }

@@ -43,9 +43,16 @@ using Json = nlohmann::json;
 // Bounds on what one conversion builds, so that hostile input (a "billion laughs" of
 // nested aliases, an alias that contains itself) fails instead of exhausting memory
 // or the stack. Real manifests, CustomResourceDefinitions included, stay far below.
+//
+// A count of values alone does not bound memory: an alias to a long string repeats
+// the whole string at each use, so a 1.4 KB document can expand to hundreds of MB.
+// max_bytes bounds the text produced (scalars and keys, each alias use counted again)
+// plus a fixed charge for every value.
 struct YamlLimits {
-  int max_depth = 512;              // nested mappings and sequences
-  size_t max_values = size_t{1} << 20;  // values produced, counting each alias expansion
+  int max_depth = 512;                      // nested mappings and sequences
+  size_t max_values = size_t{1} << 20;      // values produced, counting each alias expansion
+  size_t max_bytes = size_t{64} << 20;      // text produced plus kValueCost per value
+  static constexpr size_t kValueCost = 16;  // sizeof(nlohmann::json)
 };
 
 // One document. An empty stream, or a document holding nothing, is null. A stream with

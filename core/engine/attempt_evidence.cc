@@ -35,8 +35,9 @@ std::string Innermost(const std::vector<std::string>& running) {
 int LeafCount(const std::vector<std::string>& running) {
   int n = 0;
   for (const std::string& t : running) {
-    bool parent = std::any_of(running.begin(), running.end(),
-                              [&](const std::string& o) { return o.size() > t.size() && o.compare(0, t.size() + 1, t + "/") == 0; });
+    bool parent = std::any_of(running.begin(), running.end(), [&](const std::string& o) {
+      return o.size() > t.size() && o.compare(0, t.size() + 1, t + "/") == 0;
+    });
     if (!parent) ++n;
   }
   return n;
@@ -129,7 +130,8 @@ std::string StallMessage(const AttemptFindings& ev) {
 
 }  // namespace
 
-AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan, const ContainerEnd& end) {
+AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
+                                    const ContainerEnd& end) {
   AttemptFindings ev;
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
@@ -138,7 +140,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
 
   // Build steps killed by a signal are only in go test's own output.
   gotest::RunSummary stream;
-  if (StatusOr<std::string> events = ReadFileWithin(attempt_dir, layout.events(), evidence::kMaxEventsBytes); events.ok()) {
+  if (StatusOr<std::string> events = ReadFileWithin(attempt_dir, layout.events(), evidence::kMaxEventsBytes);
+      events.ok()) {
     stream = gotest::SummarizeTestStream(*events);
   }
   std::map<std::string, const gotest::BuildFailure*> build_killed;
@@ -149,8 +152,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
 
   StatusOr<std::string> result_text = ReadFileWithin(attempt_dir, layout.result(), evidence::kMaxResultBytes);
-  StatusOr<evidence::AttemptResult> result =
-      result_text.ok() ? evidence::DecodeAttemptResult(*result_text) : StatusOr<evidence::AttemptResult>(result_text.status());
+  StatusOr<evidence::AttemptResult> result = result_text.ok() ? evidence::DecodeAttemptResult(*result_text)
+                                                              : StatusOr<evidence::AttemptResult>(result_text.status());
   if (result.ok()) {
     ev.agent_result = true;
     ev.peak = result->peak_bytes;
@@ -164,7 +167,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
         case gotest::PackageOutcome::kSkip: po.result = policy::PackageResult::kPassed; break;
         case gotest::PackageOutcome::kFail:
           // A binary that a SIGKILL ended is a kill whatever go test printed.
-          po.result = r.binary && r.binary->signal == 9 ? policy::PackageResult::kKilled : policy::PackageResult::kTestsFailed;
+          po.result =
+              r.binary && r.binary->signal == 9 ? policy::PackageResult::kKilled : policy::PackageResult::kTestsFailed;
           break;
         case gotest::PackageOutcome::kKilled:
           po.result = r.binary && r.binary->signal != 0 && r.binary->signal != 9 ? policy::PackageResult::kTestsFailed
@@ -249,7 +253,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
         // No test seen at all is not proof of init: the stream may not have caught up
         // with the binary. Init is for the diagnosis to show (heap before the first test).
-        po.phase = !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
+        po.phase =
+            !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
         po.tests_at_kill = LeafCount(seen->running_at_end);
         po.test_at_kill = Innermost(seen->running_at_end);
       }
@@ -260,7 +265,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     }
     if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok()) {
       evidence::MemoryTimeline timeline = evidence::ParseMemoryTimeline(*mem);
-      for (const evidence::MemorySample& s : timeline.samples) ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
+      for (const evidence::MemorySample& s : timeline.samples)
+        ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
     }
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
@@ -276,7 +282,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   if (ev.memory_stall) {
     ev.message = StallMessage(ev);
   } else if (!ev.killed_package.empty()) {
-    ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase + (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
+    ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase +
+                 (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";
     for (const PackageDiagnosis& d : ev.diagnoses) {
       if (d.package == ev.killed_package) ev.message += ": " + std::string(policy::CauseName(d.cause));
     }

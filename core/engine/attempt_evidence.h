@@ -20,8 +20,8 @@ namespace gotestrun::engine {
 
 // How the container (a Pod's, or the local runner's cgroup) ended.
 struct ContainerEnd {
-  bool oom_killed = false;          // the kernel's OOM killer ended something in it
-  std::optional<int> exit_code;     // of its top process, when it exited
+  bool oom_killed = false;       // the kernel's OOM killer ended something in it
+  std::optional<int> exit_code;  // of its top process, when it exited
   // The local runner's RSS watch killed it at the limit (no cgroup): treated as an
   // OOM kill by the policy, and said so in the message.
   bool killed_at_limit = false;
@@ -45,8 +45,8 @@ struct PackageDiagnosis {
 struct AttemptFindings {
   policy::AttemptOutcome outcome;
   bool container_oom_killed = false;  // the container was OOM-killed (or killed at the limit)
-  bool agent_result = false;     // result.json was there
-  std::string killed_package;    // the package named as killed, if one was
+  bool agent_result = false;          // result.json was there
+  std::string killed_package;         // the package named as killed, if one was
   // When the container died while several test binaries ran: all of them (the policy
   // splits the shard to find which).
   std::vector<std::string> suspects;

@@ -95,7 +95,9 @@ std::string AttemptFolder(const api::ShardStatus& shard, const api::AttemptStatu
   return "s" + std::to_string(shard.index) + "/a" + std::to_string(attempt.attempt);
 }
 
-std::string OutcomeOf(const api::AttemptStatus& attempt) { return attempt.outcome.empty() ? "Pending" : attempt.outcome; }
+std::string OutcomeOf(const api::AttemptStatus& attempt) {
+  return attempt.outcome.empty() ? "Pending" : attempt.outcome;
+}
 
 // Packages of the run and how they stand: the verdicts in status.packages, then the
 // packages of shards still running or pending.
@@ -182,15 +184,17 @@ std::string DescribeRun(const json& run) {
   field("Packages", Join(Strings(spec, "packages"), " "));
   const json& res = At(spec, "resources");
   if (!Str(res, "memory").empty()) {
-    field("Memory", Str(res, "memory") + " to start, at most " + (Str(res, "maxMemory").empty() ? "?" : Str(res, "maxMemory")));
+    field("Memory",
+          Str(res, "memory") + " to start, at most " + (Str(res, "maxMemory").empty() ? "?" : Str(res, "maxMemory")));
   }
   field("Phase", status.phase.empty() ? "Pending" : status.phase);
   field("Message", status.message);
   if (!status.start_time.empty()) {
     std::string took = Duration(status.start_time, status.completion_time);
-    field("Started", status.start_time + (status.completion_time.empty()
-                                             ? ""
-                                             : ", ended " + status.completion_time + (took.empty() ? "" : " (" + took + ")")));
+    field("Started",
+          status.start_time + (status.completion_time.empty()
+                                   ? ""
+                                   : ", ended " + status.completion_time + (took.empty() ? "" : " (" + took + ")")));
   }
   if (status.attempt_count) {
     field("Attempts", Number(status.attempt_count) + " in " + Number(status.shard_count) + " shards, " +
@@ -201,7 +205,8 @@ std::string DescribeRun(const json& run) {
     out += "\nShards:\n";
     for (const api::ShardStatus& s : status.shards) {
       const std::vector<std::string>& pkgs = s.packages;
-      out += "  s" + std::to_string(s.index) + "  " + std::to_string(pkgs.size()) + (pkgs.size() == 1 ? " package" : " packages");
+      out += "  s" + std::to_string(s.index) + "  " + std::to_string(pkgs.size()) +
+             (pkgs.size() == 1 ? " package" : " packages");
       if (pkgs.size() <= 3) out += ": " + Join(pkgs, " ");
       out += "\n";
       for (const api::AttemptStatus& a : s.attempts) {
@@ -251,7 +256,8 @@ std::string SummarizeRun(const json& run) {
       if (a.outcome != "OOMKilled" && a.outcome != evidence::kMemoryStallOutcome) continue;
       std::string what = Killed(a);
       const bool stalled = a.outcome == evidence::kMemoryStallOutcome;
-      kill_text += "  " + AttemptFolder(s, a) + " at " + a.memory + ": " + (stalled ? "stalled at the limit, ended: " : "") +
+      kill_text += "  " + AttemptFolder(s, a) + " at " + a.memory + ": " +
+                   (stalled ? "stalled at the limit, ended: " : "") +
                    (what.empty() || what.front() == '(' ? a.message : what) + "\n";
       const std::string& pkg = a.killed_package;
       if (const api::DiagnosisEntry* d = pkg.empty() ? nullptr : DiagnosisOf(status, pkg);

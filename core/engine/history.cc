@@ -87,7 +87,8 @@ StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
       }
     }
     if (e.contains("build") && e["build"].is_number_unsigned()) p.build = e["build"].get<policy::Bytes>();
-    if (e.contains("lastSeen") && e["lastSeen"].is_string()) p.last_seen = e["lastSeen"].get<std::string>().substr(0, 64);
+    if (e.contains("lastSeen") && e["lastSeen"].is_string())
+      p.last_seen = e["lastSeen"].get<std::string>().substr(0, 64);
     if (p.test_run.empty() && !p.build) continue;
     h.packages.emplace(name, std::move(p));
   }

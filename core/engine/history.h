@@ -44,9 +44,9 @@ struct RunPeak {
 };
 
 struct PackageHistory {
-  std::vector<RunPeak> test_run;         // oldest first, at most kWindow
-  std::optional<policy::Bytes> build;    // the limit its build passed under after a build kill
-  std::string last_seen;                 // RFC 3339, when a run last recorded it
+  std::vector<RunPeak> test_run;       // oldest first, at most kWindow
+  std::optional<policy::Bytes> build;  // the limit its build passed under after a build kill
+  std::string last_seen;               // RFC 3339, when a run last recorded it
   friend bool operator==(const PackageHistory&, const PackageHistory&) = default;
 };
 

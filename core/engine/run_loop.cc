@@ -79,7 +79,8 @@ void Save(const RunProgress& progress, api::RunStatus& status) {
 
 }  // namespace
 
-StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api::RunStatus& status, RunDriver& driver) {
+StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api::RunStatus& status,
+                                                      RunDriver& driver) {
   std::vector<policy::ShardPlan> to_start;
   if (status.settled()) return to_start;
   status.observed_generation = run.generation;
@@ -96,11 +97,8 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
     if (a.finished()) continue;
     AttemptObservation o = driver.ObserveAttempt(a);
     switch (o.state) {
-      case Progressing::kNotStarted:
-        to_start.push_back(a.plan);
-        break;
-      case Progressing::kStarting:
-        break;
+      case Progressing::kNotStarted: to_start.push_back(a.plan); break;
+      case Progressing::kStarting: break;
       case Progressing::kRunning:
         if (a.outcome != "Running") {
           a.outcome = "Running";

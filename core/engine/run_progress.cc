@@ -220,7 +220,9 @@ void WriteProgress(const RunProgress& progress, api::RunStatus& status) {
   std::set<std::string> diagnosed;
   auto ending = [&](const std::string& pkg) -> const policy::PackageVerdict* {
     for (const policy::PackageVerdict& v : progress.verdicts) {
-      if (v.package == pkg && (v.verdict == policy::Verdict::kDoesNotFit || v.verdict == policy::Verdict::kAttemptsSpent)) return &v;
+      if (v.package == pkg &&
+          (v.verdict == policy::Verdict::kDoesNotFit || v.verdict == policy::Verdict::kAttemptsSpent))
+        return &v;
     }
     return nullptr;
   };

@@ -12,7 +12,8 @@ std::string AttemptOutcomeName(const AttemptFindings& ev) {
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();
   for (const policy::PackageOutcome& p : ev.outcome.packages) {
-    if (p.result == policy::PackageResult::kTestsFailed || p.result == policy::PackageResult::kBuildFailed) any_failed = true;
+    if (p.result == policy::PackageResult::kTestsFailed || p.result == policy::PackageResult::kBuildFailed)
+      any_failed = true;
     if (p.result != policy::PackageResult::kPassed) all_passed = false;
   }
   if (any_failed) return "TestsFailed";
@@ -60,7 +61,8 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
   progress.log = std::move(decision->log);
   for (const policy::PackageVerdict& v : decision->verdicts) progress.verdicts.push_back(v);
   for (const policy::ShardPlan& p : decision->shards) AddAttempt(progress, p, run);
-  return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state, std::move(decision->summary)};
+  return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state,
+              std::move(decision->summary)};
 }
 
 void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt) {
@@ -78,15 +80,18 @@ void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const
 void NoteActions(RunProgress& progress, const Step& step, const std::string& run) {
   for (const policy::ShardPlan& p : step.started) {
     for (DiagnosisRecord& r : progress.diagnoses) {
-      if (!r.action.empty() || std::find(p.packages.begin(), p.packages.end(), r.diagnosis.package) == p.packages.end()) {
+      if (!r.action.empty() ||
+          std::find(p.packages.begin(), p.packages.end(), r.diagnosis.package) == p.packages.end()) {
         continue;
       }
       std::string knobs = policy::FormatMemoryQuantity(p.memory);
       if (p.parallel) knobs += ", -parallel " + std::to_string(*p.parallel);
       if (p.p) knobs += ", -p " + std::to_string(*p.p);
       if (p.gomemlimit) knobs += ", GOMEMLIMIT=" + policy::FormatGoMemLimit(*p.gomemlimit);
-      std::string with = p.packages.size() == 1 ? "alone" : "with " + std::to_string(p.packages.size() - 1) + " other package(s)";
-      r.action = "retried " + with + " as " + policy::AttemptName(run, p.index, p.attempt) + " (" + knobs + "): " + p.reason;
+      std::string with =
+          p.packages.size() == 1 ? "alone" : "with " + std::to_string(p.packages.size() - 1) + " other package(s)";
+      r.action =
+          "retried " + with + " as " + policy::AttemptName(run, p.index, p.attempt) + " (" + knobs + "): " + p.reason;
     }
   }
 }
@@ -131,7 +136,8 @@ void WriteSettled(api::RunStatus& status, policy::RunState state, const std::str
   status.phase = ok ? "Succeeded" : "Failed";
   status.completion_time = now;
   status.message = summary;
-  api::SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary, generation, now);
+  api::SetCondition(status, "Succeeded", ok ? "True" : "False", ok ? "AllPassed" : "PackagesFailed", summary,
+                    generation, now);
 }
 
 Settled SettleRun(api::RunStatus& status, policy::RunState state, std::string summary,
@@ -147,8 +153,8 @@ Settled SettleRun(api::RunStatus& status, policy::RunState state, std::string su
     }
   } else if (growth) {
     api::SetCondition(status, "MemoryGrowth", "False", "WithinBaseline",
-                 "no package's peak grew more than " + std::to_string(threshold_percent) + "% over its baseline",
-                 generation, now);
+                      "no package's peak grew more than " + std::to_string(threshold_percent) + "% over its baseline",
+                      generation, now);
   }
   WriteSettled(status, out.state, out.summary, generation, now);
   if (out.state != state) api::SetCondition(status, "Succeeded", "False", "MemoryGrowth", out.summary, generation, now);

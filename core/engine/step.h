@@ -35,10 +35,10 @@ void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const
 
 // What the retry policy decided for the attempts that just finished.
 struct Step {
-  std::vector<policy::ShardPlan> started;         // new attempts, already added to progress
-  std::vector<policy::PackageVerdict> verdicts;   // packages that reached their end now
+  std::vector<policy::ShardPlan> started;        // new attempts, already added to progress
+  std::vector<policy::PackageVerdict> verdicts;  // packages that reached their end now
   policy::RunState state = policy::RunState::kRunning;
-  std::string summary;                            // for a finished run
+  std::string summary;  // for a finished run
 };
 
 // Feeds the attempts that just finished (their records already updated with RecordEnd)
@@ -68,8 +68,8 @@ void FailRun(api::RunStatus& status, const std::string& reason, const std::strin
              const std::string& now);
 
 // Writes the end of a run: phase, completionTime, message and the Succeeded condition.
-void WriteSettled(api::RunStatus& status, policy::RunState state, const std::string& summary,
-                  std::int64_t generation, const std::string& now);
+void WriteSettled(api::RunStatus& status, policy::RunState state, const std::string& summary, std::int64_t generation,
+                  const std::string& now);
 
 // The end of a run the retry policy settled, with the memory gate applied: `growth` is
 // what the memory history judged (nullopt: no history was consulted, and the

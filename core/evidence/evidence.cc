@@ -21,8 +21,7 @@ namespace {
 using nlohmann::json;
 
 bool KeptByte(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '+' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.';
 }
 
 int HexValue(char c) {
@@ -138,8 +137,8 @@ std::string_view BuildPhaseJsonName(gotest::BuildPhase phase) {
 }
 
 gotest::BuildPhase BuildPhaseFromJsonName(std::string_view name) {
-  for (gotest::BuildPhase phase : {gotest::BuildPhase::kSetup, gotest::BuildPhase::kCompile,
-                                   gotest::BuildPhase::kLink, gotest::BuildPhase::kVet}) {
+  for (gotest::BuildPhase phase : {gotest::BuildPhase::kSetup, gotest::BuildPhase::kCompile, gotest::BuildPhase::kLink,
+                                   gotest::BuildPhase::kVet}) {
     if (gotest::BuildPhaseName(phase) == name) return phase;
   }
   return gotest::BuildPhase::kUnknown;
@@ -268,9 +267,12 @@ std::string HeapProfileName(std::uint64_t seq) {
 std::string EncodePackageListings(const std::vector<PackageListing>& packages) {
   json out = json::array();
   for (const PackageListing& p : packages) {
-    json item{{"importPath", p.import_path},   {"name", p.name},
-              {"dir", p.dir},                  {"hasTests", p.has_tests()},
-              {"testGoFiles", p.test_go_files}, {"xTestGoFiles", p.x_test_go_files}};
+    json item{{"importPath", p.import_path},
+              {"name", p.name},
+              {"dir", p.dir},
+              {"hasTests", p.has_tests()},
+              {"testGoFiles", p.test_go_files},
+              {"xTestGoFiles", p.x_test_go_files}};
     if (!p.error.empty()) item["error"] = p.error;
     out.push_back(std::move(item));
   }
@@ -355,24 +357,24 @@ std::string EncodeAttemptResult(const AttemptResult& result) {
     });
   }
   json out{{"version", result.version},
-                 {"goTestArgv", result.go_test_argv},
-                 {"goTestExitCode", result.go_test_exit_code},
-                 {"goTestSignal", result.go_test_signal},
-                 {"startUnixMs", result.start_unix_ms},
-                 {"endUnixMs", result.end_unix_ms},
-                 {"memorySource", result.memory_source},
-                 {"limitBytes", OptionalNumber(result.limit_bytes)},
-                 {"peakBytes", OptionalNumber(result.peak_bytes)},
-                 {"oomKillsSeen", OptionalNumber(result.oom_kills_seen)},
-                 {"error", result.error},
-                 {"packages", std::move(packages)}};
+           {"goTestArgv", result.go_test_argv},
+           {"goTestExitCode", result.go_test_exit_code},
+           {"goTestSignal", result.go_test_signal},
+           {"startUnixMs", result.start_unix_ms},
+           {"endUnixMs", result.end_unix_ms},
+           {"memorySource", result.memory_source},
+           {"limitBytes", OptionalNumber(result.limit_bytes)},
+           {"peakBytes", OptionalNumber(result.peak_bytes)},
+           {"oomKillsSeen", OptionalNumber(result.oom_kills_seen)},
+           {"error", result.error},
+           {"packages", std::move(packages)}};
   if (result.memory_stall) {
     const MemoryStallRecord& m = *result.memory_stall;
-    out["memoryStall"] = json{{"outcome", kMemoryStallOutcome},  {"package", m.package},
-                              {"phase", m.phase},                {"runningTests", m.running_tests},
-                              {"sinceUnixMs", m.since_unix_ms},  {"detectedUnixMs", m.detected_unix_ms},
-                              {"endedUnixMs", m.ended_unix_ms},  {"limitBytes", m.limit_bytes},
-                              {"evidence", m.evidence},          {"heapProfile", m.heap_profile}};
+    out["memoryStall"] = json{
+        {"outcome", kMemoryStallOutcome},  {"package", m.package},           {"phase", m.phase},
+        {"runningTests", m.running_tests}, {"sinceUnixMs", m.since_unix_ms}, {"detectedUnixMs", m.detected_unix_ms},
+        {"endedUnixMs", m.ended_unix_ms},  {"limitBytes", m.limit_bytes},    {"evidence", m.evidence},
+        {"heapProfile", m.heap_profile}};
   }
   return out.dump(2) + "\n";
 }
@@ -483,16 +485,16 @@ MemoryTimeline ParseMemoryTimeline(std::string_view text) {
 
 std::string FormatHeapSnapshotLine(const HeapSnapshotLine& l) {
   return std::to_string(l.unix_ms) + "\t" + std::to_string(l.seq) + "\t" + std::to_string(l.goroutines) + "\t" +
-         std::to_string(l.heap_alloc) + "\t" + std::to_string(l.heap_inuse) + "\t" + std::to_string(l.heap_sys) +
-         "\t" + std::to_string(l.next_gc) + "\n";
+         std::to_string(l.heap_alloc) + "\t" + std::to_string(l.heap_inuse) + "\t" + std::to_string(l.heap_sys) + "\t" +
+         std::to_string(l.next_gc) + "\n";
 }
 
 StatusOr<HeapSnapshotLine> ParseHeapSnapshotLine(std::string_view line) {
   const std::vector<std::string_view> f = SplitTabs(line);
   HeapSnapshotLine l;
-  if (f.size() != 7 || !ParseNumber(f[0], l.unix_ms) || !ParseNumber(f[1], l.seq) ||
-      !ParseNumber(f[2], l.goroutines) || !ParseNumber(f[3], l.heap_alloc) || !ParseNumber(f[4], l.heap_inuse) ||
-      !ParseNumber(f[5], l.heap_sys) || !ParseNumber(f[6], l.next_gc)) {
+  if (f.size() != 7 || !ParseNumber(f[0], l.unix_ms) || !ParseNumber(f[1], l.seq) || !ParseNumber(f[2], l.goroutines) ||
+      !ParseNumber(f[3], l.heap_alloc) || !ParseNumber(f[4], l.heap_inuse) || !ParseNumber(f[5], l.heap_sys) ||
+      !ParseNumber(f[6], l.next_gc)) {
     return InvalidArgumentError("heap snapshot line: want 7 numeric fields, got \"" + std::string(line) + "\"");
   }
   return l;

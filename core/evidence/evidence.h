@@ -144,10 +144,10 @@ inline constexpr std::string_view kHeapSnapshotsFile = "snapshots.tsv";
 //   could not load the package)}]
 struct PackageListing {
   std::string import_path;
-  std::string name;  // the package clause, e.g. "ledger"
-  std::string dir;   // absolute folder, as go list printed it
-  std::vector<std::string> test_go_files;   // package <name>
-  std::vector<std::string> x_test_go_files; // package <name>_test
+  std::string name;                          // the package clause, e.g. "ledger"
+  std::string dir;                           // absolute folder, as go list printed it
+  std::vector<std::string> test_go_files;    // package <name>
+  std::vector<std::string> x_test_go_files;  // package <name>_test
   std::string error;
 
   bool has_tests() const { return !test_go_files.empty() || !x_test_go_files.empty(); }
@@ -210,7 +210,7 @@ struct PackageRecord {
   // its parents all listed), the suspects of a kill.
   std::vector<std::string> running_tests;
   std::vector<std::string> failed_tests;
-  bool timed_out = false;  // go test's -timeout fired
+  bool timed_out = false;           // go test's -timeout fired
   std::optional<BinaryEnd> binary;  // null when no test binary ran (cached, build failed)
   // For build-failed: which build step broke, kUnknown (written "") when not known.
   gotest::BuildPhase build_phase = gotest::BuildPhase::kUnknown;
@@ -226,7 +226,7 @@ struct AttemptResult {
   int go_test_signal = 0;
   std::int64_t start_unix_ms = 0;
   std::int64_t end_unix_ms = 0;
-  std::string memory_source;  // the memory.tsv header's source, e.g. "cgroup1 /sys/fs/cgroup/memory/x"
+  std::string memory_source;                 // the memory.tsv header's source, e.g. "cgroup1 /sys/fs/cgroup/memory/x"
   std::optional<std::uint64_t> limit_bytes;  // null: no limit, or none readable
   // The most the cgroup used: the larger of the samples and the cgroup's own peak
   // counter (memory.peak, memory.max_usage_in_bytes) where the kernel has one.

@@ -29,8 +29,8 @@ struct MemoryStallRecord {
   std::int64_t detected_unix_ms = 0;  // when it had lasted `after`
   std::int64_t ended_unix_ms = 0;     // when the binary was killed
   std::uint64_t limit_bytes = 0;
-  std::string evidence;     // the detector's figures, one line
-  std::string heap_profile; // relative to the attempt folder: the profile taken at the thrash's start
+  std::string evidence;      // the detector's figures, one line
+  std::string heap_profile;  // relative to the attempt folder: the profile taken at the thrash's start
   friend bool operator==(const MemoryStallRecord&, const MemoryStallRecord&) = default;
 };
 

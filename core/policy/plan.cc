@@ -72,8 +72,8 @@ std::string PlannedReason(const Bin& bin, std::span<const std::string> packages,
   Bytes room = Headroom(estimate);
   Bytes limit = LimitFor(bin.needs, at_once, policy);
   if (room <= policy.memory) {
-    reason += ", with headroom " + FormatMemoryApprox(room) + ", fits the initial " +
-              FormatMemoryQuantity(policy.memory);
+    reason +=
+        ", with headroom " + FormatMemoryApprox(room) + ", fits the initial " + FormatMemoryQuantity(policy.memory);
   } else if (limit == policy.max_memory && RoundUpLimit(room) > policy.max_memory) {
     reason += ", with headroom " + FormatMemoryApprox(room) + ", capped at maxMemory " +
               FormatMemoryQuantity(policy.max_memory);
@@ -110,7 +110,9 @@ Status ValidateRunPolicy(const RunPolicy& policy) {
   return Status::Ok();
 }
 
-std::string AttemptLabel(int shard, int attempt) { return "s" + std::to_string(shard) + "/a" + std::to_string(attempt); }
+std::string AttemptLabel(int shard, int attempt) {
+  return "s" + std::to_string(shard) + "/a" + std::to_string(attempt);
+}
 
 std::string AttemptName(std::string_view run, int shard, int attempt) {
   std::string name(run);

@@ -62,13 +62,13 @@ Status ValidateRunPolicy(const RunPolicy& policy);
 // container (or cgroup) limited to `memory`, GOMEMLIMIT set if given.
 struct ShardPlan {
   int index = 0;
-  int attempt = 1;                     // 1 for a new shard, +1 for each retry of it
-  std::vector<std::string> packages;   // import paths, in a stable order
+  int attempt = 1;                    // 1 for a new shard, +1 for each retry of it
+  std::vector<std::string> packages;  // import paths, in a stable order
   Bytes memory = 0;
-  std::optional<int> parallel;         // unset: go's default
-  std::optional<int> p;                // unset: go's default
-  std::optional<Bytes> gomemlimit;     // per test binary; unset: not set
-  std::string reason;                  // one line for people: why this shard looks like this
+  std::optional<int> parallel;      // unset: go's default
+  std::optional<int> p;             // unset: go's default
+  std::optional<Bytes> gomemlimit;  // per test binary; unset: not set
+  std::string reason;               // one line for people: why this shard looks like this
 
   friend bool operator==(const ShardPlan&, const ShardPlan&) = default;
 };

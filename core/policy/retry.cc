@@ -28,7 +28,6 @@ std::string DescribeKnobs(const Knobs& knobs) {
   return out;
 }
 
-
 // A changed set of knobs and what changed, for the reason.
 struct Change {
   Knobs knobs;
@@ -146,9 +145,9 @@ std::optional<Change> SetGoMemLimit(const RunPolicy& policy, const Knobs& knobs,
   int at_once = BinariesAtOnce(policy, knobs, packages);
   Change change{knobs, {}};
   change.knobs.gomemlimit = GoMemLimitFor(knobs.memory, at_once);
-  change.what = "GOMEMLIMIT=" + FormatGoMemLimit(*change.knobs.gomemlimit) + " (" +
-                std::to_string(kGoMemLimitPercent) + "% of " + FormatMemoryQuantity(knobs.memory) + ", " +
-                std::to_string(at_once) + (at_once == 1 ? " binary" : " binaries") + " at once)";
+  change.what = "GOMEMLIMIT=" + FormatGoMemLimit(*change.knobs.gomemlimit) + " (" + std::to_string(kGoMemLimitPercent) +
+                "% of " + FormatMemoryQuantity(knobs.memory) + ", " + std::to_string(at_once) +
+                (at_once == 1 ? " binary" : " binaries") + " at once)";
   return change;
 }
 
@@ -176,8 +175,8 @@ std::optional<Change> RaiseMemory(const RunPolicy& policy, const Knobs& knobs, s
   const std::string basis_text = (peak_is_basis ? "peak " : "limit ") + FormatMemoryApprox(basis);
 
   Bytes target = Headroom(basis);
-  std::string why = ScaleUp(basis, 6, 5) >= SaturatingAdd(basis, kMinHeadroom) ? basis_text + " x1.2"
-                                                                               : basis_text + " + 100Mi";
+  std::string why =
+      ScaleUp(basis, 6, 5) >= SaturatingAdd(basis, kMinHeadroom) ? basis_text + " x1.2" : basis_text + " + 100Mi";
   if (projected && *projected > target) {
     target = *projected;
     why = "projected need " + FormatMemoryApprox(*projected);
@@ -227,8 +226,7 @@ std::string Trail(const std::vector<PackageAttempt>& entries) {
 // Reviews one finished attempt: how each of its packages ended and what follows.
 class AttemptReview {
  public:
-  AttemptReview(const RunPolicy& policy, const ShardPlan& plan, const AttemptOutcome& outcome,
-                const AttemptLog& log)
+  AttemptReview(const RunPolicy& policy, const ShardPlan& plan, const AttemptOutcome& outcome, const AttemptLog& log)
       : policy_(policy), plan_(plan), outcome_(outcome), log_(log), knobs_(KnobsOf(plan)) {
     for (const std::string& package : plan.packages) {
       PackageOutcome result;
@@ -238,8 +236,8 @@ class AttemptReview {
       }
       results_.push_back(std::move(result));
     }
-    bool named = std::any_of(results_.begin(), results_.end(),
-                             [](const PackageOutcome& r) { return IsKilled(r.result); });
+    bool named =
+        std::any_of(results_.begin(), results_.end(), [](const PackageOutcome& r) { return IsKilled(r.result); });
     std::vector<PackageOutcome*> without;
     for (PackageOutcome& r : results_) {
       if (r.result == PackageResult::kNotRun) without.push_back(&r);
@@ -272,8 +270,8 @@ class AttemptReview {
       if (!without.empty()) {
         std::string who = Join(killed) + (killed.size() > 1 ? " were" : " was");
         option.successors.push_back({without, knobs_,
-                                     "left without a result when " + who + " killed in " + Label() +
-                                         "; limits kept (" + DescribeKnobs(knobs_) + ")"});
+                                     "left without a result when " + who + " killed in " + Label() + "; limits kept (" +
+                                         DescribeKnobs(knobs_) + ")"});
       }
     } else if (outcome_.container_oom_killed && without.size() >= 2) {
       std::size_t half = (without.size() + 1) / 2;
@@ -281,7 +279,8 @@ class AttemptReview {
       std::vector<std::string> second(without.begin() + static_cast<std::ptrdiff_t>(half), without.end());
       std::string why = "bisected " + Label() + " (" + std::to_string(without.size()) +
                         " packages without a result) after the container was OOM-killed and no package was named; "
-                        "limits kept (" + DescribeKnobs(knobs_) + "): half ";
+                        "limits kept (" +
+                        DescribeKnobs(knobs_) + "): half ";
       option.successors.push_back({first, knobs_, why + "1 of 2"});
       option.successors.push_back({second, knobs_, why + "2 of 2"});
     } else if (!without.empty()) {
@@ -340,17 +339,17 @@ class AttemptReview {
         rest.push_back(package);
         continue;
       }
-      option.verdicts.push_back(
-          {package, Verdict::kDoesNotFit,
-           package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
-               ": its shard was OOM-killed at maxMemory with " + std::to_string(plan_.packages.size()) +
-               " packages and " + room + (killed.empty() ? "split it" : "isolate it") +
-               ". Tried: " + Trail(Entries(package, option))});
+      option.verdicts.push_back({package, Verdict::kDoesNotFit,
+                                 package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
+                                     ": its shard was OOM-killed at maxMemory with " +
+                                     std::to_string(plan_.packages.size()) + " packages and " + room +
+                                     (killed.empty() ? "split it" : "isolate it") +
+                                     ". Tried: " + Trail(Entries(package, option))});
     }
     if (!rest.empty()) {
       option.successors.push_back({rest, knobs_,
-                                   "left without a result when " + Label() +
-                                       " was killed at maxMemory; limits kept (" + DescribeKnobs(knobs_) + ")"});
+                                   "left without a result when " + Label() + " was killed at maxMemory; limits kept (" +
+                                       DescribeKnobs(knobs_) + ")"});
     }
     return option;
   }
@@ -442,11 +441,10 @@ class AttemptReview {
                                          "; not an OOM kill, so not retried with more memory"});
           break;
         case PackageResult::kBuildFailed:
-          option.verdicts.push_back({r.package, Verdict::kBuildFailed,
-                                     "build failed in " + Label() + "; not an OOM kill, so not retried"});
+          option.verdicts.push_back(
+              {r.package, Verdict::kBuildFailed, "build failed in " + Label() + "; not an OOM kill, so not retried"});
           break;
-        default:
-          break;
+        default: break;
       }
     }
     return option;
@@ -458,11 +456,10 @@ class AttemptReview {
     for (const std::string& package : without) {
       option.charged.insert(package);
       if (Spent(package, option)) {
-        option.verdicts.push_back({package, Verdict::kAttemptsSpent,
-                                   package + " ended without a result in all " +
-                                       std::to_string(policy_.max_attempts) +
-                                       " attempts (maxAttempts), without an OOM kill. Tried: " +
-                                       Trail(Entries(package, option))});
+        option.verdicts.push_back(
+            {package, Verdict::kAttemptsSpent,
+             package + " ended without a result in all " + std::to_string(policy_.max_attempts) +
+                 " attempts (maxAttempts), without an OOM kill. Tried: " + Trail(Entries(package, option))});
       } else {
         again.push_back(package);
       }
@@ -470,8 +467,8 @@ class AttemptReview {
     if (!again.empty()) {
       option.successors.push_back({again, knobs_,
                                    "no result for " + std::to_string(again.size()) + " package(s) in " + Label() +
-                                       " and no OOM kill; run again with the same limits (" +
-                                       DescribeKnobs(knobs_) + ")"});
+                                       " and no OOM kill; run again with the same limits (" + DescribeKnobs(knobs_) +
+                                       ")"});
     }
   }
 
@@ -502,12 +499,8 @@ class AttemptReview {
     if (finding) projected = finding->memory;
     if (!isolation_enough) {
       switch (cause) {
-        case Cause::kParallelSpike:
-          change = LowerParallel(policy_, knobs_, r);
-          break;
-        case Cause::kGcHeadroom:
-          change = SetGoMemLimit(policy_, knobs_, 1);
-          break;
+        case Cause::kParallelSpike: change = LowerParallel(policy_, knobs_, r); break;
+        case Cause::kGcHeadroom: change = SetGoMemLimit(policy_, knobs_, 1); break;
         case Cause::kBuildMemory:
           if (outcome_.binaries_at_kill >= 2) {
             std::optional<int> proposed;
@@ -521,8 +514,7 @@ class AttemptReview {
             change = LowerP(policy_, knobs_, outcome_.binaries_at_kill, std::nullopt, 1);
           }
           break;
-        default:
-          break;
+        default: break;
       }
       if (!change) change = RaiseMemory(policy_, knobs_, observed, projected, 1, last);
     }
@@ -531,12 +523,13 @@ class AttemptReview {
       change = Change{knobs_, "memory stays at maxMemory " + FormatMemoryQuantity(policy_.max_memory)};
     }
     if (!change) {
-      std::string text = r.package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
-                         ": " + kill + " in " + Label() + ", alone in its shard at " +
-                         FormatMemoryQuantity(knobs_.memory);
+      std::string text = r.package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) + ": " +
+                         kill + " in " + Label() + ", alone in its shard at " + FormatMemoryQuantity(knobs_.memory);
       if (finding && !finding->evidence.empty()) text += "; " + finding->evidence;
-      text += ". Memory was the change left for it and it already had maxMemory, so as it runs now it needs more "
-              "than " + FormatMemoryQuantity(policy_.max_memory) + ". Tried: " + Trail(Entries(r.package, option));
+      text +=
+          ". Memory was the change left for it and it already had maxMemory, so as it runs now it needs more "
+          "than " +
+          FormatMemoryQuantity(policy_.max_memory) + ". Tried: " + Trail(Entries(r.package, option));
       option.verdicts.push_back({r.package, Verdict::kDoesNotFit, std::move(text)});
       return;
     }
@@ -645,8 +638,8 @@ std::string_view RunStateName(RunState state) {
 int CountedAttempts(const AttemptLog& log, std::string_view package) {
   auto it = log.find(package);
   if (it == log.end()) return 0;
-  return static_cast<int>(std::count_if(it->second.begin(), it->second.end(),
-                                        [](const PackageAttempt& entry) { return entry.counted; }));
+  return static_cast<int>(
+      std::count_if(it->second.begin(), it->second.end(), [](const PackageAttempt& entry) { return entry.counted; }));
 }
 
 StatusOr<RetryDecision> NextAttempts(const RunPolicy& policy, std::span<const ShardPlan> shards,
@@ -658,8 +651,8 @@ StatusOr<RetryDecision> NextAttempts(const RunPolicy& policy, std::span<const Sh
   int highest = -1;
   for (const ShardPlan& plan : shards) {
     if (plan.index < 0 || plan.attempt < 1) {
-      return InvalidArgumentError("shard " + std::to_string(plan.index) + " attempt " +
-                                  std::to_string(plan.attempt) + " is not a valid shard attempt");
+      return InvalidArgumentError("shard " + std::to_string(plan.index) + " attempt " + std::to_string(plan.attempt) +
+                                  " is not a valid shard attempt");
     }
     if (!by_index.emplace(plan.index, &plan).second) {
       return InvalidArgumentError("shard " + std::to_string(plan.index) + " is given twice");
@@ -702,9 +695,8 @@ StatusOr<RetryDecision> NextAttempts(const RunPolicy& policy, std::span<const Sh
       if (it == log.end()) continue;
       for (const PackageAttempt& entry : it->second) {
         if (entry.result == PackageResult::kPassed) {
-          return InvalidArgumentError("package " + package + " ran in " +
-                                      AttemptLabel(outcome.shard, outcome.attempt) + " after it passed in " +
-                                      AttemptLabel(entry.shard, entry.attempt));
+          return InvalidArgumentError("package " + package + " ran in " + AttemptLabel(outcome.shard, outcome.attempt) +
+                                      " after it passed in " + AttemptLabel(entry.shard, entry.attempt));
         }
       }
     }

@@ -111,8 +111,8 @@ std::string_view CauseName(Cause cause);
 // move in the safe direction: more memory, fewer tests or binaries at once.
 struct Finding {
   Cause cause = Cause::kUnknown;
-  std::string evidence;                // one line, e.g. "heap grew ~60 MiB per test over 6 tests"
-  std::optional<Bytes> memory;         // a need it projected, e.g. from growth per test
+  std::string evidence;         // one line, e.g. "heap grew ~60 MiB per test over 6 tests"
+  std::optional<Bytes> memory;  // a need it projected, e.g. from growth per test
   std::optional<int> parallel;
   std::optional<int> p;
 };

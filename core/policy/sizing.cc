@@ -20,9 +20,7 @@ Bytes ScaleUp(Bytes a, std::uint64_t numerator, std::uint64_t denominator) {
   return SaturatingAdd(whole, rest);
 }
 
-Bytes Headroom(Bytes peak) {
-  return std::max(ScaleUp(peak, 6, 5), SaturatingAdd(peak, kMinHeadroom));
-}
+Bytes Headroom(Bytes peak) { return std::max(ScaleUp(peak, 6, 5), SaturatingAdd(peak, kMinHeadroom)); }
 
 Bytes RoundUpLimit(Bytes bytes) {
   constexpr Bytes kTop = kMaxQuantityBytes / kLimitGranularity * kLimitGranularity;

@@ -4,6 +4,9 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <csignal>
@@ -11,6 +14,7 @@
 #include "base/files.h"
 #include "base/metrics.h"
 #include "kube/client/errors.h"
+#include "kube/client/watch_stream.h"
 
 namespace gotestrun::kube {
 
@@ -74,31 +78,29 @@ using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
 BioPtr MemBio(const std::string& pem) { return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
 
+// The numeric address of `host` (httplib's address map takes only numbers): the host
+// itself when it is one, else the first address it resolves to. Unresolved, the host
+// is kept and the connection fails with the resolver's error as it would without a
+// server name.
+std::string ServerAddress(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return host;
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* addr = found->ai_family == AF_INET6
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  std::string out = inet_ntop(found->ai_family, addr, text, sizeof text) != nullptr ? text : host;
+  freeaddrinfo(found);
+  return out;
+}
+
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kRequestTimeout = std::chrono::seconds(60);
 constexpr size_t kMaxPooledConnections = 8;
 constexpr size_t kMaxErrorBody = 64 << 10;
-// One watch event is one object; anything larger than the API server would store
-// (1.5 MiB per object in etcd by default) with headroom is not a real event.
-constexpr size_t kMaxWatchEventBytes = 16 << 20;
 constexpr auto kTokenRefresh = std::chrono::seconds(60);
-
-StatusOr<WatchEvent> ParseWatchLine(std::string_view line) {
-  Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("type") || !j["type"].is_string()) {
-    return DataLossError("watch: malformed event: " + std::string(line.substr(0, 120)));
-  }
-  const std::string& type = j["type"].get_ref<const std::string&>();
-  WatchEvent ev{WatchEventType::kError, Json()};
-  if (type == "ADDED") ev.type = WatchEventType::kAdded;
-  else if (type == "MODIFIED") ev.type = WatchEventType::kModified;
-  else if (type == "DELETED") ev.type = WatchEventType::kDeleted;
-  else if (type == "BOOKMARK") ev.type = WatchEventType::kBookmark;
-  else if (type == "ERROR") ev.type = WatchEventType::kError;
-  else return DataLossError("watch: unknown event type '" + type + "'");
-  if (j.contains("object")) ev.object = std::move(j["object"]);
-  return ev;
-}
 
 }  // namespace
 
@@ -129,10 +131,12 @@ Status Client::Init() {
   if (!config_.client_cert_pem.empty()) {
     BioPtr cert = MemBio(config_.client_cert_pem);
     tls_->client_cert = PEM_read_bio_X509(cert.get(), nullptr, nullptr, nullptr);
-    if (tls_->client_cert == nullptr) return InvalidArgumentError("client certificate is not a PEM certificate: " + OpenSslError());
+    if (tls_->client_cert == nullptr)
+      return InvalidArgumentError("client certificate is not a PEM certificate: " + OpenSslError());
     BioPtr key = MemBio(config_.client_key_pem);
     tls_->client_key = PEM_read_bio_PrivateKey(key.get(), nullptr, nullptr, nullptr);
-    if (tls_->client_key == nullptr) return InvalidArgumentError("client key is not a PEM private key: " + OpenSslError());
+    if (tls_->client_key == nullptr)
+      return InvalidArgumentError("client key is not a PEM private key: " + OpenSslError());
     if (X509_check_private_key(tls_->client_cert, tls_->client_key) != 1) {
       return InvalidArgumentError("client key does not match the client certificate");
     }
@@ -145,12 +149,17 @@ Status Client::Init() {
 }
 
 std::unique_ptr<httplib::SSLClient> Client::NewConnection(std::chrono::seconds read_timeout) const {
+  // With tls-server-name the client is made for that name, so that it is the name sent
+  // in SNI and the one the certificate is checked against, and the name is mapped to
+  // the server's address for the connection itself.
+  const std::string& name = config_.tls_server_name.empty() ? config_.host : config_.tls_server_name;
   std::unique_ptr<httplib::SSLClient> c;
   if (tls_->client_cert != nullptr) {
-    c = std::make_unique<httplib::SSLClient>(config_.host, config_.port, tls_->client_cert, tls_->client_key);
+    c = std::make_unique<httplib::SSLClient>(name, config_.port, tls_->client_cert, tls_->client_key);
   } else {
-    c = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+    c = std::make_unique<httplib::SSLClient>(name, config_.port);
   }
+  if (name != config_.host) c->set_hostname_addr_map({{name, ServerAddress(config_.host)}});
   if (!tls_->ca.empty()) {
     // The client takes ownership of the store, so each connection gets its own.
     X509_STORE* store = X509_STORE_new();
@@ -210,8 +219,9 @@ void CountRequest(const ClusterConfig& config, const std::string& method, int ht
   static metrics::CounterFamily& requests = metrics::Registry::Default().Counter(
       "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.",
       {"code", "method", "host"});
-  requests.With({http_status > 0 ? std::to_string(http_status) : "<error>", method,
-                 config.host + ":" + std::to_string(config.port)})
+  requests
+      .With({http_status > 0 ? std::to_string(http_status) : "<error>", method,
+             config.host + ":" + std::to_string(config.port)})
       .Inc();
 }
 }  // namespace
@@ -252,7 +262,8 @@ StatusOr<std::string> Client::GetRaw(const std::string& path) { return Send("GET
 StatusOr<ObjectList> Client::List(const ResourceType& type, std::string_view ns, const ListOptions& options) {
   StatusOr<Json> j = SendJson("GET", type.CollectionPath(ns) + ListQuery(options), Json(), "");
   if (!j.ok()) return j.status();
-  if (!j->is_object() || !(*j)["items"].is_array()) return DataLossError("list " + type.Name() + ": no items in the response");
+  if (!j->is_object() || !(*j)["items"].is_array())
+    return DataLossError("list " + type.Name() + ": no items in the response");
   ObjectList out;
   out.items = std::move((*j)["items"].get_ref<Json::array_t&>());
   out.resource_version = MetaString(*j, "resourceVersion");
@@ -348,7 +359,7 @@ Status Client::Watch(const ResourceType& type, std::string_view ns, const WatchO
   int stop_id = stop != nullptr ? stop->OnStop([raw] { raw->stop(); }) : -1;
 
   int http_status = 0;
-  std::string pending;  // bytes of a line not yet complete
+  WatchStreamDecoder decoder;
   std::string error_body;
   Status result;
   bool ended_by_us = false;
@@ -364,38 +375,23 @@ Status Client::Watch(const ResourceType& type, std::string_view ns, const WatchO
       [&](const char* data, size_t n) {
         if (stopped()) return false;
         if (http_status != 200) {
-          if (error_body.size() < kMaxErrorBody) error_body.append(data, std::min(n, kMaxErrorBody - error_body.size()));
+          if (error_body.size() < kMaxErrorBody)
+            error_body.append(data, std::min(n, kMaxErrorBody - error_body.size()));
           return true;
         }
-        pending.append(data, n);
-        size_t start = 0;
-        for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-          std::string_view line(pending.data() + start, nl - start);
-          if (line.empty()) continue;
-          StatusOr<WatchEvent> ev = ParseWatchLine(line);
-          if (!ev.ok()) {
-            result = ev.status();
+        Status fed = decoder.Feed(std::string_view(data, n), [&](WatchEvent&& ev) {
+          if (ev.type == WatchEventType::kError) {
+            result = WatchErrorStatus(ev.object);
             return false;
           }
-          if (ev->type == WatchEventType::kError) {
-            const Json& o = ev->object;
-            int code = o.is_object() && o["code"].is_number_integer() ? o["code"].get<int>() : 500;
-            std::string reason = o.is_object() && o["reason"].is_string() ? o["reason"].get<std::string>() : "";
-            std::string message = o.is_object() && o["message"].is_string() ? o["message"].get<std::string>() : "";
-            result = StatusFromStatusObject(code, reason, message);
-            return false;
-          }
-          if (!on_event(std::move(*ev))) {
+          if (!on_event(std::move(ev))) {
             ended_by_us = true;
             return false;
           }
-        }
-        pending.erase(0, start);
-        if (pending.size() > kMaxWatchEventBytes) {
-          result = DataLossError("watch: an event is larger than " + std::to_string(kMaxWatchEventBytes) + " bytes");
-          return false;
-        }
-        return true;
+          return true;
+        });
+        if (!fed.ok()) result = fed;
+        return !decoder.stopped();
       });
   if (stop != nullptr) stop->RemoveOnStop(stop_id);
   CountRequest(config_, "GET", http_status);

@@ -73,8 +73,8 @@ class Client {
     return Update(type, object, Subresource::kStatus);
   }
   // application/merge-patch+json (RFC 7386).
-  StatusOr<Json> MergePatch(const ResourceType& type, std::string_view ns, std::string_view name,
-                            const Json& patch, Subresource sub = Subresource::kNone);
+  StatusOr<Json> MergePatch(const ResourceType& type, std::string_view ns, std::string_view name, const Json& patch,
+                            Subresource sub = Subresource::kNone);
   Status Delete(const ResourceType& type, std::string_view ns, std::string_view name,
                 const DeleteOptions& options = {});
   // POST to a subresource of an object, e.g. a Pod's "binding" or "eviction".

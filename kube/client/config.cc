@@ -21,10 +21,10 @@ std::string ResolvePath(std::string_view base_dir, const std::string& path) {
 
 // Finds the entry of a kubeconfig list (clusters, users, contexts) by name and
 // returns its inner map (`cluster:`, `user:`, `context:`).
-StatusOr<YAML::Node> FindNamed(const YAML::Node& root, const char* list, const char* inner,
-                               const std::string& name) {
+StatusOr<YAML::Node> FindNamed(const YAML::Node& root, const char* list, const char* inner, const std::string& name) {
   const YAML::Node entries = root[list];
-  if (entries && !entries.IsSequence()) return InvalidArgumentError(std::string("kubeconfig: ") + list + " must be a list");
+  if (entries && !entries.IsSequence())
+    return InvalidArgumentError(std::string("kubeconfig: ") + list + " must be a list");
   if (entries) {
     for (const YAML::Node& e : entries) {
       if (!e.IsMap() || !e["name"] || e["name"].as<std::string>() != name) continue;
@@ -77,7 +77,8 @@ StatusOr<ClusterConfig> ParseKubeconfigNode(const YAML::Node& root, std::string_
   if (!cluster.ok()) return cluster.status();
 
   ClusterConfig config;
-  GTR_RETURN_IF_ERROR(ParseServerUrl(Str(*cluster, "server"), config).Annotate("kubeconfig: cluster '" + cluster_name + "'"));
+  GTR_RETURN_IF_ERROR(
+      ParseServerUrl(Str(*cluster, "server"), config).Annotate("kubeconfig: cluster '" + cluster_name + "'"));
   if (Str(*cluster, "insecure-skip-tls-verify") == "true") {
     return InvalidArgumentError("kubeconfig: cluster '" + cluster_name +
                                 "' sets insecure-skip-tls-verify; TLS verification cannot be turned off, "
@@ -92,9 +93,10 @@ StatusOr<ClusterConfig> ParseKubeconfigNode(const YAML::Node& root, std::string_
     StatusOr<YAML::Node> user = FindNamed(root, "users", "user", user_name);
     if (!user.ok()) return user.status();
     if ((*user)["exec"] || (*user)["auth-provider"]) {
-      return Status(StatusCode::kUnimplemented,
-                    "kubeconfig: user '" + user_name +
-                        "' uses an exec or auth-provider plugin, which is not supported; use a token or a client certificate");
+      return Status(
+          StatusCode::kUnimplemented,
+          "kubeconfig: user '" + user_name +
+              "' uses an exec or auth-provider plugin, which is not supported; use a token or a client certificate");
     }
     config.token = Str(*user, "token");
     std::string token_file = Str(*user, "tokenFile");
@@ -104,7 +106,8 @@ StatusOr<ClusterConfig> ParseKubeconfigNode(const YAML::Node& root, std::string_
     StatusOr<std::string> key = InlineOrFile(*user, "client-key", base_dir);
     if (!key.ok()) return key.status();
     if (cert->empty() != key->empty()) {
-      return InvalidArgumentError("kubeconfig: user '" + user_name + "' has a client certificate without a key or a key without a certificate");
+      return InvalidArgumentError("kubeconfig: user '" + user_name +
+                                  "' has a client certificate without a key or a key without a certificate");
     }
     config.client_cert_pem = std::move(*cert);
     config.client_key_pem = std::move(*key);
@@ -125,12 +128,15 @@ Status ParseServerUrl(std::string_view url, ClusterConfig& config) {
   if (url.empty()) return InvalidArgumentError("no server URL");
   constexpr std::string_view kHttps = "https://";
   if (url.substr(0, kHttps.size()) != kHttps) {
-    return InvalidArgumentError("server '" + std::string(url) + "' is not an https:// URL; plain HTTP is not supported");
+    return InvalidArgumentError("server '" + std::string(url) +
+                                "' is not an https:// URL; plain HTTP is not supported");
   }
   std::string_view rest = url.substr(kHttps.size());
   size_t slash = rest.find('/');
   if (slash != std::string_view::npos) {
-    if (rest.substr(slash) != "/") return InvalidArgumentError("server '" + std::string(url) + "' has a path; API servers behind a path prefix are not supported");
+    if (rest.substr(slash) != "/")
+      return InvalidArgumentError("server '" + std::string(url) +
+                                  "' has a path; API servers behind a path prefix are not supported");
     rest = rest.substr(0, slash);
   }
   std::string_view host = rest;
@@ -185,7 +191,8 @@ StatusOr<ClusterConfig> InClusterConfig(const EnvLookup& getenv, const std::stri
   std::optional<std::string> host = getenv("KUBERNETES_SERVICE_HOST");
   std::optional<std::string> port = getenv("KUBERNETES_SERVICE_PORT");
   if (!host || host->empty() || !port || port->empty()) {
-    return FailedPreconditionError("not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set");
+    return FailedPreconditionError(
+        "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set");
   }
   ClusterConfig config;
   bool v6 = host->find(':') != std::string::npos;

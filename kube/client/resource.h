@@ -47,7 +47,7 @@ enum class Subresource { kNone, kStatus };
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int64_t limit = 0;                   // 0: no paging
+  int64_t limit = 0;  // 0: no paging
   std::string continue_token;
   std::string resource_version;        // "" (most recent, quorum read) or "0" (any, from cache)
   std::string resource_version_match;  // "", "NotOlderThan" or "Exact"

@@ -14,12 +14,13 @@ namespace {
 struct ReconcileMetrics {
   metrics::CounterFamily& total = metrics::Registry::Default().Counter(
       "controller_runtime_reconcile_total", "Total number of reconciliations per controller", {"controller", "result"});
-  metrics::CounterFamily& errors = metrics::Registry::Default().Counter(
-      "controller_runtime_reconcile_errors_total", "Total number of reconciliation errors per controller", {"controller"});
+  metrics::CounterFamily& errors =
+      metrics::Registry::Default().Counter("controller_runtime_reconcile_errors_total",
+                                           "Total number of reconciliation errors per controller", {"controller"});
   metrics::HistogramFamily& time = metrics::Registry::Default().Histogram(
       "controller_runtime_reconcile_time_seconds", "Length of time per reconciliation per controller", {"controller"},
       {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5,
-       1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60});
+       1.75,  2.0,  2.5,   3.0,  3.5, 4.0,  4.5, 5,    6,   7,    8,   9,    10,  15,  20,  25,  30,  40,  50,   60});
 };
 
 ReconcileMetrics& Metrics() {
@@ -97,10 +98,12 @@ void Controller::Work() {
 std::optional<std::string> ControllerOwnerKey(const kube::Json& object, const std::string& owner_kind) {
   if (!object.is_object() || !object.contains("metadata")) return std::nullopt;
   const kube::Json& meta = object["metadata"];
-  if (!meta.is_object() || !meta.contains("ownerReferences") || !meta["ownerReferences"].is_array()) return std::nullopt;
+  if (!meta.is_object() || !meta.contains("ownerReferences") || !meta["ownerReferences"].is_array())
+    return std::nullopt;
   for (const kube::Json& ref : meta["ownerReferences"]) {
     if (!ref.is_object() || !ref.contains("controller") || ref["controller"] != true) continue;
-    if (!ref.contains("kind") || ref["kind"] != owner_kind || !ref.contains("name") || !ref["name"].is_string()) continue;
+    if (!ref.contains("kind") || ref["kind"] != owner_kind || !ref.contains("name") || !ref["name"].is_string())
+      continue;
     std::string ns = kube::MetaString(object, "namespace");
     std::string name = ref["name"].get<std::string>();
     return ns.empty() ? name : ns + "/" + name;

@@ -41,8 +41,7 @@ using KeyMapper = std::function<std::optional<std::string>(const Store& store, c
 
 class Controller {
  public:
-  Controller(std::string name, Reconciler& reconciler, int workers = 2,
-             const Clock& clock = SystemClock::Get());
+  Controller(std::string name, Reconciler& reconciler, int workers = 2, const Clock& clock = SystemClock::Get());
   ~Controller();
 
   // The primary kind: each change enqueues the object's own key.

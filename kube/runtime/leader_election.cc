@@ -11,8 +11,9 @@ namespace {
 std::string Holder(const kube::Json& lease) {
   if (!lease.is_object() || !lease.contains("spec") || !lease["spec"].is_object()) return {};
   const kube::Json& spec = lease["spec"];
-  return spec.contains("holderIdentity") && spec["holderIdentity"].is_string() ? spec["holderIdentity"].get<std::string>()
-                                                                                : std::string();
+  return spec.contains("holderIdentity") && spec["holderIdentity"].is_string()
+             ? spec["holderIdentity"].get<std::string>()
+             : std::string();
 }
 
 // What identifies one renewal of the record: who holds it and when it was renewed.
@@ -28,8 +29,8 @@ LeaderElector::LeaderElector(kube::Client& client, LeaderElectionConfig config, 
 
 bool LeaderElector::TryAcquireOrRenew() {
   const auto leases = kube::ResourceType::Leases();
-  const int duration_s = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+  const int duration_s =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
   StatusOr<kube::Json> current = client_.Get(leases, config_.lease_namespace, config_.lease_name);
   std::string now = MicroTimeNow();
   if (!current.ok()) {
@@ -96,13 +97,14 @@ void LeaderElector::Release() {
 void LeaderElector::Run(kube::StopSignal& stop, const std::function<void()>& on_started_leading,
                         const std::function<void()>& on_stopped_leading) {
   // client-go's gauge: 1 while this candidate leads, 0 otherwise.
-  metrics::GaugeValue& master = metrics::Registry::Default()
-                                    .Gauge("leader_election_master_status",
-                                           "Gauge of if the reporting system is master of the relevant lease, 0 "
-                                           "indicates backup, 1 indicates master. 'name' is the string used to identify "
-                                           "the lease.",
-                                           {"name"})
-                                    .With({config_.lease_name});
+  metrics::GaugeValue& master =
+      metrics::Registry::Default()
+          .Gauge("leader_election_master_status",
+                 "Gauge of if the reporting system is master of the relevant lease, 0 "
+                 "indicates backup, 1 indicates master. 'name' is the string used to identify "
+                 "the lease.",
+                 {"name"})
+          .With({config_.lease_name});
   master.Set(0);
   while (!stop.stopped()) {
     if (TryAcquireOrRenew()) break;

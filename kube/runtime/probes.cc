@@ -13,7 +13,8 @@ ProbeServer::~ProbeServer() { Stop(); }
 
 Status ProbeServer::Start() {
   server_ = std::make_unique<httplib::Server>();
-  server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  server_->Get("/healthz",
+               [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     std::string why = ready_ ? ready_() : std::string();
     res.status = why.empty() ? 200 : 503;

@@ -85,8 +85,7 @@ class TokenBucketRateLimiter final : public RateLimiter {
 // history. NumRequeues is the largest of the parts'.
 class MaxOfRateLimiter final : public RateLimiter {
  public:
-  explicit MaxOfRateLimiter(std::vector<std::unique_ptr<RateLimiter>>&& limiters)
-      : limiters_(std::move(limiters)) {}
+  explicit MaxOfRateLimiter(std::vector<std::unique_ptr<RateLimiter>>&& limiters) : limiters_(std::move(limiters)) {}
 
   Clock::duration When(const std::string& key) override;
   void Forget(const std::string& key) override;

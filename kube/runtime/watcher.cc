@@ -7,7 +7,10 @@
 namespace gotestrun::runtime {
 
 Watcher::Watcher(kube::Client& client, kube::ResourceType type, WatcherOptions options, WatchConsumer& consumer)
-    : client_(client), type_(std::move(type)), options_(std::move(options)), consumer_(consumer),
+    : client_(client),
+      type_(std::move(type)),
+      options_(std::move(options)),
+      consumer_(consumer),
       backoff_(options_.initial_backoff) {
   if (!options_.initial_resource_version.empty()) {
     state_ = State::kWatching;
@@ -93,7 +96,8 @@ void Watcher::Watch(kube::StopSignal& stop) {
     return;
   }
   if (s.code() == StatusCode::kOutOfRange) {
-    spdlog::info("watch {} from resourceVersion {} expired; listing again", type_.Name(), watch_options.resource_version);
+    spdlog::info("watch {} from resourceVersion {} expired; listing again", type_.Name(),
+                 watch_options.resource_version);
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.expired;

@@ -45,9 +45,9 @@ struct WatcherOptions {
 // What the watcher has done, for tests and logs.
 struct WatcherStats {
   int lists = 0;
-  int watches = 0;   // watch requests started
-  int expired = 0;   // 410s that sent it back to listing
-  int errors = 0;    // failed lists or broken watches
+  int watches = 0;  // watch requests started
+  int expired = 0;  // 410s that sent it back to listing
+  int errors = 0;   // failed lists or broken watches
   std::string resource_version;
 };
 

@@ -47,11 +47,12 @@ void WorkQueue::EnableMetrics(const std::string& name) {
   auto m = std::make_unique<Metrics>();
   m->depth = &r.Gauge("workqueue_depth", "Current depth of workqueue", {"name"}).With({name});
   m->adds = &r.Counter("workqueue_adds_total", "Total number of adds handled by workqueue", {"name"}).With({name});
-  m->retries = &r.Counter("workqueue_retries_total", "Total number of retries handled by workqueue", {"name"}).With({name});
-  m->queue_duration = &r.Histogram("workqueue_queue_duration_seconds",
-                                   "How long in seconds an item stays in workqueue before being requested", {"name"},
-                                   kBuckets)
-                           .With({name});
+  m->retries =
+      &r.Counter("workqueue_retries_total", "Total number of retries handled by workqueue", {"name"}).With({name});
+  m->queue_duration =
+      &r.Histogram("workqueue_queue_duration_seconds",
+                   "How long in seconds an item stays in workqueue before being requested", {"name"}, kBuckets)
+           .With({name});
   m->work_duration = &r.Histogram("workqueue_work_duration_seconds",
                                   "How long in seconds processing an item from workqueue takes", {"name"}, kBuckets)
                           .With({name});

@@ -37,7 +37,9 @@ Json Template() {
   return t.ok() ? *t : Json();
 }
 
-const Json& ResourceTemplate(const Json& workflow_template) { return workflow_template["spec"]["templates"][0]["resource"]; }
+const Json& ResourceTemplate(const Json& workflow_template) {
+  return workflow_template["spec"]["templates"][0]["resource"];
+}
 
 // The manifest as Argo renders it: {{workflow.parameters.X}} from the arguments.
 Json RenderedManifest(const Json& workflow_template, std::map<std::string, std::string> given) {
@@ -46,7 +48,8 @@ Json RenderedManifest(const Json& workflow_template, std::map<std::string, std::
     const std::string name = p["name"];
     const std::string value = given.contains(name) ? given[name] : p.value("value", "");
     const std::string ref = "{{workflow.parameters." + name + "}}";
-    for (size_t at = manifest.find(ref); at != std::string::npos; at = manifest.find(ref)) manifest.replace(at, ref.size(), value);
+    for (size_t at = manifest.find(ref); at != std::string::npos; at = manifest.find(ref))
+      manifest.replace(at, ref.size(), value);
   }
   auto j = api::YamlToJson(manifest);
   EXPECT_TRUE(j.ok()) << j.status();
@@ -153,13 +156,14 @@ class ArgoTest : public ::testing::Test {
     command += " --module-dir " GTR_FIXTURES_DIR "/memory --no-history --out " + work_ + "/" + name + " >" + work_ +
                "/" + name + ".log 2>&1";
     int rc = std::system(command.c_str());
-    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == want_exit) << command << ": " << rc << "\n"
-                                                              << Log(name);
+    EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == want_exit) << command << ": " << rc << "\n" << Log(name);
     auto text = ReadFile(work_ + "/" + name + "/status.yaml");
     EXPECT_TRUE(text.ok()) << text.status();
     auto status = api::YamlToJson(text.ok() ? *text : "");
     EXPECT_TRUE(status.ok());
-    return {{"apiVersion", "gotestrun.dev/v1alpha1"}, {"kind", "GoTestRun"}, {"metadata", {{"name", name}}},
+    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
+            {"kind", "GoTestRun"},
+            {"metadata", {{"name", name}}},
             {"status", status.ok() ? *status : Json()}};
   }
 
@@ -181,7 +185,8 @@ TEST_F(ArgoTest, TheTemplatesGoTestRunIsAcceptedByTheApiServer) {
 
 TEST_F(ArgoTest, ConditionsAndOutputsMatchRealFinishedRuns) {
   const Json t = Template();
-  const std::string success = ResourceTemplate(t)["successCondition"], failure = ResourceTemplate(t)["failureCondition"];
+  const std::string success = ResourceTemplate(t)["successCondition"],
+                    failure = ResourceTemplate(t)["failureCondition"];
   Json passed = FinishedRun("passed", {"./clean/a", "--memory", "256Mi"}, 0);
   ASSERT_EQ(passed["status"].value("phase", ""), "Succeeded");
   EXPECT_TRUE(Holds(passed, success)) << success;
@@ -217,15 +222,21 @@ TEST_F(ArgoTest, AWorkflowsStopEndsTheGoTestRunsItOwns) {
   ASSERT_TRUE(controller.Start().ok());
 
   auto make_workflow = [&](const std::string& name) {
-    auto wf = client_->Create(kWorkflows, ns_, {{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "Workflow"},
-                                                {"metadata", {{"name", name}}}, {"spec", {{"entrypoint", "go-test"}}}});
+    auto wf = client_->Create(kWorkflows, ns_,
+                              {{"apiVersion", "argoproj.io/v1alpha1"},
+                               {"kind", "Workflow"},
+                               {"metadata", {{"name", name}}},
+                               {"spec", {{"entrypoint", "go-test"}}}});
     EXPECT_TRUE(wf.ok()) << wf.status();
     Json run = RenderedManifest(Template(), {{"claimName", "workspace"}});
     run["metadata"].erase("generateName");
     run["metadata"]["name"] = name + "-run";
-    run["metadata"]["ownerReferences"] = Json::array({{{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "Workflow"},
-                                                       {"name", name}, {"uid", (*wf)["metadata"]["uid"]},
-                                                       {"controller", true}, {"blockOwnerDeletion", true}}});
+    run["metadata"]["ownerReferences"] = Json::array({{{"apiVersion", "argoproj.io/v1alpha1"},
+                                                       {"kind", "Workflow"},
+                                                       {"name", name},
+                                                       {"uid", (*wf)["metadata"]["uid"]},
+                                                       {"controller", true},
+                                                       {"blockOwnerDeletion", true}}});
     auto created = client_->Create(kRuns, ns_, run);
     EXPECT_TRUE(created.ok()) << created.status();
   };
@@ -246,8 +257,10 @@ TEST_F(ArgoTest, AWorkflowsStopEndsTheGoTestRunsItOwns) {
 TEST(ArgoShutdown, OnlyStopAndTerminateOfTheOwnerByUid) {
   Json wf = {{"metadata", {{"namespace", "ci"}, {"name", "w"}, {"uid", "u1"}}}, {"spec", {{"shutdown", "Stop"}}}};
   auto run = [](const std::string& name, const std::string& uid, bool deleting = false) {
-    Json r = {{"metadata", {{"namespace", "ci"}, {"name", name},
-                            {"ownerReferences", Json::array({{{"kind", "Workflow"}, {"uid", uid}, {"controller", true}}})}}}};
+    Json r = {{"metadata",
+               {{"namespace", "ci"},
+                {"name", name},
+                {"ownerReferences", Json::array({{{"kind", "Workflow"}, {"uid", uid}, {"controller", true}}})}}}};
     if (deleting) r["metadata"]["deletionTimestamp"] = "2026-12-03T10:00:00Z";
     return std::make_shared<const Json>(r);
   };

@@ -113,7 +113,8 @@ void WarmBuildCache(const std::string& log) {
   for (const Row& row : Rows()) {
     if (row.package != "compileheavy") argv.push_back("./" + row.package);
   }
-  StatusOr<Subprocess> go = Subprocess::Spawn({.argv = argv, .extra_env = kGoEnv, .working_dir = kFixture, .output_file = log});
+  StatusOr<Subprocess> go =
+      Subprocess::Spawn({.argv = argv, .extra_env = kGoEnv, .working_dir = kFixture, .output_file = log});
   ASSERT_TRUE(go.ok()) << go.status();
   const std::optional<ExitInfo> end = go->Wait(std::chrono::minutes(10));
   ASSERT_TRUE(end.has_value()) << "go test -run ^$ did not finish";
@@ -145,7 +146,7 @@ TEST(DiagnosisAccuracyTest, EveryFixtureIsNamedRight) {
     std::string folder = row.package;
     std::replace(folder.begin(), folder.end(), '/', '_');
     const std::string dir = tmp.path() + "/" + folder;
-    std::vector<std::string> argv = {GTR_AGENT_BIN, "run", "--dir", dir, "--module-dir", kFixture,
+    std::vector<std::string> argv = {GTR_AGENT_BIN,     "run",  "--dir",  dir,       "--module-dir", kFixture,
                                      "--heap-interval", "10ms", "--flag", "-count=1"};
     argv.insert(argv.end(), row.flags.begin(), row.flags.end());
     argv.push_back("./" + row.package);
@@ -186,7 +187,8 @@ TEST(DiagnosisAccuracyTest, EveryFixtureIsNamedRight) {
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - all_start).count();
 
   int right = 0;
-  std::printf("\n%-14s %6s %-16s %-16s %-12s %6s  %s\n", "package", "limit", "expected", "got", "result", "secs", "summary");
+  std::printf("\n%-14s %6s %-16s %-16s %-12s %6s  %s\n", "package", "limit", "expected", "got", "result", "secs",
+              "summary");
   for (const Outcome& o : outcomes) {
     right += o.right ? 1 : 0;
     std::printf("%-14s %4lluMi %-16s %-16s %-12s %6.1f  %s%s\n", o.row.package.c_str(),

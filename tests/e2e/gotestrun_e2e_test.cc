@@ -41,14 +41,15 @@ class GoTestRunE2e : public ::testing::Test {
     work_ = ::mkdtemp(t.data());
     profiles_ = work_ + "/profiles";
     fs::create_directories(profiles_);
-    node_ = std::make_unique<TestNode>(
-        *client_, TestNodeOptions{.node_name = "e2e-" + ns_.substr(0, 40),
-                                  .work_dir = work_ + "/node",
-                                  .claim_folders = {{"workspace", GTR_FIXTURES_DIR}, {"gotestrun-profiles", profiles_}}});
+    node_ = std::make_unique<TestNode>(*client_, TestNodeOptions{.node_name = "e2e-" + ns_.substr(0, 40),
+                                                                 .work_dir = work_ + "/node",
+                                                                 .claim_folders = {{"workspace", GTR_FIXTURES_DIR},
+                                                                                   {"gotestrun-profiles", profiles_}}});
     ASSERT_TRUE(node_->Start().ok());
-    auto op = Subprocess::Spawn({.argv = {GTR_OPERATOR_BIN, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path(),
-                                          "--profiles-dir", profiles_, "--namespace", ns_, "--agent-path", GTR_AGENT_BIN},
-                                 .output_file = work_ + "/operator.log"});
+    auto op = Subprocess::Spawn(
+        {.argv = {GTR_OPERATOR_BIN, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path(),
+                  "--profiles-dir", profiles_, "--namespace", ns_, "--agent-path", GTR_AGENT_BIN},
+         .output_file = work_ + "/operator.log"});
     ASSERT_TRUE(op.ok()) << op.status();
     operator_.emplace(std::move(*op));
   }
@@ -58,26 +59,29 @@ class GoTestRunE2e : public ::testing::Test {
     node_.reset();
     if (HasFailure()) {
       auto log = ReadFile(work_ + "/operator.log", 64 << 20);
-      if (log.ok()) std::cerr << "---- operator log (tail) ----\n" << log->substr(log->size() > 6000 ? log->size() - 6000 : 0);
+      if (log.ok())
+        std::cerr << "---- operator log (tail) ----\n" << log->substr(log->size() > 6000 ? log->size() - 6000 : 0);
     }
     if (std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_);
   }
 
   Json Run(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
            const std::string& max_memory) {
-    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
-            {"kind", "GoTestRun"},
-            {"metadata", {{"name", name}, {"namespace", ns_}}},
-            {"spec",
-             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-              {"image", "golang:1.26"},
-              {"packages", packages},
-              // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-              {"goTest", {{"parallel", 2}, {"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                                                     {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
-              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
-              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-              {"profiling", {{"heapInterval", "500ms"}}}}}};
+    return {
+        {"apiVersion", "gotestrun.dev/v1alpha1"},
+        {"kind", "GoTestRun"},
+        {"metadata", {{"name", name}, {"namespace", ns_}}},
+        {"spec",
+         {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+          {"image", "golang:1.26"},
+          {"packages", packages},
+          // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
+          {"goTest",
+           {{"parallel", 2},
+            {"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}, {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
+          {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
+          {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+          {"profiling", {{"heapInterval", "500ms"}}}}}};
   }
 
   Json WaitForEnd(const std::string& name) {
@@ -87,7 +91,8 @@ class GoTestRunE2e : public ::testing::Test {
           auto r = client_->Get(kGoTestRuns, ns_, name);
           if (!r.ok()) return false;
           last = *r;
-          std::string phase = last.contains("status") && last["status"].is_object() ? last["status"].value("phase", "") : "";
+          std::string phase =
+              last.contains("status") && last["status"].is_object() ? last["status"].value("phase", "") : "";
           return phase == "Succeeded" || phase == "Failed";
         },
         std::chrono::minutes(10));
@@ -194,14 +199,16 @@ TEST_F(GoTestRunE2e, AStallAtTheLimitIsEndedAndShownInStatus) {
     for (const Json& e : d["evidence"]) in_diagnosis |= e.get<std::string>().starts_with("stalled at the limit");
   }
   EXPECT_TRUE(in_diagnosis) << status["diagnosis"].dump(2);
-  EXPECT_TRUE(Eventually([&] {
-    auto events = client_->List(ResourceType::Events(), ns_);
-    if (!events.ok()) return false;
-    for (const Json& e : events->items) {
-      if (e.value("reason", "") == "MemoryStall" && e["involvedObject"].value("name", "") == "stall") return true;
-    }
-    return false;
-  }, std::chrono::seconds(30)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto events = client_->List(ResourceType::Events(), ns_);
+        if (!events.ok()) return false;
+        for (const Json& e : events->items) {
+          if (e.value("reason", "") == "MemoryStall" && e["involvedObject"].value("name", "") == "stall") return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(30)));
 }
 
 // The suite's memory history: the first run is OOM-killed and converges; the second is
@@ -265,14 +272,16 @@ TEST_F(GoTestRunE2e, ASecondRunIsPlannedFromHistoryAndAGrownPackageIsFlagged) {
   EXPECT_EQ(third["status"].value("oomKills", -1), 0) << third["status"].dump(2);
   EXPECT_TRUE(HasCondition(third, "MemoryGrowth", "True")) << third["status"].dump(2);
   EXPECT_NE(third["status"].value("message", "").find(leak), std::string::npos) << third["status"].dump(2);
-  EXPECT_TRUE(Eventually([&] {
-    auto events = client_->List(ResourceType::Events(), ns_);
-    if (!events.ok()) return false;
-    for (const Json& e : events->items) {
-      if (e.value("reason", "") == "MemoryGrowth" && e["involvedObject"].value("name", "") == "hist-3") return true;
-    }
-    return false;
-  }, std::chrono::seconds(30)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto events = client_->List(ResourceType::Events(), ns_);
+        if (!events.ok()) return false;
+        for (const Json& e : events->items) {
+          if (e.value("reason", "") == "MemoryGrowth" && e["involvedObject"].value("name", "") == "hist-3") return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(30)));
 }
 
 // The fixture suite's pathologies, each in a shard of its own and each killed by the
@@ -286,7 +295,8 @@ TEST_F(GoTestRunE2e, EveryKilledPackageIsDiagnosedWithItsCause) {
       {"gotestrun.dev/fixtures/memory/initmem", "InitMemory"},
       {"gotestrun.dev/fixtures/memory/largetest", "LargeTest"},
   };
-  Json run = Run("causes", {"./leak", "./goroutineleak", "./nativemem", "./initmem", "./largetest", "./clean/a"}, "160Mi", "1Gi");
+  Json run = Run("causes", {"./leak", "./goroutineleak", "./nativemem", "./initmem", "./largetest", "./clean/a"},
+                 "160Mi", "1Gi");
   run["spec"]["sharding"] = {{"shards", 6}, {"maxShards", 12}};
   // The fixtures die within a second: snapshot often enough to see them grow.
   run["spec"]["profiling"]["heapInterval"] = "100ms";
@@ -322,11 +332,11 @@ TEST_F(GoTestRunE2e, TheLocalRunnerReportsWhatTheOperatorReports) {
   Json local_manifest = run;
   local_manifest["metadata"].erase("namespace");
   ASSERT_TRUE(WriteFileAtomic(manifest, local_manifest.dump(2)).ok());
-  auto local = Subprocess::Spawn({.argv = {GTR_GOTESTRUN_BIN, "run", "-f", manifest, "--module-dir",
-                                           std::string(GTR_FIXTURES_DIR) + "/memory", "--out", work_ + "/local",
-                                           "--no-history", "--agent", GTR_AGENT_BIN},
-                                  .extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local"},
-                                  .output_file = work_ + "/local.log"});
+  auto local = Subprocess::Spawn(
+      {.argv = {GTR_GOTESTRUN_BIN, "run", "-f", manifest, "--module-dir", std::string(GTR_FIXTURES_DIR) + "/memory",
+                "--out", work_ + "/local", "--no-history", "--agent", GTR_AGENT_BIN},
+       .extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local"},
+       .output_file = work_ + "/local.log"});
   ASSERT_TRUE(local.ok()) << local.status();
   std::optional<ExitInfo> exit = local->Wait(std::chrono::minutes(10));
   ASSERT_TRUE(exit.has_value());
@@ -361,8 +371,9 @@ TEST_F(GoTestRunE2e, TheLocalRunnerReportsWhatTheOperatorReports) {
     EXPECT_TRUE(e && e->exit_code == 0) << ReadFile(out, 1 << 20).value();
     return ReadFile(out, 1 << 20).value();
   };
-  std::string from_cluster = describe({"same", "-n", ns_, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path()},
-                                      work_ + "/describe-cluster.txt");
+  std::string from_cluster =
+      describe({"same", "-n", ns_, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path()},
+               work_ + "/describe-cluster.txt");
   std::string from_folder = describe({work_ + "/local"}, work_ + "/describe-local.txt");
   for (const auto& [pkg, cause] : causes(in_cluster)) {
     for (const std::string* words : {&from_cluster, &from_folder}) {
@@ -382,12 +393,15 @@ TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {
   EXPECT_FALSE(pods->items.empty());
 
   ASSERT_TRUE(client_->Delete(kGoTestRuns, ns_, "short").ok());
-  EXPECT_TRUE(Eventually([&] { return client_->Get(kGoTestRuns, ns_, "short").status().code() == StatusCode::kNotFound; },
-                         std::chrono::seconds(60)));
-  EXPECT_TRUE(Eventually([&] {
-    auto left = client_->List(ResourceType::Pods(), ns_);
-    return left.ok() && left->items.empty();
-  }, std::chrono::seconds(60)));
+  EXPECT_TRUE(
+      Eventually([&] { return client_->Get(kGoTestRuns, ns_, "short").status().code() == StatusCode::kNotFound; },
+                 std::chrono::seconds(60)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto left = client_->List(ResourceType::Pods(), ns_);
+        return left.ok() && left->items.empty();
+      },
+      std::chrono::seconds(60)));
   EXPECT_FALSE(fs::exists(profiles_ + "/" + ns_ + "/short"));
 }
 

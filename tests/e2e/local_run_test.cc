@@ -258,7 +258,6 @@ TEST_F(LocalRunTest, InterruptStopsEveryProcessOfTheRunAndExits130) {
   }
 }
 
-
 namespace memory_stall {
 
 // The attempt of `status` whose outcome is MemoryStall, or null.

@@ -124,7 +124,8 @@ std::vector<std::string> ChromiumArgs(const std::string& chromium, const std::st
 }
 
 // Each element that opens with `open_tag_prefix`, up to its closing tag.
-std::vector<std::string> Elements(const std::string& dom, const std::string& open_tag_prefix, const std::string& close) {
+std::vector<std::string> Elements(const std::string& dom, const std::string& open_tag_prefix,
+                                  const std::string& close) {
   std::vector<std::string> out;
   for (std::size_t at = dom.find(open_tag_prefix); at != std::string::npos; at = dom.find(open_tag_prefix, at + 1)) {
     std::size_t end = dom.find(close, at);
@@ -154,7 +155,8 @@ void ExpectNonTrivialPng(const std::string& png, std::uint32_t width, std::uint3
   auto be32 = [&](std::size_t at) {
     return (std::uint32_t{static_cast<unsigned char>(png[at])} << 24) |
            (std::uint32_t{static_cast<unsigned char>(png[at + 1])} << 16) |
-           (std::uint32_t{static_cast<unsigned char>(png[at + 2])} << 8) | std::uint32_t{static_cast<unsigned char>(png[at + 3])};
+           (std::uint32_t{static_cast<unsigned char>(png[at + 2])} << 8) |
+           std::uint32_t{static_cast<unsigned char>(png[at + 3])};
   };
   ASSERT_EQ(png.substr(12, 4), "IHDR");
   EXPECT_EQ(be32(16), width);
@@ -233,8 +235,12 @@ TEST_F(ReportInChromium, TheScriptDrawsEveryChart) {
   ASSERT_EQ(memory.size(), 5u);
   std::map<std::string, std::string> by_attempt;
   for (const std::string& f : memory) by_attempt[AttrOf(f, "data-attempt")] = f;
-  const std::map<std::string, std::pair<int, int>> expected = {  // kills, binaries
-      {"s0a1", {1, 2}}, {"s0a2", {1, 1}}, {"s0a3", {1, 0}}, {"s1a1", {1, 3}}, {"s1a2", {0, 1}}};
+  const std::map<std::string, std::pair<int, int>> expected = {// kills, binaries
+                                                               {"s0a1", {1, 2}},
+                                                               {"s0a2", {1, 1}},
+                                                               {"s0a3", {1, 0}},
+                                                               {"s1a1", {1, 3}},
+                                                               {"s1a2", {0, 1}}};
   for (const auto& [id, want] : expected) {
     SCOPED_TRACE(id);
     ASSERT_EQ(by_attempt.count(id), 1u);

@@ -39,18 +39,23 @@ TEST(ControlPlane, ControllerManagerCollectsOwnedObjects) {
   auto client = kube::Client::Create((*cp)->AdminConfig());
   ASSERT_TRUE(client.ok());
   const auto cms = ResourceType::ConfigMaps();
-  auto owner = (*client)->Create(cms, "default", {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "owner"}}}});
+  auto owner = (*client)->Create(cms, "default",
+                                 {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "owner"}}}});
   ASSERT_TRUE(owner.ok()) << owner.status();
   Json child = {{"apiVersion", "v1"},
                 {"kind", "ConfigMap"},
                 {"metadata",
                  {{"name", "child"},
                   {"ownerReferences",
-                   {{{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "owner"}, {"uid", kube::MetaString(*owner, "uid")}}}}}}};
+                   {{{"apiVersion", "v1"},
+                     {"kind", "ConfigMap"},
+                     {"name", "owner"},
+                     {"uid", kube::MetaString(*owner, "uid")}}}}}}};
   ASSERT_TRUE((*client)->Create(cms, "default", child).ok());
   ASSERT_TRUE((*client)->Delete(cms, "default", "owner").ok());
-  EXPECT_TRUE(Eventually([&] { return (*client)->Get(cms, "default", "child").status().code() == StatusCode::kNotFound; },
-                         std::chrono::seconds(90)))
+  EXPECT_TRUE(
+      Eventually([&] { return (*client)->Get(cms, "default", "child").status().code() == StatusCode::kNotFound; },
+                 std::chrono::seconds(90)))
       << "the garbage collector did not delete the owned object";
 }
 

@@ -37,10 +37,13 @@ class MirrorReconciler : public Reconciler {
       }
       ++reconciles[key];
     }
-    std::string want = (*obj)["data"].is_object() && (*obj)["data"]["want"].is_string() ? (*obj)["data"]["want"].get<std::string>() : "";
-    std::string have = (*obj)["metadata"].contains("annotations") && (*obj)["metadata"]["annotations"].contains("mirrored")
-                           ? (*obj)["metadata"]["annotations"]["mirrored"].get<std::string>()
+    std::string want = (*obj)["data"].is_object() && (*obj)["data"]["want"].is_string()
+                           ? (*obj)["data"]["want"].get<std::string>()
                            : "";
+    std::string have =
+        (*obj)["metadata"].contains("annotations") && (*obj)["metadata"]["annotations"].contains("mirrored")
+            ? (*obj)["metadata"]["annotations"]["mirrored"].get<std::string>()
+            : "";
     if (want == have) return ReconcileResult{};  // converged: write nothing
     auto r = client_.MergePatch(ResourceType::ConfigMaps(), kube::MetaString(*obj, "namespace"), name,
                                 {{"metadata", {{"annotations", {{"mirrored", want}}}}}});
@@ -70,7 +73,10 @@ TEST(Controller, ConvergesRetriesAndThenWritesNothing) {
   ASSERT_TRUE(controller.Start().ok());
 
   for (const char* name : {"a", "b", "flaky-c"}) {
-    Json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", name}}}, {"data", {{"want", std::string("v-") + name}}}};
+    Json cm = {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"name", name}}},
+               {"data", {{"want", std::string("v-") + name}}}};
     ASSERT_TRUE(client->Create(ResourceType::ConfigMaps(), ns, cm).ok());
   }
   auto mirrored = [&](const std::string& name) {
@@ -128,9 +134,15 @@ TEST(LeaderElection, OneLeaderAtATimeAndHandOver) {
   };
   LeaderElector a(*client, config("a")), b(*client, config("b"));
   kube::StopSignal stop_a, stop_b;
-  std::thread ta([&] { a.Run(stop_a, [&] { track(1); }, [&] { track(-1); }); });
+  std::thread ta([&] {
+    a.Run(
+        stop_a, [&] { track(1); }, [&] { track(-1); });
+  });
   ASSERT_TRUE(Eventually([&] { return a.leading(); }));
-  std::thread tb([&] { b.Run(stop_b, [&] { track(1); }, [&] { track(-1); }); });
+  std::thread tb([&] {
+    b.Run(
+        stop_b, [&] { track(1); }, [&] { track(-1); });
+  });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_FALSE(b.leading()) << "a renews; b must wait";
 

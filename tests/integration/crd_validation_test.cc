@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/api/gotestrun.h"
 #include "core/api/yaml_json.h"
 #include "base/files.h"
 #include "kube/client/client.h"
@@ -236,6 +237,26 @@ TEST_P(RefusedManifest, WithAMessageNamingTheField) {
   }
   std::string name = run["metadata"]["name"].get<std::string>();
   EXPECT_EQ(client_->Get(kGoTestRuns, ns_, name).status().code(), StatusCode::kNotFound);
+  // What the API server refuses in spec, `gotestrun run -f` refuses too, naming the field.
+  if (created.status().message().find("spec.") != std::string::npos) {
+    StatusOr<GoTestRunSpec> local = ParseSpec(run["spec"]);
+    ASSERT_FALSE(local.ok()) << "the local path accepts what the CRD refuses: " << run["spec"].dump().substr(0, 400);
+    EXPECT_EQ(local.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(local.status().message().find("spec."), std::string::npos) << local.status();
+  }
+}
+
+// Fields the schema does not know are pruned by the API server (refused with strict
+// field validation); the local path refuses them, naming the field.
+TEST(LocalSpec, UnknownFieldsAreRefused) {
+  StatusOr<Json> run = LoadYaml(kCrdsDir + "/examples/minimal.yaml");
+  ASSERT_TRUE(run.ok()) << run.status();
+  Json spec = (*run)["spec"];
+  ASSERT_TRUE(ParseSpec(spec).ok());
+  spec["goTest"] = {{"parallell", 2}};
+  StatusOr<GoTestRunSpec> local = ParseSpec(spec);
+  ASSERT_FALSE(local.ok());
+  EXPECT_EQ(local.status().message(), "unknown field spec.goTest.parallell");
 }
 
 Json& Spec(Json& run) { return run["spec"]; }
@@ -244,14 +265,19 @@ const Malformed kMalformed[] = {
     {"NoSource", [](Json& r) { Spec(r).erase("source"); }, {"spec.source: Required value"}},
     {"EmptySource",
      [](Json& r) { Spec(r)["source"] = Json::object(); },
-     {"spec.source: Invalid value", "set one of source.volume (a module checked out in a PersistentVolumeClaim) or "
-                                    "source.git (a repository to clone)"}},
+     {"spec.source: Invalid value",
+      "set one of source.volume (a module checked out in a PersistentVolumeClaim) or "
+      "source.git (a repository to clone)"}},
     {"BothSources",
-     [](Json& r) { Spec(r)["source"]["volume"] = {{"claimName", "workspace"}}; },
+     [](Json& r) {
+       Spec(r)["source"]["volume"] = {{"claimName", "workspace"}};
+     },
      {"spec.source: Invalid value", "set only one of source.volume and source.git, not both"}},
     {"MissingImage", [](Json& r) { Spec(r).erase("image"); }, {"spec.image: Required value"}},
     {"MemoryAboveMaxMemory",
-     [](Json& r) { Spec(r)["resources"] = {{"memory", "8Gi"}, {"maxMemory", "4Gi"}}; },
+     [](Json& r) {
+       Spec(r)["resources"] = {{"memory", "8Gi"}, {"maxMemory", "4Gi"}};
+     },
      {"spec.resources.maxMemory: Invalid value", "maxMemory (4Gi) must be at least memory (8Gi)"}},
     {"MemoryIsNotAQuantity",
      [](Json& r) { Spec(r)["resources"]["memory"] = "12 GB"; },
@@ -260,76 +286,124 @@ const Malformed kMalformed[] = {
      [](Json& r) { Spec(r)["resources"]["memory"] = 0; },
      {"spec.resources.memory: Invalid value", "must be more than zero"}},
     {"ZeroShards",
-     [](Json& r) { Spec(r)["sharding"] = {{"shards", 0}}; },
+     [](Json& r) {
+       Spec(r)["sharding"] = {{"shards", 0}};
+     },
      {"spec.sharding.shards: Invalid value: 0", "should be greater than or equal to 1"}},
     {"MaxShardsBelowShards",
-     [](Json& r) { Spec(r)["sharding"] = {{"shards", 8}, {"maxShards", 4}}; },
+     [](Json& r) {
+       Spec(r)["sharding"] = {{"shards", 8}, {"maxShards", 4}};
+     },
      {"spec.sharding.maxShards: Invalid value", "maxShards must be at least shards"}},
     {"ShardsAboveTheDefaultMaxShards",
-     [](Json& r) { Spec(r)["sharding"] = {{"shards", 40}}; },
+     [](Json& r) {
+       Spec(r)["sharding"] = {{"shards", 40}};
+     },
      {"spec.sharding.maxShards: Invalid value", "maxShards must be at least shards (maxShards is 32 unless set)"}},
     {"RatioNotAboveOne",
-     [](Json& r) { Spec(r)["retry"] = {{"memoryBumpRatio", "0.9"}}; },
+     [](Json& r) {
+       Spec(r)["retry"] = {{"memoryBumpRatio", "0.9"}};
+     },
      {"spec.retry.memoryBumpRatio: Invalid value", "must be more than 1 and at most 8", "got \"0.9\""}},
     {"RatioAboveEight",
-     [](Json& r) { Spec(r)["retry"] = {{"memoryBumpRatio", "8.5"}}; },
+     [](Json& r) {
+       Spec(r)["retry"] = {{"memoryBumpRatio", "8.5"}};
+     },
      {"spec.retry.memoryBumpRatio: Invalid value", "must be more than 1 and at most 8"}},
     {"RatioNotADecimal",
-     [](Json& r) { Spec(r)["retry"] = {{"memoryBumpRatio", "abc"}}; },
+     [](Json& r) {
+       Spec(r)["retry"] = {{"memoryBumpRatio", "abc"}};
+     },
      {"spec.retry.memoryBumpRatio: Invalid value: \"abc\"", "should match"}},
     {"RatioNotQuoted",
-     [](Json& r) { Spec(r)["retry"] = {{"memoryBumpRatio", 1.5}}; },
+     [](Json& r) {
+       Spec(r)["retry"] = {{"memoryBumpRatio", 1.5}};
+     },
      {"spec.retry.memoryBumpRatio: Invalid value", "must be of type string"}},
     {"TooManyAttempts",
-     [](Json& r) { Spec(r)["retry"] = {{"maxAttempts", 21}}; },
+     [](Json& r) {
+       Spec(r)["retry"] = {{"maxAttempts", 21}};
+     },
      {"spec.retry.maxAttempts: Invalid value: 21", "should be less than or equal to 20"}},
     {"FlagParallelWithValue",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-race", "-parallel=4"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-race", "-parallel=4"}}};
+     },
      {"spec.goTest.flags[1]: Forbidden", "-parallel=4 is set by the operator", "spec.goTest.parallel"}},
     {"FlagExecWithTwoDashes",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"--exec=foo"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"--exec=foo"}}};
+     },
      {"spec.goTest.flags[0]: Forbidden", "--exec=foo is set by the operator"}},
     {"FlagJson",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-v", "-json"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-v", "-json"}}};
+     },
      {"spec.goTest.flags[1]: Forbidden", "-json is set by the operator"}},
     {"FlagTestParallel",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-test.parallel", "2"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-test.parallel", "2"}}};
+     },
      {"spec.goTest.flags[0]: Forbidden", "-test.parallel is set by the operator"}},
     {"FlagWithAFieldOfItsOwn",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-timeout=5m"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-timeout=5m"}}};
+     },
      {"spec.goTest.flags[0]: Forbidden", "-timeout=5m has a field of its own: use spec.goTest.timeout"}},
     {"FlagTags",
-     [](Json& r) { Spec(r)["goTest"] = {{"flags", {"-race", "--tags=integration"}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-race", "--tags=integration"}}};
+     },
      {"spec.goTest.flags[1]: Forbidden", "--tags=integration has a field of its own: use spec.goTest.tags"}},
     {"EnvGomemlimit",
-     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "GOMEMLIMIT"}, {"value", "1GiB"}}}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "GOMEMLIMIT"}, {"value", "1GiB"}}}}};
+     },
      {"spec.goTest.env[0].name: Forbidden", "GOMEMLIMIT is set by the operator, from the memory plan of each attempt"}},
     {"EnvGodebug",
-     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "PATH"}, {"value", "/x"}}, {{"name", "GODEBUG"}}}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "PATH"}, {"value", "/x"}}, {{"name", "GODEBUG"}}}}};
+     },
      {"spec.goTest.env[1].name: Forbidden", "GODEBUG is set by the operator, to record GC traces"}},
     {"EnvNameNotAnIdentifier",
-     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "1X"}, {"value", "y"}}}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "1X"}, {"value", "y"}}}}};
+     },
      {"spec.goTest.env[0].name: Invalid value: \"1X\"", "should match"}},
     {"EnvNameTwice",
-     [](Json& r) { Spec(r)["goTest"] = {{"env", {{{"name", "A"}}, {{"name", "A"}}}}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "A"}}, {{"name", "A"}}}}};
+     },
      {"spec.goTest.env[1]: Duplicate value"}},
     {"TimeoutInWords",
-     [](Json& r) { Spec(r)["goTest"] = {{"timeout", "20 minutes"}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"timeout", "20 minutes"}};
+     },
      {"spec.goTest.timeout: Invalid value: \"20 minutes\"", "should match"}},
     {"ParallelZero",
-     [](Json& r) { Spec(r)["goTest"] = {{"parallel", 0}}; },
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"parallel", 0}};
+     },
      {"spec.goTest.parallel: Invalid value: 0", "should be greater than or equal to 1"}},
     {"HeapIntervalTooShort",
-     [](Json& r) { Spec(r)["profiling"] = {{"heapInterval", "10ms"}}; },
+     [](Json& r) {
+       Spec(r)["profiling"] = {{"heapInterval", "10ms"}};
+     },
      {"spec.profiling.heapInterval: Invalid value", "must be from 100ms to 1m; got 10ms"}},
     {"MemoryStallTooShort",
-     [](Json& r) { Spec(r)["memoryStall"] = {{"after", "500ms"}}; },
+     [](Json& r) {
+       Spec(r)["memoryStall"] = {{"after", "500ms"}};
+     },
      {"spec.memoryStall.after: Invalid value", "must be from 2s to 10m; got 500ms"}},
     {"MemoryStallNotADuration",
-     [](Json& r) { Spec(r)["memoryStall"] = {{"after", "soon"}}; },
+     [](Json& r) {
+       Spec(r)["memoryStall"] = {{"after", "soon"}};
+     },
      {"spec.memoryStall.after: Invalid value: \"soon\"", "should match"}},
     {"PackageThatIsAFlag",
-     [](Json& r) { Spec(r)["packages"] = {"./...", "-race"}; },
+     [](Json& r) {
+       Spec(r)["packages"] = {"./...", "-race"};
+     },
      {"spec.packages[1]: Invalid value", "\"-race\" is a flag, not a package pattern"}},
     {"NoPackages",
      [](Json& r) { Spec(r)["packages"] = Json::array(); },
@@ -338,11 +412,50 @@ const Malformed kMalformed[] = {
      [](Json& r) { Spec(r)["packages"] = Json(std::vector<std::string>(257, "./x")); },
      {"spec.packages: Too many: 257: must have at most 256 items"}},
     {"SubPathOutsideTheVolume",
-     [](Json& r) { Spec(r)["source"] = {{"volume", {{"claimName", "workspace"}, {"subPath", "src/../../etc"}}}}; },
+     [](Json& r) {
+       Spec(r)["source"] = {{"volume", {{"claimName", "workspace"}, {"subPath", "src/../../etc"}}}};
+     },
      {"spec.source.volume.subPath: Invalid value", "must be a relative path inside the volume"}},
     {"GitUrlWithoutScheme",
      [](Json& r) { Spec(r)["source"]["git"]["url"] = "example.com/payments"; },
      {"spec.source.git.url: Invalid value: \"example.com/payments\"", "should match"}},
+    {"ImageWithASemicolon",
+     [](Json& r) { Spec(r)["image"] = "golang:1.26;touch x"; },
+     {"spec.image: Invalid value: \"golang:1.26;touch x\"", "should match"}},
+    {"ImageOfAMegabyte", [](Json& r) { Spec(r)["image"] = std::string(1 << 20, 'a'); }, {"spec.image: Too long"}},
+    {"ClaimNameNotADnsName",
+     [](Json& r) {
+       Spec(r)["source"] = {{"volume", {{"claimName", "Work_Space"}}}};
+     },
+     {"spec.source.volume.claimName: Invalid value: \"Work_Space\"", "should match"}},
+    {"ProfilesClaimNotADnsName",
+     [](Json& r) {
+       Spec(r)["profiling"] = {{"claimName", "../evidence"}};
+     },
+     {"spec.profiling.claimName: Invalid value", "should match"}},
+    {"CpuAboveAnyNode",
+     [](Json& r) { Spec(r)["resources"]["cpu"] = "100000"; },
+     {"spec.resources.cpu: Invalid value", "must be at most 1024 cores"}},
+    {"FlagExecWithItsValueInOneArgument",
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"flags", {"-exec /bin/true"}}};
+     },
+     {"spec.goTest.flags[0]: Forbidden", "-exec /bin/true is set by the operator"}},
+    {"GoflagsWithToolexec",
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod -toolexec=/bin/x"}}}}};
+     },
+     {"spec.goTest.env[0].value: Forbidden", "GOFLAGS holds a flag the operator sets"}},
+    {"Goenv",
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"env", {{{"name", "GOENV"}, {"value", "/tmp/go.env"}}}}};
+     },
+     {"spec.goTest.env[0].name: Forbidden", "GOENV is not allowed"}},
+    {"TagTwice",
+     [](Json& r) {
+       Spec(r)["goTest"] = {{"tags", {"a", "a"}}};
+     },
+     {"spec.goTest.tags[1]: Duplicate value"}},
     {"NameTooLongForPodNames",
      [](Json& r) { r["metadata"]["name"] = std::string(53, 'a'); },
      {"metadata: Invalid value", "metadata.name must be at most 52 characters"}},

@@ -96,8 +96,8 @@ TEST(Watcher, SurvivesForcedDisconnectsWithoutLosingOrRepeatingEvents) {
       if (!seen.contains("cm-" + std::to_string(i))) missing += " cm-" + std::to_string(i);
     }
     WatcherStats s = watcher.stats();
-    FAIL() << "saw " << recorder.added_count() << " of " << kObjects << "; missing:" << missing << "; lists "
-           << s.lists << " watches " << s.watches << " errors " << s.errors << " rv " << s.resource_version;
+    FAIL() << "saw " << recorder.added_count() << " of " << kObjects << "; missing:" << missing << "; lists " << s.lists
+           << " watches " << s.watches << " errors " << s.errors << " rv " << s.resource_version;
   }
 
   WatcherStats stats = watcher.stats();

@@ -7,6 +7,7 @@
 #include "base/files.h"
 #include "kube/client/client.h"
 #include "tests/support/cluster_fixture.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace gotestrun::kube {
 namespace {
@@ -261,6 +262,29 @@ TEST(KubeClient, ServerCertificateIsVerified) {
   EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition) << r.status();
 }
 
+// A kubeconfig whose server address is not in the certificate names the certificate's
+// host in tls-server-name: that name is the one sent (SNI) and verified.
+TEST(KubeClient, TlsServerNameIsTheNameVerified) {
+  // 127.0.0.2 reaches the API server through the proxy; the certificate names
+  // 127.0.0.1, localhost, 10.0.0.1 and kubernetes.default.svc, not it.
+  auto proxy = testing::TcpProxy::Start(ClusterEnvironment::control_plane().apiserver_port(), 0x7f000002);
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  ClusterConfig config = ClusterEnvironment::control_plane().AdminConfig();
+  config.host = "127.0.0.2";
+  config.port = (*proxy)->port();
+  auto get = [&](const std::string& server_name) {
+    config.tls_server_name = server_name;
+    auto c = Client::Create(config);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? (*c)->Get(ResourceType::Namespaces(), "", "default").status() : c.status();
+  };
+  EXPECT_EQ(get("").code(), StatusCode::kFailedPrecondition) << get("");
+  Status named = get("kubernetes.default.svc");
+  EXPECT_TRUE(named.ok()) << named;
+  // A certificate issued for another name than the one given is refused.
+  EXPECT_EQ(get("other.example").code(), StatusCode::kFailedPrecondition) << get("other.example");
+}
+
 TEST(KubeClient, WatchStreamsEventsAndStopsOnRequest) {
   auto client = AdminClient();
   std::string ns = TestNamespace(*client);
@@ -274,11 +298,14 @@ TEST(KubeClient, WatchStreamsEventsAndStopsOnRequest) {
   o.resource_version = list->resource_version;
   Status result;
   std::thread watcher([&] {
-    result = client->Watch(cm, ns, o, [&](WatchEvent&& ev) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (ev.type != WatchEventType::kBookmark) seen.emplace_back(ev.type, MetaString(ev.object, "name"));
-      return true;
-    }, &stop);
+    result = client->Watch(
+        cm, ns, o,
+        [&](WatchEvent&& ev) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (ev.type != WatchEventType::kBookmark) seen.emplace_back(ev.type, MetaString(ev.object, "name"));
+          return true;
+        },
+        &stop);
   });
   ASSERT_TRUE(client->Create(cm, ns, ConfigMap(ns, "a")).ok());
   ASSERT_TRUE(client->MergePatch(cm, ns, "a", {{"data", {{"k", "v"}}}}).ok());

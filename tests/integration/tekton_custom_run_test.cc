@@ -49,7 +49,8 @@ class CustomRunTest : public ::testing::Test {
   }
 
   Json CreateCustomRun(const std::string& name, Json spec) {
-    Json cr = {{"apiVersion", "tekton.dev/v1beta1"}, {"kind", "CustomRun"}, {"metadata", {{"name", name}}}, {"spec", spec}};
+    Json cr = {
+        {"apiVersion", "tekton.dev/v1beta1"}, {"kind", "CustomRun"}, {"metadata", {{"name", name}}}, {"spec", spec}};
     auto created = client_->Create(kCustomRuns, ns_, cr);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : Json();
@@ -71,7 +72,8 @@ class CustomRunTest : public ::testing::Test {
     ASSERT_TRUE(written.ok()) << written.status();
   }
   static Json Params() {
-    return Json::parse(R"([{"name":"packages","value":["./..."]},{"name":"claimName","value":"workspace"},{"name":"image","value":"golang:1.26"},
+    return Json::parse(
+        R"([{"name":"packages","value":["./..."]},{"name":"claimName","value":"workspace"},{"name":"image","value":"golang:1.26"},
                            {"name":"memory","value":"256Mi"},{"name":"maxMemory","value":"1Gi"}])");
   }
   static Json Ref() { return {{"apiVersion", "gotestrun.dev/v1alpha1"}, {"kind", "GoTestRun"}}; }
@@ -141,8 +143,9 @@ TEST_F(CustomRunTest, TimesOutAndDeletesItsRun) {
 TEST_F(CustomRunTest, CancelledAsTektonAsksAndItsRunDeleted) {
   CreateCustomRun("stop", {{"customRef", Ref()}, {"params", Params()}});
   ASSERT_TRUE(Eventually([&] { return Get(kRuns, "stop").is_object(); }));
-  auto patched = client_->MergePatch(kCustomRuns, ns_, "stop",
-                                     {{"spec", {{"status", "RunCancelled"}, {"statusMessage", "the PipelineRun was cancelled"}}}});
+  auto patched =
+      client_->MergePatch(kCustomRuns, ns_, "stop",
+                          {{"spec", {{"status", "RunCancelled"}, {"statusMessage", "the PipelineRun was cancelled"}}}});
   ASSERT_TRUE(patched.ok()) << patched.status();
   ASSERT_TRUE(Eventually([&] { return Reason(Get(kCustomRuns, "stop")) == "False/CustomRunCancelled"; }));
   EXPECT_EQ(Get(kCustomRuns, "stop")["status"]["conditions"][0]["message"], "the PipelineRun was cancelled");
@@ -162,7 +165,8 @@ TEST_F(CustomRunTest, BadParamsEndItWithTheirNames) {
 TEST_F(CustomRunTest, OtherCustomTasksAreLeftAlone) {
   CreateCustomRun("theirs", {{"customRef", {{"apiVersion", "example.dev/v1"}, {"kind", "Wait"}}}});
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  EXPECT_FALSE(Get(kCustomRuns, "theirs").contains("status") && Get(kCustomRuns, "theirs")["status"].contains("conditions"));
+  EXPECT_FALSE(Get(kCustomRuns, "theirs").contains("status") &&
+               Get(kCustomRuns, "theirs")["status"].contains("conditions"));
   EXPECT_FALSE(Get(kRuns, "theirs").is_object());
 }
 
@@ -202,7 +206,9 @@ TEST_F(CustomRunTest, ThePipelineExampleRunsAsACustomTaskAndReadsResultsThatExis
     }
     p["value"] = v;
   }
-  Json spec = {{"customRef", (*task)["taskRef"]}, {"params", params}, {"timeout", (*task)["timeout"]},
+  Json spec = {{"customRef", (*task)["taskRef"]},
+               {"params", params},
+               {"timeout", (*task)["timeout"]},
                {"retries", (*task)["retries"]}};
   CreateCustomRun("payments-ci-go-test", spec);
   ASSERT_TRUE(Eventually([&] { return Get(kRuns, "payments-ci-go-test").is_object(); }));
@@ -236,11 +242,14 @@ TEST_F(CustomRunTest, ThePlainTaskExampleCreatesAGoTestRunTheServerAccepts) {
   ASSERT_NE(to, std::string::npos);
   from = script.find('\n', from) + 1;
   std::string manifest = script.substr(from, to - from + 1);
-  const std::map<std::string, std::string> env = {{"${name}", "plain-task"}, {"${CLAIM}", "workspace"},
-                                                  {"${SUBPATH}", "src"}, {"${MEMORY}", "512Mi"},
+  const std::map<std::string, std::string> env = {{"${name}", "plain-task"},
+                                                  {"${CLAIM}", "workspace"},
+                                                  {"${SUBPATH}", "src"},
+                                                  {"${MEMORY}", "512Mi"},
                                                   {"${MAX_MEMORY}", "4Gi"}};
   for (const auto& [k, v] : env) {
-    for (size_t at = manifest.find(k); at != std::string::npos; at = manifest.find(k)) manifest.replace(at, k.size(), v);
+    for (size_t at = manifest.find(k); at != std::string::npos; at = manifest.find(k))
+      manifest.replace(at, k.size(), v);
   }
   auto object = api::YamlToJson(manifest);
   ASSERT_TRUE(object.ok()) << object.status() << "\n" << manifest;

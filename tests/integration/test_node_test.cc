@@ -25,9 +25,10 @@ class TestNodeTest : public ::testing::Test {
     std::string t = (std::filesystem::temp_directory_path() / "test-node-XXXXXX").string();
     work_ = ::mkdtemp(t.data());
     std::filesystem::create_directories(work_ + "/claims/shared");
-    node_ = std::make_unique<TestNode>(*client_, TestNodeOptions{.node_name = "node-" + ns_.substr(0, 40),
-                                                                 .work_dir = work_ + "/node",
-                                                                 .claim_folders = {{"shared", work_ + "/claims/shared"}}});
+    node_ =
+        std::make_unique<TestNode>(*client_, TestNodeOptions{.node_name = "node-" + ns_.substr(0, 40),
+                                                             .work_dir = work_ + "/node",
+                                                             .claim_folders = {{"shared", work_ + "/claims/shared"}}});
     ASSERT_TRUE(node_->Start().ok());
   }
   void TearDown() override {
@@ -36,8 +37,11 @@ class TestNodeTest : public ::testing::Test {
   }
 
   Json Pod(const std::string& name, const std::vector<std::string>& command, const std::string& memory = "") {
-    Json c = {{"name", "main"}, {"image", "unused"}, {"command", command},
-              {"volumeMounts", {{{"name", "scratch"}, {"mountPath", "/scratch"}}, {{"name", "shared"}, {"mountPath", "/shared"}}}}};
+    Json c = {{"name", "main"},
+              {"image", "unused"},
+              {"command", command},
+              {"volumeMounts",
+               {{{"name", "scratch"}, {"mountPath", "/scratch"}}, {{"name", "shared"}, {"mountPath", "/shared"}}}}};
     if (!memory.empty()) c["resources"] = {{"limits", {{"memory", memory}}}};
     return {{"apiVersion", "v1"},
             {"kind", "Pod"},
@@ -45,18 +49,21 @@ class TestNodeTest : public ::testing::Test {
             {"spec",
              {{"restartPolicy", "Never"},
               {"containers", {c}},
-              {"volumes", {{{"name", "scratch"}, {"emptyDir", Json::object()}},
-                           {{"name", "shared"}, {"persistentVolumeClaim", {{"claimName", "shared"}}}}}}}}};
+              {"volumes",
+               {{{"name", "scratch"}, {"emptyDir", Json::object()}},
+                {{"name", "shared"}, {"persistentVolumeClaim", {{"claimName", "shared"}}}}}}}}};
   }
 
   Json WaitForPhase(const std::string& name, const std::set<std::string>& phases) {
     Json last;
-    Eventually([&] {
-      auto p = client_->Get(ResourceType::Pods(), ns_, name);
-      if (!p.ok()) return false;
-      last = *p;
-      return phases.contains(last["status"].value("phase", ""));
-    }, std::chrono::seconds(60));
+    Eventually(
+        [&] {
+          auto p = client_->Get(ResourceType::Pods(), ns_, name);
+          if (!p.ok()) return false;
+          last = *p;
+          return phases.contains(last["status"].value("phase", ""));
+        },
+        std::chrono::seconds(60));
     return last;
   }
 
@@ -67,7 +74,9 @@ class TestNodeTest : public ::testing::Test {
 
 TEST_F(TestNodeTest, RunsAPodWithInitContainerAndVolumes) {
   Json pod = Pod("hello", {"sh", "-c", "cat /scratch/from-init > /shared/out.txt && echo done"});
-  pod["spec"]["initContainers"] = {{{"name", "init"}, {"image", "unused"}, {"command", {"sh", "-c", "echo from-init > /scratch/from-init"}},
+  pod["spec"]["initContainers"] = {{{"name", "init"},
+                                    {"image", "unused"},
+                                    {"command", {"sh", "-c", "echo from-init > /scratch/from-init"}},
                                     {"volumeMounts", {{{"name", "scratch"}, {"mountPath", "/scratch"}}}}}};
   ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_, pod).ok());
   Json done = WaitForPhase("hello", {"Succeeded", "Failed"});
@@ -82,8 +91,10 @@ TEST_F(TestNodeTest, RunsAPodWithInitContainerAndVolumes) {
 
 TEST_F(TestNodeTest, AKernelOomKillIsReportedAsOOMKilled) {
   // Writes 300 MiB under a 100 MiB limit: the kernel ends it.
-  ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_,
-                              Pod("hog", {"python3", "-c", "x = b'x' * (300 << 20); print(len(x))"}, "100Mi")).ok());
+  ASSERT_TRUE(client_
+                  ->Create(ResourceType::Pods(), ns_,
+                           Pod("hog", {"python3", "-c", "x = b'x' * (300 << 20); print(len(x))"}, "100Mi"))
+                  .ok());
   Json done = WaitForPhase("hog", {"Succeeded", "Failed"});
   EXPECT_EQ(done["status"]["phase"], "Failed");
   const Json& t = done["status"]["containerStatuses"][0]["state"]["terminated"];
@@ -101,12 +112,16 @@ TEST_F(TestNodeTest, FailingCommandIsAnErrorNotAnOom) {
 
 TEST_F(TestNodeTest, DeletingAPodKillsItsProcessTree) {
   std::string marker = work_ + "/claims/shared/pid";
-  ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_, Pod("sleeper", {"sh", "-c", "sleep 1000 & echo $! > /shared/pid; wait"})).ok());
+  ASSERT_TRUE(
+      client_
+          ->Create(ResourceType::Pods(), ns_, Pod("sleeper", {"sh", "-c", "sleep 1000 & echo $! > /shared/pid; wait"}))
+          .ok());
   WaitForPhase("sleeper", {"Running"});
   ASSERT_TRUE(Eventually([&] { return ReadFile(marker).ok() && !ReadFile(marker)->empty(); }));
   pid_t child = std::stoi(*ReadFile(marker));
   ASSERT_TRUE(client_->Delete(ResourceType::Pods(), ns_, "sleeper").ok());
-  EXPECT_TRUE(Eventually([&] { return client_->Get(ResourceType::Pods(), ns_, "sleeper").status().code() == StatusCode::kNotFound; }));
+  EXPECT_TRUE(Eventually(
+      [&] { return client_->Get(ResourceType::Pods(), ns_, "sleeper").status().code() == StatusCode::kNotFound; }));
   EXPECT_TRUE(Eventually([&] { return ::kill(child, 0) != 0; })) << "the grandchild sleep is still alive";
 }
 

@@ -90,22 +90,24 @@ Status TestNode::RegisterNode() {
   if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) return created.status();
   std::string now = Rfc3339Now();
   Json resources = {{"cpu", options_.cpu_capacity}, {"memory", options_.memory_capacity}, {"pods", "110"}};
-  Json status = {{"status",
-                  {{"capacity", resources},
-                   {"allocatable", resources},
-                   {"addresses", {{{"type", "InternalIP"}, {"address", "127.0.0.1"}}, {{"type", "Hostname"}, {"address", options_.node_name}}}},
-                   {"conditions",
-                    {{{"type", "Ready"},
-                      {"status", "True"},
-                      {"reason", "TestNodeReady"},
-                      {"message", "processes run on the host"},
-                      {"lastHeartbeatTime", now},
-                      {"lastTransitionTime", now}}}},
-                   {"nodeInfo",
-                    {{"kubeletVersion", "gotestrun-test-node"},
-                     {"containerRuntimeVersion", "host-processes"},
-                     {"operatingSystem", "linux"},
-                     {"architecture", "amd64"}}}}}};
+  Json status = {
+      {"status",
+       {{"capacity", resources},
+        {"allocatable", resources},
+        {"addresses",
+         {{{"type", "InternalIP"}, {"address", "127.0.0.1"}}, {{"type", "Hostname"}, {"address", options_.node_name}}}},
+        {"conditions",
+         {{{"type", "Ready"},
+           {"status", "True"},
+           {"reason", "TestNodeReady"},
+           {"message", "processes run on the host"},
+           {"lastHeartbeatTime", now},
+           {"lastTransitionTime", now}}}},
+        {"nodeInfo",
+         {{"kubeletVersion", "gotestrun-test-node"},
+          {"containerRuntimeVersion", "host-processes"},
+          {"operatingSystem", "linux"},
+          {"architecture", "amd64"}}}}}};
   auto patched = client_.MergePatch(nodes, "", options_.node_name, status, kube::Subresource::kStatus);
   return patched.status();
 }
@@ -223,12 +225,14 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
       } else if (v.contains("persistentVolumeClaim")) {
         std::string claim = Str(v["persistentVolumeClaim"], "claimName");
         auto c = options_.claim_folders.find(claim);
-        if (c == options_.claim_folders.end()) return fail("UnknownClaim", "no folder for claim '" + claim + "' on this test node");
+        if (c == options_.claim_folders.end())
+          return fail("UnknownClaim", "no folder for claim '" + claim + "' on this test node");
         dir = c->second;
       } else if (v.contains("hostPath")) {
         dir = Str(v["hostPath"], "path");
       } else {
-        return fail("UnsupportedVolume", "volume '" + name + "': the test node supports emptyDir, persistentVolumeClaim and hostPath");
+        return fail("UnsupportedVolume",
+                    "volume '" + name + "': the test node supports emptyDir, persistentVolumeClaim and hostPath");
       }
       std::error_code ec;
       fs::create_directories(dir, ec);

@@ -125,23 +125,24 @@ ControlPlane::~ControlPlane() {
 Status ControlPlane::GenerateCredentials() {
   const std::string log = dir_ + "/openssl.log";
   const std::string d = dir_ + "/";
-  GTR_RETURN_IF_ERROR(Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                           "-nodes", "-keyout", d + "ca.key", "-out", d + "ca.crt", "-days", "2", "-subj",
-                           "/CN=gotestrun-test-ca"},
-                          log));
-  GTR_RETURN_IF_ERROR(WriteFileAtomic(d + "server.ext",
-                                      "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc\n"
-                                      "extendedKeyUsage=serverAuth\n"));
+  GTR_RETURN_IF_ERROR(
+      Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+           d + "ca.key", "-out", d + "ca.crt", "-days", "2", "-subj", "/CN=gotestrun-test-ca"},
+          log));
+  GTR_RETURN_IF_ERROR(
+      WriteFileAtomic(d + "server.ext",
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes.default.svc\n"
+                      "extendedKeyUsage=serverAuth\n"));
   GTR_RETURN_IF_ERROR(WriteFileAtomic(d + "client.ext", "extendedKeyUsage=clientAuth\n"));
   for (const auto& [name, subject, ext] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"server", "/CN=kube-apiserver", "server.ext"}, {"admin", "/O=system:masters/CN=admin", "client.ext"}}) {
     GTR_RETURN_IF_ERROR(Run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                              "-keyout", d + name + ".key", "-out", d + name + ".csr", "-subj", subject},
                             log));
-    GTR_RETURN_IF_ERROR(Run({"openssl", "x509", "-req", "-in", d + name + ".csr", "-CA", d + "ca.crt", "-CAkey",
-                             d + "ca.key", "-CAcreateserial", "-out", d + name + ".crt", "-days", "2", "-extfile",
-                             d + ext},
-                            log));
+    GTR_RETURN_IF_ERROR(
+        Run({"openssl", "x509", "-req", "-in", d + name + ".csr", "-CA", d + "ca.crt", "-CAkey", d + "ca.key",
+             "-CAcreateserial", "-out", d + name + ".crt", "-days", "2", "-extfile", d + ext},
+            log));
   }
   GTR_RETURN_IF_ERROR(Run({"openssl", "genrsa", "-out", d + "sa.key", "2048"}, log));
   GTR_RETURN_IF_ERROR(Run({"openssl", "rsa", "-in", d + "sa.key", "-pubout", "-out", d + "sa.pub"}, log));
@@ -150,16 +151,19 @@ Status ControlPlane::GenerateCredentials() {
   GTR_RETURN_IF_ERROR(WriteFileAtomic(d + "tokens.csv", token_ + ",admin,admin,\"system:masters\"\n", 0600));
   kubeconfig_ = d + "kubeconfig";
   std::string server = "https://127.0.0.1:" + std::to_string(apiserver_port_);
-  return WriteFileAtomic(kubeconfig_,
-                         "apiVersion: v1\nkind: Config\n"
-                         "clusters:\n- name: test\n  cluster:\n    server: " + server +
-                             "\n    certificate-authority: ca.crt\n"
-                             "users:\n- name: admin\n  user:\n    token: " + token_ +
-                             "\n- name: admin-cert\n  user:\n    client-certificate: admin.crt\n    client-key: admin.key\n"
-                             "contexts:\n- name: test\n  context:\n    cluster: test\n    user: admin\n    namespace: default\n"
-                             "- name: test-cert\n  context:\n    cluster: test\n    user: admin-cert\n"
-                             "current-context: test\n",
-                         0600);
+  return WriteFileAtomic(
+      kubeconfig_,
+      "apiVersion: v1\nkind: Config\n"
+      "clusters:\n- name: test\n  cluster:\n    server: " +
+          server +
+          "\n    certificate-authority: ca.crt\n"
+          "users:\n- name: admin\n  user:\n    token: " +
+          token_ +
+          "\n- name: admin-cert\n  user:\n    client-certificate: admin.crt\n    client-key: admin.key\n"
+          "contexts:\n- name: test\n  context:\n    cluster: test\n    user: admin\n    namespace: default\n"
+          "- name: test-cert\n  context:\n    cluster: test\n    user: admin-cert\n"
+          "current-context: test\n",
+      0600);
 }
 
 kube::ClusterConfig ControlPlane::AdminConfig() const {
@@ -178,8 +182,8 @@ Status ControlPlane::StartEtcd() {
   StatusOr<Subprocess> p = Subprocess::Spawn({
       .argv = {options_.bin_dir + "/etcd", "--name=default", "--data-dir=" + dir_ + "/etcd",
                "--listen-client-urls=" + client, "--advertise-client-urls=" + client, "--listen-peer-urls=" + peer,
-               "--initial-advertise-peer-urls=" + peer, "--initial-cluster=default=" + peer,
-               "--unsafe-no-fsync=true", "--log-level=warn"},
+               "--initial-advertise-peer-urls=" + peer, "--initial-cluster=default=" + peer, "--unsafe-no-fsync=true",
+               "--log-level=warn"},
       .output_file = dir_ + "/etcd.log",
   });
   if (!p.ok()) return p.status();
@@ -254,10 +258,11 @@ Status ControlPlane::CompactEtcd() {
     return DataLossError("etcd range: no header.revision in " + range->body);
   }
   std::string revision = r["header"]["revision"].get<std::string>();
-  auto compact = etcd.Post("/v3/kv/compaction", R"({"revision":")" + revision + R"(","physical":true})",
-                           "application/json");
+  auto compact =
+      etcd.Post("/v3/kv/compaction", R"({"revision":")" + revision + R"(","physical":true})", "application/json");
   if (!compact || compact->status != 200) {
-    return UnavailableError("etcd compaction failed: " + (compact ? compact->body : httplib::to_string(compact.error())));
+    return UnavailableError("etcd compaction failed: " +
+                            (compact ? compact->body : httplib::to_string(compact.error())));
   }
   return Status::Ok();
 }
@@ -269,8 +274,8 @@ Status ControlPlane::StartControllerManager() {
                "--authentication-kubeconfig=" + kubeconfig_, "--authorization-kubeconfig=" + kubeconfig_,
                "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
                "--service-account-private-key-file=" + d + "sa.key", "--root-ca-file=" + d + "ca.crt",
-               "--use-service-account-credentials=false", "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle",
-               "--v=1"},
+               "--use-service-account-credentials=false",
+               "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle", "--v=1"},
       .output_file = d + "kube-controller-manager.log",
   });
   if (!p.ok()) return p.status();
@@ -289,8 +294,8 @@ Status ControlPlane::WaitReady(const std::string& what, int port) {
     last = r.status();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return DeadlineExceededError(what + " on port " + std::to_string(port) + " not ready within 60s (" +
-                               last.ToString() + "): " + Tail(dir_ + "/kube-apiserver.log"));
+  return DeadlineExceededError(what + " on port " + std::to_string(port) + " not ready within 60s (" + last.ToString() +
+                               "): " + Tail(dir_ + "/kube-apiserver.log"));
 }
 
 }  // namespace gotestrun::testing

@@ -8,20 +8,20 @@
 
 namespace gotestrun::testing {
 namespace {
-sockaddr_in Loopback(int port) {
+sockaddr_in Loopback(int port, uint32_t ipv4 = INADDR_LOOPBACK) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(ipv4);
   a.sin_port = htons(static_cast<uint16_t>(port));
   return a;
 }
 }  // namespace
 
-StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int target_port) {
+StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int target_port, uint32_t listen_ipv4) {
   std::unique_ptr<TcpProxy> p(new TcpProxy());
   p->target_port_ = target_port;
   p->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr = Loopback(0);
+  sockaddr_in addr = Loopback(0, listen_ipv4);
   socklen_t len = sizeof addr;
   if (p->listen_fd_ < 0 || ::bind(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(p->listen_fd_, 64) != 0 || ::getsockname(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -14,7 +15,9 @@ namespace gotestrun::testing {
 
 class TcpProxy {
  public:
-  static StatusOr<std::unique_ptr<TcpProxy>> Start(int target_port);
+  // Listens on `listen_ipv4` (host byte order; 127.0.0.1 unless another loopback
+  // address is wanted, e.g. one a server certificate does not name).
+  static StatusOr<std::unique_ptr<TcpProxy>> Start(int target_port, uint32_t listen_ipv4 = 0x7f000001);
   ~TcpProxy();
 
   int port() const { return port_; }

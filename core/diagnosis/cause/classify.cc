@@ -286,8 +286,10 @@ std::string ResultLine(const Facts& f) {
 }
 
 void AddSites(const PackageSignals& s, Lines& lines) {
-  for (std::size_t i = 0; i < s.inuse_sites.size() && i < 3; ++i) lines.Add("in use at the last profile: " + SiteLine(s.inuse_sites[i]));
-  for (std::size_t i = 0; i < s.growth_sites.size() && i < 3; ++i) lines.Add("grew between the first and last profile: " + SiteLine(s.growth_sites[i]));
+  for (std::size_t i = 0; i < s.inuse_sites.size() && i < 3; ++i)
+    lines.Add("in use at the last profile: " + SiteLine(s.inuse_sites[i]));
+  for (std::size_t i = 0; i < s.growth_sites.size() && i < 3; ++i)
+    lines.Add("grew between the first and last profile: " + SiteLine(s.growth_sites[i]));
   if (s.inuse && s.inuse->total > 0) {
     lines.Add("in use at the last profile by origin: tests " + Mib(s.inuse->tests) + ", init " + Mib(s.inuse->init) +
               ", other goroutines " + Mib(s.inuse->goroutines) + " of " + Mib(s.inuse->total));
@@ -316,7 +318,8 @@ void Append(Diagnosis& d, std::string line) {
     line.resize(kMaxEvidenceLineBytes - 3);
     line += "...";
   }
-  auto at = std::find_if(d.evidence.begin(), d.evidence.end(), [](const std::string& l) { return l.starts_with("note: "); });
+  auto at =
+      std::find_if(d.evidence.begin(), d.evidence.end(), [](const std::string& l) { return l.starts_with("note: "); });
   d.evidence.insert(at, std::move(line));
   if (d.evidence.size() > kMaxEvidenceLines) d.evidence.pop_back();
 }
@@ -351,7 +354,8 @@ std::uint64_t HeldAt(const PackageSignals& s, const AllocationSite& site) {
 int RemainingTests(const Facts& f, bool& assumed) {
   assumed = !f.s.known_test_count;
   if (f.s.known_test_count) {
-    return static_cast<int>(std::clamp<std::int64_t>(std::int64_t{*f.s.known_test_count} - f.tests_started, 0, 1000000));
+    return static_cast<int>(
+        std::clamp<std::int64_t>(std::int64_t{*f.s.known_test_count} - f.tests_started, 0, 1000000));
   }
   return std::max(1, f.tests_started);
 }
@@ -362,8 +366,8 @@ std::optional<Diagnosis> TryBuild(const Facts& f) {
   if (!f.build_killed) return std::nullopt;
   const PackageSignals& s = f.s;
   const std::string step = !s.killed_build_tool.empty() ? s.killed_build_tool
-                           : s.phase == Phase::kLink   ? std::string("link")
-                                                       : std::string("compile");
+                           : s.phase == Phase::kLink    ? std::string("link")
+                                                        : std::string("compile");
   Lines lines;
   lines.Add("the " + step + " step of the package was killed by a signal; no test binary ran");
   if (s.cgroup_peak_bytes) lines.Add("cgroup peak during the build " + Mib(*s.cgroup_peak_bytes));
@@ -396,22 +400,23 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
   const std::string what = f.peak_from_cgroup ? "the cgroup's peak" : "the test binary's max RSS";
   lines.Add(what + " " + Mib(rss) + "; the Go heap never took more than " + Mib(*go_heap) + " from the OS" +
             (below_first_goal ? " (no GC ran: the heap stayed below the first goal, 4 MiB)" : ""));
-  lines.Add("outside the Go heap: " + Mib(native) + " (" + Percent(static_cast<double>(native) / static_cast<double>(rss)) +
-            " of the RSS)");
+  lines.Add("outside the Go heap: " + Mib(native) + " (" +
+            Percent(static_cast<double>(native) / static_cast<double>(rss)) + " of the RSS)");
   std::string summary = "native memory: " + what + " reached " + Mib(rss) + " while the Go heap stayed under " +
                         Mib(*go_heap) + ": " + Mib(native) +
                         " is memory Go does not manage (cgo malloc, mmap), which GOMEMLIMIT cannot bound";
   if (f.killed && !f.running_leaves.empty()) summary += "; killed during " + JoinNames(f.running_leaves);
   summary += "; look for C allocations that are never freed";
-  Diagnosis d = Finish(f, Cause::kNativeMemory, summary, lines, Mib(native) + " outside the Go heap (RSS " + Mib(rss) + ")");
+  Diagnosis d =
+      Finish(f, Cause::kNativeMemory, summary, lines, Mib(native) + " outside the Go heap (RSS " + Mib(rss) + ")");
   if (f.killed && f.tests_started >= 2) {
     bool assumed = false;
     const int remaining = RemainingTests(f, assumed);
     const std::uint64_t per_test = native / static_cast<std::uint64_t>(f.tests_started);
     d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
     Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test started, for " +
-                         std::to_string(remaining) + " more tests" +
-                         (assumed ? " (assumed: as many again as had started)" : ""));
+                  std::to_string(remaining) + " more tests" +
+                  (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
 }
@@ -450,8 +455,9 @@ std::optional<Diagnosis> TryInit(const Facts& f) {
     }
     if (site != nullptr) summary += "; " + SiteText(*site) + " holds " + Mib(HeldAt(s, *site));
     summary += "; move the allocation out of init, or give the package the memory it needs to start";
-    return Finish(f, Cause::kInitMemory, summary, lines,
-                  "killed before the first test" + (seen_before ? ", " + Mib(before) + " live by then" : std::string()));
+    return Finish(
+        f, Cause::kInitMemory, summary, lines,
+        "killed before the first test" + (seen_before ? ", " + Mib(before) + " live by then" : std::string()));
   }
   // Without the package's test events (go test holds back all but one package's) the
   // GC lines cannot be placed before or after the first test.
@@ -459,16 +465,20 @@ std::optional<Diagnosis> TryInit(const Facts& f) {
   if (held < kMinInitBytes) return std::nullopt;
   const std::uint64_t top = std::max(held, after);
   if (static_cast<double>(held) < kInitShareOfPeak * static_cast<double>(top)) return std::nullopt;
-  if (static_cast<double>(after) > static_cast<double>(held) * (1 + kInitFlatGrowth) + static_cast<double>(kFlatSlack)) {
+  if (static_cast<double>(after) >
+      static_cast<double>(held) * (1 + kInitFlatGrowth) + static_cast<double>(kFlatSlack)) {
     return std::nullopt;
   }
   if (f.killed && (!f.limit || static_cast<double>(held) < kInitShareOfLimit * static_cast<double>(*f.limit))) {
     return std::nullopt;
   }
-  lines.Add("held before the first test: " + Mib(held) + (init_profile > 0 ? " (" + Mib(init_profile) + " allocated in init by the last profile)" : ""));
+  lines.Add("held before the first test: " + Mib(held) +
+            (init_profile > 0 ? " (" + Mib(init_profile) + " allocated in init by the last profile)" : ""));
   lines.Add("most live while the tests ran: " + Mib(after));
-  std::string summary = "init: " + Mib(held) + " was held before the first test started (package init or TestMain) and the tests added little (" +
-                        Mib(after) + " at most while they ran)";
+  std::string summary =
+      "init: " + Mib(held) +
+      " was held before the first test started (package init or TestMain) and the tests added little (" + Mib(after) +
+      " at most while they ran)";
   if (site != nullptr) summary += "; " + SiteText(*site) + " holds " + Mib(HeldAt(s, *site));
   return Finish(f, Cause::kInitMemory, summary, lines, Mib(held) + " held before the first test");
 }
@@ -491,8 +501,9 @@ std::optional<Diagnosis> TryGoroutineLeak(const Facts& f) {
   const bool survived = last_excess >= kMinLeakedGoroutines && last.progress.ended >= 1;
   if (!growing && !(survived && (f.killed || f.near_limit()))) return std::nullopt;
   const bool heap_grew = growing && last.heap_inuse >= first.heap_inuse + kMinLeakGrowth;
-  const bool held = s.inuse && s.inuse->goroutines >= kMinLeakGrowth &&
-                    static_cast<double>(s.inuse->goroutines) >= kGoroutineHeapShare * static_cast<double>(s.inuse->total);
+  const bool held =
+      s.inuse && s.inuse->goroutines >= kMinLeakGrowth &&
+      static_cast<double>(s.inuse->goroutines) >= kGoroutineHeapShare * static_cast<double>(s.inuse->total);
   if (!heap_grew && !held) return std::nullopt;
 
   Lines lines;
@@ -506,17 +517,20 @@ std::optional<Diagnosis> TryGoroutineLeak(const Facts& f) {
   std::uint64_t per_test_goroutines = 0, per_test_heap = 0;
   if (growing && ended_between > 0) {
     per_test_goroutines = (last_excess - first_excess) / static_cast<std::uint64_t>(ended_between);
-    if (last.heap_inuse > first.heap_inuse) per_test_heap = (last.heap_inuse - first.heap_inuse) / static_cast<std::uint64_t>(ended_between);
+    if (last.heap_inuse > first.heap_inuse)
+      per_test_heap = (last.heap_inuse - first.heap_inuse) / static_cast<std::uint64_t>(ended_between);
   } else {
     const std::uint64_t tests = static_cast<std::uint64_t>(std::max(1, last.progress.started));
     per_test_goroutines = last_excess / tests;
     per_test_heap = (held ? s.inuse->goroutines : last.heap_inuse) / tests;
   }
   const AllocationSite* site = QuoteSite(s, AllocationOrigin::kGoroutine);
-  std::string summary = "goroutine leak: goroutines the tests started outlive them, ~" + std::to_string(per_test_goroutines) +
-                        " more per test (" + std::to_string(last.goroutines) + " at the last snapshot)";
+  std::string summary = "goroutine leak: goroutines the tests started outlive them, ~" +
+                        std::to_string(per_test_goroutines) + " more per test (" + std::to_string(last.goroutines) +
+                        " at the last snapshot)";
   summary += ", and the heap grows with them, ~" + Mib(per_test_heap) + " per test";
-  if (site != nullptr) summary += "; " + Mib(HeldAt(s, *site)) + " is held by " + SiteText(*site) + " on those goroutines";
+  if (site != nullptr)
+    summary += "; " + Mib(HeldAt(s, *site)) + " is held by " + SiteText(*site) + " on those goroutines";
   summary += "; stop them (close their channel, cancel their context) before each test ends";
   Diagnosis d = Finish(f, Cause::kGoroutineLeak, summary, lines,
                        "~" + std::to_string(per_test_goroutines) + " goroutines and ~" + Mib(per_test_heap) +
@@ -526,7 +540,8 @@ std::optional<Diagnosis> TryGoroutineLeak(const Facts& f) {
     const int remaining = RemainingTests(f, assumed);
     d.finding.memory = *f.peak + per_test_heap * static_cast<std::uint64_t>(remaining);
     Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test_heap) + " per test for " +
-                         std::to_string(remaining) + " more tests" + (assumed ? " (assumed: as many again as had started)" : ""));
+                  std::to_string(remaining) + " more tests" +
+                  (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
 }
@@ -546,7 +561,8 @@ struct TestSlot {
 // GC lines come when the heap doubles, anywhere in a test, so counting whole tests
 // between two of them can be off by one either way.
 std::optional<double> Position(const PackageSignals& s, const LiveObservation& o, std::optional<double> typical_ms) {
-  if (!o.unix_ms || o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= s.tests.size()) return std::nullopt;
+  if (!o.unix_ms || o.progress.test < 0 || static_cast<std::size_t>(o.progress.test) >= s.tests.size())
+    return std::nullopt;
   const TestSpan& span = s.tests[static_cast<std::size_t>(o.progress.test)];
   if (!span.start_ms) return std::nullopt;
   // In double: the times come from files and may be anything.
@@ -730,8 +746,8 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
               " allocated, after they ended");
     if (!pattern) {
       per_test = kept.bytes / kept.tests.size();
-      how = Mib(kept.bytes) + " allocated by " + std::to_string(kept.tests.size()) + " tests that had ended is still in use (~" +
-            Mib(per_test) + " per test)";
+      how = Mib(kept.bytes) + " allocated by " + std::to_string(kept.tests.size()) +
+            " tests that had ended is still in use (~" + Mib(per_test) + " per test)";
     }
   }
   const AllocationSite* site = QuoteSite(s, AllocationOrigin::kTest);
@@ -750,8 +766,8 @@ std::optional<Diagnosis> TryLeak(const Facts& f) {
     const int remaining = RemainingTests(f, assumed);
     d.finding.memory = *f.peak + per_test * static_cast<std::uint64_t>(remaining);
     Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(*f.peak) + " at the kill plus " + Mib(per_test) +
-                         " for each of " + std::to_string(remaining) + " more tests" +
-                         (assumed ? " (assumed: as many again as had started)" : ""));
+                  " for each of " + std::to_string(remaining) + " more tests" +
+                  (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
 }
@@ -795,7 +811,8 @@ std::optional<Diagnosis> TrySpike(const Facts& f) {
   }
   if (s.inuse) baseline = std::max(baseline, s.inuse->init);
   std::uint64_t per_test = whole > baseline ? (whole - baseline) / static_cast<std::uint64_t>(n) : 0;
-  std::string per_test_from = (f.peak ? std::string("the peak") : std::string("the limit")) + " shared among the tests running";
+  std::string per_test_from =
+      (f.peak ? std::string("the peak") : std::string("the limit")) + " shared among the tests running";
   if (largest >= kMinPerTestBytes && largest >= per_test) {
     per_test = largest;
     per_test_from = "the most a running test held at the last profile, " + std::to_string(holders) + " of them shown";
@@ -806,23 +823,26 @@ std::optional<Diagnosis> TrySpike(const Facts& f) {
   const auto cost = static_cast<std::uint64_t>(std::min(factor * static_cast<double>(per_test), 1e18));
   const double usable = kUsableFraction * static_cast<double>(*f.limit) - static_cast<double>(baseline);
   // Capped before the cast: a tiny per-test figure must not overflow an int.
-  const int fits = usable > 0 && cost > 0 ? static_cast<int>(std::min(std::floor(usable / static_cast<double>(cost)), 1e6)) : 0;
+  const int fits =
+      usable > 0 && cost > 0 ? static_cast<int>(std::min(std::floor(usable / static_cast<double>(cost)), 1e6)) : 0;
   const int proposed = std::max(1, std::min(n / 2, fits));
 
   Lines lines;
   lines.Add(std::to_string(n) + " tests running at once" +
             (running.empty() ? std::string(" at the most") : ": " + JoinNames(running, 8)));
-  lines.Add("per test ~" + Mib(per_test) + " live (" + per_test_from + "); up to ~" + Mib(cost) + " each with the GC's headroom" +
-            (s.gomemlimit_bytes ? " (GOMEMLIMIT set)" : " (GOGC=100)"));
+  lines.Add("per test ~" + Mib(per_test) + " live (" + per_test_from + "); up to ~" + Mib(cost) +
+            " each with the GC's headroom" + (s.gomemlimit_bytes ? " (GOMEMLIMIT set)" : " (GOGC=100)"));
   if (baseline > 0) lines.Add("held outside the tests: ~" + Mib(baseline));
-  lines.Add("-parallel " + std::to_string(proposed) + " fits " + Percent(kUsableFraction) + " of the limit by that estimate (" +
-            std::to_string(fits) + " tests would)");
+  lines.Add("-parallel " + std::to_string(proposed) + " fits " + Percent(kUsableFraction) +
+            " of the limit by that estimate (" + std::to_string(fits) + " tests would)");
   const AllocationSite* site = QuoteSite(s, AllocationOrigin::kTest);
   std::string summary = "parallel spike: " + std::to_string(n) + " t.Parallel tests ran at once" +
-                        (f.killed ? " when the binary was killed" : " at its peak") + ", each holding ~" + Mib(per_test);
+                        (f.killed ? " when the binary was killed" : " at its peak") + ", each holding ~" +
+                        Mib(per_test);
   if (site != nullptr) summary += " (" + SiteText(*site) + ")";
-  summary += "; together ~" + Mib(baseline + cost * static_cast<std::uint64_t>(n)) + " with the GC's headroom against a " +
-             Mib(*f.limit) + " limit; run them at -parallel " + std::to_string(proposed);
+  summary += "; together ~" + Mib(baseline + cost * static_cast<std::uint64_t>(n)) +
+             " with the GC's headroom against a " + Mib(*f.limit) + " limit; run them at -parallel " +
+             std::to_string(proposed);
   Diagnosis d = Finish(f, Cause::kParallelSpike, summary, lines,
                        std::to_string(n) + " tests at once, ~" + Mib(per_test) + " each");
   d.finding.parallel = proposed;
@@ -860,7 +880,8 @@ std::optional<Diagnosis> TryGcHeadroom(const Facts& f) {
 
   Lines lines;
   lines.Add("last GC (#" + std::to_string(g.number) + " at " + Seconds(g.seconds) + "): " + Mib(g.heap_start) + " -> " +
-            Mib(g.heap_end) + ", " + Mib(g.live) + " live = " + Percent(static_cast<double>(g.live) / limit) + " of the limit");
+            Mib(g.heap_end) + ", " + Mib(g.live) + " live = " + Percent(static_cast<double>(g.live) / limit) +
+            " of the limit");
   lines.Add("GC goal after it: " + Mib(goal) + " (" + goal_from + ") = " + Percent(static_cast<double>(goal) / limit) +
             " of the limit");
   if (churned != nullptr) {
@@ -879,7 +900,8 @@ std::optional<Diagnosis> TryGcHeadroom(const Facts& f) {
                         " limit, but the GC let the heap grow towards its " + Mib(goal) + " goal before collecting";
   if (site != nullptr) summary += " (live memory mostly in " + SiteText(*site) + ")";
   summary += "; a GOMEMLIMIT under the limit makes the GC collect sooner";
-  return Finish(f, Cause::kGcHeadroom, summary, lines, "live " + Mib(g.live) + " fits, GC goal " + Mib(goal) + " does not");
+  return Finish(f, Cause::kGcHeadroom, summary, lines,
+                "live " + Mib(g.live) + " fits, GC goal " + Mib(goal) + " does not");
 }
 
 // ---- 8. LargeTest ----
@@ -952,9 +974,11 @@ std::optional<Diagnosis> TryLargeTest(const Facts& f) {
   std::string summary = "large test: " + name + " alone took the heap from " + before_text + " to " +
                         (in_test ? Mib(*in_test) : "the limit") + ", with no growth carried across the tests before it";
   if (site != nullptr) summary += "; " + SiteText(*site) + " holds " + Mib(HeldAt(s, *site));
-  summary += in_test ? "; it needs ~" + Mib(*in_test + kRuntimeOverhead) : std::string("; it needs more than the limit");
-  Diagnosis d = Finish(f, Cause::kLargeTest, summary, lines,
-                       name + " alone needs " + (in_test ? "~" + Mib(*in_test + kRuntimeOverhead) : std::string("more than the limit")));
+  summary +=
+      in_test ? "; it needs ~" + Mib(*in_test + kRuntimeOverhead) : std::string("; it needs more than the limit");
+  Diagnosis d = Finish(
+      f, Cause::kLargeTest, summary, lines,
+      name + " alone needs " + (in_test ? "~" + Mib(*in_test + kRuntimeOverhead) : std::string("more than the limit")));
   if (in_test) d.finding.memory = *in_test + kRuntimeOverhead;
   return d;
 }
@@ -964,18 +988,22 @@ std::optional<Diagnosis> TryLargeTest(const Facts& f) {
 Diagnosis MakeUnknown(const Facts& f) {
   const PackageSignals& s = f.s;
   std::vector<std::string> missing;
-  if (s.heap.empty()) missing.push_back("no heap snapshot (the binary ended before the first interval, or snapshots were off)");
+  if (s.heap.empty())
+    missing.push_back("no heap snapshot (the binary ended before the first interval, or snapshots were off)");
   if (!s.gctrace_recorded) missing.push_back("no GC trace");
   if (s.inuse_sites.empty() && !s.heap.empty()) missing.push_back("no readable heap profile");
   if (!s.max_rss_bytes) missing.push_back("no exec record (the binary's max RSS)");
   if (s.tests.empty()) missing.push_back("no test events for the package");
   if (!f.limit) missing.push_back("no memory limit");
   Lines lines;
-  std::string summary = std::string("unknown: ") + (f.killed ? "the test binary was killed" : "the package came close to its limit");
+  std::string summary =
+      std::string("unknown: ") + (f.killed ? "the test binary was killed" : "the package came close to its limit");
   if (f.killed && !f.running_leaves.empty()) summary += " during " + JoinNames(f.running_leaves);
   if (f.peak && f.limit) summary += " at " + Mib(*f.peak) + " of " + Mib(*f.limit);
   if (missing.empty()) {
-    summary += "; the evidence fits no known pattern (no growth across tests, no spike, the live heap never fit with the GC goal over)";
+    summary +=
+        "; the evidence fits no known pattern (no growth across tests, no spike, the live heap never fit with the GC "
+        "goal over)";
   } else {
     summary += "; not enough evidence to name a cause: " + missing.front();
   }

@@ -266,8 +266,7 @@ StreamRead ReadStream(std::string_view text, std::string_view package) {
         }
         break;
       }
-      default:
-        break;
+      default: break;
     }
   });
   out.dropped_tests = state.dropped();
@@ -306,7 +305,9 @@ TestProgress ProgressAt(const std::vector<TestSpan>& tests, std::int64_t t) {
 
 // ---- heap profiles ----
 
-bool Contains(std::string_view haystack, std::string_view needle) { return haystack.find(needle) != std::string_view::npos; }
+bool Contains(std::string_view haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string_view::npos;
+}
 
 // "example.com/x/leak.TestOrders.func1" -> "TestOrders".
 std::string TopLevelTest(std::string_view function) {
@@ -317,7 +318,8 @@ std::string TopLevelTest(std::string_view function) {
 }
 
 bool IsInitFrame(std::string_view name) {
-  if (name == "runtime.doInit" || name == "runtime.doInit1" || name == "runtime.main" || name == "main.main") return true;
+  if (name == "runtime.doInit" || name == "runtime.doInit1" || name == "runtime.main" || name == "main.main")
+    return true;
   // "example.com/p.init", "example.com/p.init.0", "example.com/p.init.func1"
   std::string_view tail = name;
   if (const std::size_t slash = tail.rfind('/'); slash != std::string_view::npos) tail.remove_prefix(slash + 1);
@@ -403,7 +405,8 @@ std::vector<AllocationSite> TopSites(const SiteBytes& sites, std::size_t n) {
     if (origin == AllocationOrigin::kProfiler || bytes == 0) continue;
     out.push_back({.function = function, .file = file, .line = line, .bytes = bytes, .origin = origin, .test = test});
   }
-  std::stable_sort(out.begin(), out.end(), [](const AllocationSite& a, const AllocationSite& b) { return a.bytes > b.bytes; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const AllocationSite& a, const AllocationSite& b) { return a.bytes > b.bytes; });
   if (out.size() > n) out.resize(n);
   return out;
 }
@@ -448,7 +451,8 @@ std::optional<std::uint64_t> ProfileSeq(std::string_view name) {
   return seq;
 }
 
-void ReadProfiles(const std::string& folder, const std::string& dir, const ReadOptions& options, PackageSignals& signals) {
+void ReadProfiles(const std::string& folder, const std::string& dir, const ReadOptions& options,
+                  PackageSignals& signals) {
   std::vector<std::pair<std::uint64_t, std::string>> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -498,11 +502,11 @@ void ReadProfiles(const std::string& folder, const std::string& dir, const ReadO
 // ---- the rest ----
 
 std::vector<evidence::HeapSnapshotLine> ReadSnapshotLines(const std::string& folder, const std::string& path,
-                                                       const ReadOptions& options,
-                                                       PackageSignals& signals) {
+                                                          const ReadOptions& options, PackageSignals& signals) {
   FileText file = ReadHead(folder, path, options.max_table_bytes, signals);
   if (!file.exists) return {};
-  if (file.truncated) signals.notes.push_back("snapshots.tsv read up to " + std::to_string(options.max_table_bytes) + " bytes");
+  if (file.truncated)
+    signals.notes.push_back("snapshots.tsv read up to " + std::to_string(options.max_table_bytes) + " bytes");
   return evidence::ParseHeapSnapshots(file.text);
 }
 
@@ -538,8 +542,9 @@ PackageResult ResultOfRecord(const evidence::PackageRecord& r, bool build_killed
       return r.binary && r.binary->signal == 9 ? PackageResult::kKilled : PackageResult::kTestsFailed;
     case gotest::PackageOutcome::kKilled:
       return r.binary && r.binary->signal != 0 && r.binary->signal != 9 ? PackageResult::kTestsFailed
-                                                                         : PackageResult::kKilled;
-    case gotest::PackageOutcome::kBuildFailed: return build_killed ? PackageResult::kBuildKilled : PackageResult::kBuildFailed;
+                                                                        : PackageResult::kKilled;
+    case gotest::PackageOutcome::kBuildFailed:
+      return build_killed ? PackageResult::kBuildKilled : PackageResult::kBuildFailed;
     default: return PackageResult::kNotRun;
   }
 }
@@ -575,8 +580,9 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   std::optional<evidence::AttemptResult> result;
   const evidence::PackageRecord* record = nullptr;
   if (FileText f = ReadHead(attempt_dir, layout.result(), options.max_record_bytes, s); f.exists) {
-    StatusOr<evidence::AttemptResult> decoded = f.truncated ? StatusOr<evidence::AttemptResult>(ResourceExhaustedError("too large"))
-                                                         : evidence::DecodeAttemptResult(f.text);
+    StatusOr<evidence::AttemptResult> decoded =
+        f.truncated ? StatusOr<evidence::AttemptResult>(ResourceExhaustedError("too large"))
+                    : evidence::DecodeAttemptResult(f.text);
     if (decoded.ok()) {
       result = std::move(decoded).value();
       s.limit_bytes = result->limit_bytes;
@@ -597,8 +603,9 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
 
   // The exec record of the test binary.
   if (FileText f = ReadHead(attempt_dir, layout.exec_record(package), options.max_record_bytes, s); f.exists) {
-    StatusOr<evidence::ExecRecord> exec = f.truncated ? StatusOr<evidence::ExecRecord>(ResourceExhaustedError("too large"))
-                                                   : evidence::DecodeExecRecord(f.text);
+    StatusOr<evidence::ExecRecord> exec = f.truncated
+                                              ? StatusOr<evidence::ExecRecord>(ResourceExhaustedError("too large"))
+                                              : evidence::DecodeExecRecord(f.text);
     if (exec.ok()) {
       found = true;
       if (exec->end.max_rss_bytes > 0) s.max_rss_bytes = exec->end.max_rss_bytes;
@@ -621,7 +628,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   StreamRead stream;
   gotest::RunSummary summary;
   if (FileText f = ReadHead(attempt_dir, layout.events(), options.max_events_bytes, s); f.exists) {
-    if (f.truncated) s.notes.push_back("events.jsonl read up to " + std::to_string(options.max_events_bytes) + " bytes");
+    if (f.truncated)
+      s.notes.push_back("events.jsonl read up to " + std::to_string(options.max_events_bytes) + " bytes");
     stream = ReadStream(f.text, package);
     summary = gotest::SummarizeTestStream(f.text);
     if (stream.dropped_tests) s.notes.push_back("more than " + std::to_string(kMaxTests) + " tests: the rest left out");
@@ -660,8 +668,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
     s.result = PackageResult::kBuildKilled;
   } else if (s.binary_signal == 9) {
     s.result = PackageResult::kKilled;
-  } else if (streamed != nullptr &&
-             (streamed->outcome == gotest::PackageOutcome::kPass || streamed->outcome == gotest::PackageOutcome::kSkip)) {
+  } else if (streamed != nullptr && (streamed->outcome == gotest::PackageOutcome::kPass ||
+                                     streamed->outcome == gotest::PackageOutcome::kSkip)) {
     s.result = PackageResult::kPassed;
   } else if (!result && heap_dir && !s.binary_end_ms) {
     // The wrapper makes heap/<pkg>/ before it starts the binary and writes the exec
@@ -702,8 +710,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   if (!start_ms && stream.package_start_ms) start_ms = stream.package_start_ms;
 
   // Heap snapshots.
-  for (const evidence::HeapSnapshotLine& line :
-       ReadSnapshotLines(attempt_dir, layout.heap_dir(package) + "/" + std::string(evidence::kHeapSnapshotsFile), options, s)) {
+  for (const evidence::HeapSnapshotLine& line : ReadSnapshotLines(
+           attempt_dir, layout.heap_dir(package) + "/" + std::string(evidence::kHeapSnapshotsFile), options, s)) {
     if (s.heap.size() >= kMaxHeapSamples) break;
     s.heap.push_back({.unix_ms = line.unix_ms,
                       .seq = line.seq,
@@ -787,7 +795,8 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   }
 
   if (heap_dir) ReadProfiles(attempt_dir, layout.heap_dir(package), options, s);
-  if (s.heap.empty() && heap_dir) s.notes.push_back("no heap snapshot was taken (the binary ended before the first interval)");
+  if (s.heap.empty() && heap_dir)
+    s.notes.push_back("no heap snapshot was taken (the binary ended before the first interval)");
 
   if (!found) return NotFoundError("no evidence of " + std::string(package) + " in " + attempt_dir);
   return s;

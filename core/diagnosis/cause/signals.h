@@ -35,13 +35,13 @@ namespace gotestrun::cause {
 
 // One test (or subtest) of the package, from go test's -json events.
 struct TestSpan {
-  std::string name;                        // "TestX" or "TestX/sub"
-  std::optional<std::int64_t> start_ms;    // its "run" event
-  std::optional<std::int64_t> resume_ms;   // its last "cont": when a t.Parallel test really started
-  std::optional<std::int64_t> end_ms;      // its pass, fail or skip; none when it never ended
-  bool ended = false;                      // had a pass, fail or skip event
-  bool parallel = false;                   // paused at least once (t.Parallel)
-  bool leaf = true;                        // no subtest of its own
+  std::string name;                       // "TestX" or "TestX/sub"
+  std::optional<std::int64_t> start_ms;   // its "run" event
+  std::optional<std::int64_t> resume_ms;  // its last "cont": when a t.Parallel test really started
+  std::optional<std::int64_t> end_ms;     // its pass, fail or skip; none when it never ended
+  bool ended = false;                     // had a pass, fail or skip event
+  bool parallel = false;                  // paused at least once (t.Parallel)
+  bool leaf = true;                       // no subtest of its own
 };
 
 // Where a sample's memory was allocated, from the frames of its stack.
@@ -79,10 +79,10 @@ struct InuseBreakdown {
 
 // Where the package's tests stood at some moment.
 struct TestProgress {
-  int started = 0;        // tests that had started (run events), subtests included
-  int ended = 0;          // ... and ended
-  int running_leaves = 0; // leaf tests running, not paused
-  int open = 0;           // tests started and not ended, paused ones and parents included
+  int started = 0;         // tests that had started (run events), subtests included
+  int ended = 0;           // ... and ended
+  int running_leaves = 0;  // leaf tests running, not paused
+  int open = 0;            // tests started and not ended, paused ones and parents included
   // The innermost test running, as go test attributed the moment; -1 for none (init,
   // or between tests). An index into PackageSignals::tests.
   int test = -1;
@@ -95,9 +95,9 @@ struct HeapSample {
   std::uint64_t goroutines = 0;  // runtime.NumGoroutine, the snapshot goroutine included
   std::uint64_t heap_alloc = 0;  // live and not yet collected
   std::uint64_t heap_inuse = 0;
-  std::uint64_t heap_sys = 0;    // the heap's memory from the OS
-  std::uint64_t next_gc = 0;     // the GC goal
-  TestProgress progress;         // attributed by time
+  std::uint64_t heap_sys = 0;  // the heap's memory from the OS
+  std::uint64_t next_gc = 0;   // the GC goal
+  TestProgress progress;       // attributed by time
 };
 
 // One GC of the package's test binary (GODEBUG=gctrace=1).
@@ -107,11 +107,11 @@ struct GcSample {
   std::optional<std::int64_t> unix_ms;  // when the binary's start is known
   std::uint64_t heap_start = 0;         // heap at the start of the GC
   std::uint64_t heap_end = 0;
-  std::uint64_t live = 0;               // marked live: what the GC could not free
-  std::uint64_t goal = 0;               // the goal of this cycle
+  std::uint64_t live = 0;  // marked live: what the GC could not free
+  std::uint64_t goal = 0;  // the goal of this cycle
   bool forced = false;
   TestProgress progress;
-  bool attributed_by_stream = false;    // progress from the line's place in the stream, not by time
+  bool attributed_by_stream = false;  // progress from the line's place in the stream, not by time
 };
 
 struct CgroupSample {
@@ -176,8 +176,8 @@ struct ReadOptions {
   // Caps on what is read. A larger file is read up to the cap (events, traces, tables)
   // or skipped (profiles), and a note says so.
   std::size_t max_events_bytes = std::size_t{256} << 20;
-  std::size_t max_table_bytes = std::size_t{16} << 20;  // memory.tsv, snapshots.tsv, gctrace
-  std::size_t max_record_bytes = std::size_t{16} << 20; // result.json, exec record
+  std::size_t max_table_bytes = std::size_t{16} << 20;   // memory.tsv, snapshots.tsv, gctrace
+  std::size_t max_record_bytes = std::size_t{16} << 20;  // result.json, exec record
   std::size_t max_profile_bytes = std::size_t{32} << 20;
   std::size_t max_sites = 8;
   // What the caller already decided about the package (the controller reads the Pod

@@ -29,9 +29,9 @@
 namespace gotestrun::gotest {
 
 struct GcCycle {
-  std::uint64_t number = 0;          // counts from 1 in each process
-  double seconds_since_start = 0;    // since the process started
-  int cpu_percent = 0;               // GC's share of CPU since the process started
+  std::uint64_t number = 0;        // counts from 1 in each process
+  double seconds_since_start = 0;  // since the process started
+  int cpu_percent = 0;             // GC's share of CPU since the process started
   std::uint64_t heap_start_bytes = 0;
   std::uint64_t heap_end_bytes = 0;
   std::uint64_t live_heap_bytes = 0;
@@ -54,7 +54,7 @@ struct HeapPoint {
   // Which process of the package printed it, from 0: GC numbers start again at 1 in
   // a new test binary, so a number that does not grow starts the next process.
   int process = 0;
-  std::string test;  // as go test attributed the line (OutputLine::test)
+  std::string test;                        // as go test attributed the line (OutputLine::test)
   std::vector<std::string> running_tests;  // OutputLine::running_tests
 };
 

@@ -16,7 +16,7 @@ namespace gotestrun::gotest {
 
 // How a package's test run ended.
 enum class PackageOutcome {
-  kRunning,      // the stream has not finished the package yet
+  kRunning,  // the stream has not finished the package yet
   kPass,
   kFail,         // tests failed, panicked or the binary exited non-zero on its own
   kSkip,         // no test files
@@ -27,8 +27,8 @@ enum class PackageOutcome {
 
 // How one test (or subtest, or benchmark) ended.
 enum class TestOutcome {
-  kRunning,   // had run or cont, nothing since
-  kPaused,    // t.Parallel: waiting for its turn
+  kRunning,  // had run or cont, nothing since
+  kPaused,   // t.Parallel: waiting for its turn
   kPass,
   kFail,
   kSkip,
@@ -39,10 +39,10 @@ enum class TestOutcome {
 // Which step of a build failed, as far as the output tells.
 enum class BuildPhase {
   kUnknown,
-  kSetup,    // "[setup failed]": go list-level errors such as import cycles
+  kSetup,  // "[setup failed]": go list-level errors such as import cycles
   kCompile,
   kLink,
-  kVet,      // go test runs vet as part of the build
+  kVet,  // go test runs vet as part of the build
 };
 
 std::string_view PackageOutcomeName(PackageOutcome outcome);
@@ -134,12 +134,12 @@ struct BuildFailure {
 struct StreamStats {
   std::uint64_t bytes = 0;
   std::uint64_t lines = 0;
-  std::uint64_t events = 0;          // JSON test events decoded
-  std::uint64_t build_events = 0;    // of which build-output / build-fail (Go 1.24+)
-  std::uint64_t text_lines = 0;      // lines that are not JSON (go's stderr, plain go test)
-  std::uint64_t malformed_lines = 0; // lines that start like JSON but do not decode
-  std::uint64_t truncated_lines = 0; // lines longer than the cap, cut
-  std::uint64_t unknown_actions = 0; // events with an action this reader does not know
+  std::uint64_t events = 0;           // JSON test events decoded
+  std::uint64_t build_events = 0;     // of which build-output / build-fail (Go 1.24+)
+  std::uint64_t text_lines = 0;       // lines that are not JSON (go's stderr, plain go test)
+  std::uint64_t malformed_lines = 0;  // lines that start like JSON but do not decode
+  std::uint64_t truncated_lines = 0;  // lines longer than the cap, cut
+  std::uint64_t unknown_actions = 0;  // events with an action this reader does not know
 };
 
 struct RunSummary {

@@ -15,9 +15,9 @@
 namespace gotestrun::gotest {
 
 enum class TestAction {
-  kStart,        // the package's test binary starts (Go 1.20+)
+  kStart,  // the package's test binary starts (Go 1.20+)
   kRun,
-  kPause,        // t.Parallel: waiting for the serial tests to finish
+  kPause,  // t.Parallel: waiting for the serial tests to finish
   kCont,
   kPass,
   kBench,
@@ -35,7 +35,7 @@ std::string_view TestActionName(TestAction action);
 TestAction TestActionFromName(std::string_view name);
 
 struct TestEvent {
-  std::string time;         // RFC 3339 as printed; empty when the stream has no times
+  std::string time;  // RFC 3339 as printed; empty when the stream has no times
   TestAction action = TestAction::kUnknown;
   std::string action_name;  // as printed, so that an unknown action can be reported
   std::string package;      // test events: the package's import path
@@ -48,9 +48,7 @@ struct TestEvent {
   std::string value;         // attr
   std::string path;          // artifacts
 
-  bool is_build_event() const {
-    return action == TestAction::kBuildOutput || action == TestAction::kBuildFail;
-  }
+  bool is_build_event() const { return action == TestAction::kBuildOutput || action == TestAction::kBuildFail; }
 };
 
 // InvalidArgument when the line is not a JSON object with a string "Action".

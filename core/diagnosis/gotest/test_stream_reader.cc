@@ -142,8 +142,7 @@ void TestStreamReader::OnEvent(TestEvent&& event) {
         if (test.attributes.size() < kMaxAttributes) test.attributes.emplace_back(event.key, event.value);
       }
       break;
-    default:
-      break;  // start, artifacts, unknown actions: nothing to derive
+    default: break;  // start, artifacts, unknown actions: nothing to derive
   }
 }
 
@@ -173,9 +172,7 @@ void TestStreamReader::OnTextLine(std::string_view line) {
     case TextLineKind::kVetHeader:
       if (!text_build_block_.empty()) AddBuildLine(text_build_block_, line, /*from_text=*/true);
       break;
-    case TextLineKind::kBuildStepSignal:
-      AddBuildLine(text.package, line, /*from_text=*/true);
-      break;
+    case TextLineKind::kBuildStepSignal: AddBuildLine(text.package, line, /*from_text=*/true); break;
     case TextLineKind::kPackagePass:
     case TextLineKind::kPackageFail:
     case TextLineKind::kPackageBuildFailed:
@@ -295,9 +292,7 @@ void TestStreamReader::Resolve(std::size_t package) {
   switch (*state.final_action) {
     case TestAction::kPass: result.outcome = PackageOutcome::kPass; break;
     case TestAction::kSkip: result.outcome = PackageOutcome::kSkip; break;
-    default:
-      result.outcome = result.exit_signal.empty() ? PackageOutcome::kFail : PackageOutcome::kKilled;
-      break;
+    default: result.outcome = result.exit_signal.empty() ? PackageOutcome::kFail : PackageOutcome::kKilled; break;
   }
 }
 
@@ -375,9 +370,7 @@ void TestStreamReader::OnOutputLine(std::size_t package, std::string_view test, 
         state.candidate_signal.clear();
       }
       break;
-    default:
-      state.candidate_signal.clear();
-      break;
+    default: state.candidate_signal.clear(); break;
   }
 
   if (on_output_) {

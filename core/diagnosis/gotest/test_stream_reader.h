@@ -146,7 +146,7 @@ class TestStreamReader {
   StringMap<std::size_t> latest_run_;  // package name -> index of its latest run
   std::map<std::string, PendingBuild, std::less<>> pending_builds_;
   std::deque<std::string> pending_order_;  // keys of pending_builds_, oldest first
-  StringMap<std::size_t> failed_builds_;  // import path -> index in build_failures
+  StringMap<std::size_t> failed_builds_;   // import path -> index in build_failures
 
   // Plain text: the "# <id>" block that following lines belong to, and what was seen
   // since the last package result line (text output comes one package at a time).

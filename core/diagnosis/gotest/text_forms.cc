@@ -32,8 +32,8 @@ bool IsPackageId(std::string_view id) {
   const std::size_t space = id.find(' ');
   if (space == std::string_view::npos) return IsPackageName(id);
   const std::string_view variant = id.substr(space + 1);
-  return IsPackageName(id.substr(0, space)) && variant.size() > 2 && variant.front() == '[' &&
-         variant.back() == ']' && IsPackageName(variant.substr(1, variant.size() - 2));
+  return IsPackageName(id.substr(0, space)) && variant.size() > 2 && variant.front() == '[' && variant.back() == ']' &&
+         IsPackageName(variant.substr(1, variant.size() - 2));
 }
 
 TextLine ClassifyResultLine(std::string_view line) {

@@ -30,9 +30,9 @@ enum class TextLineKind {
 // Views into the classified line: valid as long as the line is.
 struct TextLine {
   TextLineKind kind = TextLineKind::kOther;
-  std::string_view package;  // the package or package ID the line names
-  std::string_view tool;     // kBuildStepSignal: base name of the program go ran
-  std::string_view signal;   // kBuildStepSignal, kProcessSignal: e.g. "killed"
+  std::string_view package;       // the package or package ID the line names
+  std::string_view tool;          // kBuildStepSignal: base name of the program go ran
+  std::string_view signal;        // kBuildStepSignal, kProcessSignal: e.g. "killed"
   std::optional<double> seconds;  // kPackagePass, kPackageFail, when printed
 };
 

@@ -236,9 +236,7 @@ class HeapProfileDecoder {
           GTR_RETURN_IF_ERROR(ReadMessage(r, type, "period_type", &payload));
           GTR_RETURN_IF_ERROR(DecodeValueType(payload, "period_type", &raw_period_type_));
           break;
-        case profile_field::kPeriod:
-          GTR_RETURN_IF_ERROR(ReadInt64Field(r, type, "period", &profile_.period_));
-          break;
+        case profile_field::kPeriod: GTR_RETURN_IF_ERROR(ReadInt64Field(r, type, "period", &profile_.period_)); break;
         case profile_field::kDefaultSampleType:
           GTR_RETURN_IF_ERROR(ReadInt64Field(r, type, "default_sample_type", &raw_default_sample_type_));
           break;
@@ -578,8 +576,7 @@ class HeapProfileDecoder {
   size_t sample_count_ = 0;
   size_t sample_bytes_ = 0;
   // Sample boundaries are stored as 32-bit offsets.
-  const size_t max_total_frames_ =
-      std::min<size_t>(limits_.max_total_frames, std::numeric_limits<uint32_t>::max());
+  const size_t max_total_frames_ = std::min<size_t>(limits_.max_total_frames, std::numeric_limits<uint32_t>::max());
 };
 
 namespace {

@@ -173,7 +173,7 @@ struct TopReport {
   std::string unit;
   // Over all samples. (pprof sums magnitudes; heap profile values are never negative.)
   int64_t total = 0;
-  size_t function_count = 0;  // functions with a nonzero flat or cum, before the cut to N
+  size_t function_count = 0;            // functions with a nonzero flat or cum, before the cut to N
   std::vector<FunctionCost> functions;  // by flat descending, then name, as pprof orders them
 };
 

@@ -36,7 +36,8 @@ std::unique_ptr<Client> Connect() {
 
 int Populate(const std::string& ns, int count) {
   auto client = Connect();
-  (void)client->Create(ResourceType::Namespaces(), "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
+  (void)client->Create(ResourceType::Namespaces(), "",
+                       {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
   // Objects of a realistic size: a few hundred bytes of data each.
   std::string payload(400, 'x');
   std::vector<std::thread> writers;

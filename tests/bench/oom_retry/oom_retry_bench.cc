@@ -44,8 +44,10 @@ int main(int argc, char** argv) {
   if (!client.ok() || !gotestrun::testing::InstallGoTestRunCrd(**client, crds).ok()) return 1;
   std::string work = std::filesystem::temp_directory_path() / ("oom-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(work + "/profiles");
-  gotestrun::testing::TestNode node(**client, {.node_name = "bench", .work_dir = work + "/node",
-                                    .claim_folders = {{"workspace", fixtures}, {"gotestrun-profiles", work + "/profiles"}}});
+  gotestrun::testing::TestNode node(
+      **client, {.node_name = "bench",
+                 .work_dir = work + "/node",
+                 .claim_folders = {{"workspace", fixtures}, {"gotestrun-profiles", work + "/profiles"}}});
   if (!node.Start().ok()) return 1;
   auto op = Subprocess::Spawn({.argv = {op_bin, "--kubeconfig", (*cp)->kubeconfig_path(), "--profiles-dir",
                                         work + "/profiles", "--agent-path", agent_bin},
@@ -67,7 +69,8 @@ int main(int argc, char** argv) {
     const Json& st = (*p)["status"];
     if (st.is_object() && st.contains("containerStatuses") && st["containerStatuses"].is_array()) {
       for (const Json& cs : st["containerStatuses"]) {
-        if (cs.value(Json::json_pointer("/state/terminated/reason"), std::string()) == "OOMKilled") oom_at.emplace(key, now);
+        if (cs.value(Json::json_pointer("/state/terminated/reason"), std::string()) == "OOMKilled")
+          oom_at.emplace(key, now);
       }
     }
   });
@@ -78,17 +81,20 @@ int main(int argc, char** argv) {
   // first two followed by a retry (the third ends the run).
   const int runs = (want_kills + 1) / 2;
   for (int i = 0; i < runs; ++i) {
-    Json run = {{"apiVersion", "gotestrun.dev/v1alpha1"},
-                {"kind", "GoTestRun"},
-                {"metadata", {{"name", "hog-" + std::to_string(i)}, {"namespace", "default"}}},
-                {"spec",
-                 {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "oomhog"}}}}},
-                  {"image", "golang:1.26"},
-                  {"packages", {"./hog"}},
-                  {"goTest", {{"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}, {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
-                  {"resources", {{"memory", "96Mi"}, {"maxMemory", "320Mi"}}},
-                  {"retry", {{"maxAttempts", 3}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "32Mi"}}}}}};
-    if (!(*client)->Create(kube::ResourceType{"gotestrun.dev", "v1alpha1", "gotestruns", true}, "default", run).ok()) return 1;
+    Json run = {
+        {"apiVersion", "gotestrun.dev/v1alpha1"},
+        {"kind", "GoTestRun"},
+        {"metadata", {{"name", "hog-" + std::to_string(i)}, {"namespace", "default"}}},
+        {"spec",
+         {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "oomhog"}}}}},
+          {"image", "golang:1.26"},
+          {"packages", {"./hog"}},
+          {"goTest",
+           {{"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}, {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
+          {"resources", {{"memory", "96Mi"}, {"maxMemory", "320Mi"}}},
+          {"retry", {{"maxAttempts", 3}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "32Mi"}}}}}};
+    if (!(*client)->Create(kube::ResourceType{"gotestrun.dev", "v1alpha1", "gotestruns", true}, "default", run).ok())
+      return 1;
   }
   // Every killed attempt but the last of each run gets a replacement "<run>-s<i>-a<k+1>".
   auto deadline = Steady::now() + std::chrono::minutes(15);
@@ -129,13 +135,19 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   auto pct = [&](double p) { return ms[std::min(ms.size() - 1, static_cast<size_t>(p * (ms.size() - 1) + 0.5))]; };
-  std::printf("OOMKilled status -> replacement pod created, over %zu kills: p50 %.1f ms, p99 %.1f ms, min %.1f ms, max %.1f ms\n",
-              ms.size(), pct(0.5), pct(0.99), ms.front(), ms.back());
+  std::printf(
+      "OOMKilled status -> replacement pod created, over %zu kills: p50 %.1f ms, p99 %.1f ms, min %.1f ms, max %.1f "
+      "ms\n",
+      ms.size(), pct(0.5), pct(0.99), ms.front(), ms.back());
   if (!reaction.empty()) {
     std::sort(reaction.begin(), reaction.end());
-    auto rpct = [&](double p) { return reaction[std::min(reaction.size() - 1, static_cast<size_t>(p * (reaction.size() - 1) + 0.5))]; };
-    std::printf("operator's own reaction (kill read -> replacement pod created), over %zu kills: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-                reaction.size(), rpct(0.5), rpct(0.99), reaction.back());
+    auto rpct = [&](double p) {
+      return reaction[std::min(reaction.size() - 1, static_cast<size_t>(p * (reaction.size() - 1) + 0.5))];
+    };
+    std::printf(
+        "operator's own reaction (kill read -> replacement pod created), over %zu kills: p50 %.1f ms, p99 %.1f ms, max "
+        "%.1f ms\n",
+        reaction.size(), rpct(0.5), rpct(0.99), reaction.back());
   }
   return static_cast<int>(ms.size()) >= want_kills ? 0 : 1;
 }

@@ -27,8 +27,8 @@
 namespace gotestrun::agent {
 
 using sandbox::CapturedRun;
-using sandbox::ExitInfo;
 using sandbox::ChildSpec;
+using sandbox::ExitInfo;
 using sandbox::RunCaptured;
 using sandbox::SpawnChild;
 using sandbox::Subprocess;
@@ -41,24 +41,24 @@ using evidence::DecodeExecRecord;
 using evidence::DecodePackageListings;
 using evidence::ExecRecord;
 using evidence::HeapSnapshotLine;
+using evidence::kHeapSnapshotsFile;
 using evidence::MemorySample;
 using evidence::MemoryTimeline;
 using evidence::PackageListing;
 using evidence::PackageRecord;
 using evidence::ParseHeapSnapshots;
 using evidence::ParseMemoryTimeline;
-using evidence::kHeapSnapshotsFile;
 
 namespace {
 
 namespace fs = std::filesystem;
+using gotest::PackageOutcome;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
-using gotest::PackageOutcome;
 
 constexpr std::string_view kStreams = "example.com/streams/";
 
@@ -279,9 +279,9 @@ TEST(AgentHeapSnapshotsTest, SuccessiveSnapshotsOfGrowingTests) {
   SetGoEnvironment();
   TempDir tmp;
   const AttemptLayout layout(tmp.path() + "/a1");
-  const CapturedRun run = RunAgent({"run", "--dir", layout.dir(), "--module-dir", HEAP_MODULE, "--heap-interval",
-                                    "100ms", "--gomemlimit", "256MiB", "--parallel", "2", "--p", "1", "--flag",
-                                    "-count=1", "./..."});
+  const CapturedRun run =
+      RunAgent({"run", "--dir", layout.dir(), "--module-dir", HEAP_MODULE, "--heap-interval", "100ms", "--gomemlimit",
+                "256MiB", "--parallel", "2", "--p", "1", "--flag", "-count=1", "./..."});
   ASSERT_EQ(run.end.exit_code, 0) << run.err;
   const AttemptResult result = ReadResult(layout);
   EXPECT_THAT(result.go_test_argv, Contains("-parallel=2"));
@@ -355,8 +355,8 @@ TEST(AgentRunTest, RefusesOwnedFlagsAndSaysSoInTheResult) {
   SetGoEnvironment();
   TempDir tmp;
   const AttemptLayout layout(tmp.path() + "/a1");
-  const CapturedRun run = RunAgent(
-      {"run", "--dir", layout.dir(), "--module-dir", STREAMS_FIXTURE, "--flag", "-parallel=64", "./passing"});
+  const CapturedRun run =
+      RunAgent({"run", "--dir", layout.dir(), "--module-dir", STREAMS_FIXTURE, "--flag", "-parallel=64", "./passing"});
   EXPECT_EQ(run.end.exit_code, 2);
   const AttemptResult result = ReadResult(layout);
   EXPECT_THAT(result.error, HasSubstr("-parallel=64"));
@@ -372,16 +372,16 @@ TEST(AgentRunTest, SigtermStopsGoTestAndStillWritesTheResult) {
   const AttemptLayout layout(tmp.path() + "/a1");
   StatusOr<Subprocess> agent = Subprocess::Spawn(
       ChildSpec{.argv = {AGENT_BIN, "run", "--dir", layout.dir(), "--module-dir", HEAP_MODULE, "./grow"},
-                   .output_file = tmp.path() + "/agent.log"});
+                .output_file = tmp.path() + "/agent.log"});
   ASSERT_TRUE(agent.ok()) << agent.status();
   // Wait (generously) until TestGrow runs.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
   bool running = false;
   while (!running && std::chrono::steady_clock::now() < deadline) {
     const StatusOr<std::string> events = ReadFile(layout.events(), 64 << 20);
-    running = events.ok() &&
-              events->find(R"("Action":"run","Package":"example.com/heapmodule/grow","Test":"TestGrow")") !=
-                  std::string::npos;
+    running =
+        events.ok() && events->find(R"("Action":"run","Package":"example.com/heapmodule/grow","Test":"TestGrow")") !=
+                           std::string::npos;
     if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(running) << Read(tmp.path() + "/agent.log");
@@ -404,11 +404,11 @@ TEST(AgentExecTest, SeparateStreamsEnvironmentAndExitCode) {
   const std::string script = "echo out; echo '" + std::string(kGcLine) +
                              "' >&2; echo not a gc line >&2; echo \"$GODEBUG\"; echo \"$GOMEMLIMIT\"; "
                              "echo \"$GOTESTRUN_HEAP_DIR\"; exit 3";
-  StatusOr<CapturedRun> run = RunCaptured(
-      ChildSpec{.argv = {AGENT_BIN, "exec", "--dir", layout.dir(), "/bin/sh", "-c", script},
-                .extra_env = {"GODEBUG=madvdontneed=1", "GOTESTRUN_GOMEMLIMIT=1GiB"},
-                .working_dir = tmp.path()},
-      1 << 20);
+  StatusOr<CapturedRun> run =
+      RunCaptured(ChildSpec{.argv = {AGENT_BIN, "exec", "--dir", layout.dir(), "/bin/sh", "-c", script},
+                            .extra_env = {"GODEBUG=madvdontneed=1", "GOTESTRUN_GOMEMLIMIT=1GiB"},
+                            .working_dir = tmp.path()},
+                  1 << 20);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->end.exit_code, 3);
   // Without packages.json the folder names the package.
@@ -471,11 +471,11 @@ TEST(AgentExecTest, PassesSignalsOnToTheBinary) {
   const AttemptLayout layout(tmp.path() + "/a1");
   const std::string ready = tmp.path() + "/ready";
   // The binary turns SIGQUIT (what go test sends on -timeout) into exit code 42.
-  StatusOr<Subprocess> wrapper = Subprocess::Spawn(ChildSpec{
-      .argv = {AGENT_BIN, "exec", "--dir", layout.dir(), "/bin/sh", "-c",
-               "trap 'exit 42' QUIT; touch " + ready + "; while :; do sleep 0.05; done"},
-      .working_dir = tmp.path(),
-      .output_file = tmp.path() + "/out.log"});
+  StatusOr<Subprocess> wrapper =
+      Subprocess::Spawn(ChildSpec{.argv = {AGENT_BIN, "exec", "--dir", layout.dir(), "/bin/sh", "-c",
+                                           "trap 'exit 42' QUIT; touch " + ready + "; while :; do sleep 0.05; done"},
+                                  .working_dir = tmp.path(),
+                                  .output_file = tmp.path() + "/out.log"});
   ASSERT_TRUE(wrapper.ok()) << wrapper.status();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (!fs::exists(ready) && std::chrono::steady_clock::now() < deadline) {
@@ -491,10 +491,10 @@ TEST(AgentExecTest, PassesSignalsOnToTheBinary) {
 TEST(AgentExecTest, BinaryThatCannotStart) {
   TempDir tmp;
   const AttemptLayout layout(tmp.path() + "/a1");
-  StatusOr<CapturedRun> run = RunCaptured(
-      ChildSpec{.argv = {AGENT_BIN, "exec", "--dir", layout.dir(), tmp.path() + "/missing.test"},
-                .working_dir = tmp.path()},
-      1 << 20);
+  StatusOr<CapturedRun> run =
+      RunCaptured(ChildSpec{.argv = {AGENT_BIN, "exec", "--dir", layout.dir(), tmp.path() + "/missing.test"},
+                            .working_dir = tmp.path()},
+                  1 << 20);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->end.exit_code, 127);
   EXPECT_THAT(run->err, HasSubstr("missing.test"));

@@ -9,19 +9,38 @@
 namespace gotestrun::agent {
 namespace {
 
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using std::chrono::milliseconds;
-using std::chrono::nanoseconds;
 
 using Args = std::vector<std::string>;
 
 TEST(ParseRunArgsTest, AllOptions) {
-  const Args args{"--dir",       "/v/a1",  "--module-dir=/src", "--parallel", "4",   "--p=2",
-                  "--gomemlimit", "512MiB", "--heap-interval",  "500ms",      "--timeout", "20m",
-                  "--tags",      "integration,slow", "--flag", "-race",    "--flag=-count=1", "./...",
-                  "--flag",      "-run",   "--flag",  "TestX", "./cmd/..."};
+  const Args args{"--dir",
+                  "/v/a1",
+                  "--module-dir=/src",
+                  "--parallel",
+                  "4",
+                  "--p=2",
+                  "--gomemlimit",
+                  "512MiB",
+                  "--heap-interval",
+                  "500ms",
+                  "--timeout",
+                  "20m",
+                  "--tags",
+                  "integration,slow",
+                  "--flag",
+                  "-race",
+                  "--flag=-count=1",
+                  "./...",
+                  "--flag",
+                  "-run",
+                  "--flag",
+                  "TestX",
+                  "./cmd/..."};
   StatusOr<RunOptions> o = ParseRunArgs(args);
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->attempt_dir, "/v/a1");
@@ -49,7 +68,8 @@ TEST(ParseRunArgsTest, Defaults) {
 }
 
 TEST(ParseRunArgsTest, MemoryStallAfter) {
-  StatusOr<RunOptions> o = ParseRunArgs(Args{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after", "15s", "./..."});
+  StatusOr<RunOptions> o =
+      ParseRunArgs(Args{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after", "15s", "./..."});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->memory_stall_after, milliseconds(15000));
   o = ParseRunArgs(Args{"--dir", "/a", "--module-dir", "/m", "--memory-stall-after=0s", "./..."});
@@ -82,8 +102,8 @@ TEST(ParseRunArgsTest, Errors) {
 }
 
 TEST(ParseExecArgsTest, TheBinarysFlagsAreNotOurs) {
-  StatusOr<ExecOptions> o = ParseExecArgs(
-      Args{"--dir", "/a", "/tmp/b001/p.test", "-test.paniconexit0", "--dir", "-test.timeout=10m0s"});
+  StatusOr<ExecOptions> o =
+      ParseExecArgs(Args{"--dir", "/a", "/tmp/b001/p.test", "-test.paniconexit0", "--dir", "-test.timeout=10m0s"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->attempt_dir, "/a");
   EXPECT_THAT(o->argv, ElementsAre("/tmp/b001/p.test", "-test.paniconexit0", "--dir", "-test.timeout=10m0s"));

@@ -82,6 +82,17 @@ TEST(ParseGoListOutputTest, EmptyAndBroken) {
   EXPECT_FALSE(ParseGoListOutput(R"({"ImportPath" "a"})").ok());
 }
 
+TEST(CheckPatternsMatchedTest, NothingMatchedFailsAsGoTestDoes) {
+  Status none = CheckPatternsMatched({}, "go: warning: \"./a/...x\" matched no packages\n");
+  EXPECT_EQ(none.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(none.message(), "go: warning: \"./a/...x\" matched no packages\nno packages to test");
+  EXPECT_EQ(CheckPatternsMatched({}, "").message(), "no packages to test");
+  // A package without test files matched: go test runs it ("no test files") and passes.
+  PackageListing no_tests;
+  no_tests.import_path = "example.com/m/b";
+  EXPECT_TRUE(CheckPatternsMatched({no_tests}, "go: warning: \"./zz/...\" matched no packages\n").ok());
+}
+
 TEST(GoListArgvTest, Forms) {
   EXPECT_THAT(GoListArgv("", {}),
               ElementsAre("go", "list", "-e", "-json=ImportPath,Name,Dir,TestGoFiles,XTestGoFiles,Error", "./..."));

@@ -32,8 +32,8 @@ TEST(CheckUserFlagsTest, OwnedFlagsAreRefusedInEveryForm) {
 }
 
 TEST(CheckUserFlagsTest, OtherFlagsPass) {
-  EXPECT_TRUE(CheckUserFlags(Options({"-race", "-count=1", "-run", "TestX", "-cover", "-coverprofile=c.out",
-                                      "-cpu=1,2", "-short", "-failfast", "-pgo=off", "-json-like"}))
+  EXPECT_TRUE(CheckUserFlags(Options({"-race", "-count=1", "-run", "TestX", "-cover", "-coverprofile=c.out", "-cpu=1,2",
+                                      "-short", "-failfast", "-pgo=off", "-json-like"}))
                   .ok());
   // Values that look like owned flags, and arguments that are not flags.
   EXPECT_TRUE(CheckUserFlags(Options({"-run=-p", "p", "json", "-"})).ok());
@@ -56,8 +56,8 @@ TEST(CheckUserFlagsTest, TagsAndTimeoutOnlyOnce) {
 TEST(GoTestArgvTest, Minimal) {
   StatusOr<std::vector<std::string>> argv = GoTestArgv(Options(), "/bin/gotestrun-agent", "");
   ASSERT_TRUE(argv.ok()) << argv.status();
-  EXPECT_THAT(*argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1",
-                                 "./..."));
+  EXPECT_THAT(
+      *argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1", "./..."));
 }
 
 TEST(GoTestArgvTest, EverythingInOrder) {
@@ -69,10 +69,9 @@ TEST(GoTestArgvTest, EverythingInOrder) {
   o.packages = {"./a/...", "./b"};
   StatusOr<std::vector<std::string>> argv = GoTestArgv(o, "/bin/gotestrun-agent", "/v/a1/overlay/overlay.json");
   ASSERT_TRUE(argv.ok()) << argv.status();
-  EXPECT_THAT(*argv,
-              ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1",
-                          "-overlay=/v/a1/overlay/overlay.json", "-parallel=4", "-p=2", "-timeout=20m",
-                          "-tags=integration", "-race", "-count=1", "./a/...", "./b", "-args", "-custom", "x"));
+  EXPECT_THAT(*argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1",
+                                 "-overlay=/v/a1/overlay/overlay.json", "-parallel=4", "-p=2", "-timeout=20m",
+                                 "-tags=integration", "-race", "-count=1", "./a/...", "./b", "-args", "-custom", "x"));
 }
 
 TEST(GoTestArgvTest, RefusesOwnedFlags) {

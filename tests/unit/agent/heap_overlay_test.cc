@@ -15,8 +15,8 @@
 
 namespace gotestrun::agent {
 
-using evidence::PackageListing;
 using evidence::kHeapSnapshotsFile;
+using evidence::PackageListing;
 
 namespace {
 
@@ -122,8 +122,8 @@ class TempDir {
 TEST(WriteHeapOverlayTest, WritesOneFilePerPackageWithTests) {
   TempDir tmp;
   const std::string dir = tmp.path() + "/overlay";
-  StatusOr<HeapOverlay> overlay = WriteHeapOverlay(
-      {Package("a", {"a_test.go"}, {}), Package("b", {}, {"b_test.go"}), Package("c", {}, {})}, dir);
+  StatusOr<HeapOverlay> overlay =
+      WriteHeapOverlay({Package("a", {"a_test.go"}, {}), Package("b", {}, {"b_test.go"}), Package("c", {}, {})}, dir);
   ASSERT_TRUE(overlay.ok()) << overlay.status();
   EXPECT_EQ(overlay->overlay_json_path, dir + "/overlay.json");
   EXPECT_THAT(overlay->packages, ElementsAre("example.com/m/a", "example.com/m/b"));

@@ -68,7 +68,8 @@ class MemoryStallWatchTest : public ::testing::Test {
   }
 
   void SetCounters(std::uint64_t refaults) {
-    std::ofstream(root_ + "/cgroup/memory.stat") << "total_pgmajfault 0\ntotal_workingset_refault_file " << refaults << "\n";
+    std::ofstream(root_ + "/cgroup/memory.stat")
+        << "total_pgmajfault 0\ntotal_workingset_refault_file " << refaults << "\n";
     std::ofstream(root_ + "/cgroup/memory.failcnt") << refaults / 10 << "\n";
   }
 

@@ -16,10 +16,10 @@ using evidence::PackageRecord;
 
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using gotest::BuildPhase;
 using gotest::PackageOutcome;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 
 // Streams captured from real go test runs over tests/fixtures/gotest-streams.
 gotest::RunSummary Captured(const std::string& name) {
@@ -89,12 +89,16 @@ TEST(PackageRecordsTest, BuildPhases) {
 TEST(PackageRecordsTest, ASignalInTheExecRecordMeansKilledEvenWithoutGoSayingSo) {
   // go test's own "signal: killed" line is missing (its output was cut), but the
   // wrapper saw the signal.
-  const std::string stream =
-      R"({"Action":"start","Package":"p"})" "\n"
-      R"({"Action":"run","Package":"p","Test":"TestBig"})" "\n"
-      R"({"Action":"output","Package":"p","Test":"TestBig","Output":"=== RUN   TestBig\n"})" "\n"
-      R"({"Action":"output","Package":"p","Output":"FAIL\tp\t3.2s\n"})" "\n"
-      R"({"Action":"fail","Package":"p","Elapsed":3.2})" "\n";
+  const std::string stream = R"({"Action":"start","Package":"p"})"
+                             "\n"
+                             R"({"Action":"run","Package":"p","Test":"TestBig"})"
+                             "\n"
+                             R"({"Action":"output","Package":"p","Test":"TestBig","Output":"=== RUN   TestBig\n"})"
+                             "\n"
+                             R"({"Action":"output","Package":"p","Output":"FAIL\tp\t3.2s\n"})"
+                             "\n"
+                             R"({"Action":"fail","Package":"p","Elapsed":3.2})"
+                             "\n";
   const std::map<std::string, ExecRecord> exec{{"p", ExecRecord{.package = "p", .end = {.signal = 9}}}};
   const std::vector<PackageRecord> records = PackageRecords({}, gotest::SummarizeTestStream(stream), exec, {});
   ASSERT_EQ(records.size(), 1u);
@@ -104,9 +108,10 @@ TEST(PackageRecordsTest, ASignalInTheExecRecordMeansKilledEvenWithoutGoSayingSo)
 
 TEST(PackageRecordsTest, PackagesTheStreamNeverFinished) {
   // go test itself died: one package mid-test, one never started, one only in an exec record.
-  const std::string stream =
-      R"({"Action":"start","Package":"a"})" "\n"
-      R"({"Action":"run","Package":"a","Test":"TestA"})" "\n";
+  const std::string stream = R"({"Action":"start","Package":"a"})"
+                             "\n"
+                             R"({"Action":"run","Package":"a","Test":"TestA"})"
+                             "\n";
   const std::map<std::string, ExecRecord> exec{{"c", ExecRecord{.package = "c", .end = {.exit_code = 0}}}};
   const std::vector<PackageRecord> records =
       PackageRecords({Listed("a"), Listed("b")}, gotest::SummarizeTestStream(stream), exec, {});

@@ -80,9 +80,7 @@ TEST_F(FilesTest, RefusesADevice) {
   EXPECT_THAT(within.message(), HasSubstr("memory.tsv is a symbolic link"));
 }
 
-TEST_F(FilesTest, RefusesAFolder) {
-  EXPECT_THAT(ReadFile(folder_).status().message(), HasSubstr("is a folder"));
-}
+TEST_F(FilesTest, RefusesAFolder) { EXPECT_THAT(ReadFile(folder_).status().message(), HasSubstr("is a folder")); }
 
 TEST_F(FilesTest, RefusesALinkOutOfTheFolder) {
   Write(outside_ + "/secret", "token");

@@ -78,9 +78,7 @@ TEST(Metrics, ConcurrentIncrementsAreAllCounted) {
   EXPECT_EQ(f.With({"0"}).value() + f.With({"1"}).value(), 40000);
 }
 
-TEST(Metrics, ExponentialBuckets) {
-  EXPECT_EQ(ExponentialBuckets(1, 10, 3), (std::vector<double>{1, 10, 100}));
-}
+TEST(Metrics, ExponentialBuckets) { EXPECT_EQ(ExponentialBuckets(1, 10, 3), (std::vector<double>{1, 10, 100})); }
 
 }  // namespace
 }  // namespace gotestrun::metrics

@@ -20,10 +20,31 @@ TEST(CommandLine, VersionInBothSpellings) {
 }
 
 TEST(CommandLine, RunTakesPackagesAndFlagsInAnyOrder) {
-  StatusOr<Command> c = Parse({"run", "./leak", "--memory", "256Mi", "./clean/...", "--max-memory=1Gi", "--module-dir",
-                               "fixtures", "--shards", "2", "--max-shards=4", "--parallel", "2", "--p", "1",
-                               "--max-attempts", "3", "--name", "demo", "--out", "/tmp/x", "--agent", "/bin/agent",
-                               "--json-progress", "--no-history"});
+  StatusOr<Command> c = Parse({"run",
+                               "./leak",
+                               "--memory",
+                               "256Mi",
+                               "./clean/...",
+                               "--max-memory=1Gi",
+                               "--module-dir",
+                               "fixtures",
+                               "--shards",
+                               "2",
+                               "--max-shards=4",
+                               "--parallel",
+                               "2",
+                               "--p",
+                               "1",
+                               "--max-attempts",
+                               "3",
+                               "--name",
+                               "demo",
+                               "--out",
+                               "/tmp/x",
+                               "--agent",
+                               "/bin/agent",
+                               "--json-progress",
+                               "--no-history"});
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->kind, Command::Kind::kRun);
   const cli::RunFlags& f = c->run;
@@ -91,7 +112,8 @@ TEST(CommandLine, Errors) {
 }
 
 TEST(CommandLine, Help) {
-  for (const auto& args : {std::vector<std::string>{"help"}, {"--help"}, {"-h"}, {"run", "--help"}, {"describe", "-h"}}) {
+  for (const auto& args :
+       {std::vector<std::string>{"help"}, {"--help"}, {"-h"}, {"run", "--help"}, {"describe", "-h"}}) {
     StatusOr<Command> c = Parse(args);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_EQ(c->kind, Command::Kind::kHelp);

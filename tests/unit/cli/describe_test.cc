@@ -74,7 +74,8 @@ TEST(DescribeRun, SaysEverythingTheStatusHolds) {
   EXPECT_THAT(text, HasSubstr("gotestrun.dev/fixtures/memory/leak     Succeeded    325Mi      2\n"));
   EXPECT_LT(text.find("clean/a  Succeeded"), text.find("memory/leak     Succeeded"));
   // Diagnosis: cause, phase, attempt, summary, evidence, action.
-  EXPECT_THAT(text, HasSubstr("  gotestrun.dev/fixtures/memory/leak: LeakAcrossTests (test-run), seen in leak-demo-s0-a1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("  gotestrun.dev/fixtures/memory/leak: LeakAcrossTests (test-run), seen in leak-demo-s0-a1\n"));
   EXPECT_THAT(text, HasSubstr("      the live heap grew ~41 MiB per test\n"));
   EXPECT_THAT(text, HasSubstr("      evidence: live heap: TestOrders 25 MiB, TestCustomers 52 MiB\n"));
   EXPECT_THAT(text, HasSubstr("      action: retried alone as leak-demo-s0-a2 (528Mi)\n"));
@@ -97,9 +98,10 @@ TEST(DescribeRun, ARunStillRunningShowsItsPendingPackages) {
 }
 
 TEST(DescribeRun, NeverTrustsTheShapeOfTheStatus) {
-  for (const char* odd : {"null", "[]", "{}", R"({"status": 3})", R"({"status": {"shards": [1, "x", {"attempts": 5}]}})",
-                          R"({"status": {"packages": [{"package": 1, "peakBytes": -4}], "diagnosis": [null, {"evidence": "x"}]}})",
-                          R"({"metadata": [], "spec": {"packages": "./..."}, "status": {"conditions": [{}]}})"}) {
+  for (const char* odd :
+       {"null", "[]", "{}", R"({"status": 3})", R"({"status": {"shards": [1, "x", {"attempts": 5}]}})",
+        R"({"status": {"packages": [{"package": 1, "peakBytes": -4}], "diagnosis": [null, {"evidence": "x"}]}})",
+        R"({"metadata": [], "spec": {"packages": "./..."}, "status": {"conditions": [{}]}})"}) {
     json run = json::parse(odd);
     EXPECT_NO_THROW(DescribeRun(run)) << odd;
     EXPECT_NO_THROW(SummarizeRun(run)) << odd;

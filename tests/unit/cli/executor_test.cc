@@ -32,10 +32,10 @@ TEST(AgentArgv, RunIsTheCommandTheOperatorPutsInAPod) {
   plan.p = 2;
   plan.gomemlimit = 1000;
   EXPECT_THAT(AgentRunArgv(c, plan, "/runs/x/s2/a3"),
-              ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/runs/x/s2/a3", "--module-dir", "/src/m", "--parallel",
-                          "1", "--p", "2", "--gomemlimit", "1000", "--heap-interval", "500ms", "--memory-stall-after", "10000ms",
-                          "--timeout", "20m", "--tags", "integration,slow", "--flag", "-race", "--flag", "-count=1", "--",
-                          "ex/a", "ex/b"));
+              ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/runs/x/s2/a3", "--module-dir", "/src/m",
+                          "--parallel", "1", "--p", "2", "--gomemlimit", "1000", "--heap-interval", "500ms",
+                          "--memory-stall-after", "10000ms", "--timeout", "20m", "--tags", "integration,slow", "--flag",
+                          "-race", "--flag", "-count=1", "--", "ex/a", "ex/b"));
   c.spec.profiling = false;
   c.spec.memory_stall_enabled = false;
   c.spec.flags.clear();
@@ -43,9 +43,8 @@ TEST(AgentArgv, RunIsTheCommandTheOperatorPutsInAPod) {
   c.spec.timeout.clear();
   plan = {};
   plan.packages = {"ex/a"};
-  EXPECT_THAT(AgentRunArgv(c, plan, "/d"),
-              ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/d", "--module-dir", "/src/m", "--memory-stall-after",
-                          "0s", "--", "ex/a"));
+  EXPECT_THAT(AgentRunArgv(c, plan, "/d"), ElementsAre("/bin/gotestrun-agent", "run", "--dir", "/d", "--module-dir",
+                                                       "/src/m", "--memory-stall-after", "0s", "--", "ex/a"));
 }
 
 TEST(AgentArgv, ListIsThePlanningPodsCommand) {
@@ -53,8 +52,8 @@ TEST(AgentArgv, ListIsThePlanningPodsCommand) {
   c.spec.packages = {"./leak", "./clean/..."};
   c.spec.tags = {"x"};
   EXPECT_THAT(AgentListArgv(c, "/runs/r/plan/packages.json"),
-              ElementsAre("agent", "list", "--module-dir", "/src/m", "--out", "/runs/r/plan/packages.json", "--tags", "x",
-                          "--", "./leak", "./clean/..."));
+              ElementsAre("agent", "list", "--module-dir", "/src/m", "--out", "/runs/r/plan/packages.json", "--tags",
+                          "x", "--", "./leak", "./clean/..."));
 }
 
 // The executor over the real sandbox, with a stand-in agent (a shell script): how the
@@ -83,8 +82,8 @@ TEST_F(SandboxExecutorTest, TheAgentRunsInTheModuleWithTheRunsEnvironmentAndItsE
   sandbox::Sandbox sandbox(sandbox::SandboxConfig{.force_rss_watch = true});
   SandboxExecutor executor(sandbox, Agent("echo \"$PWD $GTR_TEST_VALUE $*\"; exit 3"));
   int samples = 0;
-  StatusOr<ProcessEnd> end =
-      executor.RunAttempt(Plan(), dir_ + "/run/s0/a1", [&](std::uint64_t) { ++samples; }, [] { return false; });
+  StatusOr<ProcessEnd> end = executor.RunAttempt(
+      Plan(), dir_ + "/run/s0/a1", [&](std::uint64_t) { ++samples; }, [] { return false; });
   ASSERT_TRUE(end.ok()) << end.status();
   EXPECT_EQ(end->end.exit_code, 3);
   EXPECT_FALSE(end->end.oom_killed);

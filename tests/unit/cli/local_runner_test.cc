@@ -73,7 +73,8 @@ class FakeExecutor : public AttemptExecutor {
     }
     int now = ++running;
     int seen = most_at_once.load();
-    while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {}
+    while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {
+    }
     ++started;
     ProcessEnd end;
     evidence::AttemptLayout layout(dir);
@@ -152,7 +153,8 @@ class RunnerTest : public ::testing::Test {
     return *run;
   }
 
-  RunEnd Run(const LocalRun& run, const std::function<bool()>& stop = [] { return false; }) {
+  RunEnd Run(
+      const LocalRun& run, const std::function<bool()>& stop = [] { return false; }) {
     Progress progress(ProgressStyle::kLines, null_);
     StatusOr<RunEnd> end = RunLocally(run, fake_, progress, stop);
     EXPECT_TRUE(end.ok()) << end.status();

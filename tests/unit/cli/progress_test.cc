@@ -51,9 +51,10 @@ TEST(ProgressLines, AttemptStartAndEnd) {
   policy::ShardPlan p = Plan(3, 2, {"example.com/leak"}, 528 * kMiB);
   p.parallel = 1;
   p.gomemlimit = 460 * kMiB;
-  EXPECT_EQ(AttemptStartedLine(p, "more memory after an OOM kill"),
-            "s3/a2  retry: 1 package under 528Mi, -parallel 1, GOMEMLIMIT=460MiB (example.com/leak): more memory after an "
-            "OOM kill");
+  EXPECT_EQ(
+      AttemptStartedLine(p, "more memory after an OOM kill"),
+      "s3/a2  retry: 1 package under 528Mi, -parallel 1, GOMEMLIMIT=460MiB (example.com/leak): more memory after an "
+      "OOM kill");
   EXPECT_EQ(AttemptStartedLine(Plan(0, 1, {"a", "b"}, 256 * kMiB), ""), "s0/a1  started: 2 packages under 256Mi");
   engine::AttemptRecord r;
   r.plan = p;
@@ -147,14 +148,20 @@ TEST(Progress, JsonEvents) {
 
 TEST(FinishedPackages, CountsPlannedPackagesAtTheirPackageLevelEnd) {
   FinishedPackages f("/nonexistent", {"ex/a", "ex/b", "ex/c"});
-  f.Feed(R"({"Action":"run","Package":"ex/a","Test":"TestX"})" "\n"
-         R"({"Action":"pass","Package":"ex/a","Test":"TestX"})" "\n"
-         R"({"Action":"pass","Package":"ex/a","Elapsed":0.1})" "\n"
-         R"({"Action":"fail","Package":"ex/b","Elapsed":0.1})" "\n"
-         R"({"Action":"pass","Package":"ex/other","Elapsed":0.1})" "\n"
+  f.Feed(R"({"Action":"run","Package":"ex/a","Test":"TestX"})"
+         "\n"
+         R"({"Action":"pass","Package":"ex/a","Test":"TestX"})"
+         "\n"
+         R"({"Action":"pass","Package":"ex/a","Elapsed":0.1})"
+         "\n"
+         R"({"Action":"fail","Package":"ex/b","Elapsed":0.1})"
+         "\n"
+         R"({"Action":"pass","Package":"ex/other","Elapsed":0.1})"
+         "\n"
          R"({"Action":"skip","Package":"ex/c")");
   EXPECT_EQ(f.count(), 2);
-  f.Feed(R"(,"Elapsed":0})" "\nnot json\n");
+  f.Feed(R"(,"Elapsed":0})"
+         "\nnot json\n");
   EXPECT_EQ(f.count(), 3);
   EXPECT_EQ(f.Poll(), 3);  // no file: what it had
 }

@@ -1,6 +1,9 @@
 #include "cli/run_spec.h"
 
 #include <gmock/gmock.h>
+#include <streambuf>
+#include <thread>
+#include <sstream>
 #include <gtest/gtest.h>
 
 #include "core/engine/describe.h"
@@ -15,6 +18,41 @@ using ::testing::IsEmpty;
 
 // 2026-03-01T14:25:02Z
 const std::chrono::system_clock::time_point kNow = std::chrono::system_clock::from_time_t(1772375102);
+
+// An stdin that never ends, counting what was taken from it.
+class EndlessInput : public std::streambuf {
+ public:
+  size_t served = 0;
+
+ protected:
+  int_type underflow() override {
+    std::fill(std::begin(buf_), std::end(buf_), 'a');
+    setg(buf_, buf_, buf_ + sizeof buf_);
+    served += sizeof buf_;
+    return traits_type::to_int_type(buf_[0]);
+  }
+
+ private:
+  char buf_[8192];
+};
+
+TEST(ReadManifest, StdinStopsPastTheCap) {
+  EndlessInput endless;
+  std::istream in(&endless);
+  StatusOr<std::string> text = ReadManifest("-", in);
+  ASSERT_FALSE(text.ok());
+  EXPECT_THAT(text.status().message(), HasSubstr("the manifest on stdin is larger than 4 MiB"));
+  EXPECT_LE(endless.served, kMaxManifestBytes + (size_t{128} << 10));
+}
+
+TEST(ReadManifest, StdinUpToTheCapIsRead) {
+  std::istringstream in("kind: GoTestRun\n");
+  StatusOr<std::string> text = ReadManifest("-", in);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_EQ(*text, "kind: GoTestRun\n");
+  std::istringstream exact(std::string(kMaxManifestBytes, '#'));
+  EXPECT_TRUE(ReadManifest("-", exact).ok());
+}
 
 StatusOr<LocalRun> Resolve(const RunFlags& flags, const std::optional<json>& manifest = std::nullopt) {
   return ResolveRun(flags, manifest, "/work", kNow);
@@ -87,7 +125,8 @@ TEST(ResolveRun, ABadValueGetsTheCrdsMessageAndTheFlag) {
   f = {};
   f.memory = "1Gi";
   f.max_memory = "512Mi";
-  EXPECT_EQ(Resolve(f).status().message(), "--memory 1Gi: spec.resources.memory: must not be more than resources.maxMemory");
+  EXPECT_EQ(Resolve(f).status().message(),
+            "--memory 1Gi: spec.resources.memory: must not be more than resources.maxMemory");
   f = {};
   f.max_attempts = "21";
   EXPECT_THAT(Resolve(f).status().message(), HasSubstr("--max-attempts 21: spec.retry.maxAttempts"));
@@ -162,8 +201,25 @@ TEST(ResolveRun, AManifestRunsOnTheLocalModuleAndSaysSo) {
   ASSERT_EQ(run->notes.size(), 2u);
   EXPECT_THAT(run->notes[0], HasSubstr("volume workspace/memory"));
   EXPECT_THAT(run->notes[0], HasSubstr("golang:1.26"));
-  EXPECT_THAT(run->notes[1], HasSubstr("GOMAXPROCS=2"));
-  EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-mod=mod", "GOMAXPROCS=2"));
+  const std::string procs =
+      "GOMAXPROCS=" + std::to_string(std::min(2u, std::max(1u, std::thread::hardware_concurrency())));
+  EXPECT_THAT(run->notes[1], HasSubstr(procs));
+  EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-mod=mod", procs));
+}
+
+// resources.cpu is not enforced locally: GOMAXPROCS never goes past this machine's
+// cores (cpu "1024" once meant GOMAXPROCS=1024, and go list crawled).
+TEST(ResolveRun, GomaxprocsStaysWithinThisMachine) {
+  std::string text = kManifest;
+  text.replace(text.find("\"1500m\""), 7, "\"1024\"");
+  StatusOr<json> manifest = DecodeManifest(text);
+  ASSERT_TRUE(manifest.ok()) << manifest.status();
+  RunFlags f;
+  f.module_dir = "/src/checkout";
+  StatusOr<LocalRun> run = Resolve(f, *manifest);
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_THAT(run->env,
+              ::testing::Contains("GOMAXPROCS=" + std::to_string(std::max(1u, std::thread::hardware_concurrency()))));
 }
 
 TEST(ResolveRun, WhatAnApiServerWroteIsNotKept) {
@@ -218,7 +274,8 @@ TEST(DecodeManifest, RefusesWhatIsNotOneGoTestRun) {
   EXPECT_THAT(DecodeManifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nspec: {}\n").status().message(),
               HasSubstr("is a ConfigMap of v1, not a GoTestRun"));
   EXPECT_THAT(DecodeManifest("a: 1\n---\nb: 2\n").status().message(), HasSubstr("2 documents"));
-  EXPECT_THAT(DecodeManifest("apiVersion: gotestrun.dev/v1alpha1\nkind: GoTestRun\n").status().message(), HasSubstr("no spec"));
+  EXPECT_THAT(DecodeManifest("apiVersion: gotestrun.dev/v1alpha1\nkind: GoTestRun\n").status().message(),
+              HasSubstr("no spec"));
   EXPECT_FALSE(DecodeManifest("key: [unclosed\n").ok());
   EXPECT_FALSE(DecodeManifest("- a list\n").ok());
 }

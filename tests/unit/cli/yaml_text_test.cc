@@ -21,10 +21,12 @@ TEST(ToYaml, ReadsBackAsTheSameJson) {
   ExpectRoundTrip(json::parse(R"({"a": 1, "b": "x", "c": [1, 2], "d": {"e": [], "f": {}}, "g": null, "h": true})"));
   ExpectRoundTrip(json::parse(R"([{"a": [{"b": [[1, "2"], []]}]}, [], {}, "s", -3])"));
   // Strings YAML would read as something else stay strings.
-  ExpectRoundTrip(json::array({"yes", "no", "on", "Off", "y", "N", "true", "null", "~", "", "1e3", "0x1f", "012", "1_000",
-                               "1.5", ".5", "-1", "+1", ".inf", "256Mi", "-mod=mod", "a: b", "a #b", "#c", "- x",
-                               "[x]", "{x}", "*x", "&x", "!x", "|", ">", "'q'", "\"q\"", "multi\nline", "tab\there",
-                               "trailing ", " leading", "%x", "@x", "`x", "ünïcode", "\x01"}));
+  ExpectRoundTrip(
+      json::array({"yes",       "no",       "on",       "Off",  "y",     "N",       "true",  "null",        "~",
+                   "",          "1e3",      "0x1f",     "012",  "1_000", "1.5",     ".5",    "-1",          "+1",
+                   ".inf",      "256Mi",    "-mod=mod", "a: b", "a #b",  "#c",      "- x",   "[x]",         "{x}",
+                   "*x",        "&x",       "!x",       "|",    ">",     "'q'",     "\"q\"", "multi\nline", "tab\there",
+                   "trailing ", " leading", "%x",       "@x",   "`x",    "ünïcode", "\x01"}));
   ExpectRoundTrip(json::parse(R"({"yes": 1, "1": 2, "a b": 3, "": 4, "null": 5})"));
   ExpectRoundTrip(json::parse(R"({"peak": 18446744073709551615, "neg": -9223372036854775807, "f": 1.5, "z": 0})"));
   ExpectRoundTrip(json::object());

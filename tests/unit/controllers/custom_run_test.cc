@@ -36,7 +36,8 @@ TEST(CustomRun, OursOnlyWhenItNamesGoTestRun) {
   EXPECT_TRUE(IsGoTestRunTask(CustomRun({{"customRef", Ref()}})));
   EXPECT_TRUE(IsGoTestRunTask(CustomRun({{"customSpec", Ref()}})));
   EXPECT_FALSE(IsGoTestRunTask(CustomRun({{"customRef", {{"apiVersion", "example.dev/v1"}, {"kind", "GoTestRun"}}}})));
-  EXPECT_FALSE(IsGoTestRunTask(CustomRun({{"customRef", {{"apiVersion", "gotestrun.dev/v1alpha1"}, {"kind", "Wait"}}}})));
+  EXPECT_FALSE(
+      IsGoTestRunTask(CustomRun({{"customRef", {{"apiVersion", "gotestrun.dev/v1alpha1"}, {"kind", "Wait"}}}})));
   EXPECT_FALSE(IsGoTestRunTask(CustomRun({{"customRef", "junk"}})));
   EXPECT_FALSE(IsGoTestRunTask(Json::array()));
 }
@@ -73,11 +74,12 @@ TEST(CustomRun, ParamsBecomeTheSpec) {
 
 TEST(CustomRun, CustomSpecEmbedsTheSpecAndParamsOverrideIt) {
   Json custom = Ref();
-  custom["spec"] = {{"packages", {"./..."}}, {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
+  custom["spec"] = {{"packages", {"./..."}},
+                    {"source", {{"git", {{"url", "https://example.com/r.git"}}}}},
                     {"resources", {{"memory", "512Mi"}}}};
   custom["metadata"] = {{"labels", {{"team", "payments"}}}};
-  auto run = DesiredGoTestRun(CustomRun({{"customSpec", custom}, {"params", Params({{"memory", "1Gi"}})}}),
-                              std::nullopt, 0);
+  auto run =
+      DesiredGoTestRun(CustomRun({{"customSpec", custom}, {"params", Params({{"memory", "1Gi"}})}}), std::nullopt, 0);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ((*run)["spec"]["resources"]["memory"], "1Gi");
   EXPECT_EQ((*run)["spec"]["source"]["git"]["url"], "https://example.com/r.git");
@@ -149,9 +151,11 @@ TEST(CustomRunDecide, AFreshRunStartsAndAsksForItsGoTestRun) {
 }
 
 Json Running(const std::string& start) {
-  return {{"startTime", start},
-          {"conditions", Json::array({{{"type", "Succeeded"}, {"status", "Unknown"}, {"reason", "Running"},
-                                       {"lastTransitionTime", start}}})}};
+  return {
+      {"startTime", start},
+      {"conditions",
+       Json::array(
+           {{{"type", "Succeeded"}, {"status", "Unknown"}, {"reason", "Running"}, {"lastTransitionTime", start}}})}};
 }
 
 Json GoTestRun(const std::string& phase, Json extra = Json::object()) {
@@ -162,7 +166,8 @@ Json GoTestRun(const std::string& phase, Json extra = Json::object()) {
 
 TEST(CustomRunDecide, MirrorsARunningGoTestRunAndKeepsTheTransitionTime) {
   Json run = GoTestRun("Running");
-  run["status"]["conditions"] = Json::array({{{"type", "Succeeded"}, {"status", "Unknown"}, {"message", "5 packages in 2 shards"}}});
+  run["status"]["conditions"] =
+      Json::array({{{"type", "Succeeded"}, {"status", "Unknown"}, {"message", "5 packages in 2 shards"}}});
   Step s = Decide(CustomRun({{"customRef", Ref()}}, Running("2026-12-03T09:59:00Z")), run, kT0);
   EXPECT_EQ(s.action, Step::Action::kNone);
   EXPECT_EQ(Succeeded(s.status)["message"], "GoTestRun unit Running: 5 packages in 2 shards");
@@ -171,12 +176,13 @@ TEST(CustomRunDecide, MirrorsARunningGoTestRunAndKeepsTheTransitionTime) {
 }
 
 TEST(CustomRunDecide, SucceededWithResultsAndExtraFields) {
-  Json run = GoTestRun("Succeeded", {{"message", "all 3 package(s) passed"},
-                                     {"oomKills", 1},
-                                     {"packages", Json::array({{{"package", "a"}, {"outcome", "Succeeded"}},
-                                                               {{"package", "b"}, {"outcome", "Succeeded"}}})},
-                                     {"diagnosis", Json::array({{{"package", "a"}, {"cause", "LeakAcrossTests"},
-                                                                 {"summary", "grew per test"}}})}});
+  Json run = GoTestRun(
+      "Succeeded",
+      {{"message", "all 3 package(s) passed"},
+       {"oomKills", 1},
+       {"packages",
+        Json::array({{{"package", "a"}, {"outcome", "Succeeded"}}, {{"package", "b"}, {"outcome", "Succeeded"}}})},
+       {"diagnosis", Json::array({{{"package", "a"}, {"cause", "LeakAcrossTests"}, {"summary", "grew per test"}}})}});
   Step s = Decide(CustomRun({{"customRef", Ref()}}, Running("2026-12-03T09:59:00Z")), run, kT0);
   EXPECT_EQ(Succeeded(s.status)["status"], "True");
   EXPECT_EQ(Succeeded(s.status)["reason"], "Succeeded");

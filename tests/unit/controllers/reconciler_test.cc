@@ -42,7 +42,8 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
  public:
   int writes = 0;
 
-  StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
+  StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns,
+                                   const std::string& name) override {
     auto it = objects_.find(Key(type, ns, name));
     if (it == objects_.end()) return NotFoundError(name + " not found");
     return std::make_shared<const Json>(it->second);
@@ -196,7 +197,9 @@ class ReconcilerTest : public ::testing::Test {
     objects_.At(kube::ResourceType::Pods(), PlanningPodName(kRun))["status"] = {{"phase", "Succeeded"}};
   }
 
-  void PodRuns(const std::string& pod) { objects_.At(kube::ResourceType::Pods(), pod)["status"] = {{"phase", "Running"}}; }
+  void PodRuns(const std::string& pod) {
+    objects_.At(kube::ResourceType::Pods(), pod)["status"] = {{"phase", "Running"}};
+  }
 
   // The attempt's Pod ends: each package needing more than the limit is killed (and
   // those after it get no result), as the agent would record it.
@@ -260,22 +263,37 @@ class ReconcilerTest : public ::testing::Test {
 struct Decision {
   const char* name;
   std::function<void(Json& run)> setup;
-  std::string phase;                  // of the status afterwards; empty: no status
-  std::string condition_reason;       // of Succeeded
-  std::vector<std::string> pods;      // that exist afterwards
-  std::vector<std::string> events;    // reasons
-  bool at_rest = true;                // a second pass writes nothing (else the next step follows)
+  std::string phase;                // of the status afterwards; empty: no status
+  std::string condition_reason;     // of Succeeded
+  std::vector<std::string> pods;    // that exist afterwards
+  std::vector<std::string> events;  // reasons
+  bool at_rest = true;              // a second pass writes nothing (else the next step follows)
 };
 
 TEST_F(ReconcilerTest, DecisionsOfOneReconcile) {
   const std::vector<Decision> table = {
-      {"a new run gets the finalizer first, nothing else", [](Json& run) { run["metadata"].erase("finalizers"); }, "", "",
-       {}, {}, false},
-      {"an invalid spec fails the run", [](Json& run) { run["spec"]["resources"]["memory"] = "lots"; }, "Failed",
-       "InvalidSpec", {}, {"InvalidSpec"}},
+      {"a new run gets the finalizer first, nothing else",
+       [](Json& run) { run["metadata"].erase("finalizers"); },
+       "",
+       "",
+       {},
+       {},
+       false},
+      {"an invalid spec fails the run",
+       [](Json& run) { run["spec"]["resources"]["memory"] = "lots"; },
+       "Failed",
+       "InvalidSpec",
+       {},
+       {"InvalidSpec"}},
       {"a valid run starts its planning Pod", [](Json&) {}, "Planning", "Planning", {"payments-plan"}, {}},
       {"a settled run is left alone",
-       [](Json& run) { run["status"] = {{"phase", "Succeeded"}, {"message", "done"}}; }, "Succeeded", "", {}, {}},
+       [](Json& run) {
+         run["status"] = {{"phase", "Succeeded"}, {"message", "done"}};
+       },
+       "Succeeded",
+       "",
+       {},
+       {}},
   };
   for (const Decision& d : table) {
     SCOPED_TRACE(d.name);
@@ -308,7 +326,8 @@ TEST_F(ReconcilerTest, ThePlanningPodListsWithTheAgentsCommandLine) {
   objects_.Put(kGoTestRuns, NewRun());
   Reconcile();
   ASSERT_TRUE(objects_.Has(kube::ResourceType::Pods(), PlanningPodName(kRun))) << Status().dump(2);
-  const Json& command = objects_.At(kube::ResourceType::Pods(), PlanningPodName(kRun))["spec"]["containers"][0]["command"];
+  const Json& command =
+      objects_.At(kube::ResourceType::Pods(), PlanningPodName(kRun))["spec"]["containers"][0]["command"];
   EXPECT_THAT(command.get<std::vector<std::string>>(), Contains("--"));
   EXPECT_EQ(Status()["startTime"], now_);
   EXPECT_EQ(Status()["observedGeneration"], 1);

@@ -20,11 +20,13 @@ TEST(SanitizeText, KeepsValidUtf8AndWhitespace) {
 }
 
 TEST(SanitizeText, ReplacesWhatIsNotUtf8) {
-  EXPECT_EQ(SanitizeText("a\xFF" "b"), std::string("a") + kReplacement + "b");
-  EXPECT_EQ(SanitizeText("\x80"), kReplacement);                                   // stray continuation byte
+  EXPECT_EQ(SanitizeText("a\xFF"
+                         "b"),
+            std::string("a") + kReplacement + "b");
+  EXPECT_EQ(SanitizeText("\x80"), kReplacement);                                  // stray continuation byte
   EXPECT_EQ(SanitizeText("\xC0\xAF"), std::string(kReplacement) + kReplacement);  // overlong "/"
   EXPECT_EQ(SanitizeText("\xED\xA0\x80"), std::string(kReplacement) + kReplacement + kReplacement);  // surrogate
-  EXPECT_EQ(SanitizeText("\xF4\x90\x80\x80").find(kReplacement), 0u);              // past U+10FFFF
+  EXPECT_EQ(SanitizeText("\xF4\x90\x80\x80").find(kReplacement), 0u);                                // past U+10FFFF
   EXPECT_EQ(SanitizeText("cut \xE2\x82"), std::string("cut ") + kReplacement + kReplacement);
 }
 
@@ -51,7 +53,10 @@ TEST(JsonForScript, CannotEndOrChangeTheScriptElement) {
   nlohmann::json value = {{"name", "</script><script>alert(1)</script>"},
                           {"comment", "<!-- x -->"},
                           {"amp", "a & b"},
-                          {"lines", "a\xE2\x80\xA8" "b\xE2\x80\xA9" "c"},
+                          {"lines",
+                           "a\xE2\x80\xA8"
+                           "b\xE2\x80\xA9"
+                           "c"},
                           {"</script>", 1}};
   std::string out = JsonForScript(value);
   EXPECT_THAT(out, Not(HasSubstr("<")));
@@ -66,7 +71,9 @@ TEST(JsonForScript, CannotEndOrChangeTheScriptElement) {
 }
 
 TEST(JsonForScript, InvalidUtf8IsReplacedNotThrown) {
-  nlohmann::json value = {{"bad", "a\xFF" "b"}};
+  nlohmann::json value = {{"bad",
+                           "a\xFF"
+                           "b"}};
   std::string out;
   ASSERT_NO_THROW(out = JsonForScript(value));
   EXPECT_EQ(nlohmann::json::parse(out)["bad"], std::string("a") + kReplacement + "b");

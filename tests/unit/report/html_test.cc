@@ -14,11 +14,11 @@ namespace gotestrun::report {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::HostileRun;
 using testing::kHostileMessage;
 using testing::kHostilePackage;
 using testing::kHostileTest;
+using ::testing::Not;
 using testing::TestRunDir;
 
 const std::string kMod = "gotestrun.dev/fixtures/memory/";
@@ -26,7 +26,8 @@ constexpr std::string_view kDataOpen = "<script type=\"application/json\" id=\"g
 
 std::size_t Count(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
-  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + needle.size())) ++n;
+  for (std::size_t at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + needle.size()))
+    ++n;
   return n;
 }
 

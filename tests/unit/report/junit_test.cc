@@ -14,9 +14,9 @@ namespace gotestrun::report {
 namespace {
 
 using ::testing::HasSubstr;
-using ::testing::Not;
 using testing::HostileRun;
 using testing::kHostilePackage;
+using ::testing::Not;
 using testing::TestRunDir;
 using testing::XmlElement;
 using testing::XmlReader;
@@ -58,7 +58,8 @@ void ExpectConsistentCounts(const XmlElement& root) {
     EXPECT_EQ(Int(*suite, "skipped"), s);
     // junit-10.xsd's order: properties, testcases, system-out.
     std::string order;
-    for (const auto& child : suite->children) order += child->name == "properties" ? "p" : child->name == "testcase" ? "t" : "o";
+    for (const auto& child : suite->children)
+      order += child->name == "properties" ? "p" : child->name == "testcase" ? "t" : "o";
     EXPECT_TRUE(std::regex_match(order, std::regex("p?t*o?"))) << order;
     tests += Int(*suite, "tests");
     failures += f;
@@ -113,7 +114,8 @@ TEST(RenderJUnit, TheTestRunReadsBack) {
   ASSERT_NE(failed, nullptr);
   ASSERT_NE(failed->Child("failure"), nullptr);
   EXPECT_EQ(failed->Child("failure")->Attr("type"), "TestFailed");
-  EXPECT_THAT(failed->Child("failure")->text, HasSubstr("Slug(\"Cr\xC3\xA8me <br\xC3\xBBl\xC3\xA9" "e>\")"));
+  EXPECT_THAT(failed->Child("failure")->text, HasSubstr("Slug(\"Cr\xC3\xA8me <br\xC3\xBBl\xC3\xA9"
+                                                        "e>\")"));
   ASSERT_NE(Case(*b, "TestSlugLong"), nullptr);
   ASSERT_NE(Case(*b, "TestSlugLong")->Child("skipped"), nullptr);
   EXPECT_EQ(Case(*b, "TestSlugLong")->Child("skipped")->Attr("message"), "b_test.go:30: needs -long");

@@ -21,13 +21,13 @@ namespace gotestrun::report {
 namespace {
 
 using ::testing::Contains;
+using testing::CopyTestRun;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::Optional;
 using ::testing::SizeIs;
-using testing::CopyTestRun;
 using testing::TempDir;
 using testing::TestRunDir;
 using testing::WriteText;
@@ -197,11 +197,10 @@ TEST(LoadRunFolder, CorruptEvidenceFilesAreNotedAndSkipped) {
 
   auto run = LoadRunFolder(dir);
   ASSERT_TRUE(run.ok()) << run.status();
-  EXPECT_THAT(SkippedPaths(*run),
-              ::testing::UnorderedElementsAre("s0/a1/result.json", "s0/a1/exec/gotestrun.dev_fixtures_memory_leak.json",
-                                              "s1/a1/memory.tsv", "s0/a2/memory.tsv",
-                                              "s0/a3/heap/" + kLeakDir + "/0004.pb.gz",
-                                              "s0/a3/heap/" + kLeakDir + "/snapshots.tsv", "plan/packages.json"));
+  EXPECT_THAT(SkippedPaths(*run), ::testing::UnorderedElementsAre(
+                                      "s0/a1/result.json", "s0/a1/exec/gotestrun.dev_fixtures_memory_leak.json",
+                                      "s1/a1/memory.tsv", "s0/a2/memory.tsv", "s0/a3/heap/" + kLeakDir + "/0004.pb.gz",
+                                      "s0/a3/heap/" + kLeakDir + "/snapshots.tsv", "plan/packages.json"));
   for (const SkippedFile& s : run->skipped) EXPECT_FALSE(s.reason.empty()) << s.path;
 
   const Attempt* s0a1 = Find(*run, 0, 1);

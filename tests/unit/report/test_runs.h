@@ -121,8 +121,19 @@ inline LoadedRun HostileRun() {
   heap.sites.push_back({"main.(*T).</script>", "/src/<x>.go", 12, 50 << 20, 50 << 20});
   d.heap = std::move(heap);
   run.diagnoses.push_back(std::move(d));
-  run.retry_log.push_back({kHostilePackage, 0, 1, 64u << 20, 2, 2, {}, 60u << 20, "killed", "test-run",
-                           "LeakAcrossTests", true, "DoesNotFit"});
+  run.retry_log.push_back({kHostilePackage,
+                           0,
+                           1,
+                           64u << 20,
+                           2,
+                           2,
+                           {},
+                           60u << 20,
+                           "killed",
+                           "test-run",
+                           "LeakAcrossTests",
+                           true,
+                           "DoesNotFit"});
   run.skipped.push_back({"s0/a1/<memory>.tsv", kHostileMessage});
   return run;
 }

@@ -143,7 +143,10 @@ class XmlReader {
         std::uint32_t cp = 0;
         bool hex = ent[1] == 'x';
         for (char d : ent.substr(hex ? 2 : 1)) {
-          int v = d >= '0' && d <= '9' ? d - '0' : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10 : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10 : -1;
+          int v = d >= '0' && d <= '9'          ? d - '0'
+                  : hex && d >= 'a' && d <= 'f' ? d - 'a' + 10
+                  : hex && d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                : -1;
           if (v < 0) {
             Fail("bad character reference");
             return std::nullopt;

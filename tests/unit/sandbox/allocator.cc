@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
       std::perror("mmap");
       return 3;
     }
-    for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(page)) static_cast<volatile char*>(p)[off] = 1;
+    for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(page))
+      static_cast<volatile char*>(p)[off] = 1;
     std::printf("%ld MiB\n", used + step);
     std::fflush(stdout);
     if (pause_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));

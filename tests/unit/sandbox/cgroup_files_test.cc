@@ -98,8 +98,9 @@ TEST(ParseProcCgroup, KeepsColonsInThePathAndCoMountedControllers) {
 }
 
 TEST(ParseProcCgroup, RejectsWhatIsNotACgroupLine) {
-  for (std::string_view text : std::vector<std::string_view>{"", "garbage\n", "x:memory:/\n", "1:memory\n", "4:memory:\n", "-1:memory:/\n",
-                                "99999999999999999999:memory:/\n", std::string_view("\0\0\0", 3)}) {
+  for (std::string_view text :
+       std::vector<std::string_view>{"", "garbage\n", "x:memory:/\n", "1:memory\n", "4:memory:\n", "-1:memory:/\n",
+                                     "99999999999999999999:memory:/\n", std::string_view("\0\0\0", 3)}) {
     StatusOr<std::vector<ProcCgroupEntry>> entries = ParseProcCgroup(text);
     EXPECT_EQ(entries.status().code(), StatusCode::kInvalidArgument) << text;
   }
@@ -117,8 +118,8 @@ TEST(ParseCgroupMounts, KeepsOnlyCgroupMounts) {
 }
 
 TEST(ParseCgroupMounts, ReadsOptionalFieldsAndEscapes) {
-  StatusOr<std::vector<CgroupMount>> mounts = ParseCgroupMounts(
-      "35 24 0:30 /docker/abc /mnt/my\\040cgroups rw shared:9 master:2 - cgroup2 cgroup2 rw\n");
+  StatusOr<std::vector<CgroupMount>> mounts =
+      ParseCgroupMounts("35 24 0:30 /docker/abc /mnt/my\\040cgroups rw shared:9 master:2 - cgroup2 cgroup2 rw\n");
   ASSERT_TRUE(mounts.ok()) << mounts.status();
   ASSERT_EQ(mounts->size(), 1u);
   EXPECT_EQ((*mounts)[0].root, "/docker/abc");
@@ -155,27 +156,29 @@ TEST_P(LocateOwnCgroupsTest, FindsTheDirectories) {
 
 INSTANTIATE_TEST_SUITE_P(
     Machines, LocateOwnCgroupsTest,
-    ::testing::Values(
-        LocateCase{"hybrid", std::string(kHybridProcCgroup), std::string(kHybridMountinfo), "/fake/sys/fs/cgroup/unified",
-                   "/fake/sys/fs/cgroup/memory/process_api/75dc45c339a95e20c7fc5b44ce782b20"},
-        LocateCase{"unified", std::string(kUnifiedProcCgroup), std::string(kUnifiedMountinfo),
-                   "/fake/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope", "error"},
-        // A container that sees its own part of the hierarchy mounted at /sys/fs/cgroup.
-        LocateCase{"container_mount_root", "0::/docker/abc/job\n",
-                   "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "/fake/sys/fs/cgroup/job", "error"},
-        LocateCase{"container_mount_root_itself", "0::/docker/abc\n",
-                   "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "/fake/sys/fs/cgroup", "error"},
-        LocateCase{"outside_the_mount", "0::/docker/other\n",
-                   "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
-        LocateCase{"prefix_is_not_a_parent", "0::/docker/abcdef\n",
-                   "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
-        LocateCase{"outside_the_namespace", "0::/../../init.scope\n",
-                   "1 0 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
-        LocateCase{"memory_co_mounted", "5:cpu,memory:/a\n",
-                   "1 0 0:30 / /sys/fs/cgroup/cpu,memory rw - cgroup cgroup rw,cpu,memory\n", "error",
-                   "/fake/sys/fs/cgroup/cpu,memory/a"},
-        LocateCase{"memory_not_mounted", "4:memory:/a\n", "1 0 0:30 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
-                   "error", "error"}),
+    ::testing::Values(LocateCase{"hybrid", std::string(kHybridProcCgroup), std::string(kHybridMountinfo),
+                                 "/fake/sys/fs/cgroup/unified",
+                                 "/fake/sys/fs/cgroup/memory/process_api/75dc45c339a95e20c7fc5b44ce782b20"},
+                      LocateCase{"unified", std::string(kUnifiedProcCgroup), std::string(kUnifiedMountinfo),
+                                 "/fake/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope", "error"},
+                      // A container that sees its own part of the hierarchy mounted at /sys/fs/cgroup.
+                      LocateCase{"container_mount_root", "0::/docker/abc/job\n",
+                                 "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+                                 "/fake/sys/fs/cgroup/job", "error"},
+                      LocateCase{"container_mount_root_itself", "0::/docker/abc\n",
+                                 "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "/fake/sys/fs/cgroup",
+                                 "error"},
+                      LocateCase{"outside_the_mount", "0::/docker/other\n",
+                                 "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
+                      LocateCase{"prefix_is_not_a_parent", "0::/docker/abcdef\n",
+                                 "1 0 0:30 /docker/abc /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
+                      LocateCase{"outside_the_namespace", "0::/../../init.scope\n",
+                                 "1 0 0:30 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "error", "error"},
+                      LocateCase{"memory_co_mounted", "5:cpu,memory:/a\n",
+                                 "1 0 0:30 / /sys/fs/cgroup/cpu,memory rw - cgroup cgroup rw,cpu,memory\n", "error",
+                                 "/fake/sys/fs/cgroup/cpu,memory/a"},
+                      LocateCase{"memory_not_mounted", "4:memory:/a\n",
+                                 "1 0 0:30 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n", "error", "error"}),
     [](const ::testing::TestParamInfo<LocateCase>& p) { return p.param.name; });
 
 TEST(FindOwnMemoryCgroup, PrefersV1WhenTheUnifiedHierarchyHasNoMemoryController) {
@@ -240,9 +243,10 @@ TEST(ParseOomControl, ReadsOomKillAndUnderOom) {
 }
 
 TEST(ParseMemoryEvents, GarbageIsAnError) {
-  for (std::string_view text : std::vector<std::string_view>{"", "\n", "oom 1\n", "oom_kill\n", "oom_kill -1\n", "oom_kill 1 2\n", "oom_kill 0x10\n", "oom_kill 1.5\n",
-        "oom_kill 99999999999999999999999\n", "oom_kill 1\ngarbage\n", "\x7f\x45\x4c\x46\x02\x01",
-        std::string_view("oom_kill \0", 10)}) {
+  for (std::string_view text : std::vector<std::string_view>{
+           "", "\n", "oom 1\n", "oom_kill\n", "oom_kill -1\n", "oom_kill 1 2\n", "oom_kill 0x10\n", "oom_kill 1.5\n",
+           "oom_kill 99999999999999999999999\n", "oom_kill 1\ngarbage\n", "\x7f\x45\x4c\x46\x02\x01",
+           std::string_view("oom_kill \0", 10)}) {
     EXPECT_EQ(ParseMemoryEvents(text).status().code(), StatusCode::kInvalidArgument) << text;
     EXPECT_EQ(ParseOomControl(text).status().code(), StatusCode::kInvalidArgument) << text;
   }
@@ -599,8 +603,9 @@ TEST_F(FakeV1, RemovesOnlyEmptyCgroupsWhoseMakerIsGone) {
   gone->Wait();
   const std::string alive = std::to_string(::getpid());
   const std::string own(kOwn);
-  for (const std::string& name : {"gotestrun-" + dead + "-0", "gotestrun-" + dead + "-1", "gotestrun-" + alive + "-0",
-                                 std::string("gotestrun-abc"), std::string("gotestrun-") + dead, std::string("other")}) {
+  for (const std::string& name :
+       {"gotestrun-" + dead + "-0", "gotestrun-" + dead + "-1", "gotestrun-" + alive + "-0",
+        std::string("gotestrun-abc"), std::string("gotestrun-") + dead, std::string("other")}) {
     fs::create_directory(root_.At(own + "/" + name));
   }
   // Not empty: the kernel would refuse to remove a cgroup with processes in it.

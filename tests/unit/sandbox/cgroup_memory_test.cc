@@ -50,9 +50,9 @@ TEST(MemoryCgroupCandidatesTest, V2ContainerWithoutNamespaceMountsItsOwnCgroup) 
   // Without a cgroup namespace the mount's root is the container's cgroup, and
   // /proc/self/cgroup shows the full path.
   const std::string path = "/kubepods.slice/kubepods-burstable.slice/cri-containerd-ab.scope";
-  EXPECT_THAT(MemoryCgroupCandidates("0::" + path + "\n",
-                                     "500 400 0:27 " + path + " /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n"),
-              ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
+  EXPECT_THAT(
+      MemoryCgroupCandidates("0::" + path + "\n", "500 400 0:27 " + path + " /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n"),
+      ElementsAre(Dir(CgroupVersion::kV2, "/sys/fs/cgroup")));
   // A process in a child of the mounted cgroup.
   EXPECT_THAT(MemoryCgroupCandidates("0::" + path + "/attempt\n",
                                      "500 400 0:27 " + path + " /sys/fs/cgroup ro - cgroup2 cgroup2 rw\n"),

@@ -19,11 +19,11 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(RunCapturedTest, StdoutAndStderrApart) {
-  StatusOr<CapturedRun> run = RunCaptured(
-      ChildSpec{.argv = {"/bin/sh", "-c", "echo out; echo err >&2; echo $AGENT_TEST_VAR; pwd; exit 3"},
-                .extra_env = {"AGENT_TEST_VAR=set"},
-                .working_dir = "/"},
-      1 << 20);
+  StatusOr<CapturedRun> run =
+      RunCaptured(ChildSpec{.argv = {"/bin/sh", "-c", "echo out; echo err >&2; echo $AGENT_TEST_VAR; pwd; exit 3"},
+                            .extra_env = {"AGENT_TEST_VAR=set"},
+                            .working_dir = "/"},
+                  1 << 20);
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->out, "out\nset\n/\n");
   EXPECT_EQ(run->err, "err\n");
@@ -40,8 +40,7 @@ TEST(RunCapturedTest, SignalAndRusage) {
 }
 
 TEST(RunCapturedTest, OutputCap) {
-  StatusOr<CapturedRun> run =
-      RunCaptured(ChildSpec{.argv = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}}, 1000);
+  StatusOr<CapturedRun> run = RunCaptured(ChildSpec{.argv = {"/bin/sh", "-c", "head -c 100000 /dev/zero"}}, 1000);
   EXPECT_EQ(run.status().code(), StatusCode::kResourceExhausted);
 }
 
@@ -87,7 +86,8 @@ TEST(SpawnChildTest, OwnProcessGroupOrOurs) {
 }
 
 TEST(SubprocessTest, OutputFileAndNullStdin) {
-  const std::string out = (std::filesystem::temp_directory_path() / ("child-process-test-" + std::to_string(::getpid()))).string();
+  const std::string out =
+      (std::filesystem::temp_directory_path() / ("child-process-test-" + std::to_string(::getpid()))).string();
   std::filesystem::remove(out);
   StatusOr<Subprocess> p = Subprocess::Spawn(
       ChildSpec{.argv = {"/bin/sh", "-c", "cat; echo out; echo err >&2; exit 4"}, .output_file = out});

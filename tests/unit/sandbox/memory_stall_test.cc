@@ -60,9 +60,7 @@ Fed Feed(StallDetector& d, int samples, const std::function<Step(int)>& shape, b
 TEST(StallDetectorTest, PinnedWithRisingRefaultsForAfterIsAStall) {
   StallDetector d(kAfter);
   // Warm-up under the limit for 2 s, then pinned with 40,000 refaults per interval.
-  const Fed run = Feed(d, 100, [](int i) {
-    return i < 10 ? Step{100 * kMiB, 0, 0} : Step{255 * kMiB, 40000, 5};
-  });
+  const Fed run = Feed(d, 100, [](int i) { return i < 10 ? Step{100 * kMiB, 0, 0} : Step{255 * kMiB, 40000, 5}; });
   ASSERT_TRUE(run.first);
   // The thrash starts at sample 10; 10 s later is sample 60.
   EXPECT_EQ(run.first_at, 60);
@@ -92,7 +90,12 @@ TEST(StallDetectorTest, MajorFaultsAloneAreEnough) {
 TEST(StallDetectorTest, PsiPressureAloneIsEnoughOnV2) {
   StallDetector d(kAfter);
   // 60 ms of every 200 ms stalled: 30% of the time.
-  const Fed run = Feed(d, 80, [](int) { return Step{256 * kMiB, 0, 0, 60000}; }, /*psi=*/true);
+  const Fed run = Feed(
+      d, 80,
+      [](int) {
+        return Step{256 * kMiB, 0, 0, 60000};
+      },
+      /*psi=*/true);
   ASSERT_TRUE(run.first);
   ASSERT_TRUE(run.first->some_stall_percent);
   EXPECT_NEAR(*run.first->some_stall_percent, 30, 0.01);
@@ -102,7 +105,12 @@ TEST(StallDetectorTest, PsiPressureAloneIsEnoughOnV2) {
 TEST(StallDetectorTest, LowPsiIsNotPressure) {
   StallDetector d(kAfter);
   // 10 ms of every 200 ms (5%): reclaim keeping up.
-  const Fed run = Feed(d, 200, [](int) { return Step{256 * kMiB, 0, 0, 10000}; }, /*psi=*/true);
+  const Fed run = Feed(
+      d, 200,
+      [](int) {
+        return Step{256 * kMiB, 0, 0, 10000};
+      },
+      /*psi=*/true);
   EXPECT_FALSE(run.first);
 }
 
@@ -162,7 +170,8 @@ TEST(StallDetectorTest, CounterResetRestarts) {
   for (int i = 0; i < 80; ++i) {
     if (i == 40) c = {.major_faults = 0, .refaults = 0};
     *c.refaults += 40000;
-    seen = seen ? seen : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = 255 * kMiB, .limit_bytes = kLimit, .counters = c});
+    seen = seen ? seen
+                : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = 255 * kMiB, .limit_bytes = kLimit, .counters = c});
   }
   EXPECT_FALSE(seen);
 }
@@ -175,7 +184,11 @@ TEST(StallDetectorTest, GarbageIsNone) {
     std::optional<StallFigures> seen;
     for (int i = 0; i < 200; ++i) {
       *c.refaults += 40000;
-      seen = seen ? seen : d.Add({.unix_ms = kStart + 200 * (i % 20), .usage_bytes = 255 * kMiB, .limit_bytes = kLimit, .counters = c});
+      seen = seen ? seen
+                  : d.Add({.unix_ms = kStart + 200 * (i % 20),
+                           .usage_bytes = 255 * kMiB,
+                           .limit_bytes = kLimit,
+                           .counters = c});
     }
     EXPECT_FALSE(seen);
   }
@@ -187,7 +200,9 @@ TEST(StallDetectorTest, GarbageIsNone) {
     for (int i = 0; i < 200; ++i) {
       *c.refaults += 40000;
       const std::optional<std::uint64_t> limit = i % 2 == 0 ? std::nullopt : std::optional<std::uint64_t>(0);
-      seen = seen ? seen : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = 255 * kMiB, .limit_bytes = limit, .counters = c});
+      seen = seen
+                 ? seen
+                 : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = 255 * kMiB, .limit_bytes = limit, .counters = c});
     }
     EXPECT_FALSE(seen);
   }
@@ -208,7 +223,8 @@ TEST(StallDetectorTest, GarbageIsNone) {
     for (int i = 0; i < 200; ++i) {
       *c.refaults += 40000;
       const std::uint64_t limit = (i / 30) % 2 == 0 ? kLimit : 2 * kLimit;
-      seen = seen ? seen : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = limit, .limit_bytes = limit, .counters = c});
+      seen =
+          seen ? seen : d.Add({.unix_ms = kStart + 200 * i, .usage_bytes = limit, .limit_bytes = limit, .counters = c});
     }
     EXPECT_FALSE(seen);
   }
@@ -260,7 +276,8 @@ TEST(MemoryPressureTest, ReadsV2) {
   cg.Write("memory.stat", "anon 1000\npgmajfault 42\nworkingset_refault_anon 0\nworkingset_refault_file 9000\n");
   cg.Write("memory.events", "low 0\nhigh 0\nmax 1200\noom 0\noom_kill 0\noom_group_kill 0\n");
   cg.Write("memory.pressure",
-           "some avg10=41.52 avg60=12.00 avg300=3.10 total=9876543\nfull avg10=30.01 avg60=9.00 avg300=2.00 total=5432100\n");
+           "some avg10=41.52 avg60=12.00 avg300=3.10 total=9876543\nfull avg10=30.01 avg60=9.00 avg300=2.00 "
+           "total=5432100\n");
   const PressureCounters c = ReadPressureCounters(cg.dir(), /*v2=*/true);
   EXPECT_EQ(c.major_faults, 42u);
   EXPECT_EQ(c.refaults, 9000u);

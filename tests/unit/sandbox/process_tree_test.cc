@@ -45,8 +45,10 @@ TEST(ParseProcStat, ACommandNameMayHoldParenthesesAndSpaces) {
 }
 
 TEST(ParseProcStat, GarbageIsAnError) {
-  for (std::string_view text : {"", "garbage", "12 (x", "x (sh) S 1 2 3", "12 (sh) S 1 2 3", "12 (sh) SS 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
-                                "12 (sh) S one 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20", "-3 (sh) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"}) {
+  for (std::string_view text : {"", "garbage", "12 (x", "x (sh) S 1 2 3", "12 (sh) S 1 2 3",
+                                "12 (sh) SS 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
+                                "12 (sh) S one 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
+                                "-3 (sh) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20"}) {
     EXPECT_EQ(ParseProcStat(text).status().code(), StatusCode::kInvalidArgument) << text;
   }
 }
@@ -54,8 +56,8 @@ TEST(ParseProcStat, GarbageIsAnError) {
 TEST(ParseVmRss, ReadsKibibytesAsBytes) {
   EXPECT_EQ(ParseVmRss("Name:\tsh\nVmPeak:\t  9000 kB\nVmRSS:\t    1536 kB\nThreads:\t1\n").value(), 1536u * 1024);
   EXPECT_EQ(ParseVmRss("Name:\tkthreadd\nThreads:\t1\n").status().code(), StatusCode::kNotFound);
-  for (std::string_view text : {"VmRSS:\n", "VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n", "VmRSS:\t-1 kB\n",
-                                "VmRSS:\t99999999999999999999 kB\n"}) {
+  for (std::string_view text :
+       {"VmRSS:\n", "VmRSS:\t12 MB\n", "VmRSS:\tlots kB\n", "VmRSS:\t-1 kB\n", "VmRSS:\t99999999999999999999 kB\n"}) {
     EXPECT_EQ(ParseVmRss(text).status().code(), StatusCode::kInvalidArgument) << text;
   }
 }
@@ -72,16 +74,16 @@ std::vector<pid_t> Pids(const std::vector<ProcessStat>& stats) {
 
 TEST(TreeMembers, FollowsGroupParentsAndWhatWasSeenBefore) {
   const std::vector<ProcessStat> table = {
-      P(1, 0, 1),                  // init
-      P(100, 1, 100),              // the root
-      P(101, 100, 100),            // its child
-      P(102, 101, 102),            // a grandchild in a session of its own
-      P(103, 1, 100),              // orphaned, still in the group
-      P(104, 1, 104, 50),          // orphaned, left the group, seen before
-      P(105, 1, 105, 77),          // a reused pid: seen before with another start time
-      P(106, 100, 100, 1, 'Z'),    // a zombie
-      P(107, 104, 107),            // child of one seen before
-      P(200, 1, 200),              // unrelated
+      P(1, 0, 1),                // init
+      P(100, 1, 100),            // the root
+      P(101, 100, 100),          // its child
+      P(102, 101, 102),          // a grandchild in a session of its own
+      P(103, 1, 100),            // orphaned, still in the group
+      P(104, 1, 104, 50),        // orphaned, left the group, seen before
+      P(105, 1, 105, 77),        // a reused pid: seen before with another start time
+      P(106, 100, 100, 1, 'Z'),  // a zombie
+      P(107, 104, 107),          // child of one seen before
+      P(200, 1, 200),            // unrelated
   };
   const std::map<pid_t, std::uint64_t> known = {{104, 50}, {105, 60}, {999, 1}};
   EXPECT_THAT(Pids(TreeMembers(table, 100, 100, known)), UnorderedElementsAre(100, 101, 102, 103, 104, 107));

@@ -47,9 +47,7 @@ void EachField(const Json& schema, const std::string& path,
 }
 
 // Kubernetes describes these three itself and forbids saying more about metadata.
-bool IsStandardField(const std::string& path) {
-  return path == "apiVersion" || path == "kind" || path == "metadata";
-}
+bool IsStandardField(const std::string& path) { return path == "apiVersion" || path == "kind" || path == "metadata"; }
 
 TEST(GoTestRunCrd, NamesAndVersion) {
   Json crd = LoadCrd();

@@ -97,7 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"ParallelFlag", R"({"goTest": {"flags": ["-parallel=4"]}})", "-parallel is set by the operator"},
         BadSpec{"ExecFlag", R"({"goTest": {"flags": ["--exec=foo"]}})", "-exec is set by the operator"},
         BadSpec{"JsonFlag", R"({"goTest": {"flags": ["-json"]}})", "-json is set by the operator"},
-        BadSpec{"OwnedEnv", R"({"goTest": {"env": [{"name": "GOMEMLIMIT", "value": "1GiB"}]}})", "GOMEMLIMIT is set by the operator"},
+        BadSpec{"OwnedEnv", R"({"goTest": {"env": [{"name": "GOMEMLIMIT", "value": "1GiB"}]}})",
+                "GOMEMLIMIT is set by the operator"},
         BadSpec{"BadTimeout", R"({"goTest": {"timeout": "20 minutes"}})", "spec.goTest.timeout"},
         BadSpec{"ParallelTooHigh", R"({"goTest": {"parallel": 5000}})", "spec.goTest.parallel"},
         BadSpec{"ModuleDirEscapes", R"({"source": {"moduleDir": "../other"}})", "spec.source.moduleDir"},
@@ -106,10 +107,70 @@ INSTANTIATE_TEST_SUITE_P(
                 "spec.memoryStall.after: '1s' must be a duration from 2s to 10m"},
         BadSpec{"MemoryStallTooLong", R"({"memoryStall": {"after": "11m"}})", "spec.memoryStall.after"},
         BadSpec{"MemoryStallNotADuration", R"({"memoryStall": {"after": "ten seconds"}})", "spec.memoryStall.after"},
-        BadSpec{"MemoryStallAfterNumber", R"({"memoryStall": {"after": 10}})", "spec.memoryStall.after: must be a string"},
+        BadSpec{"MemoryStallAfterNumber", R"({"memoryStall": {"after": 10}})",
+                "spec.memoryStall.after: must be a string"},
         BadSpec{"PackagesNotStrings", R"({"packages": [1, 2]})", "spec.packages[0]"},
-        BadSpec{"WrongTypes", R"({"goTest": {"parallel": "many"}})", "spec.goTest.parallel: must be an integer"}),
+        BadSpec{"WrongTypes", R"({"goTest": {"parallel": "many"}})", "spec.goTest.parallel: must be an integer"},
+        // What the CRD's schema refuses, refused here too (issue 13, row 3).
+        BadSpec{"UnknownField", R"({"goTest": {"parallell": 4}})", "unknown field spec.goTest.parallell"},
+        BadSpec{"UnknownTopLevelField", R"({"imagePullPolicy": "Always"})", "unknown field spec.imagePullPolicy"},
+        BadSpec{"ImageWithSemicolon", R"({"image": "golang:1.26;rm -rf /"})", "spec.image"},
+        BadSpec{"ImageWithSpace", R"({"image": "golang 1.26"})", "spec.image"},
+        BadSpec{"ClaimNameNotDns1123", R"({"source": {"volume": {"claimName": "Work_Space"}}})",
+                "spec.source.volume.claimName"},
+        BadSpec{"ProfilesClaimNotDns1123", R"({"profiling": {"claimName": "../evidence"}})",
+                "spec.profiling.claimName"},
+        BadSpec{"EnabledNotABoolean", R"({"profiling": {"enabled": "yes"}})",
+                "spec.profiling.enabled: must be a boolean"},
+        BadSpec{"EnvNameWithDash", R"({"goTest": {"env": [{"name": "MY-VAR", "value": "1"}]}})",
+                "spec.goTest.env[0].name"},
+        BadSpec{"TagWithSpace", R"({"goTest": {"tags": ["a b"]}})", "spec.goTest.tags[0]"},
+        BadSpec{"RatioAsANumber", R"({"retry": {"memoryBumpRatio": 2}})",
+                "spec.retry.memoryBumpRatio: must be a string"},
+        BadSpec{"SubPathEscapes", R"({"source": {"volume": {"claimName": "w", "subPath": "a/../../etc"}}})",
+                "spec.source.volume.subPath"},
+        BadSpec{"PackageIsAFlag", R"({"packages": ["-exec=x"]})", "spec.packages[0]: \"-exec=x\" is a flag"},
+        // Owned flags by the back door (row 5).
+        BadSpec{"ExecFlagWithItsValueInOneArgument", R"({"goTest": {"flags": ["-exec /bin/true"]}})",
+                "-exec is set by the operator"},
+        BadSpec{"ToolexecInGoflags",
+                R"({"goTest": {"env": [{"name": "GOFLAGS", "value": "-mod=mod -toolexec=/bin/x"}]}})",
+                "spec.goTest.env[0].value: GOFLAGS holds '-toolexec=/bin/x'"},
+        BadSpec{"ParallelInGoflags", R"({"goTest": {"env": [{"name": "GOFLAGS", "value": "-test.parallel=64"}]}})",
+                "-parallel is set by the operator"},
+        BadSpec{"Goenv", R"({"goTest": {"env": [{"name": "GOENV", "value": "/tmp/go.env"}]}})", "GOENV is not allowed"},
+        // CPU past any node (row 6): GOMAXPROCS=100000 made go itself crawl.
+        BadSpec{"CpuTooLarge", R"({"resources": {"cpu": "100000"}})",
+                "spec.resources.cpu: '100000' is more than 1024 cores"},
+        BadSpec{"CpuZero", R"({"resources": {"cpu": "0"}})", "spec.resources.cpu"},
+        BadSpec{"ZeroMemory", R"({"resources": {"memory": 0}})", "spec.resources.memory: must be more than zero"},
+        BadSpec{"ShardsAboveTheDefaultMaxShards", R"({"sharding": {"shards": 40}})",
+                "spec.sharding.maxShards: must be at least sharding.shards (maxShards is 32 unless set)"}),
     [](const auto& param_info) { return param_info.param.name; });
+
+TEST(GoTestRunSpec, LongStringsAreRefusedByTheirLength) {
+  Json j = Minimal();
+  j["image"] = std::string(1 << 20, 'a');
+  auto s = ParseSpec(j);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("spec.image: must be at most 512 characters"), std::string::npos) << s.status();
+}
+
+TEST(GoTestRunSpec, GoflagsWithoutOwnedFlagsAndReferencesWithRegistryAndDigest) {
+  Json j = Minimal();
+  j["image"] = "registry.example:5000/team/go@sha256:0123abcd";
+  j["goTest"] = Json::parse(R"({"env": [{"name": "GOFLAGS", "value": "-mod=mod  -count=1"}]})");
+  j["resources"]["cpu"] = "1024";
+  auto s = ParseSpec(j);
+  EXPECT_TRUE(s.ok()) << s.status();
+}
+
+TEST(GoTestRunSpec, TheSchemaIsTheBuiltInCrd) {
+  const Json& schema = SpecSchema();
+  ASSERT_TRUE(schema.is_object());
+  EXPECT_TRUE(schema["properties"].contains("goTest"));
+  EXPECT_EQ(schema["properties"]["image"]["maxLength"], 512);
+}
 
 TEST(GoDuration, ParsesGoForms) {
   EXPECT_EQ(*ParseGoDuration("20m"), std::chrono::minutes(20));
@@ -130,6 +191,9 @@ TEST(OwnedFlags, AllForms) {
   EXPECT_EQ(OwnedFlag("-race"), std::nullopt);
   EXPECT_EQ(OwnedFlag("-parallelism"), std::nullopt);
   EXPECT_EQ(OwnedFlag("-run=TestX"), std::nullopt);
+  EXPECT_EQ(OwnedFlag("-exec /bin/true"), "-exec");
+  EXPECT_EQ(OwnedFlag("--toolexec\t/bin/x"), "-toolexec");
+  EXPECT_EQ(OwnedFlag("-run TestX"), std::nullopt);
 }
 
 }  // namespace

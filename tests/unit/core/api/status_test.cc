@@ -53,10 +53,16 @@ RunStatus Full() {
   a.finish_time = "2026-01-02T03:02:00Z";
   a.message = "OOM kill of x/big";
   s.shards.push_back({1, {"x/big"}, {a}});
-  s.diagnosis.push_back({"x/big", "test-run", "LargeTest", "TestFullIndex needs 350 MiB", {"peak 288 MiB"},
-                         "DoesNotFit: killed alone at 288Mi", "run-s1-a2", "killed alone at 288Mi"});
-  s.retry_log["x/big"].push_back({1, 2, 288u << 20, 2, 1, 230u << 20, 288u << 20, "killed", "test-run", "LargeTest",
-                                  true, "DoesNotFit"});
+  s.diagnosis.push_back({"x/big",
+                         "test-run",
+                         "LargeTest",
+                         "TestFullIndex needs 350 MiB",
+                         {"peak 288 MiB"},
+                         "DoesNotFit: killed alone at 288Mi",
+                         "run-s1-a2",
+                         "killed alone at 288Mi"});
+  s.retry_log["x/big"].push_back(
+      {1, 2, 288u << 20, 2, 1, 230u << 20, 288u << 20, "killed", "test-run", "LargeTest", true, "DoesNotFit"});
   s.message = "x/big did not fit";
   return s;
 }
@@ -145,7 +151,8 @@ TEST(StatusCodec, NeverTrustsTheShapeOfTheStatus) {
     EXPECT_NO_THROW(s = DecodeStatus(j)) << odd;
     EXPECT_NO_THROW(EncodeStatus(s)) << odd;
   }
-  RunStatus s = DecodeStatus(json::parse(R"({"retryLog": {"p": [{"memory": -5}]}, "packages": [{"attempts": 99999999999999}]})"));
+  RunStatus s =
+      DecodeStatus(json::parse(R"({"retryLog": {"p": [{"memory": -5}]}, "packages": [{"attempts": 99999999999999}]})"));
   EXPECT_EQ(s.retry_log.at("p").at(0).memory, 0u);
   EXPECT_EQ(s.packages.at(0).attempts, std::nullopt);
 }

@@ -1,5 +1,7 @@
 #include "core/api/yaml_json.h"
 
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -69,8 +71,8 @@ INSTANTIATE_TEST_SUITE_P(
              "base: &b {a: 1, b: 2}\nx:\n  <<: *b\n  b: 3\nw:\n  b: 3\n  <<: *b\nz:\n  <<: [{a: 1}, {a: 2, c: 3}]\n",
              R"({"base":{"a":1,"b":2},"w":{"a":1,"b":2},"x":{"a":1,"b":3},"z":{"a":1,"c":3}})"},
         Case{"Aliases", "- &a [1, {k: v}]\n- *a\n", R"([[1,{"k":"v"}],[1,{"k":"v"}]])"},
-        Case{"TopLevelScalar", "12", "12"}, Case{"TopLevelQuoted", "\"x\"", R"("x")"},
-        Case{"EmptyIsNull", "", "null"}, Case{"CommentOnlyIsNull", "# nothing here\n", "null"},
+        Case{"TopLevelScalar", "12", "12"}, Case{"TopLevelQuoted", "\"x\"", R"("x")"}, Case{"EmptyIsNull", "", "null"},
+        Case{"CommentOnlyIsNull", "# nothing here\n", "null"},
         Case{"AManifest",
              "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  labels: {tier: \"1\"}\n"
              "data:\n  debug: \"true\"\n  limit: '512'\n",
@@ -179,6 +181,50 @@ TEST(YamlToJson, AliasesThatExpandBeyondTheLimitAreRefused) {
   StatusOr<Json> got = YamlToJson(bomb);
   ASSERT_FALSE(got.ok());
   EXPECT_NE(got.status().message().find("expands to more than 1048576 values"), std::string::npos) << got.status();
+}
+
+// Few values, many bytes: an alias to a 1 KiB string used 10^5 times is 100 MiB of
+// text from a 1.4 KB document. Refused before it is built.
+TEST(YamlToJson, AliasesRepeatingLongTextAreRefusedByTheirSize) {
+  std::string bomb = "a: &a \"" + std::string(1024, 'x') + "\"\n";
+  for (char c = 'b'; c <= 'f'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += (i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  ASSERT_LT(bomb.size(), 1500u);
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  StatusOr<Json> got = YamlToJson(bomb);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_FALSE(got.ok());
+  EXPECT_NE(got.status().message().find("expands to more than 64 MiB"), std::string::npos) << got.status();
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 100 << 10)
+      << "peak RSS grew by " << (after.ru_maxrss - before.ru_maxrss) << " KiB";
+}
+
+// yaml-cpp 0.7 loops forever on a ',' where a document should start, making empty
+// documents until memory runs out (found by tests/fuzz/manifest_fuzz).
+TEST(YamlToJson, ACommaWhereADocumentStartsIsAnErrorNotAHang) {
+  for (const char* yaml : {",\"", ",", "- a\n,", "---\n,", "a: 1\n---\n,"}) {
+    StatusOr<std::vector<Json>> docs = YamlDocumentsToJson(yaml);
+    ASSERT_FALSE(docs.ok()) << yaml;
+    EXPECT_NE(docs.status().message().find("unexpected ',' outside a flow collection"), std::string::npos)
+        << docs.status();
+  }
+  EXPECT_TRUE(YamlToJson("a,\"").ok());
+  EXPECT_TRUE(YamlToJson("[a, b]").ok());
+}
+
+TEST(YamlToJson, ByteLimitCanBeTightened) {
+  YamlLimits tight{.max_bytes = 150};
+  EXPECT_TRUE(YamlToJson("a: &a xxxxxxxxxx\nb: *a", tight).ok());
+  StatusOr<Json> big = YamlToJson("a: &a " + std::string(40, 'x') + "\nb: [*a, *a]", tight);
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("at b[1]: the document expands to more than 150 bytes"), std::string::npos)
+      << big.status();
 }
 
 TEST(YamlToJson, LimitsCanBeTightened) {

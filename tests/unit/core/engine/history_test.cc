@@ -35,7 +35,8 @@ TEST(History, PeaksOfTakesThePassingAttemptsPeakAndTheLimitABuildPassedUnderAfte
   log["x/nopeak"] = {Passed(256 * kMiB, std::nullopt)};
 
   RunPeaks p = PeaksOf(log);
-  EXPECT_EQ(p.test_run, (std::map<std::string, policy::Bytes, std::less<>>{{"x/leak", 330 * kMiB}, {"x/heavy", 5 * kMiB}}));
+  EXPECT_EQ(p.test_run,
+            (std::map<std::string, policy::Bytes, std::less<>>{{"x/leak", 330 * kMiB}, {"x/heavy", 5 * kMiB}}));
   EXPECT_EQ(p.build, (std::map<std::string, policy::Bytes, std::less<>>{{"x/heavy", 640 * kMiB}}));
 }
 
@@ -50,7 +51,8 @@ TEST(History, RecordingTheSameRunTwiceChangesNothing) {
 
 TEST(History, KeepsTheLastWindowOfRuns) {
   MemoryHistory h;
-  for (int i = 0; i < 25; ++i) RecordRun(h, Peaks({{"x/a", static_cast<policy::Bytes>(i + 1) * kMiB}}), "r" + std::to_string(i), "t");
+  for (int i = 0; i < 25; ++i)
+    RecordRun(h, Peaks({{"x/a", static_cast<policy::Bytes>(i + 1) * kMiB}}), "r" + std::to_string(i), "t");
   const auto& peaks = h.packages["x/a"].test_run;
   ASSERT_EQ(peaks.size(), kWindow);
   EXPECT_EQ(peaks.front().run, "r15");
@@ -84,9 +86,9 @@ TEST(History, PlanningUsesTheLargestPeakInTheWindowAndTheBuildNeed) {
 struct GrowthCase {
   std::string name;
   std::vector<policy::Bytes> earlier;  // MiB, one run each
-  policy::Bytes now;                    // MiB
+  policy::Bytes now;                   // MiB
   int threshold;
-  std::optional<int> percent;           // flagged with this, or not flagged
+  std::optional<int> percent;  // flagged with this, or not flagged
 };
 
 class GrowthTable : public ::testing::TestWithParam<GrowthCase> {};
@@ -94,7 +96,8 @@ class GrowthTable : public ::testing::TestWithParam<GrowthCase> {};
 TEST_P(GrowthTable, FlagsAgainstTheMedianOfTheOtherRuns) {
   const GrowthCase& c = GetParam();
   MemoryHistory h;
-  for (std::size_t i = 0; i < c.earlier.size(); ++i) RecordRun(h, Peaks({{"x/a", c.earlier[i] * kMiB}}), "r" + std::to_string(i), "t");
+  for (std::size_t i = 0; i < c.earlier.size(); ++i)
+    RecordRun(h, Peaks({{"x/a", c.earlier[i] * kMiB}}), "r" + std::to_string(i), "t");
   // The run itself may already be recorded (a retried status write): it is not its own baseline.
   RecordRun(h, Peaks({{"x/a", c.now * kMiB}}), "now", "t");
   std::vector<Growth> g = FindGrowth(h, Peaks({{"x/a", c.now * kMiB}}), "now", c.threshold);
@@ -109,16 +112,19 @@ TEST_P(GrowthTable, FlagsAgainstTheMedianOfTheOtherRuns) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, GrowthTable,
-    ::testing::Values(GrowthCase{"first_run_is_not_judged", {}, 500, 25, std::nullopt},
-                      GrowthCase{"steady", {100, 101, 99}, 102, 25, std::nullopt},
-                      GrowthCase{"just_at_threshold", {100}, 125, 25, std::nullopt},
-                      GrowthCase{"just_over", {100}, 126, 25, 26},
-                      GrowthCase{"one_noisy_run_does_not_move_the_baseline", {100, 300, 100}, 140, 25, 40},
-                      GrowthCase{"a_step_is_flagged_until_it_holds_for_half_the_window",
-                                 {100, 100, 100, 100, 100, 100, 200, 200, 200}, 200, 25, 100},
-                      GrowthCase{"a_step_that_held_is_the_new_normal",
-                                 {100, 100, 100, 100, 200, 200, 200, 200, 200}, 200, 25, std::nullopt},
-                      GrowthCase{"shrinking_is_fine", {300}, 100, 1, std::nullopt}),
+    ::testing::Values(
+        GrowthCase{"first_run_is_not_judged", {}, 500, 25, std::nullopt},
+        GrowthCase{"steady", {100, 101, 99}, 102, 25, std::nullopt},
+        GrowthCase{"just_at_threshold", {100}, 125, 25, std::nullopt}, GrowthCase{"just_over", {100}, 126, 25, 26},
+        GrowthCase{"one_noisy_run_does_not_move_the_baseline", {100, 300, 100}, 140, 25, 40},
+        GrowthCase{"a_step_is_flagged_until_it_holds_for_half_the_window",
+                   {100, 100, 100, 100, 100, 100, 200, 200, 200},
+                   200,
+                   25,
+                   100},
+        GrowthCase{
+            "a_step_that_held_is_the_new_normal", {100, 100, 100, 100, 200, 200, 200, 200, 200}, 200, 25, std::nullopt},
+        GrowthCase{"shrinking_is_fine", {300}, 100, 1, std::nullopt}),
     [](const auto& param_info) { return param_info.param.name; });
 
 TEST(History, EncodeDecodeRoundTrips) {

@@ -50,15 +50,16 @@ TEST_F(MemoryStallEvidenceTest, AStallTheAgentEndedIsAKillOfItsPackageWithItsOwn
        .running_tests = {"TestScan"},
        .binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9}},
   };
-  r.memory_stall = evidence::MemoryStallRecord{.package = kStall,
-                                            .phase = "test-run",
-                                            .running_tests = {"TestScan"},
-                                            .since_unix_ms = 1000,
-                                            .detected_unix_ms = 11000,
-                                            .ended_unix_ms = 11000,
-                                            .limit_bytes = 256u << 20,
-                                            .evidence = "at 98-100% of its 256.0Mi limit for 10.0 s: 200,000 refaults/s",
-                                            .heap_profile = "heap/example.com_stall/0002.pb.gz"};
+  r.memory_stall =
+      evidence::MemoryStallRecord{.package = kStall,
+                                  .phase = "test-run",
+                                  .running_tests = {"TestScan"},
+                                  .since_unix_ms = 1000,
+                                  .detected_unix_ms = 11000,
+                                  .ended_unix_ms = 11000,
+                                  .limit_bytes = 256u << 20,
+                                  .evidence = "at 98-100% of its 256.0Mi limit for 10.0 s: 200,000 refaults/s",
+                                  .heap_profile = "heap/example.com_stall/0002.pb.gz"};
   ASSERT_TRUE(WriteFileAtomic(evidence::AttemptLayout(dir_).result(), evidence::EncodeAttemptResult(r)).ok());
 
   const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
@@ -88,8 +89,8 @@ TEST_F(MemoryStallEvidenceTest, AStallTheAgentEndedIsAKillOfItsPackageWithItsOwn
 
 TEST_F(MemoryStallEvidenceTest, AStallTheSandboxEndedIsAContainerKill) {
   // No result.json: the sandbox killed the agent with the tree.
-  const AttemptFindings ev =
-      ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 137, .memory_stall = true, .stall_evidence = "figures"});
+  const AttemptFindings ev = ReadAttemptEvidence(
+      dir_, plan_, ContainerEnd{.exit_code = 137, .memory_stall = true, .stall_evidence = "figures"});
   EXPECT_EQ(AttemptOutcomeName(ev), "MemoryStall");
   EXPECT_TRUE(ev.container_oom_killed);
   EXPECT_TRUE(ev.outcome.container_oom_killed);

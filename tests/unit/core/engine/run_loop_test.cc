@@ -51,7 +51,8 @@ class FakeDriver final : public RunDriver {
 
 std::vector<evidence::PackageListing> Listing(const std::vector<std::string>& with_tests) {
   std::vector<evidence::PackageListing> out;
-  for (const std::string& p : with_tests) out.push_back({.import_path = p, .name = "x", .dir = "/m", .test_go_files = {"x_test.go"}});
+  for (const std::string& p : with_tests)
+    out.push_back({.import_path = p, .name = "x", .dir = "/m", .test_go_files = {"x_test.go"}});
   out.push_back({.import_path = "ex/notests", .name = "x", .dir = "/m"});
   return out;
 }
@@ -111,7 +112,8 @@ struct ListingEnd {
 
 TEST_F(RunLoopTest, HowAListingEnds) {
   const std::vector<ListingEnd> table = {
-      {"go list failed", UnavailableError("exit 1: no go.mod"), "Failed", "PlanningFailed", "planning failed: exit 1: no go.mod"},
+      {"go list failed", UnavailableError("exit 1: no go.mod"), "Failed", "PlanningFailed",
+       "planning failed: exit 1: no go.mod"},
       {"no package has tests", Listing({}), "Succeeded", "NoTests", "no packages with tests"},
       {"packages to test", Listing({"ex/a", "ex/b"}), "Running", "Running", ""},
   };
@@ -190,8 +192,11 @@ TEST_F(RunLoopTest, ASettledRunIsLeftAlone) {
 TEST_F(RunLoopTest, AStopFailsWhatRanAndWhatNeverStarted) {
   driver_.listing = {Progressing::kEnded, Listing({"ex/a"})};
   StepToRest();
-  driver_.attempts["run-s0-a1"] = {.state = Progressing::kEnded, .started_at = "2026-01-02T03:04:00Z", .end = {.exit_code = 143},
-                                   .evidence_dir = "/nonexistent", .stopped = true};
+  driver_.attempts["run-s0-a1"] = {.state = Progressing::kEnded,
+                                   .started_at = "2026-01-02T03:04:00Z",
+                                   .end = {.exit_code = 143},
+                                   .evidence_dir = "/nonexistent",
+                                   .stopped = true};
   StopRun({"run", 2, spec_}, status_, driver_, "Interrupted", "stopped by SIGINT");
   EXPECT_EQ(status_.phase, "Failed");
   EXPECT_EQ(SucceededReason(), "Interrupted");

@@ -24,8 +24,11 @@ TEST(RunProgress, DiagnosesSurviveTheStatusRoundTripWithTheirActions) {
   progress.planned = true;
   AddAttempt(progress, Plan(0, 1, {"x/leak", "x/clean"}, 256 * kMiB), "run");
   AttemptFindings ev;
-  ev.diagnoses.push_back({"x/leak", policy::Phase::kTestRun, policy::Cause::kLeakAcrossTests,
-                          "the heap grew 40 MiB per test", {"8 tests", "top: leak.remember"}});
+  ev.diagnoses.push_back({"x/leak",
+                          policy::Phase::kTestRun,
+                          policy::Cause::kLeakAcrossTests,
+                          "the heap grew 40 MiB per test",
+                          {"8 tests", "top: leak.remember"}});
   NoteDiagnoses(progress, ev, "run-s0-a1");
   Step step;
   step.started.push_back(Plan(1, 1, {"x/leak"}, 368 * kMiB));
@@ -66,7 +69,8 @@ TEST(RunProgress, ALaterDiagnosisOfAPackageReplacesTheEarlierOne) {
 TEST(RunProgress, APackageThatDidNotFitCarriesItsVerdictBesideItsDiagnosis) {
   RunProgress progress;
   AttemptFindings ev;
-  ev.diagnoses.push_back({"x/big", policy::Phase::kTestRun, policy::Cause::kLargeTest, "TestFullIndex needs 350 MiB", {}});
+  ev.diagnoses.push_back(
+      {"x/big", policy::Phase::kTestRun, policy::Cause::kLargeTest, "TestFullIndex needs 350 MiB", {}});
   NoteDiagnoses(progress, ev, "run-s0-a2");
   policy::PackageAttempt last;
   last.result = policy::PackageResult::kKilled;

@@ -165,14 +165,22 @@ AttemptResult SampleResult() {
   r.peak_bytes = 500u << 20;
   r.oom_kills_seen = 1;
   r.packages = {
-      {.package = "example.com/ok", .outcome = gotest::PackageOutcome::kPass, .elapsed_seconds = 0.25,
-       .binary = BinaryEnd{.exit_code = 0, .max_rss_bytes = 8 << 20}, .gc_peak_heap_bytes = 4 << 20},
-      {.package = "example.com/killed", .outcome = gotest::PackageOutcome::kKilled, .elapsed_seconds = 1.5,
+      {.package = "example.com/ok",
+       .outcome = gotest::PackageOutcome::kPass,
+       .elapsed_seconds = 0.25,
+       .binary = BinaryEnd{.exit_code = 0, .max_rss_bytes = 8 << 20},
+       .gc_peak_heap_bytes = 4 << 20},
+      {.package = "example.com/killed",
+       .outcome = gotest::PackageOutcome::kKilled,
+       .elapsed_seconds = 1.5,
        .running_tests = {"TestKilled", "TestKilled/inner"},
        .binary = BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = 400 << 20}},
-      {.package = "example.com/broken", .outcome = gotest::PackageOutcome::kBuildFailed,
+      {.package = "example.com/broken",
+       .outcome = gotest::PackageOutcome::kBuildFailed,
        .build_phase = gotest::BuildPhase::kLink},
-      {.package = "example.com/slow", .outcome = gotest::PackageOutcome::kFail, .failed_tests = {"TestSlow"},
+      {.package = "example.com/slow",
+       .outcome = gotest::PackageOutcome::kFail,
+       .failed_tests = {"TestSlow"},
        .timed_out = true},
       {.package = "example.com/none", .outcome = gotest::PackageOutcome::kSkip},
       {.package = "example.com/cut", .outcome = gotest::PackageOutcome::kNoResult},
@@ -258,8 +266,8 @@ TEST(MemoryTsvTest, LineFormat) {
 }
 
 TEST(MemoryTsvTest, TimelineSkipsACutLastLine) {
-  const std::string text = FormatMemoryHeader("cgroup1\t/sys/fs/cgroup/memory/x") + "1\t100\tmax\n" +
-                           "2\t200\t1000\n" + "garbage\n" + "3\t30";
+  const std::string text = FormatMemoryHeader("cgroup1\t/sys/fs/cgroup/memory/x") + "1\t100\tmax\n" + "2\t200\t1000\n" +
+                           "garbage\n" + "3\t30";
   const MemoryTimeline t = ParseMemoryTimeline(text);
   EXPECT_EQ(t.source, "cgroup1\t/sys/fs/cgroup/memory/x");
   ASSERT_THAT(t.samples, SizeIs(2));
@@ -274,8 +282,13 @@ TEST(MemoryTsvTest, TimelineSkipsACutLastLine) {
 }
 
 TEST(SnapshotsTsvTest, LineFormat) {
-  const HeapSnapshotLine l{.unix_ms = 1700000000000, .seq = 3, .goroutines = 4, .heap_alloc = 1000,
-                           .heap_inuse = 2000, .heap_sys = 4000, .next_gc = 8000};
+  const HeapSnapshotLine l{.unix_ms = 1700000000000,
+                           .seq = 3,
+                           .goroutines = 4,
+                           .heap_alloc = 1000,
+                           .heap_inuse = 2000,
+                           .heap_sys = 4000,
+                           .next_gc = 8000};
   EXPECT_EQ(FormatHeapSnapshotLine(l), "1700000000000\t3\t4\t1000\t2000\t4000\t8000\n");
   StatusOr<HeapSnapshotLine> back = ParseHeapSnapshotLine(FormatHeapSnapshotLine(l));
   ASSERT_TRUE(back.ok()) << back.status();
@@ -284,8 +297,8 @@ TEST(SnapshotsTsvTest, LineFormat) {
   EXPECT_FALSE(ParseHeapSnapshotLine("1\t2\t3\t4\t5\t6\tx").ok());
 
   const std::string text = "1\t1\t2\t10\t20\t40\t80\nbad\n2\t2\t2\t11\t21\t41\t81\n3\t3\t2\t1";
-  EXPECT_THAT(ParseHeapSnapshots(text), ElementsAre(HeapSnapshotLine{1, 1, 2, 10, 20, 40, 80},
-                                                    HeapSnapshotLine{2, 2, 2, 11, 21, 41, 81}));
+  EXPECT_THAT(ParseHeapSnapshots(text),
+              ElementsAre(HeapSnapshotLine{1, 1, 2, 10, 20, 40, 80}, HeapSnapshotLine{2, 2, 2, 11, 21, 41, 81}));
 }
 
 }  // namespace

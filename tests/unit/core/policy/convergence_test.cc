@@ -24,12 +24,12 @@ using ::testing::HasSubstr;
 // What a package really needs, which the policy can only learn from kills.
 struct TruePackage {
   std::string name;
-  Bytes base = 50 * kMiB;   // its test binary with one test at a time
-  Bytes per_test = 0;       // more for each t.Parallel test running beside the first
-  int parallel_tests = 1;   // how many of its tests call t.Parallel
-  Bytes gc_slack = 0;       // heap the GC lets grow on top of base unless GOMEMLIMIT is set
-  Bytes build = 30 * kMiB;  // its compile step
-  bool fails = false;       // a real test failure
+  Bytes base = 50 * kMiB;        // its test binary with one test at a time
+  Bytes per_test = 0;            // more for each t.Parallel test running beside the first
+  int parallel_tests = 1;        // how many of its tests call t.Parallel
+  Bytes gc_slack = 0;            // heap the GC lets grow on top of base unless GOMEMLIMIT is set
+  Bytes build = 30 * kMiB;       // its compile step
+  bool fails = false;            // a real test failure
   bool kills_container = false;  // native memory: the whole container dies, nothing is named
 };
 
@@ -229,10 +229,9 @@ void ExpectSuiteOutcome(const RunResult& result, const RunPolicy& policy) {
       EXPECT_EQ(CountedAttempts(result.log, name), 1);
     } else if (name == "corp.example/huge") {
       EXPECT_EQ(verdict.verdict, Verdict::kDoesNotFit);
-      EXPECT_THAT(verdict.diagnosis,
-                  AllOf(HasSubstr("corp.example/huge does not fit in maxMemory 2Gi"),
-                        HasSubstr("alone in its shard at 2Gi"),
-                        HasSubstr("(LargeTest)"), HasSubstr("Tried: "), HasSubstr("2Gi -parallel 8 -p 4: killed")));
+      EXPECT_THAT(verdict.diagnosis, AllOf(HasSubstr("corp.example/huge does not fit in maxMemory 2Gi"),
+                                           HasSubstr("alone in its shard at 2Gi"), HasSubstr("(LargeTest)"),
+                                           HasSubstr("Tried: "), HasSubstr("2Gi -parallel 8 -p 4: killed")));
     } else {
       EXPECT_EQ(verdict.verdict, Verdict::kPassed);
     }
@@ -251,8 +250,8 @@ TEST(ConvergenceTest, ARoundAtATimeFindsAPlanForEveryPackageThatFits) {
   // What it took, for the record of how the policy behaves.
   const AttemptLog& log = result.log;
   EXPECT_LT(log.at("corp.example/spiky").back().parallel.value_or(8), 8);  // -parallel halved
-  EXPECT_TRUE(log.at("corp.example/gc").back().gomemlimit.has_value());  // GOMEMLIMIT set
-  EXPECT_GE(log.at("corp.example/large").back().memory, 1000 * kMiB);   // memory raised
+  EXPECT_TRUE(log.at("corp.example/gc").back().gomemlimit.has_value());    // GOMEMLIMIT set
+  EXPECT_GE(log.at("corp.example/large").back().memory, 1000 * kMiB);      // memory raised
   for (const auto& [name, entries] : log) {
     if (result.verdicts.at(name).verdict == Verdict::kPassed) {
       // The plan it passed with fits its true need, and was not inflated past maxMemory.

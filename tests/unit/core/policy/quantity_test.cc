@@ -44,8 +44,8 @@ TEST(ParseMemoryQuantityTest, AcceptsTheKubernetesGrammar) {
       {"1Pi", Bytes{1} << 50},
       {"7Ei", Bytes{7} << 60},
       {"1e+3", 1000},
-      {"12e-1", 2},        // 1.2 bytes rounds up
-      {"1500m", 2},        // 1.5 bytes rounds up
+      {"12e-1", 2},  // 1.2 bytes rounds up
+      {"1500m", 2},  // 1.5 bytes rounds up
       {"1000m", 1},
       {"1n", 1},           // any fraction of a byte is a byte
       {"1e-99999999", 1},  // the exponent is clamped, the rounding still holds
@@ -189,12 +189,8 @@ TEST(FormatMemoryApproxTest, ExactWhereItCanBeAndOneDecimalOtherwise) {
 
 TEST(FormatGoMemLimitTest, UsesTheGoRuntimeSuffixes) {
   const std::pair<Bytes, std::string> cases[] = {
-      {0, "0"},
-      {460 * kMiB, "460MiB"},
-      {2 * kGiB, "2GiB"},
-      {3 * kKiB, "3KiB"},
-      {Bytes{5} << 40, "5TiB"},
-      {Bytes{1} << 50, "1024TiB"},
+      {0, "0"},           {460 * kMiB, "460MiB"},   {2 * kGiB, "2GiB"},
+      {3 * kKiB, "3KiB"}, {Bytes{5} << 40, "5TiB"}, {Bytes{1} << 50, "1024TiB"},
       {1000, "1000B"},
   };
   for (const auto& [bytes, want] : cases) {

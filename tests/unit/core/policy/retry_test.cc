@@ -166,24 +166,46 @@ TEST(NextAttemptsTest, TestFailuresAreNotRetried) {
   const ShardPlan ab = Shard(0, {"a", "b"});
   const ShardPlan abc = Shard(0, {"a", "b", "c"});
   const Row rows[] = {
-      {"a failure and a pass end the shard", {}, ab, Attempt(ab, {Fail("a"), Pass("b")}), {},
-       {{"a", Verdict::kTestsFailed}, {"b", Verdict::kPassed}}, "tests failed in s0/a1 with 512Mi -parallel 8 -p 4"},
-      {"a build error is not a kill", {}, ab, Attempt(ab, {BuildFail("a"), Pass("b")}), {},
-       {{"a", Verdict::kBuildFailed}, {"b", Verdict::kPassed}}, "build failed in s0/a1"},
-      {"a failure beside a kill: only the killed one goes on", {}, ab, Attempt(ab, {Fail("a"), Killed("b")}),
-       {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b", 0, 2}}, {{"a", Verdict::kTestsFailed}}, "not an OOM kill"},
-      {"a failure in a container that then died: the rest is bisected, the failure stays", {}, abc,
+      {"a failure and a pass end the shard",
+       {},
+       ab,
+       Attempt(ab, {Fail("a"), Pass("b")}),
+       {},
+       {{"a", Verdict::kTestsFailed}, {"b", Verdict::kPassed}},
+       "tests failed in s0/a1 with 512Mi -parallel 8 -p 4"},
+      {"a build error is not a kill",
+       {},
+       ab,
+       Attempt(ab, {BuildFail("a"), Pass("b")}),
+       {},
+       {{"a", Verdict::kBuildFailed}, {"b", Verdict::kPassed}},
+       "build failed in s0/a1"},
+      {"a failure beside a kill: only the killed one goes on",
+       {},
+       ab,
+       Attempt(ab, {Fail("a"), Killed("b")}),
+       {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b", 0, 2}},
+       {{"a", Verdict::kTestsFailed}},
+       "not an OOM kill"},
+      {"a failure in a container that then died: the rest is bisected, the failure stays",
+       {},
+       abc,
        ContainerKilled(abc, {Fail("a")}),
        {{{"b"}, 512 * kMiB, 8, 4, {}, "half 1 of 2"}, {{"c"}, 512 * kMiB, 8, 4, {}, "half 2 of 2"}},
-       {{"a", Verdict::kTestsFailed}}, "tests failed"},
-      {"a timed-out package is a failure, even with much memory in use", {}, ab,
+       {{"a", Verdict::kTestsFailed}},
+       "tests failed"},
+      {"a timed-out package is a failure, even with much memory in use",
+       {},
+       ab,
        Attempt(ab, {[] {
                       PackageOutcome failed = Fail("a");
                       failed.peak = 500 * kMiB;
                       return failed;
                     }(),
                     Pass("b")}),
-       {}, {{"a", Verdict::kTestsFailed}, {"b", Verdict::kPassed}}, "not retried with more memory"},
+       {},
+       {{"a", Verdict::kTestsFailed}, {"b", Verdict::kPassed}},
+       "not retried with more memory"},
   };
   for (const Row& row : rows) CheckRow(row);
 }
@@ -194,31 +216,64 @@ TEST(NextAttemptsTest, KilledPackagesAreIsolated) {
   const ShardPlan a = Shard(0, {"a"});
   const ShardPlan ab = Shard(0, {"a", "b"});
   const Row rows[] = {
-      {"one killed, one passed, one left", {}, abc, Attempt(abc, {Pass("a"), Killed("b"), NoResult("c")}, 3),
-       {{{"b"}, 624 * kMiB, 8, 4, {},
-         "isolated b after OOM kill during TestBig; memory 512Mi -> 624Mi (limit 512Mi x1.2)", 1, 1},
-        {{"c"}, 512 * kMiB, 8, 4, {},
-         "left without a result when b was killed in s0/a1; limits kept (512Mi -parallel 8 -p 4)", 2, 1}},
+      {"one killed, one passed, one left",
+       {},
+       abc,
+       Attempt(abc, {Pass("a"), Killed("b"), NoResult("c")}, 3),
+       {{{"b"},
+         624 * kMiB,
+         8,
+         4,
+         {},
+         "isolated b after OOM kill during TestBig; memory 512Mi -> 624Mi (limit 512Mi x1.2)",
+         1,
+         1},
+        {{"c"},
+         512 * kMiB,
+         8,
+         4,
+         {},
+         "left without a result when b was killed in s0/a1; limits kept (512Mi -parallel 8 -p 4)",
+         2,
+         1}},
        {{"a", Verdict::kPassed}}},
-      {"a package missing from the outcome had no result", {}, abc, Attempt(abc, {Pass("a"), Killed("b")}, 2),
+      {"a package missing from the outcome had no result",
+       {},
+       abc,
+       Attempt(abc, {Pass("a"), Killed("b")}, 2),
        {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b"}, {{"c"}, 512 * kMiB, 8, 4, {}, "left without a result"}},
        {{"a", Verdict::kPassed}}},
-      {"two killed: two shards of their own and one for the rest", {}, abc,
+      {"two killed: two shards of their own and one for the rest",
+       {},
+       abc,
        Attempt(abc, {Killed("a"), Killed("b"), NoResult("c")}, 3),
        {{{"a"}, 624 * kMiB, 8, 4, {}, "isolated a"},
         {{"b"}, 624 * kMiB, 8, 4, {}, "isolated b"},
         {{"c"}, 512 * kMiB, 8, 4, {}, "when a, b were killed in s0/a1"}},
        {}},
-      {"its own peak fits alone: isolation is the whole change", {}, abc,
+      {"its own peak fits alone: isolation is the whole change",
+       {},
+       abc,
        Attempt(abc, {Pass("a"), Killed("b", 1, 150 * kMiB), NoResult("c")}, 3),
        {{{"b"}, 512 * kMiB, 8, 4, {}, "its own peak 150Mi fits 512Mi alone; limits kept"},
         {{"c"}, 512 * kMiB, 8, 4, {}, "limits kept"}},
        {{"a", Verdict::kPassed}}},
-      {"the only one left keeps the shard's index", {}, ab, Attempt(ab, {Pass("a"), Killed("b")}),
-       {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b", 0, 2}}, {{"a", Verdict::kPassed}}},
-      {"alone already: retried with more memory", {}, a, Attempt(a, {Killed("a")}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "retry of a after OOM kill during TestBig; memory 512Mi -> 624Mi", 0, 2}}, {}},
-      {"a killed build is isolated too", {}, abc, Attempt(abc, {Pass("a"), BuildKilled("b"), NoResult("c")}, 1),
+      {"the only one left keeps the shard's index",
+       {},
+       ab,
+       Attempt(ab, {Pass("a"), Killed("b")}),
+       {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b", 0, 2}},
+       {{"a", Verdict::kPassed}}},
+      {"alone already: retried with more memory",
+       {},
+       a,
+       Attempt(a, {Killed("a")}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "retry of a after OOM kill during TestBig; memory 512Mi -> 624Mi", 0, 2}},
+       {}},
+      {"a killed build is isolated too",
+       {},
+       abc,
+       Attempt(abc, {Pass("a"), BuildKilled("b"), NoResult("c")}, 1),
        {{{"b"}, 624 * kMiB, 8, 4, {}, "isolated b after OOM kill while compiling (BuildMemory)"},
         {{"c"}, 512 * kMiB, 8, 4, {}, "limits kept"}},
        {{"a", Verdict::kPassed}}},
@@ -233,33 +288,55 @@ TEST(NextAttemptsTest, UnnamedContainerKillsAreBisected) {
   const ShardPlan ab = Shard(0, {"a", "b"});
   const ShardPlan a = Shard(0, {"a"}, 1 * kGiB);
   const Row rows[] = {
-      {"four suspects: two halves", {}, abcd, ContainerKilled(abcd, {}, 512 * kMiB, 4),
-       {{{"a", "b"}, 512 * kMiB, 8, 4, {},
+      {"four suspects: two halves",
+       {},
+       abcd,
+       ContainerKilled(abcd, {}, 512 * kMiB, 4),
+       {{{"a", "b"},
+         512 * kMiB,
+         8,
+         4,
+         {},
          "bisected s0/a1 (4 packages without a result) after the container was OOM-killed and no package was named; "
-         "limits kept (512Mi -parallel 8 -p 4): half 1 of 2", 1, 1},
+         "limits kept (512Mi -parallel 8 -p 4): half 1 of 2",
+         1,
+         1},
         {{"c", "d"}, 512 * kMiB, 8, 4, {}, "half 2 of 2", 2, 1}},
        {}},
-      {"three suspects after a pass: the odd one goes first", {}, abcd,
+      {"three suspects after a pass: the odd one goes first",
+       {},
+       abcd,
        ContainerKilled(abcd, {Pass("a"), NoResult("b")}),
        {{{"b", "c"}, 512 * kMiB, 8, 4, {}, "3 packages without a result"}, {{"d"}, 512 * kMiB, 8, 4, {}, "half 2"}},
        {{"a", Verdict::kPassed}}},
-      {"the only package without a result is the one killed", {}, abc,
+      {"the only package without a result is the one killed",
+       {},
+       abc,
        ContainerKilled(abc, {Pass("a"), Pass("b")}, 512 * kMiB),
        {{{"c"}, 624 * kMiB, 8, 4, {}, "isolated c after OOM kill; memory 512Mi -> 624Mi (limit 512Mi x1.2)", 0, 2}},
        {{"a", Verdict::kPassed}, {"b", Verdict::kPassed}}},
-      {"two suspects: one each", {}, ab, ContainerKilled(ab, {}),
-       {{{"a"}, 512 * kMiB, 8, 4, {}, "half 1"}, {{"b"}, 512 * kMiB, 8, 4, {}, "half 2"}}, {}},
-      {"once alone, a dead container raises memory from its peak", {}, a,
+      {"two suspects: one each",
+       {},
+       ab,
+       ContainerKilled(ab, {}),
+       {{{"a"}, 512 * kMiB, 8, 4, {}, "half 1"}, {{"b"}, 512 * kMiB, 8, 4, {}, "half 2"}},
+       {}},
+      {"once alone, a dead container raises memory from its peak",
+       {},
+       a,
        ContainerKilled(a, {}, 1100 * kMiB),
        {{{"a"}, 1328 * kMiB, 8, 4, {}, "retry of a after OOM kill; memory 1Gi -> 1328Mi (peak 1100Mi x1.2)", 0, 2}},
        {}},
-      {"a dead container during a build names the phase", {}, a,
+      {"a dead container during a build names the phase",
+       {},
+       a,
        [&] {
          AttemptOutcome outcome = ContainerKilled(a, {}, std::nullopt, 1);
          outcome.phase = Phase::kLink;
          return outcome;
        }(),
-       {{{"a"}, 1232 * kMiB, 8, 4, {}, "OOM kill while linking (BuildMemory); memory 1Gi -> 1232Mi"}}, {}},
+       {{{"a"}, 1232 * kMiB, 8, 4, {}, "OOM kill while linking (BuildMemory); memory 1Gi -> 1232Mi"}},
+       {}},
   };
   for (const Row& row : rows) CheckRow(row);
 }
@@ -282,35 +359,79 @@ TEST(NextAttemptsTest, ParallelSpikesHalveParallel) {
   const ShardPlan ab = Shard(0, {"a", "b"});
   auto spike = [](int tests) { return Because(Killed("a", tests), Cause::kParallelSpike, "16 tests at once"); };
   const Row rows[] = {
-      {"halved", {}, a, Attempt(a, {spike(8)}),
-       {{{"a"}, 512 * kMiB, 4, 4, {},
+      {"halved",
+       {},
+       a,
+       Attempt(a, {spike(8)}),
+       {{{"a"},
+         512 * kMiB,
+         4,
+         4,
+         {},
          "retry of a after OOM kill during TestBig (ParallelSpike); -parallel 8 -> 4 (8 tests running at the kill)"}},
        {}},
-      {"fewer ran than allowed: halve what ran", {}, a, Attempt(a, {spike(6)}),
-       {{{"a"}, 512 * kMiB, 3, 4, {}, "-parallel 8 -> 3"}}, {}},
-      {"unset: halve what ran", {}, unset, Attempt(unset, {spike(16)}),
-       {{{"a"}, 512 * kMiB, 8, 4, {}, "-parallel 8 (was go's default) (16 tests running at the kill)"}}, {}},
-      {"unset and nothing seen: halve GOMAXPROCS of the CPU limit", [](RunPolicy& p) { p.cpu_millis = 4000; }, unset,
-       Attempt(unset, {spike(0)}), {{{"a"}, 512 * kMiB, 2, 4, {}, "-parallel 2 (was go's default)"}}, {}},
-      {"unset, nothing seen, no CPU limit: more memory instead", {}, unset, Attempt(unset, {spike(0)}),
-       {{{"a"}, 624 * kMiB, std::nullopt, 4, {}, "memory 512Mi -> 624Mi"}}, {}},
-      {"already 1: more memory instead", {}, one, Attempt(one, {spike(1)}),
-       {{{"a"}, 624 * kMiB, 1, 4, {}, "(ParallelSpike); memory 512Mi -> 624Mi"}}, {}},
-      {"the diagnosis proposes a value", {}, a,
+      {"fewer ran than allowed: halve what ran",
+       {},
+       a,
+       Attempt(a, {spike(6)}),
+       {{{"a"}, 512 * kMiB, 3, 4, {}, "-parallel 8 -> 3"}},
+       {}},
+      {"unset: halve what ran",
+       {},
+       unset,
+       Attempt(unset, {spike(16)}),
+       {{{"a"}, 512 * kMiB, 8, 4, {}, "-parallel 8 (was go's default) (16 tests running at the kill)"}},
+       {}},
+      {"unset and nothing seen: halve GOMAXPROCS of the CPU limit",
+       [](RunPolicy& p) { p.cpu_millis = 4000; },
+       unset,
+       Attempt(unset, {spike(0)}),
+       {{{"a"}, 512 * kMiB, 2, 4, {}, "-parallel 2 (was go's default)"}},
+       {}},
+      {"unset, nothing seen, no CPU limit: more memory instead",
+       {},
+       unset,
+       Attempt(unset, {spike(0)}),
+       {{{"a"}, 624 * kMiB, std::nullopt, 4, {}, "memory 512Mi -> 624Mi"}},
+       {}},
+      {"already 1: more memory instead",
+       {},
+       one,
+       Attempt(one, {spike(1)}),
+       {{{"a"}, 624 * kMiB, 1, 4, {}, "(ParallelSpike); memory 512Mi -> 624Mi"}},
+       {}},
+      {"the diagnosis proposes a value",
+       {},
+       a,
        Attempt(a, {[&] {
                  PackageOutcome outcome = spike(8);
                  outcome.finding->parallel = 1;
                  return outcome;
                }()}),
-       {{{"a"}, 512 * kMiB, 1, 4, {}, "-parallel 8 -> 1"}}, {}},
-      {"no cause named, many tests running: the same", {}, a, Attempt(a, {Killed("a", 8)}),
-       {{{"a"}, 512 * kMiB, 4, 4, {}, "-parallel 8 -> 4 (8 tests running at the kill)"}}, {}},
-      {"no cause named, few tests running: memory", {}, a, Attempt(a, {Killed("a", 3)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}}, {}},
-      {"a named cause other than concurrency wins over the count", {}, a,
+       {{{"a"}, 512 * kMiB, 1, 4, {}, "-parallel 8 -> 1"}},
+       {}},
+      {"no cause named, many tests running: the same",
+       {},
+       a,
+       Attempt(a, {Killed("a", 8)}),
+       {{{"a"}, 512 * kMiB, 4, 4, {}, "-parallel 8 -> 4 (8 tests running at the kill)"}},
+       {}},
+      {"no cause named, few tests running: memory",
+       {},
+       a,
+       Attempt(a, {Killed("a", 3)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}},
+       {}},
+      {"a named cause other than concurrency wins over the count",
+       {},
+       a,
        Attempt(a, {Because(Killed("a", 8), Cause::kLeakAcrossTests)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(LeakAcrossTests); memory 512Mi -> 624Mi"}}, {}},
-      {"isolated and halved at once", {}, ab, Attempt(ab, {spike(8), NoResult("b")}, 2),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(LeakAcrossTests); memory 512Mi -> 624Mi"}},
+       {}},
+      {"isolated and halved at once",
+       {},
+       ab,
+       Attempt(ab, {spike(8), NoResult("b")}, 2),
        {{{"a"}, 512 * kMiB, 4, 4, {}, "isolated a after OOM kill during TestBig (ParallelSpike); -parallel 8 -> 4"},
         {{"b"}, 512 * kMiB, 8, 4, {}, "limits kept"}},
        {}},
@@ -324,36 +445,69 @@ TEST(NextAttemptsTest, BuildKillsAndBusyShardsHalveP) {
   const ShardPlan unset = Shard(0, {"a"}, 512 * kMiB, 8, std::nullopt);
   const ShardPlan one = Shard(0, {"a"}, 512 * kMiB, 8, 1);
   const Row rows[] = {
-      {"compile killed with 4 build steps: -p halved", {}, a, Attempt(a, {BuildKilled("a")}, 4),
-       {{{"a"}, 512 * kMiB, 8, 2, {},
+      {"compile killed with 4 build steps: -p halved",
+       {},
+       a,
+       Attempt(a, {BuildKilled("a")}, 4),
+       {{{"a"},
+         512 * kMiB,
+         8,
+         2,
+         {},
          "retry of a after OOM kill while compiling (BuildMemory); "
          "-p 4 -> 2 (4 binaries or build steps at once at the kill)"}},
        {}},
-      {"link killed alone: memory", {}, a, Attempt(a, {BuildKilled("a", Phase::kLink)}, 1),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "while linking (BuildMemory); memory 512Mi -> 624Mi"}}, {}},
-      {"build steps unknown: memory", {}, a, Attempt(a, {BuildKilled("a")}, 0),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}}, {}},
-      {"-p unset: halve what ran", {}, unset, Attempt(unset, {BuildKilled("a")}, 8),
-       {{{"a"}, 512 * kMiB, 8, 4, {}, "-p 4 (was go's default)"}}, {}},
-      {"-p already 1: memory", {}, one, Attempt(one, {BuildKilled("a")}, 2),
-       {{{"a"}, 624 * kMiB, 8, 1, {}, "memory 512Mi -> 624Mi"}}, {}},
-      {"the diagnosis proposes -p 1", {}, a,
+      {"link killed alone: memory",
+       {},
+       a,
+       Attempt(a, {BuildKilled("a", Phase::kLink)}, 1),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "while linking (BuildMemory); memory 512Mi -> 624Mi"}},
+       {}},
+      {"build steps unknown: memory",
+       {},
+       a,
+       Attempt(a, {BuildKilled("a")}, 0),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}},
+       {}},
+      {"-p unset: halve what ran",
+       {},
+       unset,
+       Attempt(unset, {BuildKilled("a")}, 8),
+       {{{"a"}, 512 * kMiB, 8, 4, {}, "-p 4 (was go's default)"}},
+       {}},
+      {"-p already 1: memory",
+       {},
+       one,
+       Attempt(one, {BuildKilled("a")}, 2),
+       {{{"a"}, 624 * kMiB, 8, 1, {}, "memory 512Mi -> 624Mi"}},
+       {}},
+      {"the diagnosis proposes -p 1",
+       {},
+       a,
        Attempt(a, {[] {
                  PackageOutcome outcome = Because(BuildKilled("a"), Cause::kBuildMemory);
                  outcome.finding->p = 1;
                  return outcome;
                }()},
                4),
-       {{{"a"}, 512 * kMiB, 8, 1, {}, "-p 4 -> 1"}}, {}},
-      {"test binary alone, no cause, three binaries at once: -p", {}, a, Attempt(a, {Killed("a", 1)}, 3),
-       {{{"a"}, 512 * kMiB, 8, 1, {}, "-p 4 -> 1 (3 binaries or build steps at once at the kill)"}}, {}},
-      {"bisected halves keep -p and GOMEMLIMIT as they were", {}, Shard(0, {"a", "b"}, 512 * kMiB, 8, 2, 230 * kMiB),
+       {{{"a"}, 512 * kMiB, 8, 1, {}, "-p 4 -> 1"}},
+       {}},
+      {"test binary alone, no cause, three binaries at once: -p",
+       {},
+       a,
+       Attempt(a, {Killed("a", 1)}, 3),
+       {{{"a"}, 512 * kMiB, 8, 1, {}, "-p 4 -> 1 (3 binaries or build steps at once at the kill)"}},
+       {}},
+      {"bisected halves keep -p and GOMEMLIMIT as they were",
+       {},
+       Shard(0, {"a", "b"}, 512 * kMiB, 8, 2, 230 * kMiB),
        [] {
          AttemptOutcome outcome = Attempt(Shard(0, {"a", "b"}, 512 * kMiB, 8, 2, 230 * kMiB), {}, 2);
          outcome.container_oom_killed = true;
          return outcome;
        }(),
-       {{{"a"}, 512 * kMiB, 8, 2, 230 * kMiB, "half 1"}, {{"b"}, 512 * kMiB, 8, 2, 230 * kMiB, "half 2"}}, {}},
+       {{{"a"}, 512 * kMiB, 8, 2, 230 * kMiB, "half 1"}, {{"b"}, 512 * kMiB, 8, 2, 230 * kMiB, "half 2"}},
+       {}},
   };
   for (const Row& row : rows) CheckRow(row);
 }
@@ -365,19 +519,41 @@ TEST(NextAttemptsTest, GcHeadroomSetsGoMemLimit) {
   const ShardPlan ab = Shard(0, {"a", "b"});
   auto gc = [] { return Because(Killed("a"), Cause::kGcHeadroom, "live heap 300Mi, goal 600Mi"); };
   const Row rows[] = {
-      {"set to 90% for one binary", {}, a, Attempt(a, {gc()}),
-       {{{"a"}, 512 * kMiB, 8, 4, 460 * kMiB,
+      {"set to 90% for one binary",
+       {},
+       a,
+       Attempt(a, {gc()}),
+       {{{"a"},
+         512 * kMiB,
+         8,
+         4,
+         460 * kMiB,
          "retry of a after OOM kill during TestBig (GCHeadroom); GOMEMLIMIT=460MiB (90% of 512Mi, 1 binary at once)"}},
        {}},
-      {"already set: memory, and the limit follows", {}, limited, Attempt(limited, {gc()}),
+      {"already set: memory, and the limit follows",
+       {},
+       limited,
+       Attempt(limited, {gc()}),
        {{{"a"}, 624 * kMiB, 8, 4, 561 * kMiB, "memory 512Mi -> 624Mi (limit 512Mi x1.2); GOMEMLIMIT 460MiB -> 561MiB"}},
        {}},
-      {"not allowed: memory", [](RunPolicy& p) { p.allow_gomemlimit = false; }, a, Attempt(a, {gc()}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}}, {}},
-      {"isolated with GOMEMLIMIT for its one binary", {}, ab, Attempt(ab, {gc(), NoResult("b")}, 2),
-       {{{"a"}, 512 * kMiB, 8, 4, 460 * kMiB, "isolated a"}, {{"b"}, 512 * kMiB, 8, 4, {}, "limits kept"}}, {}},
-      {"native memory is not helped by GOMEMLIMIT", {}, a, Attempt(a, {Because(Killed("a"), Cause::kNativeMemory)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(NativeMemory); memory 512Mi -> 624Mi"}}, {}},
+      {"not allowed: memory",
+       [](RunPolicy& p) { p.allow_gomemlimit = false; },
+       a,
+       Attempt(a, {gc()}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi"}},
+       {}},
+      {"isolated with GOMEMLIMIT for its one binary",
+       {},
+       ab,
+       Attempt(ab, {gc(), NoResult("b")}, 2),
+       {{{"a"}, 512 * kMiB, 8, 4, 460 * kMiB, "isolated a"}, {{"b"}, 512 * kMiB, 8, 4, {}, "limits kept"}},
+       {}},
+      {"native memory is not helped by GOMEMLIMIT",
+       {},
+       a,
+       Attempt(a, {Because(Killed("a"), Cause::kNativeMemory)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(NativeMemory); memory 512Mi -> 624Mi"}},
+       {}},
   };
   for (const Row& row : rows) CheckRow(row);
 }
@@ -389,41 +565,87 @@ TEST(NextAttemptsTest, MemoryIsRaisedByVpasRuleAndTheUsersFloor) {
   const ShardPlan near_cap = Shard(0, {"a"}, 3584 * kMiB);
   auto cause = [](Cause c) { return Because(Killed("a"), c); };
   const Row rows[] = {
-      {"peak unknown: the limit x1.2", {}, a, Attempt(a, {Killed("a")}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi (limit 512Mi x1.2)"}}, {}},
-      {"peak seen above the limit: the peak x1.2", {}, a, Attempt(a, {Killed("a", 1, 530 * kMiB)}),
-       {{{"a"}, 640 * kMiB, 8, 4, {}, "memory 512Mi -> 640Mi (peak 530Mi x1.2)"}}, {}},
-      {"peak seen below the limit: the limit", {}, a, Attempt(a, {Killed("a", 1, 300 * kMiB)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(limit 512Mi x1.2)"}}, {}},
-      {"small limits: +100Mi", {}, small, Attempt(small, {Killed("a")}),
-       {{{"a"}, 368 * kMiB, 8, 4, {}, "memory 256Mi -> 368Mi (limit 256Mi + 100Mi)"}}, {}},
-      {"memoryBumpRatio as a floor", [](RunPolicy& p) { p.memory_bump_ratio = 1.5; }, a, Attempt(a, {Killed("a")}),
-       {{{"a"}, 768 * kMiB, 8, 4, {}, "memory 512Mi -> 768Mi (memoryBumpRatio: 512Mi x1.5)"}}, {}},
-      {"minMemoryBump as a floor", [](RunPolicy& p) { p.min_memory_bump = 1 * kGiB; }, a, Attempt(a, {Killed("a")}),
-       {{{"a"}, 1536 * kMiB, 8, 4, {}, "memory 512Mi -> 1536Mi (minMemoryBump: 512Mi + 1Gi)"}}, {}},
-      {"a projected need above the rule", {}, a,
+      {"peak unknown: the limit x1.2",
+       {},
+       a,
+       Attempt(a, {Killed("a")}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "memory 512Mi -> 624Mi (limit 512Mi x1.2)"}},
+       {}},
+      {"peak seen above the limit: the peak x1.2",
+       {},
+       a,
+       Attempt(a, {Killed("a", 1, 530 * kMiB)}),
+       {{{"a"}, 640 * kMiB, 8, 4, {}, "memory 512Mi -> 640Mi (peak 530Mi x1.2)"}},
+       {}},
+      {"peak seen below the limit: the limit",
+       {},
+       a,
+       Attempt(a, {Killed("a", 1, 300 * kMiB)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(limit 512Mi x1.2)"}},
+       {}},
+      {"small limits: +100Mi",
+       {},
+       small,
+       Attempt(small, {Killed("a")}),
+       {{{"a"}, 368 * kMiB, 8, 4, {}, "memory 256Mi -> 368Mi (limit 256Mi + 100Mi)"}},
+       {}},
+      {"memoryBumpRatio as a floor",
+       [](RunPolicy& p) { p.memory_bump_ratio = 1.5; },
+       a,
+       Attempt(a, {Killed("a")}),
+       {{{"a"}, 768 * kMiB, 8, 4, {}, "memory 512Mi -> 768Mi (memoryBumpRatio: 512Mi x1.5)"}},
+       {}},
+      {"minMemoryBump as a floor",
+       [](RunPolicy& p) { p.min_memory_bump = 1 * kGiB; },
+       a,
+       Attempt(a, {Killed("a")}),
+       {{{"a"}, 1536 * kMiB, 8, 4, {}, "memory 512Mi -> 1536Mi (minMemoryBump: 512Mi + 1Gi)"}},
+       {}},
+      {"a projected need above the rule",
+       {},
+       a,
        Attempt(a, {[] {
                  PackageOutcome outcome = Because(Killed("a"), Cause::kLeakAcrossTests, "60Mi per test, 30 tests");
                  outcome.finding->memory = 2 * kGiB;
                  return outcome;
                }()}),
-       {{{"a"}, 2 * kGiB, 8, 4, {}, "(LeakAcrossTests); memory 512Mi -> 2Gi (projected need 2Gi)"}}, {}},
-      {"capped at maxMemory", {}, near_cap, Attempt(near_cap, {Killed("a")}),
-       {{{"a"}, 4 * kGiB, 8, 4, {}, "memory 3584Mi -> 4Gi (limit 3584Mi x1.2, capped at maxMemory)"}}, {}},
-      {"LargeTest", {}, a, Attempt(a, {cause(Cause::kLargeTest)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(LargeTest); memory"}}, {}},
-      {"InitMemory", {}, a, Attempt(a, {cause(Cause::kInitMemory)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(InitMemory); memory"}}, {}},
-      {"GoroutineLeak", {}, a, Attempt(a, {cause(Cause::kGoroutineLeak)}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "(GoroutineLeak); memory"}}, {}},
-      {"init phase without a finding", {}, a,
+       {{{"a"}, 2 * kGiB, 8, 4, {}, "(LeakAcrossTests); memory 512Mi -> 2Gi (projected need 2Gi)"}},
+       {}},
+      {"capped at maxMemory",
+       {},
+       near_cap,
+       Attempt(near_cap, {Killed("a")}),
+       {{{"a"}, 4 * kGiB, 8, 4, {}, "memory 3584Mi -> 4Gi (limit 3584Mi x1.2, capped at maxMemory)"}},
+       {}},
+      {"LargeTest",
+       {},
+       a,
+       Attempt(a, {cause(Cause::kLargeTest)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(LargeTest); memory"}},
+       {}},
+      {"InitMemory",
+       {},
+       a,
+       Attempt(a, {cause(Cause::kInitMemory)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(InitMemory); memory"}},
+       {}},
+      {"GoroutineLeak",
+       {},
+       a,
+       Attempt(a, {cause(Cause::kGoroutineLeak)}),
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "(GoroutineLeak); memory"}},
+       {}},
+      {"init phase without a finding",
+       {},
+       a,
        Attempt(a, {[] {
                  PackageOutcome outcome = Killed("a", 0);
                  outcome.phase = Phase::kInit;
                  outcome.test_at_kill.clear();
                  return outcome;
                }()}),
-       {{{"a"}, 624 * kMiB, 8, 4, {}, "OOM kill in init (InitMemory); memory"}}, {}},
+       {{{"a"}, 624 * kMiB, 8, 4, {}, "OOM kill in init (InitMemory); memory"}},
+       {}},
   };
   for (const Row& row : rows) CheckRow(row);
 }
@@ -433,9 +655,15 @@ TEST(NextAttemptsTest, KilledAloneAtMaxMemoryDoesNotFit) {
   const ShardPlan at_cap = Shard(3, {"corp.example/x"}, 4 * kGiB, 1, 4, {}, 2);
   const ShardPlan shared = Shard(0, {"corp.example/x", "b"}, 4 * kGiB);
   AttemptLog log;
-  log["corp.example/x"] = {PackageAttempt{.shard = 0, .attempt = 1, .memory = 512 * kMiB, .parallel = 8, .p = 4,
-                                          .result = PackageResult::kKilled, .phase = Phase::kTestRun,
-                                          .peak = 512 * kMiB, .counted = true}};
+  log["corp.example/x"] = {PackageAttempt{.shard = 0,
+                                          .attempt = 1,
+                                          .memory = 512 * kMiB,
+                                          .parallel = 8,
+                                          .p = 4,
+                                          .result = PackageResult::kKilled,
+                                          .phase = Phase::kTestRun,
+                                          .peak = 512 * kMiB,
+                                          .counted = true}};
   auto leak = [](std::string package) {
     return Because(Killed(std::move(package), 1, 4 * kGiB), Cause::kLeakAcrossTests, "heap grew 60Mi per test");
   };
@@ -457,8 +685,7 @@ TEST(NextAttemptsTest, KilledAloneAtMaxMemoryDoesNotFit) {
   }
   {
     // Beside another package, being alone is still a change worth an attempt.
-    RetryDecision decision =
-        Decide(Policy(), {shared}, {Attempt(shared, {leak("corp.example/x"), NoResult("b")}, 2)});
+    RetryDecision decision = Decide(Policy(), {shared}, {Attempt(shared, {leak("corp.example/x"), NoResult("b")}, 2)});
     ASSERT_EQ(decision.shards.size(), 2u);
     EXPECT_EQ(decision.shards[0].memory, 4 * kGiB);
     EXPECT_THAT(decision.shards[0].reason, HasSubstr("isolated corp.example/x after OOM kill during TestBig "
@@ -479,8 +706,14 @@ TEST(NextAttemptsTest, KilledAloneAtMaxMemoryDoesNotFit) {
 // Rule: maxAttempts bounds the attempts of each package.
 TEST(NextAttemptsTest, AttemptsAreBoundedByMaxAttempts) {
   auto entry = [](int shard, int attempt, Bytes memory, PackageResult result) {
-    return PackageAttempt{.shard = shard, .attempt = attempt, .memory = memory, .parallel = 8, .p = 4,
-                          .result = result, .phase = Phase::kTestRun, .counted = result != PackageResult::kNotRun};
+    return PackageAttempt{.shard = shard,
+                          .attempt = attempt,
+                          .memory = memory,
+                          .parallel = 8,
+                          .p = 4,
+                          .result = result,
+                          .phase = Phase::kTestRun,
+                          .counted = result != PackageResult::kNotRun};
   };
   AttemptLog three;
   three["a"] = {entry(0, 1, 512 * kMiB, PackageResult::kKilled), entry(0, 2, 624 * kMiB, PackageResult::kKilled),
@@ -515,8 +748,7 @@ TEST(NextAttemptsTest, AttemptsAreBoundedByMaxAttempts) {
     RunPolicy policy = Policy();
     policy.max_attempts = 2;
     const ShardPlan a = Shard(0, {"a"});
-    RetryDecision decision =
-        Decide(policy, {a}, {Attempt(a, {Because(Killed("a", 8), Cause::kParallelSpike)})});
+    RetryDecision decision = Decide(policy, {a}, {Attempt(a, {Because(Killed("a", 8), Cause::kParallelSpike)})});
     ASSERT_EQ(decision.shards.size(), 1u);
     EXPECT_EQ(decision.shards[0].parallel, 4);
     EXPECT_EQ(decision.shards[0].memory, 4 * kGiB);
@@ -622,9 +854,9 @@ TEST(NextAttemptsTest, WithoutFreeShardsTheShardIsRetriedWhole) {
   }
   {
     // Once the other shard has finished, there is room to split.
-    RetryDecision decision = Decide(policy, {abc, running},
-                                    {Attempt(abc, {Killed("a"), NoResult("b"), NoResult("c")}, 3),
-                                     Attempt(running, {Pass("d")})});
+    RetryDecision decision =
+        Decide(policy, {abc, running},
+               {Attempt(abc, {Killed("a"), NoResult("b"), NoResult("c")}, 3), Attempt(running, {Pass("d")})});
     EXPECT_EQ(decision.shards.size(), 2u);
   }
 }
@@ -633,8 +865,8 @@ TEST(NextAttemptsTest, NewShardsAreNumberedAfterTheHighestIndexEverUsed) {
   const ShardPlan ab = Shard(4, {"a", "b"});
   const ShardPlan running = Shard(6, {"c"});
   AttemptLog log;
-  log["z"] = {PackageAttempt{.shard = 9, .attempt = 1, .memory = 512 * kMiB, .result = PackageResult::kPassed,
-                             .counted = true}};
+  log["z"] = {PackageAttempt{
+      .shard = 9, .attempt = 1, .memory = 512 * kMiB, .result = PackageResult::kPassed, .counted = true}};
   RetryDecision decision = Decide(Policy(), {ab, running}, {ContainerKilled(ab, {})}, log);
   ASSERT_EQ(decision.shards.size(), 2u);
   EXPECT_EQ(decision.shards[0].index, 10);
@@ -679,15 +911,17 @@ TEST(NextAttemptsTest, TheRunEndsWhenNothingIsLeft) {
     // A verdict given earlier is remembered through the log; a log without one
     // (written by hand, or by an older controller) still says how it ended.
     AttemptLog log;
-    log["c"] = {PackageAttempt{.shard = 1, .attempt = 1, .memory = 512 * kMiB,
-                               .result = PackageResult::kTestsFailed, .counted = true,
+    log["c"] = {PackageAttempt{.shard = 1,
+                               .attempt = 1,
+                               .memory = 512 * kMiB,
+                               .result = PackageResult::kTestsFailed,
+                               .counted = true,
                                .verdict = Verdict::kTestsFailed}};
-    log["d"] = {PackageAttempt{.shard = 2, .attempt = 1, .memory = 4 * kGiB, .result = PackageResult::kKilled,
-                               .counted = true}};
+    log["d"] = {PackageAttempt{
+        .shard = 2, .attempt = 1, .memory = 4 * kGiB, .result = PackageResult::kKilled, .counted = true}};
     RetryDecision decision = Decide(Policy(), {s0}, {Attempt(s0, {Pass("a"), Pass("b")})}, log);
     EXPECT_EQ(decision.state, RunState::kFailed);
-    EXPECT_EQ(decision.summary,
-              "2 of 4 package(s) failed: c (tests failed); d (killed at 4Gi)");
+    EXPECT_EQ(decision.summary, "2 of 4 package(s) failed: c (tests failed); d (killed at 4Gi)");
   }
   {
     RetryDecision decision = Decide(Policy(), {}, {});
@@ -703,8 +937,12 @@ TEST(NextAttemptsTest, TheRunEndsWhenNothingIsLeft) {
 TEST(NextAttemptsTest, PassedVerdictsSayWhatItTook) {
   const ShardPlan s3 = Shard(3, {"a"}, 640 * kMiB, 8, 4, {}, 2);
   AttemptLog log;
-  log["a"] = {PackageAttempt{.shard = 0, .attempt = 1, .memory = 512 * kMiB, .result = PackageResult::kKilled,
-                             .phase = Phase::kTestRun, .counted = true}};
+  log["a"] = {PackageAttempt{.shard = 0,
+                             .attempt = 1,
+                             .memory = 512 * kMiB,
+                             .result = PackageResult::kKilled,
+                             .phase = Phase::kTestRun,
+                             .counted = true}};
   RetryDecision decision = Decide(Policy(), {s3}, {Attempt(s3, {Pass("a")})}, log);
   ASSERT_EQ(decision.verdicts.size(), 1u);
   EXPECT_EQ(decision.verdicts[0].diagnosis,
@@ -730,20 +968,27 @@ TEST(NextAttemptsTest, RejectsInputsThatContradictEachOther) {
   const Case cases[] = {
       {"bad policy", bad, {s0}, {}, {}, "maxAttempts"},
       {"outcome for an unknown shard", Policy(), {s0}, {Attempt(s1, {})}, {}, "outcome for s1/a1, which is not among"},
-      {"outcome for another attempt", Policy(), {s0},
+      {"outcome for another attempt",
+       Policy(),
+       {s0},
        {[&] {
          AttemptOutcome outcome = Attempt(s0, {});
          outcome.attempt = 2;
          return outcome;
        }()},
-       {}, "outcome for s0/a2"},
+       {},
+       "outcome for s0/a2"},
       {"two outcomes", Policy(), {s0}, {Attempt(s0, {}), Attempt(s0, {})}, {}, "two outcomes for s0/a1"},
       {"a package the shard did not plan", Policy(), {s0}, {Attempt(s0, {Pass("c")})}, {}, "reports package c"},
       {"a package twice", Policy(), {s0}, {Attempt(s0, {Pass("a"), Fail("a")})}, {}, "reports package a twice"},
       {"a package in two shards", Policy(), {s0, Shard(1, {"a"})}, {}, {}, "package a is in two shards"},
       {"a shard twice", Policy(), {s0, Shard(0, {"c"})}, {}, {}, "shard 0 is given twice"},
       {"a negative index", Policy(), {Shard(-1, {"c"})}, {}, {}, "not a valid shard attempt"},
-      {"a passed package run again", Policy(), {s0}, {Attempt(s0, {Pass("a"), Pass("b")})}, passed,
+      {"a passed package run again",
+       Policy(),
+       {s0},
+       {Attempt(s0, {Pass("a"), Pass("b")})},
+       passed,
        "package a ran in s0/a1 after it passed in s0/a1"},
   };
   for (const Case& c : cases) {

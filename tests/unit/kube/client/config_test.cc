@@ -120,13 +120,12 @@ TEST_P(BadKubeconfigTest, IsRefusedWithAMessageThatSaysWhy) {
 INSTANTIATE_TEST_SUITE_P(
     Table, BadKubeconfigTest,
     ::testing::Values(
-        BadKubeconfig{"Empty", "", "not a YAML map"},
-        BadKubeconfig{"NotYaml", "{{{", "kubeconfig"},
+        BadKubeconfig{"Empty", "", "not a YAML map"}, BadKubeconfig{"NotYaml", "{{{", "kubeconfig"},
         BadKubeconfig{"ListNotMap", "- a\n- b\n", "not a YAML map"},
         BadKubeconfig{"NoContext", "clusters: []\n", "no current-context"},
         BadKubeconfig{"MissingContext", "current-context: x\ncontexts: []\n", "no context named 'x'"},
-        BadKubeconfig{"MissingCluster",
-                      "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n", "no cluster named 'k'"},
+        BadKubeconfig{"MissingCluster", "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n",
+                      "no cluster named 'k'"},
         BadKubeconfig{"HttpServer",
                       "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
                       "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:8080'}}]\n",
@@ -157,7 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "clusters: [{name: k, cluster: {server: 'https://h'}}]\n"
                       "users: [{name: u, user: {exec: {command: aws}}}]\n",
                       "exec or auth-provider", StatusCode::kUnimplemented},
-        BadKubeconfig{"ClustersNotAList", "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: 7\n",
+        BadKubeconfig{"ClustersNotAList",
+                      "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: 7\n",
                       "clusters must be a list"}),
     [](const auto& param_info) { return param_info.param.name; });
 

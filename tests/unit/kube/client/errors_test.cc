@@ -46,8 +46,8 @@ INSTANTIATE_TEST_SUITE_P(
                  StatusCode::kUnauthenticated, "Unauthorized", "Unauthorized"},
         HttpCase{403, R"({"kind":"Status","reason":"Forbidden","message":"cannot list pods"})",
                  StatusCode::kPermissionDenied, "Forbidden", "cannot list pods"},
-        HttpCase{429, R"({"kind":"Status","reason":"TooManyRequests","message":"slow down"})",
-                 StatusCode::kUnavailable, "TooManyRequests", "slow down"},
+        HttpCase{429, R"({"kind":"Status","reason":"TooManyRequests","message":"slow down"})", StatusCode::kUnavailable,
+                 "TooManyRequests", "slow down"},
         HttpCase{500, "<html>oops</html>", StatusCode::kUnavailable, "", "HTTP 500: <html>oops</html>"},
         HttpCase{503, "", StatusCode::kUnavailable, "", "HTTP 503"},
         HttpCase{504, R"({"kind":"Status","reason":"Timeout","message":"timed out"})", StatusCode::kUnavailable,
@@ -61,7 +61,8 @@ TEST(HttpMapping, LongBodiesAreShortened) {
 }
 
 TEST(TransportMapping, CancelledIsNotRetriedAndCertificatesAreConfigErrors) {
-  EXPECT_EQ(StatusFromTransport(static_cast<int>(httplib::Error::Connection), "GET /").code(), StatusCode::kUnavailable);
+  EXPECT_EQ(StatusFromTransport(static_cast<int>(httplib::Error::Connection), "GET /").code(),
+            StatusCode::kUnavailable);
   EXPECT_EQ(StatusFromTransport(static_cast<int>(httplib::Error::Read), "GET /").code(), StatusCode::kUnavailable);
   EXPECT_EQ(StatusFromTransport(static_cast<int>(httplib::Error::Canceled), "GET /").code(), StatusCode::kCancelled);
   EXPECT_EQ(StatusFromTransport(static_cast<int>(httplib::Error::SSLServerVerification), "GET /").code(),

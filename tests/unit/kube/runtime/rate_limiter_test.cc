@@ -34,10 +34,9 @@ TEST(ExponentialFailureRateLimiter, DoublesFromFiveMillisecondsUpToTheCap) {
     Clock::duration want;
   };
   const std::vector<Case> cases = {
-      {0, 5ms},          {1, 10ms},          {2, 20ms},         {3, 40ms},   {4, 80ms},  {5, 160ms},
-      {6, 320ms},        {7, 640ms},         {8, 1280ms},       {9, 2560ms}, {10, 5120ms}, {16, 327680ms},
-      {17, 655360ms},    {18, 1000s},        {19, 1000s},       {62, 1000s}, {63, 1000s}, {64, 1000s},
-      {200, 1000s},
+      {0, 5ms},    {1, 10ms},   {2, 20ms},   {3, 40ms},    {4, 80ms},      {5, 160ms},     {6, 320ms},
+      {7, 640ms},  {8, 1280ms}, {9, 2560ms}, {10, 5120ms}, {16, 327680ms}, {17, 655360ms}, {18, 1000s},
+      {19, 1000s}, {62, 1000s}, {63, 1000s}, {64, 1000s},  {200, 1000s},
   };
   auto limiter = DefaultBackoff();
   int failures = 0;
@@ -82,11 +81,8 @@ TEST(ExponentialFailureRateLimiter, CreateRejectsBadDelays) {
     bool ok;
   };
   const std::vector<Case> cases = {
-      {"zero base", 0ms, 1s, false},
-      {"negative base", -5ms, 1s, false},
-      {"max below base", 5ms, 1ms, false},
-      {"max equal to base", 5ms, 5ms, true},
-      {"default", 5ms, 1000s, true},
+      {"zero base", 0ms, 1s, false},         {"negative base", -5ms, 1s, false}, {"max below base", 5ms, 1ms, false},
+      {"max equal to base", 5ms, 5ms, true}, {"default", 5ms, 1000s, true},
   };
   for (const Case& c : cases) {
     auto limiter = ExponentialFailureRateLimiter::Create(c.base, c.max);
@@ -128,8 +124,8 @@ TEST(TokenBucketRateLimiter, RefillsAtTheRateUpToTheBurst) {
     int immediate;  // calls that get no delay after the bucket was emptied and left idle
   };
   const std::vector<Case> cases = {
-      {"no time", 0ms, 0},       {"less than one token", 99ms, 0}, {"one token", 100ms, 1},
-      {"one second", 1s, 10},    {"ten seconds", 10s, 100},        {"an hour, capped at the burst", 1h, 100},
+      {"no time", 0ms, 0},    {"less than one token", 99ms, 0}, {"one token", 100ms, 1},
+      {"one second", 1s, 10}, {"ten seconds", 10s, 100},        {"an hour, capped at the burst", 1h, 100},
   };
   for (const Case& c : cases) {
     ManualClock clock;

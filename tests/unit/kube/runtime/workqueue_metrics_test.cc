@@ -35,7 +35,8 @@ TEST(WorkQueueMetrics, AddsDepthWaitWorkAndRetriesAsClientGoCountsThem) {
             "workqueue_queue_duration_seconds_sum{name=\"metrics-test\"} 2");
   EXPECT_EQ(Line(m, "workqueue_work_duration_seconds_sum{name=\"metrics-test\"}"),
             "workqueue_work_duration_seconds_sum{name=\"metrics-test\"} 3");
-  EXPECT_EQ(Line(m, "workqueue_retries_total{name=\"metrics-test\"}"), "workqueue_retries_total{name=\"metrics-test\"} 1");
+  EXPECT_EQ(Line(m, "workqueue_retries_total{name=\"metrics-test\"}"),
+            "workqueue_retries_total{name=\"metrics-test\"} 1");
 }
 
 }  // namespace

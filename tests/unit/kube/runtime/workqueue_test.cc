@@ -28,9 +28,9 @@ constexpr auto kHangGuard = 30s;
 struct Step {
   enum class Op { kAdd, kAddAfter, kAdvance, kTake, kDone, kLen };
   Op op;
-  std::string key;       // kAdd, kAddAfter, kDone; for kTake the key expected, "" for none
+  std::string key;          // kAdd, kAddAfter, kDone; for kTake the key expected, "" for none
   Clock::duration delay{};  // kAddAfter, kAdvance
-  int len = 0;           // kLen
+  int len = 0;              // kLen
 };
 
 Step Add(std::string key) { return {Step::Op::kAdd, std::move(key)}; }
@@ -53,24 +53,12 @@ void RunScript(const Script& script) {
     const Step& s = script.steps[i];
     SCOPED_TRACE(std::string(script.name) + ", step " + std::to_string(i));
     switch (s.op) {
-      case Step::Op::kAdd:
-        queue.Add(s.key);
-        break;
-      case Step::Op::kAddAfter:
-        queue.AddAfter(s.key, s.delay);
-        break;
-      case Step::Op::kAdvance:
-        clock.Advance(s.delay);
-        break;
-      case Step::Op::kTake:
-        EXPECT_EQ(queue.TryGet().value_or(""), s.key);
-        break;
-      case Step::Op::kDone:
-        queue.Done(s.key);
-        break;
-      case Step::Op::kLen:
-        EXPECT_EQ(queue.Len(), s.len);
-        break;
+      case Step::Op::kAdd: queue.Add(s.key); break;
+      case Step::Op::kAddAfter: queue.AddAfter(s.key, s.delay); break;
+      case Step::Op::kAdvance: clock.Advance(s.delay); break;
+      case Step::Op::kTake: EXPECT_EQ(queue.TryGet().value_or(""), s.key); break;
+      case Step::Op::kDone: queue.Done(s.key); break;
+      case Step::Op::kLen: EXPECT_EQ(queue.Len(), s.len); break;
     }
   }
 }
@@ -82,17 +70,14 @@ TEST(WorkQueue, AddGetDone) {
       {"keys come out in the order first added",
        {Add("ns/c"), Add("ns/a"), Add("ns/b"), Add("ns/c"), Take("ns/c"), Take("ns/a"), Take("ns/b")}},
       {"an add while processing waits for Done and is delivered once",
-       {Add("ns/a"), Take("ns/a"), Add("ns/a"), Add("ns/a"), Len(0), TakeNothing(), Done("ns/a"), Len(1),
-        Take("ns/a"), TakeNothing(), Done("ns/a"), Len(0), TakeNothing()}},
-      {"Done without an add does not queue again",
-       {Add("ns/a"), Take("ns/a"), Done("ns/a"), Len(0), TakeNothing()}},
+       {Add("ns/a"), Take("ns/a"), Add("ns/a"), Add("ns/a"), Len(0), TakeNothing(), Done("ns/a"), Len(1), Take("ns/a"),
+        TakeNothing(), Done("ns/a"), Len(0), TakeNothing()}},
+      {"Done without an add does not queue again", {Add("ns/a"), Take("ns/a"), Done("ns/a"), Len(0), TakeNothing()}},
       {"other keys are served while one is processed",
-       {Add("ns/a"), Take("ns/a"), Add("ns/a"), Add("ns/b"), Take("ns/b"), TakeNothing(), Done("ns/a"),
-        Take("ns/a")}},
+       {Add("ns/a"), Take("ns/a"), Add("ns/a"), Add("ns/b"), Take("ns/b"), TakeNothing(), Done("ns/a"), Take("ns/a")}},
       {"Done of a key not being processed is ignored",
        {Add("ns/a"), Done("ns/a"), Done("ns/zzz"), Len(1), Take("ns/a"), TakeNothing()}},
-      {"a key taken again after Done",
-       {Add("ns/a"), Take("ns/a"), Done("ns/a"), Add("ns/a"), Take("ns/a")}},
+      {"a key taken again after Done", {Add("ns/a"), Take("ns/a"), Done("ns/a"), Add("ns/a"), Take("ns/a")}},
   };
   for (const Script& s : scripts) RunScript(s);
 }
@@ -108,8 +93,7 @@ TEST(WorkQueue, AddAfter) {
       {"equal ready times keep the order of adding",
        {AddAfter("ns/b", 10ms), AddAfter("ns/a", 10ms), Advance(10ms), Take("ns/b"), Take("ns/a")}},
       {"due keys queue behind keys already ready",
-       {AddAfter("ns/a", 10ms), Add("ns/b"), Advance(10ms), Add("ns/c"), Take("ns/b"), Take("ns/a"),
-        Take("ns/c")}},
+       {AddAfter("ns/a", 10ms), Add("ns/b"), Advance(10ms), Add("ns/c"), Take("ns/b"), Take("ns/a"), Take("ns/c")}},
       {"a sooner time moves the key earlier",
        {AddAfter("ns/a", 50ms), AddAfter("ns/a", 10ms), Advance(10ms), Take("ns/a"), Done("ns/a"), Advance(40ms),
         TakeNothing()}},
@@ -119,8 +103,7 @@ TEST(WorkQueue, AddAfter) {
       {"moving one key keeps the others in place",
        {AddAfter("ns/a", 20ms), AddAfter("ns/b", 30ms), AddAfter("ns/b", 10ms), Advance(10ms), Take("ns/b"),
         TakeNothing(), Advance(10ms), Take("ns/a")}},
-      {"no delay adds at once",
-       {AddAfter("ns/a", 0ms), AddAfter("ns/b", -1s), Len(2), Take("ns/a"), Take("ns/b")}},
+      {"no delay adds at once", {AddAfter("ns/a", 0ms), AddAfter("ns/b", -1s), Len(2), Take("ns/a"), Take("ns/b")}},
       {"a due key merges with a waiting add",
        {Add("ns/a"), AddAfter("ns/a", 10ms), Advance(10ms), Len(1), Take("ns/a"), TakeNothing()}},
       {"a due key being processed waits for Done",
@@ -133,8 +116,7 @@ TEST(WorkQueue, AddAfter) {
        {Add("ns/a"), Take("ns/a"), AddAfter("ns/a", 10ms), Advance(10ms), Done("ns/a"), Len(1), Take("ns/a"),
         Done("ns/a"), Len(0), TakeNothing()}},
       {"a delay is independent of an add in between",
-       {AddAfter("ns/a", 10ms), Add("ns/a"), Take("ns/a"), Done("ns/a"), TakeNothing(), Advance(10ms),
-        Take("ns/a")}},
+       {AddAfter("ns/a", 10ms), Add("ns/a"), Take("ns/a"), Done("ns/a"), TakeNothing(), Advance(10ms), Take("ns/a")}},
       {"an hour's delay", {AddAfter("ns/a", 1h), Advance(59min), TakeNothing(), Advance(1min), Take("ns/a")}},
       {"a delay past the end of time never comes due",
        {AddAfter("ns/a", Clock::duration::max()), Advance(24h * 365 * 100), Len(0), TakeNothing()}},

@@ -15,13 +15,13 @@
 namespace gotestrun::cause {
 namespace {
 
+using policy::Cause;
+using policy::PackageResult;
+using policy::Phase;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using policy::Cause;
-using policy::PackageResult;
-using policy::Phase;
 
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 
@@ -30,8 +30,8 @@ TestProgress In(int test, int started, int ended, int running = 1, int open = 1)
 }
 
 // A GC line: heap at its start, live after it, in MiB; the goal defaults to 2x live.
-GcSample Gc(std::uint64_t number, std::uint64_t start_mib, std::uint64_t live_mib, TestProgress progress, std::int64_t ms,
-            std::uint64_t goal_mib = 0) {
+GcSample Gc(std::uint64_t number, std::uint64_t start_mib, std::uint64_t live_mib, TestProgress progress,
+            std::int64_t ms, std::uint64_t goal_mib = 0) {
   return {.number = number,
           .seconds = static_cast<double>(ms - 1000) / 1000,
           .unix_ms = ms,
@@ -82,8 +82,12 @@ PackageSignals Sequential(int tests, bool killed) {
 }
 
 AllocationSite Site(std::string function, std::uint64_t mib, AllocationOrigin origin, std::string test = {}) {
-  return {.function = "example.com/p." + function, .file = "/src/p/p.go", .line = 21, .bytes = mib * kMiB,
-          .origin = origin, .test = std::move(test)};
+  return {.function = "example.com/p." + function,
+          .file = "/src/p/p.go",
+          .line = 21,
+          .bytes = mib * kMiB,
+          .origin = origin,
+          .test = std::move(test)};
 }
 
 // The fixture leak's shape: 40 MiB more live in each of four tests, killed in the fifth.
@@ -91,7 +95,8 @@ PackageSignals KilledLeak() {
   PackageSignals s = Sequential(5, true);
   s.gc = {Gc(1, 4, 4, In(0, 1, 0), 1010), Gc(2, 36, 36, In(0, 1, 0), 1080), Gc(3, 76, 76, In(1, 2, 1), 1180),
           Gc(4, 116, 116, In(2, 3, 2), 1280), Gc(5, 156, 156, In(3, 4, 3), 1380)};
-  s.inuse_sites = {Site("remember", 40, AllocationOrigin::kTest, "TestA"), Site("remember", 40, AllocationOrigin::kTest, "TestB")};
+  s.inuse_sites = {Site("remember", 40, AllocationOrigin::kTest, "TestA"),
+                   Site("remember", 40, AllocationOrigin::kTest, "TestB")};
   s.growth_sites = {Site("remember", 40, AllocationOrigin::kTest, "TestB")};
   return s;
 }
@@ -126,8 +131,9 @@ TEST(ClassifyLeakTest, Table) {
   RunTable({
       {"killed: 40 MiB more live in each test, never released", KilledLeak, Cause::kLeakAcrossTests,
        [](const Diagnosis& d) {
-         EXPECT_THAT(d.summary, AllOf(HasSubstr("leak:"), HasSubstr("~40 MiB per test over 3 tests (36 MiB -> 156 MiB)"),
-                                      HasSubstr("p.remember (p.go:21)"), HasSubstr("80 MiB")));
+         EXPECT_THAT(d.summary,
+                     AllOf(HasSubstr("leak:"), HasSubstr("~40 MiB per test over 3 tests (36 MiB -> 156 MiB)"),
+                           HasSubstr("p.remember (p.go:21)"), HasSubstr("80 MiB")));
          // 190 MiB at the kill plus 40 MiB for as many tests again as had started (5).
          ASSERT_TRUE(d.finding.memory.has_value());
          EXPECT_EQ(*d.finding.memory, (190 + 5 * 40) * kMiB);
@@ -177,7 +183,8 @@ TEST(ClassifyLeakTest, Table) {
       {"killed: live heap released between tests is no leak",
        [] {
          PackageSignals s = Sequential(4, true);
-         s.gc = {Gc(1, 60, 60, In(0, 1, 0), 1010), Gc(2, 100, 20, In(1, 2, 1), 1180), Gc(3, 150, 120, In(2, 3, 2), 1280)};
+         s.gc = {Gc(1, 60, 60, In(0, 1, 0), 1010), Gc(2, 100, 20, In(1, 2, 1), 1180),
+                 Gc(3, 150, 120, In(2, 3, 2), 1280)};
          return s;
        },
        Cause::kGcHeadroom},
@@ -194,7 +201,7 @@ TEST(ClassifyLeakTest, Table) {
        [] {
          PackageSignals s = Sequential(5, true);
          s.gc = {Gc(1, 4, 4, In(0, 1, 0), 1010), Gc(2, 33, 32, In(0, 1, 0), 1050), Gc(3, 64, 62, In(1, 2, 1), 1130)};
-         s.heap = {Snap(1030, 3, 20, In(0, 1, 0)), Snap(1080, 3, 40, In(0, 1, 0)), Snap(1150, 3, 70, In(1, 2, 1)),
+         s.heap = {Snap(1030, 3, 20, In(0, 1, 0)), Snap(1080, 3, 40, In(0, 1, 0)),  Snap(1150, 3, 70, In(1, 2, 1)),
                    Snap(1180, 3, 80, In(1, 2, 1)), Snap(1250, 3, 110, In(2, 3, 2)), Snap(1350, 3, 150, In(3, 4, 3)),
                    Snap(1420, 3, 170, In(4, 5, 4))};
          return s;
@@ -219,7 +226,9 @@ TEST(ClassifyLeakTest, Table) {
          PackageSignals s = Sequential(4, true);
          s.gc = {Gc(1, 30, 30, In(0, 1, 0, 2), 1050), Gc(2, 70, 70, In(2, 3, 2, 2), 1250),
                  Gc(3, 90, 90, In(3, 4, 3, 2), 1350)};
-         s.inuse = InuseBreakdown{.unix_ms = 1360, .total = 80 * kMiB, .tests = 80 * kMiB,
+         s.inuse = InuseBreakdown{.unix_ms = 1360,
+                                  .total = 80 * kMiB,
+                                  .tests = 80 * kMiB,
                                   .by_test = {{"TestA", 40 * kMiB}, {"TestB", 40 * kMiB}}};
          return s;
        },
@@ -229,7 +238,9 @@ TEST(ClassifyLeakTest, Table) {
        [] {
          PackageSignals s = Sequential(4, true);
          s.gc = {Gc(1, 30, 30, In(0, 1, 0), 1050), Gc(2, 70, 70, In(0, 1, 0), 1085), Gc(3, 90, 90, In(3, 4, 3), 1350)};
-         s.inuse = InuseBreakdown{.unix_ms = 1360, .total = 80 * kMiB, .tests = 80 * kMiB,
+         s.inuse = InuseBreakdown{.unix_ms = 1360,
+                                  .total = 80 * kMiB,
+                                  .tests = 80 * kMiB,
                                   .by_test = {{"TestA", 40 * kMiB}, {"TestB", 40 * kMiB}}};
          return s;
        },
@@ -278,7 +289,8 @@ TEST(ClassifyGoroutineLeakTest, Table) {
          PackageSignals s = GoroutineLeakSignals();
          s.heap = {Snap(1095, 10, 52, In(1, 2, 1)), Snap(1295, 50, 152, In(3, 4, 3))};
          s.inuse = InuseBreakdown{.unix_ms = 1300, .total = 100 * kMiB, .init = 90 * kMiB, .goroutines = 10 * kMiB};
-         s.gc = {Gc(1, 52, 52, In(1, 2, 1), 1120), Gc(2, 102, 102, In(2, 3, 2), 1220), Gc(3, 152, 152, In(3, 4, 3), 1320)};
+         s.gc = {Gc(1, 52, 52, In(1, 2, 1), 1120), Gc(2, 102, 102, In(2, 3, 2), 1220),
+                 Gc(3, 152, 152, In(3, 4, 3), 1320)};
          return s;
        },
        Cause::kLeakAcrossTests},
@@ -316,7 +328,8 @@ TEST(ClassifyNativeMemoryTest, Table) {
   RunTable({
       {"killed: RSS 190 MiB, Go heap under 8 MiB", NativeSignals, Cause::kNativeMemory,
        [](const Diagnosis& d) {
-         EXPECT_THAT(d.summary, AllOf(HasSubstr("native memory:"), HasSubstr("190 MiB"), HasSubstr("GOMEMLIMIT cannot")));
+         EXPECT_THAT(d.summary,
+                     AllOf(HasSubstr("native memory:"), HasSubstr("190 MiB"), HasSubstr("GOMEMLIMIT cannot")));
          // 183 MiB native over 3 tests started, 3 more assumed.
          EXPECT_EQ(d.finding.memory, 190 * kMiB + ((190 - 7) * kMiB / 3) * 3);
        }},
@@ -327,7 +340,8 @@ TEST(ClassifyNativeMemoryTest, Table) {
          s.gc.clear();
          return s;
        },
-       Cause::kNativeMemory, [](const Diagnosis& d) { EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("no GC ran"))); }},
+       Cause::kNativeMemory,
+       [](const Diagnosis& d) { EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("no GC ran"))); }},
       {"killed: without any look at the Go heap it cannot be said",
        [] {
          PackageSignals s = NativeSignals();
@@ -410,7 +424,8 @@ TEST(ClassifyInitMemoryTest, Table) {
          s.inuse_sites = {Site("preallocate", 300, AllocationOrigin::kInit)};
          return s;
        },
-       Cause::kInitMemory, [](const Diagnosis& d) { EXPECT_THAT(d.summary, HasSubstr("p.preallocate (p.go:21) holds 300 MiB")); }},
+       Cause::kInitMemory,
+       [](const Diagnosis& d) { EXPECT_THAT(d.summary, HasSubstr("p.preallocate (p.go:21) holds 300 MiB")); }},
       {"passed far under its limit with the same shape: nothing to name",
        [] {
          PackageSignals s = Sequential(3, false);
@@ -449,7 +464,9 @@ PackageSignals SpikeSignals() {
     if (i < 8) s.running_at_kill.push_back(s.tests[static_cast<std::size_t>(i)].name);
   }
   s.gc = {Gc(1, 40, 40, In(0, 16, 0, 8, 16), 1010), Gc(2, 204, 200, In(0, 16, 0, 8, 16), 1130)};
-  s.inuse = InuseBreakdown{.unix_ms = 1150, .total = 121 * kMiB, .tests = 120 * kMiB,
+  s.inuse = InuseBreakdown{.unix_ms = 1150,
+                           .total = 121 * kMiB,
+                           .tests = 120 * kMiB,
                            .by_test = {{"TestA", 40 * kMiB}, {"TestB", 40 * kMiB}, {"TestC", 40 * kMiB}}};
   s.inuse_sites = {Site("holdWorkingSet", 40, AllocationOrigin::kTest, "TestA")};
   return s;
@@ -492,7 +509,8 @@ TEST(ClassifyParallelSpikeTest, Table) {
          s.gomemlimit_bytes = 180 * kMiB;
          return s;
        },
-       Cause::kParallelSpike, [](const Diagnosis& d) {
+       Cause::kParallelSpike,
+       [](const Diagnosis& d) {
          EXPECT_EQ(d.finding.parallel, 4);  // 40 MiB each: four fit, half of 8 is 4
          EXPECT_EQ(d.finding.memory, 8 * 40 * kMiB);
        }},
@@ -521,7 +539,8 @@ PackageSignals HeadroomSignals() {
   PackageSignals s = Sequential(1, true);
   s.limit_bytes = 300 * kMiB;
   s.max_rss_bytes = 288 * kMiB;
-  s.gc = {Gc(5, 69, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159), Gc(7, 258, 187, In(0, 1, 0), 1224, 262)};
+  s.gc = {Gc(5, 69, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159),
+          Gc(7, 258, 187, In(0, 1, 0), 1224, 262)};
   s.heap = {Snap(1200, 3, 240, In(0, 1, 0), 275), Snap(1250, 3, 222, In(0, 1, 0), 374)};
   s.inuse_sites = {Site("loadWorkingSet", 138, AllocationOrigin::kTest, "TestA")};
   return s;
@@ -531,7 +550,8 @@ TEST(ClassifyGcHeadroomTest, Table) {
   RunTable({
       {"killed: 187 MiB live of 300, goal 374", HeadroomSignals, Cause::kGcHeadroom,
        [](const Diagnosis& d) {
-         EXPECT_THAT(d.summary, AllOf(HasSubstr("GC headroom:"), HasSubstr("187 MiB"), HasSubstr("374 MiB"), HasSubstr("GOMEMLIMIT")));
+         EXPECT_THAT(d.summary, AllOf(HasSubstr("GC headroom:"), HasSubstr("187 MiB"), HasSubstr("374 MiB"),
+                                      HasSubstr("GOMEMLIMIT")));
          EXPECT_FALSE(d.finding.memory.has_value());
          EXPECT_FALSE(d.finding.parallel.has_value());
        }},
@@ -552,15 +572,19 @@ TEST(ClassifyGcHeadroomTest, Table) {
       {"no GC freed much yet: still named, and the evidence says the heap may be growing",
        [] {
          PackageSignals s = HeadroomSignals();
-         s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159), Gc(7, 187, 187, In(0, 1, 0), 1224)};
+         s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159),
+                 Gc(7, 187, 187, In(0, 1, 0), 1224)};
          return s;
        },
        Cause::kGcHeadroom,
-       [](const Diagnosis& d) { EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("may still have been growing"))); }},
+       [](const Diagnosis& d) {
+         EXPECT_THAT(d.evidence, testing::Contains(HasSubstr("may still have been growing")));
+       }},
       {"killed again under GOMEMLIMIT with the same shape: a large test",
        [] {
          PackageSignals s = HeadroomSignals();
-         s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159), Gc(7, 187, 187, In(0, 1, 0), 1224)};
+         s.gc = {Gc(5, 67, 67, In(0, 1, 0), 1095), Gc(6, 131, 131, In(0, 1, 0), 1159),
+                 Gc(7, 187, 187, In(0, 1, 0), 1224)};
          s.gomemlimit_bytes = 270 * kMiB;
          return s;
        },
@@ -586,7 +610,8 @@ PackageSignals LargeTestSignals() {
   PackageSignals s = Sequential(2, true);
   s.gc = {Gc(1, 350, 350, In(1, 2, 1), 1110)};
   s.heap = {Snap(1120, 3, 368, In(1, 2, 1))};
-  s.inuse = InuseBreakdown{.unix_ms = 1120, .total = 350 * kMiB, .tests = 350 * kMiB, .by_test = {{"TestB", 350 * kMiB}}};
+  s.inuse =
+      InuseBreakdown{.unix_ms = 1120, .total = 350 * kMiB, .tests = 350 * kMiB, .by_test = {{"TestB", 350 * kMiB}}};
   s.inuse_sites = {Site("buildIndex", 350, AllocationOrigin::kTest, "TestB")};
   return s;
 }
@@ -725,19 +750,24 @@ TEST(ClassifyCleanTest, Table) {
 
 TEST(ClassifyTest, KilledAlwaysGetsADiagnosis) {
   // Every way of being killed, with every part of the evidence taken away in turn.
-  const std::vector<std::function<PackageSignals()>> killed = {KilledLeak, GoroutineLeakSignals, NativeSignals,
-                                                                KilledInInit, SpikeSignals, HeadroomSignals,
-                                                                LargeTestSignals};
+  const std::vector<std::function<PackageSignals()>> killed = {
+      KilledLeak, GoroutineLeakSignals, NativeSignals, KilledInInit, SpikeSignals, HeadroomSignals, LargeTestSignals};
   for (std::size_t i = 0; i < killed.size(); ++i) {
     for (int drop = 0; drop < 6; ++drop) {
       PackageSignals s = killed[i]();
       switch (drop) {
         case 0: s.gc.clear(); break;
         case 1: s.heap.clear(); break;
-        case 2: s.inuse.reset(); s.inuse_sites.clear(); break;
+        case 2:
+          s.inuse.reset();
+          s.inuse_sites.clear();
+          break;
         case 3: s.max_rss_bytes.reset(); break;
         case 4: s.limit_bytes.reset(); break;
-        case 5: s.tests.clear(); s.running_at_kill.clear(); break;
+        case 5:
+          s.tests.clear();
+          s.running_at_kill.clear();
+          break;
       }
       SCOPED_TRACE(std::to_string(i) + "/" + std::to_string(drop));
       const std::optional<Diagnosis> d = Classify(s);
@@ -768,7 +798,8 @@ TEST(ClassifyTest, HostileSignalsDoNotCrash) {
   constexpr std::int64_t kMinMs = std::numeric_limits<std::int64_t>::min();
   constexpr std::uint64_t kHuge = std::numeric_limits<std::uint64_t>::max();
   for (int variant = 0; variant < 4; ++variant) {
-    for (const auto& make : {KilledLeak, GoroutineLeakSignals, NativeSignals, SpikeSignals, HeadroomSignals, LargeTestSignals}) {
+    for (const auto& make :
+         {KilledLeak, GoroutineLeakSignals, NativeSignals, SpikeSignals, HeadroomSignals, LargeTestSignals}) {
       PackageSignals s = make();
       const std::int64_t ms = variant % 2 == 0 ? kMaxMs : kMinMs;
       for (GcSample& g : s.gc) {
@@ -819,9 +850,10 @@ TEST(ClassifyTest, ResultLineLeadsTheEvidence) {
   const std::optional<Diagnosis> d = Classify(KilledLeak());
   ASSERT_TRUE(d.has_value());
   ASSERT_THAT(d->evidence, Not(IsEmpty()));
-  EXPECT_THAT(d->evidence.front(), AllOf(HasSubstr("result: killed (test-run) during TestE"), HasSubstr("limit 200 MiB"),
-                                         HasSubstr("binary max RSS 190 MiB")));
-  EXPECT_THAT(d->evidence, testing::Contains(HasSubstr("in use at the last profile: 40 MiB p.remember (p.go:21), test TestA")));
+  EXPECT_THAT(d->evidence.front(), AllOf(HasSubstr("result: killed (test-run) during TestE"),
+                                         HasSubstr("limit 200 MiB"), HasSubstr("binary max RSS 190 MiB")));
+  EXPECT_THAT(d->evidence,
+              testing::Contains(HasSubstr("in use at the last profile: 40 MiB p.remember (p.go:21), test TestA")));
 }
 
 }  // namespace

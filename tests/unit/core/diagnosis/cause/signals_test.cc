@@ -22,6 +22,9 @@ namespace gotestrun::cause {
 namespace {
 
 namespace fs = std::filesystem;
+using policy::Cause;
+using policy::PackageResult;
+using policy::Phase;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -29,9 +32,6 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-using policy::Cause;
-using policy::PackageResult;
-using policy::Phase;
 
 constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 const std::string kTestdata = CAUSE_TESTDATA;
@@ -246,7 +246,9 @@ class TempCopy {
   TempCopy& operator=(const TempCopy&) = delete;
 
   const std::string& dir() const { return dir_; }
-  std::string heap_dir(std::string_view package) const { return evidence::AttemptLayout(dir_).heap_dir(kModule + std::string(package)); }
+  std::string heap_dir(std::string_view package) const {
+    return evidence::AttemptLayout(dir_).heap_dir(kModule + std::string(package));
+  }
   std::vector<std::string> Files() const {
     std::vector<std::string> out;
     for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir_)) {
@@ -417,7 +419,8 @@ TEST(DamagedFolderTest, CutAndFlippedAnywhere) {
         if (variant % 2 == 0) {
           damaged.resize(at);
         } else if (!damaged.empty()) {
-          for (std::size_t i = at; i < damaged.size() && i < at + 16; ++i) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+          for (std::size_t i = at; i < damaged.size() && i < at + 16; ++i)
+            damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
         }
         Write(file, damaged);
         StatusOr<PackageSignals> s = ReadCopy(copy, package);

@@ -63,8 +63,13 @@ TestOutcome OutcomeOf(const PackageResult& p, const std::string& test) {
 }
 
 const std::vector<std::string> kMixedOutcomes = {
-    "brokenbuild=build-failed", "failing=fail", "notests=skip",   "panicking=fail",
-    "parallel=pass",            "passing=pass", "skipping=pass",
+    "brokenbuild=build-failed",
+    "failing=fail",
+    "notests=skip",
+    "panicking=fail",
+    "parallel=pass",
+    "passing=pass",
+    "skipping=pass",
 };
 
 void ExpectMixedTests(const RunSummary& summary) {
@@ -194,8 +199,7 @@ TEST(CapturedStreamsTest, KilledInTheMiddleOfALine) {
   for (const char* file : {"killed_midline.json", "killed_midline_verbose.txt"}) {
     SCOPED_TRACE(file);
     GcTraceReader gc;
-    const RunSummary summary =
-        SummarizeTestStream(Captured(file), {}, [&gc](const OutputLine& line) { gc.Add(line); });
+    const RunSummary summary = SummarizeTestStream(Captured(file), {}, [&gc](const OutputLine& line) { gc.Add(line); });
     const PackageResult& killed = Package(summary, "killedmidline");
     EXPECT_EQ(killed.outcome, PackageOutcome::kKilled);
     EXPECT_EQ(killed.exit_signal, "killed");
@@ -308,10 +312,10 @@ TEST(CapturedStreamsTest, KilledBuildSteps) {
 }
 
 TEST(CapturedStreamsTest, EveryCaptureReadsTheSameByteByByte) {
-  for (const char* file : {"mixed.json", "mixed_buildtext.json", "mixed_verbose.txt", "killed.json",
-                           "killed_verbose.txt", "killed_midline.json", "killed_midline_verbose.txt", "gctrace.json",
-                           "compile_killed.json", "compile_killed.txt", "link_killed.json", "link_killed.txt",
-                           "toolexec_killed.json"}) {
+  for (const char* file :
+       {"mixed.json", "mixed_buildtext.json", "mixed_verbose.txt", "killed.json", "killed_verbose.txt",
+        "killed_midline.json", "killed_midline_verbose.txt", "gctrace.json", "compile_killed.json",
+        "compile_killed.txt", "link_killed.json", "link_killed.txt", "toolexec_killed.json"}) {
     SCOPED_TRACE(file);
     const std::string stream = Captured(file);
     GcTraceReader whole_gc;

@@ -20,8 +20,8 @@ struct GcCase {
   GcCycle want;
 };
 
-GcCycle Cycle(std::uint64_t number, double seconds, int cpu, std::uint64_t start, std::uint64_t end,
-              std::uint64_t live, std::uint64_t goal, int procs) {
+GcCycle Cycle(std::uint64_t number, double seconds, int cpu, std::uint64_t start, std::uint64_t end, std::uint64_t live,
+              std::uint64_t goal, int procs) {
   GcCycle cycle;
   cycle.number = number;
   cycle.seconds_since_start = seconds;
@@ -69,8 +69,7 @@ TEST(ParseGcTraceLineTest, FormatsOfSeveralGoVersions) {
        "gc 1234 @3601.250s 12%: 0.5+120+0.1 ms clock, 4.0+30/900/0+0.8 ms cpu, 7850->7901->3900 MB, 8000 MB goal, "
        "2 MB stacks, 1 MB globals, 16 P",
        WithStacksAndGlobals(Cycle(1234, 3601.25, 12, 7850, 7901, 3900, 8000, 16), 2, 1)},
-      {"carriage return",
-       "gc 2 @0.1s 3%: 0.1+0.2+0.3 ms clock, 0.1+0/0.1/0+0.1 ms cpu, 4->4->2 MB, 5 MB goal, 2 P\r",
+      {"carriage return", "gc 2 @0.1s 3%: 0.1+0.2+0.3 ms clock, 0.1+0/0.1/0+0.1 ms cpu, 4->4->2 MB, 5 MB goal, 2 P\r",
        Cycle(2, 0.1, 3, 4, 4, 2, 5, 2)},
       {"an unknown field from a later runtime",
        "gc 2 @0.1s 3%: 0.1+0.2+0.3 ms clock, 0.1+0/0.1/0+0.1 ms cpu, 4->4->2 MB, 5 MB goal, 9 MB arenas, 2 P",
@@ -112,16 +111,16 @@ TEST(ParseGcTraceLineTest, MalformedGcLines) {
       "gc 12 @0.5s 3",
       "gc 12 @0.5s 3%",
       "gc 3 @0.1s 5%: garbage",
-      prefix + "4->4-",                                        // cut off
-      prefix + "4->about to be killed",                        // another write in the middle
-      prefix + "4->4->x MB, 5 MB goal, 2 P",                   // not a number
-      prefix + "4->4 MB, 5 MB goal, 2 P",                      // two sizes, not three
-      prefix + "4->4->2, 5 MB goal, 2 P",                      // no unit
-      prefix + "4->4->2 MB, 2 P",                              // no goal
-      prefix + "4->4->2 MB, five MB goal, 2 P",                // goal not a number
-      prefix + "4->4->2 MB, 5 MB goal",                        // no processor count
-      prefix + "4->4->2 MB, 5 MB goal, 2 Px",                  // garbled processor count
-      prefix + "-4->4->2 MB, 5 MB goal, 2 P",                  // negative
+      prefix + "4->4-",                                                   // cut off
+      prefix + "4->about to be killed",                                   // another write in the middle
+      prefix + "4->4->x MB, 5 MB goal, 2 P",                              // not a number
+      prefix + "4->4 MB, 5 MB goal, 2 P",                                 // two sizes, not three
+      prefix + "4->4->2, 5 MB goal, 2 P",                                 // no unit
+      prefix + "4->4->2 MB, 2 P",                                         // no goal
+      prefix + "4->4->2 MB, five MB goal, 2 P",                           // goal not a number
+      prefix + "4->4->2 MB, 5 MB goal",                                   // no processor count
+      prefix + "4->4->2 MB, 5 MB goal, 2 Px",                             // garbled processor count
+      prefix + "-4->4->2 MB, 5 MB goal, 2 P",                             // negative
       "gc 99999999999999999999999 @0.1s 1%: 4->4->2 MB, 5 MB goal, 2 P",  // overflow
   };
   for (const std::string& line : cases) {

@@ -80,9 +80,7 @@ TEST(LineSplitterTest, LongUnfinishedLineIsCutAtFinish) {
   EXPECT_THAT(Split({"0123456789"}, 4), ElementsAre(Pair("0123", true)));
 }
 
-TEST(LineSplitterTest, CapBelowOneIsOne) {
-  EXPECT_THAT(Split({"ab\n"}, 0), ElementsAre(Pair("a", true)));
-}
+TEST(LineSplitterTest, CapBelowOneIsOne) { EXPECT_THAT(Split({"ab\n"}, 0), ElementsAre(Pair("a", true))); }
 
 }  // namespace
 }  // namespace gotestrun::gotest

@@ -8,9 +8,9 @@ namespace gotestrun::gotest {
 namespace {
 
 TEST(ParseTestEventTest, OutputEvent) {
-  const auto event = ParseTestEvent(
-      R"({"Time":"2026-11-28T18:16:36.204014734Z","Action":"output","Package":"example.com/p",)"
-      R"("Test":"TestA","Output":"=== RUN   TestA\n"})");
+  const auto event =
+      ParseTestEvent(R"({"Time":"2026-11-28T18:16:36.204014734Z","Action":"output","Package":"example.com/p",)"
+                     R"("Test":"TestA","Output":"=== RUN   TestA\n"})");
   ASSERT_TRUE(event.ok()) << event.status();
   EXPECT_EQ(event->time, "2026-11-28T18:16:36.204014734Z");
   EXPECT_EQ(event->action, TestAction::kOutput);
@@ -110,7 +110,7 @@ TEST(ParseTestEventTest, RejectsWhatIsNotAnEvent) {
            std::string(R"({"Package":"p"})"),
            std::string(R"({"Action":3})"),
            std::string("{\"Action\":\"output\",\"Output\":\"\xff\xfe\"}"),  // not UTF-8
-           std::string(100000, '[') ,
+           std::string(100000, '['),
        }) {
     const auto event = ParseTestEvent(line);
     EXPECT_FALSE(event.ok()) << line.substr(0, 80);

@@ -40,11 +40,10 @@ OutputSink Collect(std::vector<SeenLine>& seen) {
   };
 }
 
-const std::string kPassingPackage = Event("start", "p") + Event("run", "p", "TestA") +
-                                    Output("p", "TestA", R"(=== RUN   TestA\n)") +
-                                    Output("p", "TestA", R"(--- PASS: TestA (0.00s)\n)") +
-                                    Event("pass", "p", "TestA", R"("Elapsed":0.5)") + Output("p", "", R"(PASS\n)") +
-                                    Output("p", "", R"(ok  \tp\t0.6s\n)") + Event("pass", "p", "", R"("Elapsed":0.6)");
+const std::string kPassingPackage =
+    Event("start", "p") + Event("run", "p", "TestA") + Output("p", "TestA", R"(=== RUN   TestA\n)") +
+    Output("p", "TestA", R"(--- PASS: TestA (0.00s)\n)") + Event("pass", "p", "TestA", R"("Elapsed":0.5)") +
+    Output("p", "", R"(PASS\n)") + Output("p", "", R"(ok  \tp\t0.6s\n)") + Event("pass", "p", "", R"("Elapsed":0.6)");
 
 TEST(TestStreamReaderTest, EmptyInput) {
   const RunSummary summary = SummarizeTestStream("");
@@ -175,17 +174,15 @@ TEST(TestStreamReaderTest, FeedAfterFinishIsIgnored) {
 
 TEST(TestStreamReaderTest, OutputSplitOverEventsIsJoinedIntoLines) {
   std::vector<SeenLine> seen;
-  const std::string stream = Event("start", "p") + Event("run", "p", "TestA") +
-                             Output("p", "TestA", "gc 5 @0.1s 3%: 0.1+0.2+0.3 ms clock, ") +
-                             Output("p", "TestA", R"(4-\u003e4-\u003e2 MB, 5 MB goal, 2 P\nnext)") +
-                             Output("p", "TestA", R"( line\n)") + Output("p", "TestA", "no newline") +
-                             Event("pass", "p", "TestA") + Event("pass", "p");
+  const std::string stream =
+      Event("start", "p") + Event("run", "p", "TestA") + Output("p", "TestA", "gc 5 @0.1s 3%: 0.1+0.2+0.3 ms clock, ") +
+      Output("p", "TestA", R"(4-\u003e4-\u003e2 MB, 5 MB goal, 2 P\nnext)") + Output("p", "TestA", R"( line\n)") +
+      Output("p", "TestA", "no newline") + Event("pass", "p", "TestA") + Event("pass", "p");
   const RunSummary summary = SummarizeTestStream(stream, {}, Collect(seen));
-  EXPECT_THAT(seen, ElementsAre(SeenLine{"p", "TestA",
-                                         "gc 5 @0.1s 3%: 0.1+0.2+0.3 ms clock, 4->4->2 MB, 5 MB goal, 2 P",
-                                         {"TestA"}},
-                                SeenLine{"p", "TestA", "next line", {"TestA"}},
-                                SeenLine{"p", "TestA", "no newline", {"TestA"}}));
+  EXPECT_THAT(
+      seen,
+      ElementsAre(SeenLine{"p", "TestA", "gc 5 @0.1s 3%: 0.1+0.2+0.3 ms clock, 4->4->2 MB, 5 MB goal, 2 P", {"TestA"}},
+                  SeenLine{"p", "TestA", "next line", {"TestA"}}, SeenLine{"p", "TestA", "no newline", {"TestA"}}));
   EXPECT_EQ(summary.packages.at(0).FindTest("TestA")->output.lines().size(), 3u);
 }
 
@@ -200,10 +197,10 @@ TEST(TestStreamReaderTest, OutputOfAnotherTestEndsAPartialLine) {
 TEST(TestStreamReaderTest, OutputLinesSayWhichTestsWereRunning) {
   std::vector<SeenLine> seen;
   const std::string stream = Event("run", "p", "TestA") + Event("pause", "p", "TestA") + Event("run", "p", "TestB") +
-                             Event("pause", "p", "TestB") + Event("cont", "p", "TestA") +
-                             Event("cont", "p", "TestB") + Output("p", "TestB", R"(both\n)") +
-                             Event("pass", "p", "TestB") + Output("p", "TestA", R"(one\n)") +
-                             Event("pass", "p", "TestA") + Output("p", "", R"(none\n)") + Event("pass", "p");
+                             Event("pause", "p", "TestB") + Event("cont", "p", "TestA") + Event("cont", "p", "TestB") +
+                             Output("p", "TestB", R"(both\n)") + Event("pass", "p", "TestB") +
+                             Output("p", "TestA", R"(one\n)") + Event("pass", "p", "TestA") +
+                             Output("p", "", R"(none\n)") + Event("pass", "p");
   SummarizeTestStream(stream, {}, Collect(seen));
   EXPECT_THAT(seen, ElementsAre(SeenLine{"p", "TestB", "both", {"TestA", "TestB"}},
                                 SeenLine{"p", "TestA", "one", {"TestA"}}, SeenLine{"p", "", "none", {}}));
@@ -280,10 +277,9 @@ TEST(TestStreamReaderTest, SignalGluedToAnUnfinishedLine) {
 }
 
 TEST(TestStreamReaderTest, TimeoutAndPanic) {
-  const std::string stream = Event("run", "p", "TestSlow") +
-                             Output("p", "TestSlow", R"(panic: test timed out after 1s\n)") +
-                             Output("p", "TestSlow", R"(\trunning tests:\n)") + Output("p", "", R"(FAIL\tp\t1.2s\n)") +
-                             Event("fail", "p");
+  const std::string stream =
+      Event("run", "p", "TestSlow") + Output("p", "TestSlow", R"(panic: test timed out after 1s\n)") +
+      Output("p", "TestSlow", R"(\trunning tests:\n)") + Output("p", "", R"(FAIL\tp\t1.2s\n)") + Event("fail", "p");
   const RunSummary summary = SummarizeTestStream(stream);
   const PackageResult& p = summary.packages.at(0);
   EXPECT_EQ(p.outcome, PackageOutcome::kFail);
@@ -329,10 +325,13 @@ TEST(TestStreamReaderTest, OnlyTheLatestPendingBuildsAreKept) {
   limits.max_pending_builds = 2;
   std::string stream;
   for (const char* id : {"a", "b", "c"}) {
-    stream += std::string(R"({"ImportPath":")") + id + R"(","Action":"build-output","Output":"# )" + id +
-              R"(\n"})" + "\n";
+    stream +=
+        std::string(R"({"ImportPath":")") + id + R"(","Action":"build-output","Output":"# )" + id + R"(\n"})" + "\n";
   }
-  stream += R"({"ImportPath":"a","Action":"build-fail"})" "\n" R"({"ImportPath":"c","Action":"build-fail"})" "\n";
+  stream += R"({"ImportPath":"a","Action":"build-fail"})"
+            "\n"
+            R"({"ImportPath":"c","Action":"build-fail"})"
+            "\n";
   const RunSummary summary = SummarizeTestStream(stream, limits);
   ASSERT_EQ(summary.build_failures.size(), 2u);
   EXPECT_THAT(summary.FindBuildFailure("a")->output.lines(), IsEmpty());  // dropped as the oldest

@@ -119,7 +119,7 @@ TEST(TopFunctions, MarksInlinedAndPartlyInlinedFunctions) {
   c.Function(1, "main.main", "main.go").Function(2, "main.small", "s.go");
   c.Location(1, {{2, 3}, {1, 10}});  // small inlined into main
   c.Location(2, {{2, 4}});
-  c.Location(3, {{1, 11}});          // main calls small
+  c.Location(3, {{1, 11}});  // main calls small
   c.Sample({1}, Inuse(1)).Sample({2, 3}, Inuse(1));
   top = ByName(MustTop(MustDecode(c), kInuseSpace));
   EXPECT_EQ(top["main.small"].inlining, Inlining::kNone);
@@ -184,7 +184,7 @@ TEST(TopFunctions, SaturatesInsteadOfOverflowing) {
   EXPECT_EQ(top["main.f"].flat, max);
   EXPECT_EQ(top["main.g"].flat, min);
   ASSERT_EQ(p.totals().size(), 4u);
-  EXPECT_EQ(p.totals()[3], min);  // max, max (saturated), -1, then min (saturated)
+  EXPECT_EQ(p.totals()[3], min);                                   // max, max (saturated), -1, then min (saturated)
   EXPECT_EQ(MustTop(p, kInuseSpace).functions[0].name, "main.g");  // |min| > max
 
   ProfileBuilder before, after;

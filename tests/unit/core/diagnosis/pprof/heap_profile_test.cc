@@ -316,20 +316,19 @@ TEST_P(ProfileLimit, IsEnforced) {
   EXPECT_EQ(over.status().code(), StatusCode::kResourceExhausted) << over.status();
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, ProfileLimit,
-    ::testing::Values(LimitCase{"Samples", &Limits::max_samples, 2},
-                      LimitCase{"SampleTypes", &Limits::max_sample_types, 4},
-                      LimitCase{"Locations", &Limits::max_locations, 2},
-                      LimitCase{"Lines", &Limits::max_lines, 4},
-                      LimitCase{"LinesPerLocation", &Limits::max_lines_per_location, 3},
-                      LimitCase{"Functions", &Limits::max_functions, 2},
-                      // "", 4 types, 2 units, space, main.main, main.go, main.f
-                      LimitCase{"Strings", &Limits::max_strings, 11},
-                      LimitCase{"StringBytes", &Limits::max_string_bytes, 13},  // "inuse_objects"
-                      LimitCase{"StackDepth", &Limits::max_stack_depth, 3},
-                      LimitCase{"TotalFrames", &Limits::max_total_frames, 5}),
-    [](const auto& test) { return test.param.name; });
+INSTANTIATE_TEST_SUITE_P(Cases, ProfileLimit,
+                         ::testing::Values(LimitCase{"Samples", &Limits::max_samples, 2},
+                                           LimitCase{"SampleTypes", &Limits::max_sample_types, 4},
+                                           LimitCase{"Locations", &Limits::max_locations, 2},
+                                           LimitCase{"Lines", &Limits::max_lines, 4},
+                                           LimitCase{"LinesPerLocation", &Limits::max_lines_per_location, 3},
+                                           LimitCase{"Functions", &Limits::max_functions, 2},
+                                           // "", 4 types, 2 units, space, main.main, main.go, main.f
+                                           LimitCase{"Strings", &Limits::max_strings, 11},
+                                           LimitCase{"StringBytes", &Limits::max_string_bytes, 13},  // "inuse_objects"
+                                           LimitCase{"StackDepth", &Limits::max_stack_depth, 3},
+                                           LimitCase{"TotalFrames", &Limits::max_total_frames, 5}),
+                         [](const auto& test) { return test.param.name; });
 
 TEST(HeapProfileLimits, CompressedAndDecompressedSizes) {
   std::string proto = SmallProfile().Build();

@@ -2,6 +2,10 @@
 // no undefined behaviour (CI runs these under ASan and UBSan), bounded memory.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <random>
 #include <string>
 #include <vector>
@@ -175,6 +179,46 @@ TEST(HostileInput, InflateAtExactlyTheCap) {
   StatusOr<InflatedBytes> empty = InflateGzip(bytes(Gzip("")), 0);
   ASSERT_TRUE(empty.ok()) << empty.status();
   EXPECT_EQ(empty->size(), 0u);
+}
+
+// How much the peak RSS grows, in MiB, while `fn` runs in a child process (so that
+// what earlier tests touched does not hide it). 255 when the child fails.
+template <typename Fn>
+long PeakGrowthMiB(Fn fn) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    rusage before{};
+    getrusage(RUSAGE_SELF, &before);
+    bool ok = fn();
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    _exit(ok ? static_cast<int>(std::min<long>((after.ru_maxrss - before.ru_maxrss) >> 10, 254)) : 255);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+}
+
+// A buffer grown by doubling holds its old and new storage at once while it copies:
+// with a trailer saying 0 bytes (a last, empty member), 150 MiB under a 192 MiB cap
+// peaked near 280 MiB. Inflation now allocates the output once, at its exact size.
+TEST(HostileInput, InflateAllocatesNoMoreThanTheOutput) {
+  const std::string input = GzipZeros(150 << 20) + Gzip("");
+  long growth = PeakGrowthMiB([&] {
+    StatusOr<InflatedBytes> out = InflateGzip(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(input.data()), input.size()), size_t{192} << 20);
+    return out.ok() && out->size() == size_t{150} << 20;
+  });
+  EXPECT_LT(growth, 150 + 32);  // headroom for ASan's shadow memory
+
+  // Over the cap: refused after counting, having allocated nothing of the size.
+  const std::string bomb = GzipZeros(size_t{512} << 20) + Gzip("");
+  growth = PeakGrowthMiB([&] {
+    StatusOr<InflatedBytes> out = InflateGzip(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bomb.data()), bomb.size()), size_t{256} << 20);
+    return !out.ok() && out.status().code() == StatusCode::kResourceExhausted;
+  });
+  EXPECT_LT(growth, 32);
 }
 
 }  // namespace

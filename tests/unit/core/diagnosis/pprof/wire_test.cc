@@ -13,13 +13,11 @@ namespace {
 using testing::ProtoWriter;
 using testing::Varint;
 
-std::span<const uint8_t> Bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> Bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 TEST(WireReader, VarintsRoundTrip) {
-  const std::vector<uint64_t> values = {0, 1, 127, 128, 300, 16383, 16384, (uint64_t{1} << 32) + 5,
-                                        UINT64_MAX - 1, UINT64_MAX};
+  const std::vector<uint64_t> values = {
+      0, 1, 127, 128, 300, 16383, 16384, (uint64_t{1} << 32) + 5, UINT64_MAX - 1, UINT64_MAX};
   std::string encoded;
   for (uint64_t v : values) encoded += Varint(v);
   Reader r(Bytes(encoded));

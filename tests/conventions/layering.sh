@@ -5,7 +5,7 @@
 # (gtr_library in the top CMakeLists.txt); this keeps the declared dependencies
 # themselves pointing one way. Prints the graph it checked.
 #
-#   tests/layering/check.sh [SOURCE_ROOT]
+#   tests/conventions/layering.sh [SOURCE_ROOT]
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
 cd "$root"
@@ -41,7 +41,7 @@ done | sort -u)
 status=0
 for d in $folders; do
   if [ -z "$(layer_of "$d")" ]; then
-    echo "folder $d has no layer: place it in tests/layering/check.sh" >&2
+    echo "folder $d has no layer: place it in tests/conventions/layering.sh" >&2
     status=1
   fi
 done
