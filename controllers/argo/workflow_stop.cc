@@ -59,19 +59,7 @@ StatusOr<runtime::ReconcileResult> WorkflowStopReconciler::Reconcile(const std::
   return runtime::ReconcileResult{};
 }
 
-StatusOr<bool> WorkflowsServed(kube::Client& client) {
-  StatusOr<std::string> resources = client.GetRaw("/apis/argoproj.io/v1alpha1");
-  if (!resources.ok()) {
-    if (resources.status().code() == StatusCode::kNotFound) return false;
-    return resources.status();
-  }
-  Json j = Json::parse(*resources, nullptr, false);
-  if (!j.is_object() || !j["resources"].is_array()) return false;
-  for (const Json& r : j["resources"]) {
-    if (r.value("name", "") == "workflows") return true;
-  }
-  return false;
-}
+StatusOr<bool> WorkflowsServed(kube::Client& client) { return client.Serves(kWorkflows); }
 
 void WatchWorkflows(runtime::Controller& controller, runtime::Informer& workflows, runtime::Informer& runs) {
   controller.For(workflows);

@@ -80,19 +80,7 @@ StatusOr<runtime::ReconcileResult> CustomRunReconciler::Reconcile(const std::str
   return result;
 }
 
-StatusOr<bool> CustomRunsServed(kube::Client& client) {
-  StatusOr<std::string> resources = client.GetRaw("/apis/tekton.dev/v1beta1");
-  if (!resources.ok()) {
-    if (resources.status().code() == StatusCode::kNotFound) return false;
-    return resources.status();
-  }
-  Json j = Json::parse(*resources, nullptr, false);
-  if (!j.is_object() || !j["resources"].is_array()) return false;
-  for (const Json& r : j["resources"]) {
-    if (r.value("name", "") == "customruns") return true;
-  }
-  return false;
-}
+StatusOr<bool> CustomRunsServed(kube::Client& client) { return client.Serves(kCustomRuns); }
 
 void WatchCustomRuns(runtime::Controller& controller, runtime::Informer& custom_runs, runtime::Informer& runs) {
   controller.For(custom_runs);

@@ -259,6 +259,20 @@ StatusOr<Json> Client::Get(const ResourceType& type, std::string_view ns, std::s
 
 StatusOr<std::string> Client::GetRaw(const std::string& path) { return Send("GET", path, "", ""); }
 
+StatusOr<bool> Client::Serves(const ResourceType& type) {
+  StatusOr<std::string> list = GetRaw(type.GroupVersionPath());
+  if (!list.ok()) {
+    if (list.status().code() == StatusCode::kNotFound) return false;
+    return list.status();
+  }
+  Json j = Json::parse(*list, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("resources") || !j["resources"].is_array()) return false;
+  for (const Json& r : j["resources"]) {
+    if (r.is_object() && r.value("name", "") == type.plural) return true;
+  }
+  return false;
+}
+
 StatusOr<ObjectList> Client::List(const ResourceType& type, std::string_view ns, const ListOptions& options) {
   StatusOr<Json> j = SendJson("GET", type.CollectionPath(ns) + ListQuery(options), Json(), "");
   if (!j.ok()) return j.status();

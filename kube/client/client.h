@@ -91,6 +91,10 @@ class Client {
   // GET of a raw path (e.g. "/readyz", "/version"); the body as text.
   StatusOr<std::string> GetRaw(const std::string& path);
 
+  // Whether the API server serves `type` (its group/version lists it): false when a
+  // CRD that an optional integration needs (Tekton's, Argo's) is not installed.
+  StatusOr<bool> Serves(const ResourceType& type);
+
  private:
   explicit Client(ClusterConfig config);
   Status Init();
