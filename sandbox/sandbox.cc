@@ -174,6 +174,16 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
   auto next_stall_sample = start;
   auto next_sample = start;
   std::optional<ExitInfo> exit;
+  // Every way the tree is ended early: the cgroup's kill (or, failing that, the top
+  // process's), then its exit.
+  auto kill_tree = [&]() -> std::optional<ExitInfo> {
+    Status killed = enforcer.KillAll();
+    if (!killed.ok()) {
+      AddNote(result.enforcement_note, killed.message());
+      child->Signal(SIGKILL);
+    }
+    return child->Wait();
+  };
   for (;;) {
     const auto now = steady_clock::now();
     std::optional<std::uint64_t> usage = enforcer.Usage();
@@ -182,12 +192,7 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
       result.killed_at_limit = true;
       spdlog::warn("sandbox: {}: the process tree uses {} of RSS, over its limit of {}; killing it", options.argv[0],
                    Mib(*usage), Mib(limit));
-      Status killed = enforcer.KillAll();
-      if (!killed.ok()) {
-        AddNote(result.enforcement_note, killed.message());
-        child->Signal(SIGKILL);
-      }
-      exit = child->Wait();
+      exit = kill_tree();
       break;
     }
     if (options.kill_tree_on_oom && enforcer.has_cgroup() && version == CgroupVersion::kV1 && !tree_killed_on_oom) {
@@ -211,12 +216,7 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
         result.stall_evidence = DescribeStall(*figures);
         spdlog::warn("sandbox: {}: stalled at the memory limit ({}); killing the tree", options.argv[0],
                      result.stall_evidence);
-        Status killed = enforcer.KillAll();
-        if (!killed.ok()) {
-          AddNote(result.enforcement_note, killed.message());
-          child->Signal(SIGKILL);
-        }
-        exit = child->Wait();
+        exit = kill_tree();
         break;
       }
     }
@@ -234,12 +234,7 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
         enforcer.Signal(SIGTERM);
         child->Wait(options.stop_grace);
       }
-      Status killed = enforcer.KillAll();
-      if (!killed.ok()) {
-        AddNote(result.enforcement_note, killed.message());
-        child->Signal(SIGKILL);
-      }
-      exit = child->Wait();
+      exit = kill_tree();
       break;
     }
     exit = child->Wait(std::min(kTick, std::max(options.sample_interval, milliseconds(1))));
