@@ -95,8 +95,10 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     runtime::ObjectPtr pod = r_.Pod(ns_, a.pod);
     if (pod == nullptr) return o;
     if (!PodFinished(*pod)) {
-      const Json& status = (*pod)["status"];
-      bool running = status.is_object() && status.value("phase", "") == "Running";
+      // A Pod just created has no status yet: operator[] on a const object without the
+      // key is undefined, so look before reading.
+      const bool running = pod->is_object() && pod->contains("status") && (*pod)["status"].is_object() &&
+                           (*pod)["status"].value("phase", "") == "Running";
       o.state = running ? engine::Progressing::kRunning : engine::Progressing::kStarting;
       return o;
     }
