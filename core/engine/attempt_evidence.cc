@@ -43,6 +43,24 @@ int LeafCount(const std::vector<std::string>& running) {
   return n;
 }
 
+// A package whose test binary was running when the whole container was killed: what
+// the stream says it was doing. When go test held the package's output back, where in
+// the binary the kill came is unknown.
+policy::PackageOutcome RunningAtKill(const gotest::RunSummary& stream, const std::string& package) {
+  policy::PackageOutcome po;
+  po.package = package;
+  const gotest::PackageResult* seen = stream.FindPackage(package);
+  if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
+    // No test seen at all is not proof of init: the stream may not have caught up
+    // with the binary. Init is for the diagnosis to show (heap before the first test).
+    po.phase =
+        !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
+    po.tests_at_kill = LeafCount(seen->running_at_end);
+    po.test_at_kill = Innermost(seen->running_at_end);
+  }
+  return po;
+}
+
 bool KilledBySigkill(const std::string& attempt_dir, const std::string& exec_record) {
   StatusOr<std::string> text = ReadFileWithin(attempt_dir, exec_record, evidence::kMaxExecRecordBytes);
   if (!text.ok()) return false;
@@ -54,13 +72,16 @@ bool KilledBySigkill(const std::string& attempt_dir, const std::string& exec_rec
 // hands the retry policy the change it calls for.
 void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptFindings& ev) {
   for (policy::PackageOutcome& po : ev.outcome.packages) {
-    if (po.result != policy::PackageResult::kKilled && po.result != policy::PackageResult::kBuildKilled) continue;
+    const bool killed = po.result == policy::PackageResult::kKilled || po.result == policy::PackageResult::kBuildKilled;
+    if (!killed && !po.running_at_kill) continue;
     cause::ReadOptions options;
-    options.result = po.result;
+    // A suspect's binary was SIGKILLed with its container: its signals read as a kill.
+    options.result = killed ? po.result : policy::PackageResult::kKilled;
     if (po.phase != policy::Phase::kUnknown) options.phase = po.phase;
     StatusOr<cause::PackageSignals> signals = cause::ReadPackageSignals(attempt_dir, po.package, options);
     PackageDiagnosis d{po.package, po.phase, policy::Cause::kUnknown, "", {}};
     if (!signals.ok()) {
+      if (!killed) continue;
       d.summary = "unknown: the evidence of " + po.package + " could not be read: " + signals.status().message();
       ev.diagnoses.push_back(std::move(d));
       continue;
@@ -71,6 +92,17 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
     if (!signals->p) signals->p = plan.p;
     std::optional<cause::Diagnosis> named = cause::Classify(*signals);
     if (!named) continue;
+    if (!killed) {
+      // One of several running at a container kill: named only where its own figures
+      // ask for a change (fewer tests at once, more memory than the shard had), so a
+      // bystander is isolated without a cause pinned on it.
+      const policy::Finding& f = named->finding;
+      const bool calls_for_change = (named->cause == policy::Cause::kParallelSpike && f.parallel) ||
+                                    named->cause == policy::Cause::kGcHeadroom || (f.memory && *f.memory > plan.memory);
+      if (!calls_for_change || named->cause == policy::Cause::kUnknown) continue;
+      named->summary = "one of " + std::to_string(ev.suspects.size()) +
+                       " test binaries running when the container was killed; " + named->summary;
+    }
     if (named->cause == policy::Cause::kInitMemory && po.phase == policy::Phase::kUnknown) {
       po.phase = policy::Phase::kInit;
       if (ev.killed_package == po.package) ev.phase = std::string(policy::PhaseName(po.phase));
@@ -242,22 +274,24 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (suspects.empty()) {
       for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
     }
-    if (ev.container_oom_killed && suspects.size() > 1) ev.suspects = suspects;
-    if (ev.container_oom_killed && suspects.size() == 1) {
-      policy::PackageOutcome po;
-      po.package = suspects.front();
-      po.result = policy::PackageResult::kKilled;
-      // The stream says what the binary was doing when it streamed this package;
-      // when it held the package back, where in the binary the kill came is unknown.
-      const gotest::PackageResult* seen = stream.FindPackage(po.package);
-      if (seen != nullptr && seen->outcome != gotest::PackageOutcome::kPass) {
-        // No test seen at all is not proof of init: the stream may not have caught up
-        // with the binary. Init is for the diagnosis to show (heap before the first test).
-        po.phase =
-            !seen->running_at_end.empty() || !seen->tests.empty() ? policy::Phase::kTestRun : policy::Phase::kUnknown;
-        po.tests_at_kill = LeafCount(seen->running_at_end);
-        po.test_at_kill = Innermost(seen->running_at_end);
+    if (ev.container_oom_killed && !suspects.empty()) {
+      ev.outcome.binaries_at_kill = static_cast<int>(suspects.size());
+    }
+    if (ev.container_oom_killed && suspects.size() > 1) {
+      // Each is named to the policy, which isolates them at once rather than bisecting
+      // blindly, and each gets its own diagnosis (Diagnose keeps it only where its
+      // figures call for a change).
+      ev.suspects = suspects;
+      for (const std::string& pkg : suspects) {
+        policy::PackageOutcome po = RunningAtKill(stream, pkg);
+        po.result = policy::PackageResult::kNotRun;
+        po.running_at_kill = true;
+        ev.outcome.packages.push_back(std::move(po));
       }
+    }
+    if (ev.container_oom_killed && suspects.size() == 1) {
+      policy::PackageOutcome po = RunningAtKill(stream, suspects.front());
+      po.result = policy::PackageResult::kKilled;
       ev.killed_package = po.package;
       ev.running_test = po.test_at_kill;
       ev.phase = std::string(policy::PhaseName(po.phase));

@@ -167,7 +167,8 @@ std::string FormatRatio(std::uint64_t thousandths) {
 // VPA's rule on the observed peak (the limit when the peak is unknown or below it),
 // the diagnosis's projected need and the user's floor; the largest wins.
 std::optional<Change> RaiseMemory(const RunPolicy& policy, const Knobs& knobs, std::optional<Bytes> observed,
-                                  std::optional<Bytes> projected, std::size_t packages, bool last) {
+                                  std::optional<Bytes> projected, std::size_t packages, bool last,
+                                  bool raised_before = false) {
   const Bytes old = knobs.memory;
   if (old >= policy.max_memory) return std::nullopt;
   const bool peak_is_basis = observed && *observed >= old;
@@ -196,6 +197,11 @@ std::optional<Change> RaiseMemory(const RunPolicy& policy, const Knobs& knobs, s
   if (last && next < policy.max_memory) {
     next = policy.max_memory;
     why = "its last attempt gets maxMemory";
+  } else if (raised_before && next < policy.max_memory) {
+    // The evidence already under-estimated it once: a second estimate from the same
+    // kind of evidence is no safer, and a third kill costs more than the spare memory.
+    next = policy.max_memory;
+    why = "memory was raised after an earlier kill and it was killed again: maxMemory rather than under-shoot twice";
   } else if (next >= policy.max_memory) {
     next = policy.max_memory;
     why += ", capped at maxMemory";
@@ -273,6 +279,19 @@ class AttemptReview {
                                      "left without a result when " + who + " killed in " + Label() + "; limits kept (" +
                                          DescribeKnobs(knobs_) + ")"});
       }
+    } else if (std::vector<std::string> running = RunningAtKill(); !running.empty() && without.size() >= 2) {
+      for (const PackageOutcome& r : results_) {
+        if (r.running_at_kill && r.result == PackageResult::kNotRun) IsolateSuspect(r, running.size(), option);
+      }
+      std::vector<std::string> rest;
+      for (const std::string& package : without) {
+        if (std::find(running.begin(), running.end(), package) == running.end()) rest.push_back(package);
+      }
+      if (!rest.empty()) {
+        option.successors.push_back({rest, knobs_,
+                                     "not running when " + Label() + " was OOM-killed with " + Join(running) +
+                                         "; limits kept (" + DescribeKnobs(knobs_) + ")"});
+      }
     } else if (outcome_.container_oom_killed && without.size() >= 2) {
       std::size_t half = (without.size() + 1) / 2;
       std::vector<std::string> first(without.begin(), without.begin() + static_cast<std::ptrdiff_t>(half));
@@ -305,6 +324,7 @@ class AttemptReview {
     }
     std::vector<std::string> members;
     std::vector<std::string> suspects = killed.empty() ? without : killed;
+    if (std::vector<std::string> running = RunningAtKill(); killed.empty() && !running.empty()) suspects = running;
     for (const PackageOutcome& r : results_) {
       bool suspect = std::find(suspects.begin(), suspects.end(), r.package) != suspects.end();
       bool waiting = std::find(without.begin(), without.end(), r.package) != without.end();
@@ -374,6 +394,50 @@ class AttemptReview {
     std::string out;
     for (const std::string& package : packages) out += (out.empty() ? "" : ", ") + package;
     return out;
+  }
+
+  // It was killed before at a lower limit than it has now: memory was raised for it
+  // once already, and it was not enough.
+  bool RaisedBefore(const std::string& package) const {
+    auto it = log_.find(package);
+    if (it == log_.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const PackageAttempt& entry) {
+      return IsKilled(entry.result) && entry.memory < knobs_.memory;
+    });
+  }
+
+  // The packages named as running when the whole container was killed.
+  std::vector<std::string> RunningAtKill() const {
+    std::vector<std::string> running;
+    if (!outcome_.container_oom_killed) return running;
+    for (const PackageOutcome& r : results_) {
+      if (r.running_at_kill && r.result == PackageResult::kNotRun) running.push_back(r.package);
+    }
+    return running;
+  }
+
+  // Rule 3: one of several packages running at a container kill gets a shard of its
+  // own, with the change its own evidence measured. A figure only counts when it asks
+  // for less than the shard had (fewer tests at once) or more memory than it had: a
+  // bystander's evidence asks for neither, and it is only isolated.
+  void IsolateSuspect(const PackageOutcome& r, std::size_t running, Option& option) const {
+    std::optional<Change> change;
+    const std::optional<Finding>& finding = r.finding;
+    const Cause cause = EffectiveCause(r);
+    if (finding && cause == Cause::kParallelSpike && finding->parallel) change = LowerParallel(policy_, knobs_, r);
+    if (!change && finding && cause == Cause::kGcHeadroom) change = SetGoMemLimit(policy_, knobs_, 1);
+    if (!change && finding && finding->memory && *finding->memory > knobs_.memory) {
+      const bool last = Used(r.package, option) + 1 == policy_.max_attempts;
+      change = RaiseMemory(policy_, knobs_, std::nullopt, finding->memory, 1, last);
+    }
+    std::string what = change ? change->what
+                              : "limits kept (" + DescribeKnobs(knobs_) + "): alone it has the memory " +
+                                    std::to_string(running - 1) + (running == 2 ? " other binary" : " other binaries") +
+                                    " held";
+    std::string lead = "isolated " + r.package + ", one of " + std::to_string(running) + " packages running when " +
+                       Label() + " was OOM-killed";
+    if (cause != Cause::kUnknown && change) lead += " (its evidence: " + std::string(CauseName(cause)) + ")";
+    option.successors.push_back({{r.package}, change ? change->knobs : knobs_, lead + "; " + what});
   }
 
   void Split(std::vector<std::string>& killed, std::vector<std::string>& without) const {
@@ -516,7 +580,7 @@ class AttemptReview {
           break;
         default: break;
       }
-      if (!change) change = RaiseMemory(policy_, knobs_, observed, projected, 1, last);
+      if (!change) change = RaiseMemory(policy_, knobs_, observed, projected, 1, last, RaisedBefore(r.package));
     }
     if (!change && shared) {
       // At maxMemory already: being alone is the one change left.

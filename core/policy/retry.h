@@ -19,10 +19,16 @@
 //     isolated into a shard of their own, with one change chosen from the cause
 //     (below); the packages left without a result go together to one more shard
 //     with the limits they had.
-//  3. The whole container died and no package was named: the packages without a
+//  3. The whole container died while several packages ran (running_at_kill): each of
+//     them is isolated at once, in a shard of its own, with the change its own
+//     evidence calls for (a -parallel, GOMEMLIMIT or memory figure its diagnosis
+//     measured; else limits kept, since being alone already frees what the others
+//     held); the packages not running go on together with the limits they had.
+//     Isolating a suspect is not charged: the kill may have been a neighbour's.
+//  4. The whole container died and no package was named: the packages without a
 //     result are split in two (bisected), limits kept, instead of raising memory for
 //     all of them. When one package is left without a result, it is the one killed.
-//  4. No kill and packages without a result (a lost pod): they run again, once more
+//  5. No kill and packages without a result (a lost pod): they run again, once more
 //     counted against maxAttempts.
 //  The change for a killed package, by cause (Finding::cause, or derived from the
 //  phase when the diagnosis named none):
@@ -37,7 +43,9 @@
 //     max(peak x 1.2, peak + 100 MiB) (VPA's rule; the peak is the limit when the
 //     observed one is unknown or below it), at least max(old x memoryBumpRatio,
 //     old + minMemoryBump) and any need the diagnosis projected, rounded up to
-//     16 MiB, capped at maxMemory. Already alone at maxMemory: DoesNotFit.
+//     16 MiB, capped at maxMemory. Already alone at maxMemory: DoesNotFit. A
+//     package killed again after its memory was raised once goes to maxMemory: the
+//     estimate under-shot once, and it must not under-shoot twice.
 //   - A package killed beside others whose own observed peak, with the go command
 //     and headroom, fits its limit, is only isolated.
 //   - A package's last attempt (after maxAttempts - 1 charged) runs at maxMemory, besides
@@ -48,7 +56,7 @@
 //  that attempt is charged to its suspects.
 //
 // Attempts: an attempt counts against maxAttempts for a package when it gave a
-// result for it (passed, failed, killed) or was its own fault (rule 4, or the only
+// result for it (passed, failed, killed) or was its own fault (rule 5, or the only
 // package without a result in a container that died). Being left without a result
 // because a neighbour was killed does not count: bisecting a shard is the policy's
 // work, and it ends because every split leaves fewer packages together.
@@ -124,6 +132,9 @@ struct PackageOutcome {
   std::optional<Bytes> peak;      // its own peak: the test binary, or its compile/link
   int tests_at_kill = 0;          // tests running at once in its binary at the kill (0: unknown)
   std::string test_at_kill;       // the test running at the kill, for the reason
+  // kNotRun, but one of several test binaries (or build steps) running when the whole
+  // container was killed: a suspect the evidence names, not a bystander.
+  bool running_at_kill = false;
   std::optional<Finding> finding;
 };
 

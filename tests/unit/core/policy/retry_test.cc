@@ -341,6 +341,57 @@ TEST(NextAttemptsTest, UnnamedContainerKillsAreBisected) {
   for (const Row& row : rows) CheckRow(row);
 }
 
+// Rule 3: packages named as running at a container kill are isolated at once, each
+// with the change its own evidence measured; the rest go on together.
+PackageOutcome Running(std::string package, std::optional<Finding> finding = {}, int tests_at_kill = 0) {
+  PackageOutcome outcome = NoResult(std::move(package));
+  outcome.running_at_kill = true;
+  outcome.phase = Phase::kTestRun;
+  outcome.tests_at_kill = tests_at_kill;
+  outcome.finding = std::move(finding);
+  return outcome;
+}
+
+TEST(NextAttemptsTest, PackagesRunningAtAContainerKillAreIsolatedAtOnce) {
+  const ShardPlan six = Shard(0, {"a", "b", "c", "d", "e", "f"}, 256 * kMiB, 16, {});
+  Finding spike{.cause = Cause::kParallelSpike, .evidence = "16 tests at once, ~70 MiB each", .parallel = 2};
+  Finding large{.cause = Cause::kLargeTest, .evidence = "TestIndex alone needs ~400 MiB", .memory = 400 * kMiB};
+  Finding headroom{.cause = Cause::kGcHeadroom, .evidence = "live 120 MiB fits, GC goal 240 MiB does not"};
+  const Row rows[] = {
+      {"two named, no figures: each alone, limits kept; the rest together",
+       {},
+       six,
+       ContainerKilled(six, {Pass("a"), Running("b"), Running("e")}, 256 * kMiB, 2),
+       {{{"b"}, 256 * kMiB, 16, {}, {}, "isolated b, one of 2 packages running when s0/a1 was OOM-killed; limits kept"},
+        {{"e"}, 256 * kMiB, 16, {}, {}, "alone it has the memory 1 other binary held"},
+        {{"c", "d", "f"}, 256 * kMiB, 16, {}, {}, "not running when s0/a1 was OOM-killed with b, e; limits kept"}},
+       {{"a", Verdict::kPassed}}},
+      {"each with its own change: -parallel from the diagnosis in one step, memory from its projection",
+       {},
+       six,
+       ContainerKilled(six, {Running("b", spike, 16), Running("c", large), Running("d", headroom)}, 256 * kMiB, 3),
+       {{{"b"}, 256 * kMiB, 2, {}, {}, "(its evidence: ParallelSpike); -parallel 16 -> 2"},
+        {{"c"}, 400 * kMiB, 16, {}, {}, "(its evidence: LargeTest); memory 256Mi -> 400Mi (projected need"},
+        {{"d"}, 256 * kMiB, 16, {}, 230 * kMiB, "GOMEMLIMIT=230MiB"},
+        {{"a", "e", "f"}, 256 * kMiB, 16, {}, {}, "not running when"}},
+       {}},
+      {"every package was running: no shard for the rest",
+       {},
+       Shard(0, {"a", "b"}, 256 * kMiB, 16, {}),
+       ContainerKilled(Shard(0, {"a", "b"}, 256 * kMiB, 16, {}), {Running("a"), Running("b")}, 256 * kMiB, 2),
+       {{{"a"}, 256 * kMiB, 16, {}, {}, "isolated a"}, {{"b"}, 256 * kMiB, 16, {}, {}, "isolated b"}},
+       {}},
+  };
+  for (const Row& row : rows) CheckRow(row);
+
+  // Isolating a suspect is not charged: the kill may have been a neighbour's.
+  RetryDecision decision =
+      Decide(Policy(), {six}, {ContainerKilled(six, {Running("b", large), Running("e")}, 256 * kMiB, 2)});
+  for (const std::string package : {"a", "b", "c", "d", "e", "f"}) {
+    EXPECT_EQ(CountedAttempts(decision.log, package), 0) << package;
+  }
+}
+
 TEST(NextAttemptsTest, BisectingDoesNotChargeAttempts) {
   const ShardPlan abcd = Shard(0, {"a", "b", "c", "d"});
   RetryDecision decision = Decide(Policy(), {abcd}, {ContainerKilled(abcd, {})});
@@ -703,6 +754,33 @@ TEST(NextAttemptsTest, KilledAloneAtMaxMemoryDoesNotFit) {
   }
 }
 
+// Rule: a raise that was not enough is not followed by another guess.
+TEST(NextAttemptsTest, MemoryIsNotUnderShotTwice) {
+  PackageAttempt first{.shard = 0,
+                       .attempt = 1,
+                       .memory = 256 * kMiB,
+                       .parallel = 8,
+                       .p = 4,
+                       .result = PackageResult::kKilled,
+                       .phase = Phase::kTestRun,
+                       .counted = true};
+  AttemptLog once;
+  once["a"] = {first};
+  const ShardPlan second = Shard(0, {"a"}, 368 * kMiB, 8, 4, {}, 2);
+  RetryDecision decision = Decide(Policy(), {second}, {Attempt(second, {Killed("a", 1, 360 * kMiB)})}, once);
+  ASSERT_EQ(decision.shards.size(), 1u);
+  EXPECT_EQ(decision.shards[0].memory, 4 * kGiB);
+  EXPECT_THAT(decision.shards[0].reason, HasSubstr("maxMemory rather than under-shoot twice"));
+
+  // Killed before at the same limit (a -parallel change in between): memory was never
+  // raised, so VPA's rule applies.
+  first.memory = 368 * kMiB;
+  once["a"] = {first};
+  decision = Decide(Policy(), {second}, {Attempt(second, {Killed("a", 1, 360 * kMiB)})}, once);
+  ASSERT_EQ(decision.shards.size(), 1u);
+  EXPECT_EQ(decision.shards[0].memory, 480 * kMiB);
+}
+
 // Rule: maxAttempts bounds the attempts of each package.
 TEST(NextAttemptsTest, AttemptsAreBoundedByMaxAttempts) {
   auto entry = [](int shard, int attempt, Bytes memory, PackageResult result) {
@@ -728,7 +806,8 @@ TEST(NextAttemptsTest, AttemptsAreBoundedByMaxAttempts) {
                 AllOf(HasSubstr("a was OOM-killed in s0/a4 and has used all 4 attempts (maxAttempts)"),
                       HasSubstr("Tried: s0/a1 512Mi -parallel 8 -p 4: killed (test-run); s0/a2 624Mi"),
                       HasSubstr("s0/a4 912Mi -parallel 8 -p 4: killed (test-run)"),
-                      HasSubstr("The next step would have been: memory 912Mi -> 1104Mi")));
+                      HasSubstr("The next step would have been: memory 912Mi -> 4Gi (memory was raised after an "
+                                "earlier kill and it was killed again")));
     EXPECT_EQ(CountedAttempts(decision.log, "a"), 4);
     EXPECT_THAT(decision.summary, HasSubstr("a (maxAttempts spent)"));
   }

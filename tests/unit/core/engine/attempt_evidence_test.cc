@@ -1,0 +1,90 @@
+// A container killed while several test binaries ran, read from the folder it left:
+// each binary that had started and not ended is named to the policy as running at
+// the kill, so that it is isolated at once instead of bisected blindly.
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "base/files.h"
+#include "core/engine/attempt_evidence.h"
+#include "core/evidence/evidence.h"
+
+namespace gotestrun::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+class ContainerKillEvidenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "gtr-attempt-evidence-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    ASSERT_TRUE(layout().Create().ok());
+    plan_.packages = {"example.com/a", "example.com/b", "example.com/c", "example.com/d"};
+    plan_.memory = 256u << 20;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  evidence::AttemptLayout layout() const { return evidence::AttemptLayout(dir_); }
+  // The exec wrapper makes heap/<pkg>/ before it starts a binary.
+  void Started(const std::string& package) { fs::create_directories(layout().heap_dir(package)); }
+  void Events(const std::string& jsonl) { ASSERT_TRUE(WriteFileAtomic(layout().events(), jsonl).ok()); }
+
+  std::string dir_;
+  policy::ShardPlan plan_;
+};
+
+TEST_F(ContainerKillEvidenceTest, SeveralBinariesRunningAreEachNamedAsRunningAtTheKill) {
+  Events(R"({"Action":"start","Package":"example.com/a"})"
+         "\n"
+         R"({"Action":"pass","Package":"example.com/a","Elapsed":0.1})"
+         "\n"
+         R"({"Action":"run","Package":"example.com/b","Test":"TestBig"})"
+         "\n");
+  Started("example.com/a");
+  ASSERT_TRUE(
+      WriteFileAtomic(layout().exec_record("example.com/a"), evidence::EncodeExecRecord({.package = "example.com/a"}))
+          .ok());
+  Started("example.com/b");
+  Started("example.com/d");
+
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_TRUE(ev.container_oom_killed);
+  EXPECT_TRUE(ev.killed_package.empty());
+  EXPECT_EQ(ev.suspects, (std::vector<std::string>{"example.com/b", "example.com/d"}));
+  EXPECT_EQ(ev.outcome.binaries_at_kill, 2);
+  EXPECT_THAT(ev.message, HasSubstr("while 2 test binaries ran: example.com/b example.com/d"));
+  std::map<std::string, const policy::PackageOutcome*> by_package;
+  for (const policy::PackageOutcome& po : ev.outcome.packages) by_package[po.package] = &po;
+  ASSERT_TRUE(by_package.contains("example.com/a"));
+  EXPECT_EQ(by_package["example.com/a"]->result, policy::PackageResult::kPassed);
+  for (const char* suspect : {"example.com/b", "example.com/d"}) {
+    ASSERT_TRUE(by_package.contains(suspect)) << suspect;
+    EXPECT_EQ(by_package[suspect]->result, policy::PackageResult::kNotRun) << suspect;
+    EXPECT_TRUE(by_package[suspect]->running_at_kill) << suspect;
+  }
+  EXPECT_EQ(by_package["example.com/b"]->test_at_kill, "TestBig");
+  EXPECT_EQ(by_package["example.com/b"]->phase, policy::Phase::kTestRun);
+  // c never started: neither a suspect nor reported.
+  EXPECT_FALSE(by_package.contains("example.com/c"));
+  // No figures in the folder ask for a change: no cause is pinned on a bystander.
+  EXPECT_TRUE(ev.diagnoses.empty());
+}
+
+TEST_F(ContainerKillEvidenceTest, OneBinaryRunningIsTheOneKilled) {
+  Started("example.com/c");
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_EQ(ev.killed_package, "example.com/c");
+  EXPECT_TRUE(ev.suspects.empty());
+  EXPECT_EQ(ev.outcome.binaries_at_kill, 1);
+  ASSERT_EQ(ev.outcome.packages.size(), 1u);
+  EXPECT_EQ(ev.outcome.packages[0].result, policy::PackageResult::kKilled);
+  EXPECT_FALSE(ev.outcome.packages[0].running_at_kill);
+}
+
+}  // namespace
+}  // namespace gotestrun::engine
