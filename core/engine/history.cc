@@ -14,6 +14,8 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxNameBytes = 1024;
+// Largest -parallel or -p taken from a history; go test accepts more, nobody runs it.
+constexpr std::uint64_t kMaxKnob = 1'000'000;
 
 policy::Bytes Median(std::vector<policy::Bytes> v) {
   std::sort(v.begin(), v.end());
@@ -30,6 +32,34 @@ void Trim(MemoryHistory& h) {
   for (const auto& [name, p] : h.packages) by_age.emplace_back(p.last_seen, name);
   std::sort(by_age.begin(), by_age.end());
   for (std::size_t i = 0; i < by_age.size() - kMaxPackages; ++i) h.packages.erase(by_age[i].second);
+}
+
+// A concurrency knob as go test takes it; anything else is not a knob it passed with.
+std::optional<int> DecodeKnob(const json& fit, const char* name, bool& ok) {
+  if (!fit.contains(name)) return std::nullopt;
+  const json& v = fit[name];
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > kMaxKnob) {
+    ok = false;
+    return std::nullopt;
+  }
+  return static_cast<int>(v.get<std::uint64_t>());
+}
+
+// nullopt unless every field makes sense: a fit that is half read would plan wrongly.
+std::optional<policy::FitKnobs> DecodeFit(const json& fit) {
+  if (!fit.is_object() || !fit.contains("memory") || !fit["memory"].is_number_unsigned()) return std::nullopt;
+  policy::FitKnobs out;
+  out.memory = fit["memory"].get<policy::Bytes>();
+  if (out.memory == 0 || out.memory > policy::kMaxQuantityBytes) return std::nullopt;
+  bool ok = true;
+  out.parallel = DecodeKnob(fit, "parallel", ok);
+  out.p = DecodeKnob(fit, "p", ok);
+  if (fit.contains("gomemlimit")) {
+    if (!fit["gomemlimit"].is_boolean()) return std::nullopt;
+    out.gomemlimit = fit["gomemlimit"].get<bool>();
+  }
+  if (!ok) return std::nullopt;
+  return out;
 }
 
 }  // namespace
@@ -64,6 +94,12 @@ std::string EncodeHistory(const MemoryHistory& history) {
     for (const RunPeak& r : p.test_run) peaks.push_back({{"run", r.run}, {"bytes", r.bytes}});
     json e = {{"testRun", std::move(peaks)}, {"lastSeen", p.last_seen}};
     if (p.build) e["build"] = *p.build;
+    if (p.fit) {
+      json fit = {{"memory", p.fit->memory}, {"gomemlimit", p.fit->gomemlimit}};
+      if (p.fit->parallel) fit["parallel"] = *p.fit->parallel;
+      if (p.fit->p) fit["p"] = *p.fit->p;
+      e["fit"] = std::move(fit);
+    }
     packages[name] = std::move(e);
   }
   return json{{"version", 1}, {"suite", history.suite}, {"packages", std::move(packages)}}.dump();
@@ -87,9 +123,10 @@ StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
       }
     }
     if (e.contains("build") && e["build"].is_number_unsigned()) p.build = e["build"].get<policy::Bytes>();
+    if (e.contains("fit")) p.fit = DecodeFit(e["fit"]);
     if (e.contains("lastSeen") && e["lastSeen"].is_string())
       p.last_seen = e["lastSeen"].get<std::string>().substr(0, 64);
-    if (p.test_run.empty() && !p.build) continue;
+    if (p.test_run.empty() && !p.build && !p.fit) continue;
     h.packages.emplace(name, std::move(p));
   }
   Trim(h);
@@ -102,6 +139,7 @@ policy::History PlanningHistory(const MemoryHistory& history) {
     policy::PackagePeaks peaks;
     for (const RunPeak& r : p.test_run) peaks.test_run = std::max(peaks.test_run.value_or(0), r.bytes);
     peaks.build = p.build;
+    peaks.fit = p.fit;
     out.packages.emplace(name, peaks);
   }
   return out;
@@ -120,6 +158,10 @@ RunPeaks PeaksOf(const policy::AttemptLog& log) {
     // The build's own peak is not measured when it passes; the limit it passed under
     // bounds it, and is what the planner must give it next time.
     if (build_killed) out.build[name] = last.memory;
+    bool killed = std::any_of(attempts.begin(), attempts.end(), [](const policy::PackageAttempt& a) {
+      return a.result == policy::PackageResult::kKilled || a.result == policy::PackageResult::kBuildKilled;
+    });
+    if (killed) out.fit[name] = {last.memory, last.parallel, last.p, last.gomemlimit.has_value()};
   }
   return out;
 }
@@ -155,6 +197,11 @@ void RecordRun(MemoryHistory& history, const RunPeaks& peaks, std::string_view r
   for (const auto& [name, bytes] : peaks.build) {
     PackageHistory& p = history.packages[name];
     p.build = bytes;
+    p.last_seen = now;
+  }
+  for (const auto& [name, fit] : peaks.fit) {
+    PackageHistory& p = history.packages[name];
+    p.fit = fit;
     p.last_seen = now;
   }
   Trim(history);

@@ -8,12 +8,13 @@
 // them with kubectl.
 //
 // Per package it keeps the test binary's peak from each of the last kWindow runs that
-// passed it (with the run's uid, so recording the same run twice changes nothing), and
-// the largest build need seen. Planning uses the largest peak in the window: an OOM
-// kill costs a whole attempt, a few spare MiB cost nothing. Growth is judged against
-// the median of the window's other runs, so one noisy run neither raises nor lowers
-// the baseline, and a real step up becomes the new normal only after it has held for
-// half the window: until then a memory gate keeps failing on it, as a gate should.
+// passed it (with the run's uid, so recording the same run twice changes nothing), the
+// largest build need seen, and, for a package that passed only after an OOM kill, the
+// knobs it passed with (limit, -parallel, -p, GOMEMLIMIT; alone), so that the next run
+// starts it the way it fit instead of being killed again at the suite's defaults. Planning uses the largest peak in the
+// window: an OOM kill costs a whole attempt, a few spare MiB cost nothing. Growth is judged against the median of the
+// window's other runs, so one noisy run neither raises nor lowers the baseline, and a real step up becomes the new
+// normal only after it has held for half the window: until then a memory gate keeps failing on it, as a gate should.
 //
 // Bounded: at most kMaxPackages packages (least recently seen dropped first), kWindow
 // peaks each; about 200 bytes per package, 400 KiB at most, well under a ConfigMap's
@@ -46,7 +47,9 @@ struct RunPeak {
 struct PackageHistory {
   std::vector<RunPeak> test_run;       // oldest first, at most kWindow
   std::optional<policy::Bytes> build;  // the limit its build passed under after a build kill
-  std::string last_seen;               // RFC 3339, when a run last recorded it
+  // The knobs it last passed with after an OOM kill: the planner starts it that way.
+  std::optional<policy::FitKnobs> fit;
+  std::string last_seen;  // RFC 3339, when a run last recorded it
   friend bool operator==(const PackageHistory&, const PackageHistory&) = default;
 };
 
@@ -86,6 +89,9 @@ struct Growth {
 struct RunPeaks {
   std::map<std::string, policy::Bytes, std::less<>> test_run;
   std::map<std::string, policy::Bytes, std::less<>> build;
+  // For each package that passed after being OOM-killed in the run: the knobs of the
+  // attempt it passed in.
+  std::map<std::string, policy::FitKnobs, std::less<>> fit;
 };
 RunPeaks PeaksOf(const policy::AttemptLog& log);
 

@@ -18,7 +18,15 @@ struct Bin {
   std::vector<std::size_t> members;  // positions in the caller's package list
   std::vector<Bytes> needs;          // needs of the members with history
   bool solo = false;                 // a package too large to share
+  std::optional<FitKnobs> fit;       // a package planned the way it passed after a kill
 };
+
+// The limit for a package planned as it passed after a kill: what its peaks need with
+// headroom, but never more than the limit it is known to pass under.
+Bytes FitLimit(const FitKnobs& fit, Bytes need, const RunPolicy& policy) {
+  Bytes estimate = std::min(RoundUpLimit(Headroom(SaturatingAdd(kGoCommandOverhead, need))), fit.memory);
+  return std::clamp(estimate, policy.memory, policy.max_memory);
+}
 
 // How many test binaries (or compilers) can run at once in a shard, if known.
 std::optional<int> AtOnce(const RunPolicy& policy) {
@@ -143,6 +151,8 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
     if (it != history.packages.end()) {
       if (it->second.test_run) need = *it->second.test_run;
       if (it->second.build) need = std::max(need.value_or(0), *it->second.build);
+      // Passed after a kill with no peak measured: the limit it passed under is its need.
+      if (!need && it->second.fit) need = it->second.fit->memory;
     }
     if (need) {
       known.emplace_back(*need, i);
@@ -169,6 +179,22 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
 
   for (const auto& [need, package] : known) {
     const std::vector<Bytes> alone = {need};
+    if (const PackagePeaks& peaks = history.packages.find(packages[package])->second; peaks.fit) {
+      std::optional<std::size_t> empty;
+      for (std::size_t b = 0; b < bins.size() && !empty; ++b) {
+        if (bins[b].members.empty()) empty = b;
+      }
+      if (!empty && bins.size() < cap) {
+        bins.emplace_back();
+        empty = bins.size() - 1;
+      }
+      if (empty) {
+        bins[*empty].solo = true;
+        bins[*empty].fit = peaks.fit;
+        place(*empty, package, need);
+        continue;
+      }
+    }
     if (!FitsBudget(alone, at_once, policy)) {
       // Too large to share: an empty shard, a new one, or (at maxShards) the least harm.
       std::optional<std::size_t> empty;
@@ -215,6 +241,7 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
       }
     }
     bins[least].solo = false;
+    bins[least].fit.reset();
     place(least, package, need);
   }
 
@@ -235,6 +262,7 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
           if (fewest(b, *best)) best = b;
         }
         bins[*best].solo = false;
+        bins[*best].fit.reset();
       }
     }
     place(*best, package, std::nullopt);
@@ -251,7 +279,20 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
     plan.memory = LimitFor(bin.needs, at_once, policy);
     plan.parallel = policy.parallel;
     plan.p = policy.p;
-    if (known.empty()) {
+    if (bin.fit && bin.members.size() == 1) {
+      const FitKnobs& fit = *bin.fit;
+      plan.memory = FitLimit(fit, bin.needs.front(), policy);
+      // The lower of what it passed with and what the user asks for now.
+      if (fit.parallel) plan.parallel = std::min(*fit.parallel, policy.parallel.value_or(*fit.parallel));
+      if (fit.p) plan.p = std::min(*fit.p, policy.p.value_or(*fit.p));
+      if (fit.gomemlimit && policy.allow_gomemlimit) plan.gomemlimit = GoMemLimitFor(plan.memory, 1);
+      std::string knobs = FormatMemoryQuantity(fit.memory);
+      if (fit.parallel) knobs += " -parallel " + std::to_string(*fit.parallel);
+      if (fit.p) knobs += " -p " + std::to_string(*fit.p);
+      if (fit.gomemlimit) knobs += " with GOMEMLIMIT";
+      plan.reason = "own shard as it passed after an OOM kill in an earlier run (" + knobs + "); peak " +
+                    FormatMemoryApprox(bin.needs.front()) + " -> " + FormatMemoryQuantity(plan.memory);
+    } else if (known.empty()) {
       plan.reason = "round-robin share " + std::to_string(plan.index + 1) + " of " + std::to_string(wanted) +
                     " (no memory history); initial " + FormatMemoryQuantity(policy.memory);
     } else {

@@ -82,9 +82,20 @@ std::string AttemptLabel(int shard, int attempt);
 // What earlier runs measured for one package: the peak of its test binary and the
 // peak of its compile/link steps, each the process's own memory, without the go
 // command (which PlanShards adds once per shard as kGoCommandOverhead).
+// The knobs a package passed with after an OOM kill in an earlier run. The retry
+// policy isolates a killed package, so it passed alone in its shard with them.
+struct FitKnobs {
+  Bytes memory = 0;
+  std::optional<int> parallel;
+  std::optional<int> p;
+  bool gomemlimit = false;  // GOMEMLIMIT was set (to the share of the limit it had)
+  friend bool operator==(const FitKnobs&, const FitKnobs&) = default;
+};
+
 struct PackagePeaks {
   std::optional<Bytes> test_run;
   std::optional<Bytes> build;
+  std::optional<FitKnobs> fit;
 };
 
 struct History {
@@ -107,6 +118,11 @@ struct History {
 // gets a shard of its own (limit Headroom(100 MiB + peak), capped at maxMemory).
 // Packages without history go, in order, to the shard with the fewest packages and
 // add nothing to its estimate: the initial memory is what they would have had anyway.
+// A package that passed only after an OOM kill (PackagePeaks::fit) is planned the way
+// it passed, while maxShards allows: alone, with the -parallel, -p and GOMEMLIMIT it
+// passed with, and the limit it passed under, lowered to what its measured peaks need
+// with headroom when that is less (never below the initial memory); so a package that
+// needed -parallel 1 is not killed at -parallel 16 again on the next run.
 StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> packages, const RunPolicy& policy,
                                             const History& history);
 

@@ -38,6 +38,49 @@ TEST(History, PeaksOfTakesThePassingAttemptsPeakAndTheLimitABuildPassedUnderAfte
   EXPECT_EQ(p.test_run,
             (std::map<std::string, policy::Bytes, std::less<>>{{"x/leak", 330 * kMiB}, {"x/heavy", 5 * kMiB}}));
   EXPECT_EQ(p.build, (std::map<std::string, policy::Bytes, std::less<>>{{"x/heavy", 640 * kMiB}}));
+  // What made the killed packages fit; the others passed as planned and need nothing.
+  EXPECT_EQ(p.fit, (std::map<std::string, policy::FitKnobs, std::less<>>{{"x/heavy", {.memory = 640 * kMiB}},
+                                                                         {"x/leak", {.memory = 368 * kMiB}}}));
+}
+
+TEST(History, RemembersTheKnobsAPackagePassedWithAfterAKill) {
+  policy::AttemptLog log;
+  policy::PackageAttempt killed;
+  killed.memory = 256 * kMiB;
+  killed.parallel = 16;
+  killed.result = policy::PackageResult::kKilled;
+  policy::PackageAttempt passed = Passed(256 * kMiB, 180 * kMiB);
+  passed.parallel = 2;
+  passed.gomemlimit = 230 * kMiB;
+  log["x/spike"] = {killed, passed};
+  MemoryHistory h;
+  RecordRun(h, PeaksOf(log), "r1", "2026-12-04T10:00:00Z");
+  const policy::FitKnobs want{.memory = 256 * kMiB, .parallel = 2, .gomemlimit = true};
+  ASSERT_TRUE(h.packages["x/spike"].fit);
+  EXPECT_EQ(*h.packages["x/spike"].fit, want);
+  // Kept across the ConfigMap or file, and handed to the planner.
+  StatusOr<MemoryHistory> back = DecodeHistory(EncodeHistory(h));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, h);
+  policy::History planning = PlanningHistory(*back);
+  ASSERT_TRUE(planning.packages["x/spike"].fit);
+  EXPECT_EQ(*planning.packages["x/spike"].fit, want);
+  // A later run that passed it with no kill keeps what made it fit.
+  log["x/spike"] = {Passed(256 * kMiB, 170 * kMiB)};
+  RecordRun(h, PeaksOf(log), "r2", "2026-12-04T11:00:00Z");
+  EXPECT_EQ(*h.packages["x/spike"].fit, want);
+}
+
+TEST(History, DecodeDropsAFitThatDoesNotMakeSense) {
+  for (const char* fit : {R"({"memory":0})", R"({"memory":"1Gi"})", R"({"memory":1048576,"parallel":0})",
+                          R"({"memory":1048576,"p":-2})", R"({"memory":1048576,"gomemlimit":"yes"})", R"([1])"}) {
+    std::string text =
+        std::string(R"({"version":1,"packages":{"x/a":{"testRun":[{"run":"r","bytes":5}],"fit":)") + fit + "}}}";
+    StatusOr<MemoryHistory> h = DecodeHistory(text);
+    ASSERT_TRUE(h.ok()) << h.status() << fit;
+    EXPECT_FALSE(h->packages["x/a"].fit) << fit;
+    EXPECT_EQ(h->packages["x/a"].test_run.size(), 1u) << fit;
+  }
 }
 
 TEST(History, RecordingTheSameRunTwiceChangesNothing) {

@@ -289,6 +289,44 @@ TEST(PlanShardsTest, WithHistoryBinPacksUnderTheInitialMemory) {
   }
 }
 
+// A package that passed only after a kill starts the way it passed.
+TEST(PlanShardsTest, APackageThatPassedAfterAKillStartsAsItPassed) {
+  RunPolicy policy = Policy();
+  policy.memory = 256 * kMiB;
+  policy.max_memory = 1 * kGiB;
+  policy.parallel = 16;
+  policy.p = {};
+  History history = Peaks({{"x/spike", 150 * kMiB}, {"x/gc", 300 * kMiB}, {"x/a", 10 * kMiB}});
+  history.packages["x/spike"].fit = FitKnobs{.memory = 256 * kMiB, .parallel = 1};
+  history.packages["x/gc"].fit = FitKnobs{.memory = 336 * kMiB, .gomemlimit = true};
+  StatusOr<std::vector<ShardPlan>> plans = PlanShards(Names({"x/a", "x/b", "x/gc", "x/spike"}), policy, history);
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  ASSERT_EQ(plans->size(), 3u);
+  const ShardPlan& gc = (*plans)[0];
+  EXPECT_EQ(gc.packages, Names({"x/gc"}));
+  // Its peaks with headroom would ask for more than it is known to pass under.
+  EXPECT_EQ(gc.memory, 336 * kMiB);
+  EXPECT_EQ(gc.gomemlimit, GoMemLimitFor(336 * kMiB, 1));
+  EXPECT_EQ(gc.parallel, 16);
+  EXPECT_THAT(gc.reason,
+              HasSubstr("own shard as it passed after an OOM kill in an earlier run (336Mi with GOMEMLIMIT)"));
+  const ShardPlan& spike = (*plans)[1];
+  EXPECT_EQ(spike.packages, Names({"x/spike"}));
+  EXPECT_EQ(spike.parallel, 1);
+  EXPECT_EQ(spike.memory, 256 * kMiB);
+  EXPECT_FALSE(spike.gomemlimit);
+  EXPECT_EQ((*plans)[2].packages, Names({"x/a", "x/b"}));
+  EXPECT_EQ((*plans)[2].parallel, 16);
+
+  // With no shard to spare it is packed like any measured package.
+  policy.max_shards = 1;
+  plans = PlanShards(Names({"x/a", "x/spike"}), policy, history);
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  ASSERT_EQ(plans->size(), 1u);
+  EXPECT_EQ((*plans)[0].packages, Names({"x/a", "x/spike"}));
+  EXPECT_EQ((*plans)[0].parallel, 16);
+}
+
 TEST(PlanShardsTest, IsDeterministic) {
   std::vector<std::string> packages = Names({"a", "b", "c", "d", "e", "f"});
   History history = Peaks({{"a", 300 * kMiB}, {"b", 20 * kMiB}, {"c", 700 * kMiB}, {"d", 20 * kMiB}});
