@@ -47,17 +47,43 @@ func init() {
 	go zzGotestrunHeapLoop(zzGotestrunHeapDir, zzGotestrunHeapInterval)
 }
 
+// zzGotestrunHeapSentinel is garbage as soon as it is made; its finalizer runs after
+// the GC cycle that found it so, tells the loop, and makes the next one. Large enough
+// not to share a tiny-allocator block, whose finalizers run late.
+type zzGotestrunHeapSentinel struct{ _ [64]byte }
+
+func zzGotestrunHeapWatchGc(zzGotestrunHeapGc chan struct{}) {
+	zzGotestrunHeapRuntime.SetFinalizer(&zzGotestrunHeapSentinel{}, func(*zzGotestrunHeapSentinel) {
+		select {
+		case zzGotestrunHeapGc <- struct{}{}:
+		default:
+		}
+		zzGotestrunHeapWatchGc(zzGotestrunHeapGc)
+	})
+}
+
 // zzGotestrunHeapLoop is the one goroutine; the tickers are never stopped because the
-// goroutine ends with the process. Besides every interval, it takes a profile when the
-// agent asks for one by making the file snapshot-now, as the cgroup begins to thrash at
-// its limit; removing a file that is not there is one cheap system call.
+// goroutine ends with the process. Besides every interval, it takes a profile after a
+// GC when none was taken for a quarter of the interval (so the first comes at the
+// first GC, not an interval in: a binary killed early still leaves its goroutine and
+// heap counts), and when the agent asks for one by making the file snapshot-now, as
+// the cgroup begins to thrash at its limit; removing a file that is not there is one
+// cheap system call.
 func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration) {
 	zzGotestrunHeapTicker := zzGotestrunHeapTime.NewTicker(zzGotestrunHeapInterval)
 	zzGotestrunHeapPoll := zzGotestrunHeapTime.NewTicker(200 * zzGotestrunHeapTime.Millisecond)
 	zzGotestrunHeapRequest := zzGotestrunHeapFilepath.Join(zzGotestrunHeapDir, "snapshot-now")
+	zzGotestrunHeapGc := make(chan struct{}, 1)
+	zzGotestrunHeapWatchGc(zzGotestrunHeapGc)
+	var zzGotestrunHeapLast zzGotestrunHeapTime.Time
 	for zzGotestrunHeapSeq := 1; ; zzGotestrunHeapSeq++ {
 		select {
 		case <-zzGotestrunHeapTicker.C:
+		case <-zzGotestrunHeapGc:
+			if !zzGotestrunHeapLast.IsZero() && zzGotestrunHeapTime.Since(zzGotestrunHeapLast) < zzGotestrunHeapInterval/4 {
+				zzGotestrunHeapSeq--
+				continue
+			}
 		case <-zzGotestrunHeapPoll.C:
 			if zzGotestrunHeapOs.Remove(zzGotestrunHeapRequest) != nil {
 				zzGotestrunHeapSeq--
@@ -65,6 +91,7 @@ func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGo
 			}
 		}
 		zzGotestrunHeapSnapshot(zzGotestrunHeapDir, zzGotestrunHeapSeq)
+		zzGotestrunHeapLast = zzGotestrunHeapTime.Now()
 	}
 }
 
