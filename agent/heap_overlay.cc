@@ -64,9 +64,9 @@ func zzGotestrunHeapWatchGc(zzGotestrunHeapGc chan struct{}) {
 
 // zzGotestrunHeapLoop is the one goroutine; the tickers are never stopped because the
 // goroutine ends with the process. Besides every interval, it takes a profile after a
-// GC when none was taken for a quarter of the interval (so the first comes at the
-// first GC, not an interval in: a binary killed early still leaves its goroutine and
-// heap counts), and when the agent asks for one by making the file snapshot-now, as
+// GC when none was taken for a quarter of the interval: the first comes at the first
+// GC, not an interval in, and a binary killed early still leaves its goroutine and
+// heap counts; and when the agent asks for one by making the file snapshot-now, as
 // the cgroup begins to thrash at its limit; removing a file that is not there is one
 // cheap system call.
 func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration) {
