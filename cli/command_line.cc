@@ -43,6 +43,9 @@ const char kUsage[] =
     "                      kernel thrashes (refaults, major faults, memory pressure) for D,\n"
     "                      and retry it as after an OOM kill (default 10s, 2s to 10m)\n"
     "  --no-memory-stall   let such an attempt crawl until it ends or times out\n"
+    "  --machine-memory Q  the most the limits of the shards running at once may add up\n"
+    "                      to (default: the memory available to this process); at most\n"
+    "                      one shard per CPU runs at once\n"
     "\n"
     "The run folder holds run.yaml, status.yaml (the status the operator would write),\n"
     "the evidence of every shard attempt (s<i>/a<k>/), report.html and junit.xml. Each\n"
@@ -130,6 +133,7 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
       {"--help", false},
       {"--memory-stall-after", true},
       {"--no-memory-stall", false},
+      {"--machine-memory", true},
       {"-h", false},
   };
   bool help = false;
@@ -153,6 +157,7 @@ StatusOr<Command> ParseRun(std::span<const std::string> args) {
         else if (name == "--no-history") f.no_history = true;
         else if (name == "--memory-stall-after") f.memory_stall_after = value;
         else if (name == "--no-memory-stall") f.no_memory_stall = true;
+        else if (name == "--machine-memory") f.machine_memory = value;
         else help = true;
         return Status::Ok();
       },

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "core/evidence/evidence.h"
@@ -110,6 +111,7 @@ class Runner final : public engine::RunDriver {
   struct Process {
     std::thread thread;
     std::string started_at;
+    std::uint64_t limit = 0;                  // a shard attempt's memory limit
     std::optional<StatusOr<ProcessEnd>> end;  // set by the thread, under mu_
   };
 
@@ -142,6 +144,8 @@ class Runner final : public engine::RunDriver {
   bool changed_ = false;
   std::optional<Process> listing_;
   std::map<std::pair<int, int>, Process> attempts_;  // by shard and attempt
+  std::set<std::pair<int, int>> waiting_;            // planned, waiting for room on the machine
+  int launched_ = 0;                                 // attempts started so far
 };
 
 Status Runner::Save() {
@@ -230,8 +234,27 @@ void Runner::OnPlanned(std::size_t packages, const std::vector<policy::ShardPlan
 }
 
 Status Runner::StartAttempt(const policy::ShardPlan& plan) {
+  if (attempts_.contains({plan.index, plan.attempt})) return Status::Ok();
+  // Left unstarted while the machine has no room: the run loop offers it again at its
+  // next step, after an attempt ends (machine_budget.h).
+  std::vector<std::uint64_t> running;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [key, process] : attempts_) {
+      if (!process.end) running.push_back(process.limit);
+    }
+  }
+  if (!MayStart(run_.budget, running, plan.memory)) {
+    if (waiting_.insert({plan.index, plan.attempt}).second) {
+      progress_.Note(policy::AttemptLabel(plan.index, plan.attempt) + " (" + policy::FormatMemoryQuantity(plan.memory) +
+                     ") waits: " + std::to_string(running.size()) + " shard(s) running, within " + run_.budget.source);
+    }
+    return Status::Ok();
+  }
+  waiting_.erase({plan.index, plan.attempt});
+  ++launched_;
   auto [it, inserted] = attempts_.try_emplace({plan.index, plan.attempt});
-  if (!inserted) return Status::Ok();
+  it->second.limit = plan.memory;
   progress_.AttemptStarted(plan, plan.reason);
   const std::string dir = folder_.attempt_dir(plan.index, plan.attempt);
   Launch(it->second, [this, plan, dir] {
@@ -324,10 +347,12 @@ StatusOr<RunEnd> Runner::Run() {
       progress_.Finish();
       return saved.Annotate("write the status");
     }
+    const int launched = launched_;
     for (const policy::ShardPlan& plan : *to_start) GTR_RETURN_IF_ERROR(StartAttempt(plan));
     if (status_.settled()) break;
-    // Attempts just started are noted as running by the next step.
-    if (to_start->empty()) WaitForChange();
+    // Attempts just started are noted as running by the next step; attempts left
+    // waiting for room are offered again once something ends.
+    if (launched_ == launched) WaitForChange();
   }
   // Settled with attempts still running cannot happen (the policy settles when none
   // run), but no thread may outlive the run.

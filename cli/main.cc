@@ -103,6 +103,7 @@ int Run(const cli::RunFlags& flags) {
                   "): limits are enforced by watching each attempt's RSS, and a kill at the limit is ours, "
                   "not the kernel's");
   }
+  run->budget = cli::ReadMachineBudget(run->machine_memory);
   cli::SandboxExecutor executor(
       sandbox, {.agent = *agent_path, .module_dir = run->module_dir, .spec = run->spec, .env = run->env});
   StatusOr<cli::RunEnd> end = cli::RunLocally(*run, executor, progress, [] { return g_stop.load(); });

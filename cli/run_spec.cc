@@ -268,6 +268,15 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
                         " is not enforced here; GOMAXPROCS=" + std::to_string(procs) + " stands in for it");
   }
   run.use_history = !flags.no_history;
+  if (flags.machine_memory) {
+    StatusOr<policy::Bytes> bytes = policy::ParseMemoryQuantity(*flags.machine_memory);
+    if (!bytes.ok() || *bytes == 0) {
+      return InvalidArgumentError("--machine-memory " + *flags.machine_memory +
+                                  ": not a memory quantity above 0 (e.g. 8Gi): " +
+                                  (bytes.ok() ? std::string("it is 0") : bytes.status().message()));
+    }
+    run.machine_memory = *bytes;
+  }
   run.object = std::move(object);
   return run;
 }

@@ -19,6 +19,7 @@
 // Flags given with -f override the manifest's fields (packages, memory, ...).
 #pragma once
 
+#include <climits>
 #include <chrono>
 #include <istream>
 #include <optional>
@@ -27,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/machine_budget.h"
 #include "core/api/gotestrun.h"
 #include "base/status.h"
 
@@ -47,6 +49,7 @@ struct RunFlags {
   std::optional<std::string> p;                   // --p
   std::optional<std::string> max_attempts;        // --max-attempts
   std::optional<std::string> memory_stall_after;  // --memory-stall-after (default 10s)
+  std::optional<std::string> machine_memory;      // --machine-memory (default: what is available)
   std::string name;                               // --name; default: the module folder's name and a timestamp
   std::string out;                                // --out: the run folder
   std::string agent;                              // --agent: gotestrun-agent
@@ -73,6 +76,11 @@ struct LocalRun {
   // Plan from the module's memory history and record this run's peaks in it
   // (local/history_file.h); --no-history plans as a first run and leaves it alone.
   bool use_history = true;
+  // --machine-memory: the most the running shards' limits may add up to; unset: what
+  // this machine and this process's cgroup have available (machine_budget.h).
+  std::optional<std::uint64_t> machine_memory;
+  // The bound on shards running at once; unbounded until the caller reads the machine's.
+  MachineBudget budget{.memory_bytes = UINT64_MAX, .go_commands = INT_MAX, .source = "unbounded"};
 };
 
 // The largest manifest -f reads, from a file or stdin: a GoTestRun is a few KB, and

@@ -43,6 +43,7 @@ class FakeExecutor : public AttemptExecutor {
   std::set<std::string> failing;
   int list_exit_code = 0;
   bool block_until_stop = false;
+  std::chrono::milliseconds hold{0};  // how long each attempt runs
 
   std::atomic<int> started{0};
   std::atomic<int> running{0};
@@ -76,6 +77,7 @@ class FakeExecutor : public AttemptExecutor {
     while (now > seen && !most_at_once.compare_exchange_weak(seen, now)) {
     }
     ++started;
+    std::this_thread::sleep_for(hold);
     ProcessEnd end;
     evidence::AttemptLayout layout(dir);
     EXPECT_TRUE(layout.Create().ok());
@@ -347,6 +349,32 @@ TEST_F(RunnerTest, ARunFolderIsNeverReused) {
   Progress progress(ProgressStyle::kLines, null_);
   StatusOr<RunEnd> again = RunLocally(run, fake_, progress, [] { return false; });
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
+}
+
+// Shards at once are bounded by the machine: the sum of running limits, and one go
+// command per CPU.
+TEST_F(RunnerTest, ShardsAtOnceStayWithinTheMachinesBudget) {
+  fake_.packages = {"ex/a", "ex/b", "ex/c", "ex/d"};
+  fake_.needs.clear();
+  fake_.hold = std::chrono::milliseconds(100);
+  auto run_with = [&](const std::string& name, MachineBudget budget) {
+    fake_.most_at_once = 0;
+    RunFlags f;
+    f.module_dir = module_;
+    f.name = name;
+    f.memory = "256Mi";
+    f.shards = "4";
+    f.no_history = true;
+    StatusOr<LocalRun> run = ResolveRun(f, std::nullopt, "/", std::chrono::system_clock::now());
+    EXPECT_TRUE(run.ok()) << run.status();
+    run->budget = std::move(budget);
+    RunEnd end = Run(*run);
+    EXPECT_EQ(end.run["status"]["phase"], "Succeeded") << end.run["status"].dump(2);
+    return fake_.most_at_once.load();
+  };
+  EXPECT_EQ(run_with("unbounded", LocalRun{}.budget), 4);
+  EXPECT_EQ(run_with("memory", {.memory_bytes = 600 * kMiB, .go_commands = 8, .source = "600Mi"}), 2);
+  EXPECT_EQ(run_with("cpus", {.memory_bytes = UINT64_MAX, .go_commands = 3, .source = "3 CPUs"}), 3);
 }
 
 }  // namespace
