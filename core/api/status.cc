@@ -173,6 +173,9 @@ RunStatus DecodeStatus(const json& j) {
     return DiagnosisEntry{Str(d, "package"),      Str(d, "phase"),  Str(d, "cause"),   Str(d, "summary"),
                           Strings(d, "evidence"), Str(d, "action"), Str(d, "attempt"), Str(d, "verdict")};
   });
+  s.warnings = Objects<RiskWarning>(j, "warnings", [](const json& w) {
+    return RiskWarning{Str(w, "package"), Str(w, "kind"), Str(w, "message"), Str(w, "attempt")};
+  });
   if (const json& log = Field(j, "retryLog"); log.is_object()) {
     for (const auto& [pkg, list] : log.items()) {
       if (!list.is_array()) continue;
@@ -259,6 +262,16 @@ json EncodeStatus(const RunStatus& s) {
       diagnosis.push_back(std::move(e));
     }
     j["diagnosis"] = std::move(diagnosis);
+  }
+  if (!s.warnings.empty()) {
+    json warnings = json::array();
+    for (const RiskWarning& w : s.warnings) {
+      json e = {{"package", w.package}, {"kind", w.kind}};
+      Put(e, "message", w.message);
+      Put(e, "attempt", w.attempt);
+      warnings.push_back(std::move(e));
+    }
+    j["warnings"] = std::move(warnings);
   }
   if (!s.retry_log.empty()) {
     json log = json::object();

@@ -88,6 +88,16 @@ struct DiagnosisEntry {
   friend bool operator==(const DiagnosisEntry&, const DiagnosisEntry&) = default;
 };
 
+// status.warnings[]: a package that passed but is at risk of an OOM kill next time.
+struct RiskWarning {
+  std::string package;
+  std::string kind;  // NearLimit, LeakAcrossTests, GoroutineLeak
+  std::string message;
+  std::string attempt;
+
+  friend bool operator==(const RiskWarning&, const RiskWarning&) = default;
+};
+
 // status.retryLog[<package>][]: the retry policy's record of one attempt of a package.
 struct RetryLogEntry {
   int shard = 0;
@@ -118,6 +128,7 @@ struct RunStatus {
   std::vector<PackageStatus> packages;
   std::vector<ShardStatus> shards;
   std::vector<DiagnosisEntry> diagnosis;
+  std::vector<RiskWarning> warnings;
   std::map<std::string, std::vector<RetryLogEntry>> retry_log;  // by import path
   std::string message;
 

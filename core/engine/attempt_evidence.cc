@@ -1,6 +1,7 @@
 #include "core/engine/attempt_evidence.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -114,6 +115,42 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
     d.evidence = named->evidence;
     if (!named->missing.empty()) d.evidence.push_back("missing: " + named->missing);
     ev.diagnoses.push_back(std::move(d));
+  }
+}
+
+// Packages that passed but are at risk: near their limit, or with a leak pattern in
+// their evidence (diagnosis/cause names one for a package that passed only when the
+// pattern is clear), so the leak is found before it becomes an OOM kill.
+void FindRisks(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptFindings& ev) {
+  const bool alone = plan.packages.size() == 1;
+  for (const policy::PackageOutcome& po : ev.outcome.packages) {
+    if (po.result != policy::PackageResult::kPassed || plan.memory == 0) continue;
+    // Alone, everything in the shard's cgroup was for it: the go command, its build,
+    // its binary. Beside others, only its binary's own peak is its own.
+    std::optional<std::uint64_t> used = po.peak;
+    if (alone && ev.peak) used = std::max(used.value_or(0), *ev.peak);
+    if (used && *used >= plan.memory / 100 * kNearLimitPercent) {
+      const double percent = 100.0 * static_cast<double>(*used) / static_cast<double>(plan.memory);
+      char figure[32];
+      std::snprintf(figure, sizeof figure, "%.1f%%", percent);
+      ev.at_risk.push_back({po.package, "NearLimit",
+                            "passed at " + policy::FormatMemoryApprox(*used) + " of its " +
+                                policy::FormatMemoryQuantity(plan.memory) + " limit (" + figure + ")" +
+                                (alone ? "" : ", its test binary's own peak beside other packages") +
+                                "; give it more room before it is killed"});
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(evidence::AttemptLayout(attempt_dir).heap_dir(po.package), ec)) continue;
+    cause::ReadOptions options;
+    options.result = policy::PackageResult::kPassed;
+    StatusOr<cause::PackageSignals> signals = cause::ReadPackageSignals(attempt_dir, po.package, options);
+    if (!signals.ok()) continue;
+    if (!signals->limit_bytes) signals->limit_bytes = plan.memory;
+    std::optional<cause::Diagnosis> named = cause::Classify(*signals);
+    if (!named) continue;
+    if (named->cause == policy::Cause::kLeakAcrossTests || named->cause == policy::Cause::kGoroutineLeak) {
+      ev.at_risk.push_back({po.package, std::string(policy::CauseName(named->cause)), named->summary.substr(0, 1024)});
+    }
   }
 }
 
@@ -308,6 +345,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
   Diagnose(attempt_dir, plan, ev);
   AddStallEvidence(ev);
+  FindRisks(attempt_dir, plan, ev);
 
   int exit_code = end.exit_code.value_or(-1);
   const std::string killed_how = end.killed_at_limit

@@ -40,6 +40,19 @@ struct PackageDiagnosis {
   std::vector<std::string> evidence;  // the figures behind it, one line each
 };
 
+// A package that passed but is at risk of an OOM kill on a later run (status.warnings):
+// NearLimit, LeakAcrossTests or GoroutineLeak.
+struct RiskFinding {
+  std::string package;
+  std::string kind;
+  std::string message;
+  friend bool operator==(const RiskFinding&, const RiskFinding&) = default;
+};
+
+// A pass at or above this share of the limit is one small change (a test added, a
+// dependency's buffer grown, a busier CI node's GC timing) from a kill.
+inline constexpr int kNearLimitPercent = 90;
+
 // What the evidence of one attempt says (the report's AttemptFindings is the files
 // themselves, read for people).
 struct AttemptFindings {
@@ -60,6 +73,8 @@ struct AttemptFindings {
   // record from result.json) or by the local sandbox (package empty). Its outcome in
   // status is "MemoryStall"; the policy sees the package as killed.
   std::optional<evidence::MemoryStallRecord> memory_stall;
+  // Packages that passed in it but are at risk, by package.
+  std::vector<RiskFinding> at_risk;
 };
 
 // `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its

@@ -167,6 +167,15 @@ const api::DiagnosisEntry* DiagnosisOf(const api::RunStatus& status, const std::
   return found;
 }
 
+// Packages that passed but are at risk of an OOM kill next time.
+void AppendWarnings(std::string& out, const api::RunStatus& status) {
+  if (status.warnings.empty()) return;
+  out += "\nAt risk (passed):\n";
+  for (const api::RiskWarning& w : status.warnings) {
+    out += "  " + w.package + "  " + w.kind + (w.message.empty() ? "" : ": " + w.message) + "\n";
+  }
+}
+
 }  // namespace
 
 std::string DescribeRun(const json& run) {
@@ -233,6 +242,8 @@ std::string DescribeRun(const json& run) {
     for (const api::DiagnosisEntry& d : status.diagnosis) AppendDiagnosis(out, d, "  ");
   }
 
+  AppendWarnings(out, status);
+
   if (!status.conditions.empty()) {
     out += "\nConditions:\n";
     for (const api::Condition& c : status.conditions) {
@@ -273,6 +284,7 @@ std::string SummarizeRun(const json& run) {
     if (!diagnosed.contains(d.package)) AppendDiagnosis(rest, d, "  ");
   }
   if (!rest.empty()) out += "\nDiagnosis:\n" + rest;
+  AppendWarnings(out, status);
   if (!status.phase.empty()) out += "\n" + status.phase + (status.message.empty() ? "" : ": " + status.message) + "\n";
   return out;
 }

@@ -64,7 +64,7 @@ AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const Attem
 // The peaks of a settled run go into the memory history; what grew, if it was consulted.
 std::optional<std::vector<Growth>> RememberPeaks(const RunProgress& progress, RunDriver& driver) {
   RunPeaks peaks = PeaksOf(progress.log);
-  if (peaks.test_run.empty() && peaks.build.empty()) return std::nullopt;
+  if (peaks.test_run.empty() && peaks.build.empty() && peaks.fit.empty()) return std::nullopt;
   StatusOr<std::optional<std::vector<Growth>>> growth = driver.RecordHistory(peaks);
   if (growth.ok()) return *std::move(growth);
   // The run's own result stands; only the next plan is worse for it.
@@ -107,6 +107,7 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
         break;
       case Progressing::kEnded: {
         AttemptFindings ev = RecordEnded(progress, a, o, driver);
+        if (!o.stopped) NoteRisks(status, ev, a.pod);
         driver.OnAttemptEnded(a, ev);
         finished.push_back(std::move(ev.outcome));
         break;
@@ -124,6 +125,7 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
     driver.OnDecided(*step);
     if (step->state != policy::RunState::kRunning) {
       std::optional<std::vector<Growth>> growth = RememberPeaks(progress, driver);
+      NoteAtRiskCondition(status, run.generation, driver.Now());
       Settled settled = SettleRun(status, step->state, step->summary, growth, run.spec.growth_threshold_percent,
                                   run.spec.fail_on_growth, run.generation, driver.Now());
       driver.OnSettled(settled);

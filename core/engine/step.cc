@@ -1,6 +1,7 @@
 #include "core/engine/step.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/policy/plan.h"
 #include "core/policy/quantity.h"
@@ -63,6 +64,41 @@ StatusOr<Step> Advance(const policy::RunPolicy& policy, const std::string& run,
   for (const policy::ShardPlan& p : decision->shards) AddAttempt(progress, p, run);
   return Step{std::move(decision->shards), std::move(decision->verdicts), decision->state,
               std::move(decision->summary)};
+}
+
+void NoteRisks(api::RunStatus& status, const AttemptFindings& evidence, const std::string& attempt) {
+  for (const RiskFinding& r : evidence.at_risk) {
+    auto it = std::find_if(status.warnings.begin(), status.warnings.end(),
+                           [&](const api::RiskWarning& w) { return w.package == r.package && w.kind == r.kind; });
+    api::RiskWarning w{r.package, r.kind, r.message, attempt};
+    if (it != status.warnings.end()) {
+      *it = std::move(w);
+    } else if (status.warnings.size() < kMaxWarnings) {
+      status.warnings.push_back(std::move(w));
+    }
+  }
+}
+
+void NoteAtRiskCondition(api::RunStatus& status, std::int64_t generation, const std::string& now) {
+  if (status.warnings.empty()) {
+    api::SetCondition(status, "AtRisk", "False", "NoPackageAtRisk",
+                      "no package that passed came within " + std::to_string(100 - kNearLimitPercent) +
+                          "% of its limit or showed a leak pattern",
+                      generation, now);
+    return;
+  }
+  std::set<std::string> packages;
+  for (const api::RiskWarning& w : status.warnings) packages.insert(w.package);
+  std::string message = std::to_string(packages.size()) + " package(s) passed but are at risk of an OOM kill:";
+  std::size_t shown = 0;
+  for (const api::RiskWarning& w : status.warnings) {
+    if (++shown > 10) {
+      message += " ...";
+      break;
+    }
+    message += (shown == 1 ? " " : "; ") + w.package + " (" + w.kind + ")";
+  }
+  api::SetCondition(status, "AtRisk", "True", "PackagesAtRisk", message, generation, now);
 }
 
 void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt) {

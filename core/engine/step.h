@@ -31,6 +31,12 @@ void RecordEnd(AttemptRecord& attempt, const AttemptFindings& evidence, const st
 
 // Keeps the diagnoses of a finished attempt (named `attempt`), replacing a package's
 // earlier one: a later attempt, often with the package alone, sees it more clearly.
+// Adds the attempt's at-risk packages to status.warnings (one per package and kind,
+// the latest kept; at most kMaxWarnings).
+inline constexpr std::size_t kMaxWarnings = 1000;
+void NoteRisks(api::RunStatus& status, const AttemptFindings& evidence, const std::string& attempt);
+// Condition AtRisk: True with the packages when status.warnings has any, else False.
+void NoteAtRiskCondition(api::RunStatus& status, std::int64_t generation, const std::string& now);
 void NoteDiagnoses(RunProgress& progress, const AttemptFindings& evidence, const std::string& attempt);
 
 // What the retry policy decided for the attempts that just finished.

@@ -61,6 +61,7 @@ RunStatus Full() {
                          "DoesNotFit: killed alone at 288Mi",
                          "run-s1-a2",
                          "killed alone at 288Mi"});
+  s.warnings.push_back({"x/a", "NearLimit", "peak 255Mi of its 256Mi limit (99.6%)", "run-s0-a1"});
   s.retry_log["x/big"].push_back(
       {1, 2, 288u << 20, 2, 1, 230u << 20, 288u << 20, "killed", "test-run", "LargeTest", true, "DoesNotFit"});
   s.message = "x/big did not fit";
@@ -109,10 +110,11 @@ TEST(StatusCodec, EveryFieldWrittenIsInTheCrdWithItsType) {
   ExpectDeclared(encoded, schema, "status");
   // Every member of the structs is written: a field added to them without its
   // encoding (or its CRD entry) shows up here.
-  EXPECT_EQ(encoded.size(), 13u);
+  EXPECT_EQ(encoded.size(), 14u);
   EXPECT_EQ(encoded["shards"][0]["attempts"][0].size(), 14u);
   EXPECT_EQ(encoded["packages"][0].size(), 6u);
   EXPECT_EQ(encoded["diagnosis"][0].size(), 8u);
+  EXPECT_EQ(encoded["warnings"][0].size(), 4u);
   EXPECT_EQ(encoded["retryLog"]["x/big"][0].size(), 12u);
   EXPECT_EQ(encoded["conditions"][0].size(), 6u);
 }

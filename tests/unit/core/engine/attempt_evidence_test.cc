@@ -86,5 +86,27 @@ TEST_F(ContainerKillEvidenceTest, OneBinaryRunningIsTheOneKilled) {
   EXPECT_FALSE(ev.outcome.packages[0].running_at_kill);
 }
 
+// A package that passed close to its limit is named at risk; one with room is not.
+TEST_F(ContainerKillEvidenceTest, APassNearTheLimitIsAtRisk) {
+  evidence::AttemptResult r;
+  r.limit_bytes = 256u << 20;
+  r.peak_bytes = 200u << 20;
+  r.packages = {
+      {.package = "example.com/a",
+       .outcome = gotest::PackageOutcome::kPass,
+       .binary = evidence::BinaryEnd{.exit_code = 0, .max_rss_bytes = 240u << 20}},
+      {.package = "example.com/b",
+       .outcome = gotest::PackageOutcome::kPass,
+       .binary = evidence::BinaryEnd{.exit_code = 0, .max_rss_bytes = 100u << 20}},
+  };
+  ASSERT_TRUE(WriteFileAtomic(layout().result(), evidence::EncodeAttemptResult(r)).ok());
+  plan_.packages = {"example.com/a", "example.com/b"};
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 0});
+  ASSERT_EQ(ev.at_risk.size(), 1u);
+  EXPECT_EQ(ev.at_risk[0].package, "example.com/a");
+  EXPECT_EQ(ev.at_risk[0].kind, "NearLimit");
+  EXPECT_THAT(ev.at_risk[0].message, HasSubstr("of its 256Mi limit (93.8%)"));
+}
+
 }  // namespace
 }  // namespace gotestrun::engine
