@@ -27,6 +27,18 @@ using sandbox::Subprocess;
 const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 const bool kInstalled = (ClusterEnvironment::Install({.controller_manager = true}), true);
 
+// The host's go build cache. The test node runs Pods as host processes, and the Pods
+// give the go command a cache of their own in an emptyDir unless the spec names one:
+// without this every attempt would build the standard library again, inside its
+// memory limit, and the fixtures' peaks (tests/fixtures/memory/README.md) assume a
+// warm cache.
+std::string HostGoCache() {
+  if (const char* c = std::getenv("GOCACHE"); c != nullptr && *c != '\0') return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') return std::string(x) + "/go-build";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "/root") + "/.cache/go-build";
+}
+
 class GoTestRunE2e : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -67,21 +79,23 @@ class GoTestRunE2e : public ::testing::Test {
 
   Json Run(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
            const std::string& max_memory) {
-    return {
-        {"apiVersion", "gotestrun.dev/v1alpha1"},
-        {"kind", "GoTestRun"},
-        {"metadata", {{"name", name}, {"namespace", ns_}}},
-        {"spec",
-         {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-          {"image", "golang:1.26"},
-          {"packages", packages},
-          // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-          {"goTest",
-           {{"parallel", 2},
-            {"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}, {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
-          {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
-          {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-          {"profiling", {{"heapInterval", "500ms"}}}}}};
+    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
+            {"kind", "GoTestRun"},
+            {"metadata", {{"name", name}, {"namespace", ns_}}},
+            {"spec",
+             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+              {"image", "golang:1.26"},
+              {"packages", packages},
+              // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
+              {"goTest",
+               {{"parallel", 2},
+                {"env",
+                 {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                  {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
+                  {{"name", "GOCACHE"}, {"value", HostGoCache()}}}}}},
+              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
+              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+              {"profiling", {{"heapInterval", "500ms"}}}}}};
   }
 
   Json WaitForEnd(const std::string& name) {
