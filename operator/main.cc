@@ -14,6 +14,7 @@
 #include "base/version.h"
 #include "controllers/argo/workflow_stop.h"
 #include "controllers/gotestrun/reconciler.h"
+#include "controllers/gotestrun/run_metrics.h"
 #include "controllers/gotestrun/watches.h"
 #include "controllers/tekton/reconciler.h"
 #include "kube/runtime/leader_election.h"
@@ -60,21 +61,35 @@ int main(int argc, char** argv) {
   if (!flags.agent_image.empty()) options.pods.agent_image = flags.agent_image;
   if (!flags.agent_path.empty()) options.pods.agent_path = flags.agent_path;
 
-  const std::string ns = flags.watch_namespaces.empty() ? std::string() : flags.watch_namespaces.front();
-  runtime::WatcherOptions run_watch;
-  run_watch.ns = ns;
-  runtime::Informer runs(**client, controllers::kGoTestRuns, run_watch);
-  runtime::Informer pods(**client, kube::ResourceType::Pods(), controllers::RunPodWatch(ns));
+  // One informer per watched namespace, each kind read through one view of them all;
+  // no namespaces: one informer for the whole cluster.
+  const std::vector<std::string> namespaces =
+      flags.watch_namespaces.empty() ? std::vector<std::string>{""} : flags.watch_namespaces;
+  std::vector<std::unique_ptr<runtime::Informer>> owned;
+  auto informers = [&](const kube::ResourceType& type, auto watch_of) {
+    std::vector<runtime::Informer*> of_type;
+    for (const std::string& ns : namespaces) {
+      of_type.push_back(owned.emplace_back(std::make_unique<runtime::Informer>(**client, type, watch_of(ns))).get());
+    }
+    return runtime::Informers(std::move(of_type));
+  };
+  auto in_namespace = [](const std::string& ns) {
+    runtime::WatcherOptions o;
+    o.ns = ns;
+    return o;
+  };
+  const runtime::Informers runs = informers(controllers::kGoTestRuns, in_namespace);
+  const runtime::Informers pods = informers(kube::ResourceType::Pods(), controllers::RunPodWatch);
   controllers::ClusterObjects objects(**client, runs, pods);
   controllers::GoTestRunReconciler reconciler(objects, objects, objects, options);
   runtime::Controller controller("gotestrun", reconciler, flags.workers);
   controllers::WatchRunsAndPods(controller, runs, pods);
+  controllers::ExportRunPhases([runs] { return runs.List(); });
 
   // GoTestRun as a Tekton custom task, and Argo Workflows' stop, where Tekton or Argo is
   // installed (its CRD is served); otherwise their informers would never sync.
   // Installing either later takes an operator restart.
   struct Extension {
-    std::unique_ptr<runtime::Informer> informer;
     std::unique_ptr<runtime::Reconciler> reconciler;
     std::unique_ptr<runtime::Controller> controller;
   };
@@ -86,17 +101,17 @@ int main(int argc, char** argv) {
   };
   if (served("tekton.dev/v1beta1 CustomRuns", controllers::tekton::CustomRunsServed(**client))) {
     Extension& e = extensions.emplace_back();
-    e.informer = std::make_unique<runtime::Informer>(**client, controllers::tekton::kCustomRuns, run_watch);
-    e.reconciler = std::make_unique<controllers::tekton::CustomRunReconciler>(**client, *e.informer, runs);
+    const runtime::Informers custom_runs = informers(controllers::tekton::kCustomRuns, in_namespace);
+    e.reconciler = std::make_unique<controllers::tekton::CustomRunReconciler>(**client, custom_runs, runs);
     e.controller = std::make_unique<runtime::Controller>("customrun", *e.reconciler, flags.workers);
-    controllers::tekton::WatchCustomRuns(*e.controller, *e.informer, runs);
+    controllers::tekton::WatchCustomRuns(*e.controller, custom_runs, runs);
   }
   if (served("argoproj.io/v1alpha1 Workflows", controllers::argo::WorkflowsServed(**client))) {
     Extension& e = extensions.emplace_back();
-    e.informer = std::make_unique<runtime::Informer>(**client, controllers::argo::kWorkflows, run_watch);
-    e.reconciler = std::make_unique<controllers::argo::WorkflowStopReconciler>(**client, *e.informer, runs);
+    const runtime::Informers workflows = informers(controllers::argo::kWorkflows, in_namespace);
+    e.reconciler = std::make_unique<controllers::argo::WorkflowStopReconciler>(**client, workflows, runs);
     e.controller = std::make_unique<runtime::Controller>("workflow", *e.reconciler, 1);
-    controllers::argo::WatchWorkflows(*e.controller, *e.informer, runs);
+    controllers::argo::WatchWorkflows(*e.controller, workflows, runs);
   }
 
   kube::StopSignal stop;
@@ -154,9 +169,7 @@ int main(int argc, char** argv) {
   }
   for (Extension& e : extensions) e.controller->Stop();
   controller.Stop();
-  for (Extension& e : extensions) e.informer->Stop();
-  runs.Stop();
-  pods.Stop();
+  for (std::unique_ptr<runtime::Informer>& i : owned) i->Stop();
   if (probes) probes->Stop();
   spdlog::info("gotestrun-operator stopped");
   return 0;

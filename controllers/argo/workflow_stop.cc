@@ -42,15 +42,15 @@ std::vector<std::string> RunsToEnd(const Json& workflow, const std::vector<runti
   return out;
 }
 
-WorkflowStopReconciler::WorkflowStopReconciler(kube::Client& client, const runtime::Informer& workflows,
-                                               const runtime::Informer& runs)
-    : client_(client), workflows_(workflows), runs_(runs) {}
+WorkflowStopReconciler::WorkflowStopReconciler(kube::Client& client, runtime::Informers workflows,
+                                               runtime::Informers runs)
+    : client_(client), workflows_(std::move(workflows)), runs_(std::move(runs)) {}
 
 StatusOr<runtime::ReconcileResult> WorkflowStopReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
-  runtime::ObjectPtr workflow = workflows_.store().Get(key);
+  runtime::ObjectPtr workflow = workflows_.Get(key);
   if (workflow == nullptr) return runtime::ReconcileResult{};
   const std::string ns = kube::MetaString(*workflow, "namespace");
-  for (const std::string& name : RunsToEnd(*workflow, runs_.store().List())) {
+  for (const std::string& name : RunsToEnd(*workflow, runs_.List())) {
     Status s = client_.Delete(kGoTestRuns, ns, name, {.propagation_policy = "Background"});
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
     spdlog::info("workflow={} reconcile={} shutdown {}: deleted GoTestRun {}", key, reconcile_id,
@@ -61,13 +61,15 @@ StatusOr<runtime::ReconcileResult> WorkflowStopReconciler::Reconcile(const std::
 
 StatusOr<bool> WorkflowsServed(kube::Client& client) { return client.Serves(kWorkflows); }
 
-void WatchWorkflows(runtime::Controller& controller, runtime::Informer& workflows, runtime::Informer& runs) {
-  controller.For(workflows);
-  controller.Watches(runs, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
-    runtime::ObjectPtr run = store.Get(key);
-    if (run == nullptr) return std::nullopt;
-    return runtime::ControllerOwnerKey(*run, kWorkflowKind);
-  });
+void WatchWorkflows(runtime::Controller& controller, const runtime::Informers& workflows,
+                    const runtime::Informers& runs) {
+  for (runtime::Informer* i : workflows.all()) controller.For(*i);
+  for (runtime::Informer* i : runs.all())
+    controller.Watches(*i, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
+      runtime::ObjectPtr run = store.Get(key);
+      if (run == nullptr) return std::nullopt;
+      return runtime::ControllerOwnerKey(*run, kWorkflowKind);
+    });
 }
 
 }  // namespace gotestrun::controllers::argo

@@ -29,19 +29,20 @@ std::vector<std::string> RunsToEnd(const Json& workflow, const std::vector<runti
 
 class WorkflowStopReconciler : public runtime::Reconciler {
  public:
-  WorkflowStopReconciler(kube::Client& client, const runtime::Informer& workflows, const runtime::Informer& runs);
+  WorkflowStopReconciler(kube::Client& client, runtime::Informers workflows, runtime::Informers runs);
   StatusOr<runtime::ReconcileResult> Reconcile(const std::string& key, uint64_t reconcile_id) override;
 
  private:
   kube::Client& client_;
-  const runtime::Informer& workflows_;
-  const runtime::Informer& runs_;
+  const runtime::Informers workflows_;
+  const runtime::Informers runs_;
 };
 
 // Whether the API server serves argoproj.io/v1alpha1 Workflows (Argo is installed).
 StatusOr<bool> WorkflowsServed(kube::Client& client);
 
 // Registers `workflows` as the controller's primary kind and the GoTestRuns they own.
-void WatchWorkflows(runtime::Controller& controller, runtime::Informer& workflows, runtime::Informer& runs);
+void WatchWorkflows(runtime::Controller& controller, const runtime::Informers& workflows,
+                    const runtime::Informers& runs);
 
 }  // namespace gotestrun::controllers::argo

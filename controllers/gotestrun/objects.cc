@@ -6,10 +6,10 @@
 
 namespace gotestrun::controllers {
 
-ClusterObjects::ClusterObjects(kube::Client& client, const runtime::Informer& runs, const runtime::Informer& pods)
-    : client_(client), runs_(runs), pods_(pods) {}
+ClusterObjects::ClusterObjects(kube::Client& client, runtime::Informers runs, runtime::Informers pods)
+    : client_(client), runs_(std::move(runs)), pods_(std::move(pods)) {}
 
-const runtime::Informer* ClusterObjects::CacheOf(const kube::ResourceType& type) const {
+const runtime::Informers* ClusterObjects::CacheOf(const kube::ResourceType& type) const {
   if (type.group == api::kGroup && type.plural == "gotestruns") return &runs_;
   if (type.group.empty() && type.plural == "pods") return &pods_;
   return nullptr;
@@ -17,8 +17,8 @@ const runtime::Informer* ClusterObjects::CacheOf(const kube::ResourceType& type)
 
 StatusOr<runtime::ObjectPtr> ClusterObjects::Get(const kube::ResourceType& type, const std::string& ns,
                                                  const std::string& name) {
-  if (const runtime::Informer* cache = CacheOf(type)) {
-    runtime::ObjectPtr obj = cache->store().Get(ns + "/" + name);
+  if (const runtime::Informers* cache = CacheOf(type)) {
+    runtime::ObjectPtr obj = cache->Get(ns + "/" + name);
     if (obj == nullptr) return NotFoundError(type.Name() + " " + ns + "/" + name + " not found");
     return obj;
   }
@@ -29,8 +29,8 @@ StatusOr<runtime::ObjectPtr> ClusterObjects::Get(const kube::ResourceType& type,
 
 StatusOr<std::vector<runtime::ObjectPtr>> ClusterObjects::List(const kube::ResourceType& type, const std::string& ns) {
   std::vector<runtime::ObjectPtr> out;
-  if (const runtime::Informer* cache = CacheOf(type)) {
-    for (runtime::ObjectPtr& obj : cache->store().List()) {
+  if (const runtime::Informers* cache = CacheOf(type)) {
+    for (runtime::ObjectPtr& obj : cache->List()) {
       if (kube::MetaString(*obj, "namespace") == ns) out.push_back(std::move(obj));
     }
     return out;

@@ -44,11 +44,13 @@ class StatusWriter {
   virtual StatusOr<Json> UpdateStatus(const kube::ResourceType& type, const Json& object) = 0;
 };
 
-// The operator's: GoTestRuns and Pods read from their informers' stores, anything
+// The operator's: GoTestRuns and Pods read from their informers' stores (one informer
+// per watched namespace, read through one view), anything
 // else (the memory history ConfigMap) from the API server; writes go to the API server.
 class ClusterObjects final : public ObjectReader, public ObjectWriter, public StatusWriter {
  public:
-  ClusterObjects(kube::Client& client, const runtime::Informer& runs, const runtime::Informer& pods);
+  // `runs` and `pods`: the informers of every watched namespace (or the cluster's).
+  ClusterObjects(kube::Client& client, runtime::Informers runs, runtime::Informers pods);
 
   StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns,
                                    const std::string& name) override;
@@ -59,11 +61,11 @@ class ClusterObjects final : public ObjectReader, public ObjectWriter, public St
   StatusOr<Json> UpdateStatus(const kube::ResourceType& type, const Json& object) override;
 
  private:
-  const runtime::Informer* CacheOf(const kube::ResourceType& type) const;
+  const runtime::Informers* CacheOf(const kube::ResourceType& type) const;
 
   kube::Client& client_;
-  const runtime::Informer& runs_;
-  const runtime::Informer& pods_;
+  const runtime::Informers runs_;
+  const runtime::Informers pods_;
 };
 
 }  // namespace gotestrun::controllers

@@ -1,5 +1,8 @@
 #include "controllers/gotestrun/pods.h"
 
+#include <algorithm>
+
+#include "base/go_duration.h"
 #include "core/engine/agent_command.h"
 #include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
@@ -27,9 +30,31 @@ std::string ModulePath(const api::GoTestRunSpec& spec) {
   return path;
 }
 
+// The restricted Pod Security Standard, for every container: no privilege escalation,
+// no capabilities, the runtime's seccomp profile, never root.
+Json ContainerSecurity() {
+  return {{"runAsNonRoot", true},
+          {"allowPrivilegeEscalation", false},
+          {"capabilities", {{"drop", {"ALL"}}}},
+          {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+}
+
+// The Pod's: golang:* images run as root unless told otherwise, and runAsNonRoot alone
+// would then keep the container from starting, so a numeric user is given (the
+// operator image's own). fsGroup makes the profiles volume (and a source claim)
+// writable for it, as the operator's Pod has it.
+Json PodSecurity() {
+  return {{"runAsNonRoot", true},
+          {"runAsUser", kRunAsUser},
+          {"runAsGroup", kRunAsUser},
+          {"fsGroup", kRunAsUser},
+          {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+}
+
 Json Volumes(const api::GoTestRunSpec& spec) {
   Json volumes = Json::array();
   volumes.push_back({{"name", "gotestrun-agent"}, {"emptyDir", Json::object()}});
+  volumes.push_back({{"name", "gotestrun-home"}, {"emptyDir", Json::object()}});
   volumes.push_back({{"name", "gotestrun-profiles"}, {"persistentVolumeClaim", {{"claimName", spec.profiles_claim}}}});
   if (!spec.volume_claim.empty()) {
     volumes.push_back({{"name", "source"}, {"persistentVolumeClaim", {{"claimName", spec.volume_claim}}}});
@@ -41,6 +66,7 @@ Json Volumes(const api::GoTestRunSpec& spec) {
 
 Json Mounts() {
   return Json::array({{{"name", "gotestrun-agent"}, {"mountPath", kAgentMount}},
+                      {{"name", "gotestrun-home"}, {"mountPath", kHomeMount}},
                       {{"name", "gotestrun-profiles"}, {"mountPath", kProfilesMount}},
                       {{"name", "source"}, {"mountPath", kSourceMount}}});
 }
@@ -50,6 +76,7 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
   inits.push_back({{"name", "install-agent"},
                    {"image", options.agent_image},
                    {"command", {options.agent_path, "install", std::string(kAgentMount) + "/gotestrun-agent"}},
+                   {"securityContext", ContainerSecurity()},
                    {"volumeMounts", {{{"name", "gotestrun-agent"}, {"mountPath", kAgentMount}}}}});
   if (!spec.git_url.empty()) {
     std::string dest = std::string(kSourceMount) + "/src";
@@ -60,20 +87,37 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
           {"sh", "-c",
            "git clone --quiet \"$GIT_URL\" " + dest + " && cd " + dest + " && git checkout --quiet \"$GIT_REVISION\""}},
          {"env",
-          {{{"name", "GIT_URL"}, {"value", spec.git_url}}, {{"name", "GIT_REVISION"}, {"value", spec.git_revision}}}},
-         {"volumeMounts", {{{"name", "source"}, {"mountPath", kSourceMount}}}}});
+          {{{"name", "GIT_URL"}, {"value", spec.git_url}},
+           {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
+           {{"name", "HOME"}, {"value", kHomeMount}}}},
+         {"securityContext", ContainerSecurity()},
+         {"volumeMounts",
+          {{{"name", "source"}, {"mountPath", kSourceMount}},
+           {{"name", "gotestrun-home"}, {"mountPath", kHomeMount}}}}});
   }
   return inits;
 }
 
+// The spec's variables, then HOME and GOCACHE in the home emptyDir unless the spec
+// sets them. As user 65532 (no passwd entry) HOME would be "/", where the go command
+// cannot create its build cache. GOPATH is left alone: golang:* images set it to /go,
+// made world-writable for this, and elsewhere it defaults to $HOME/go, which is now
+// writable too; pointing it away would hide a module cache baked into the image.
 Json Env(const api::GoTestRunSpec& spec) {
   Json env = Json::array();
-  for (const api::EnvVar& e : spec.env) env.push_back({{"name", e.name}, {"value", e.value}});
+  bool home = false, gocache = false;
+  for (const api::EnvVar& e : spec.env) {
+    env.push_back({{"name", e.name}, {"value", e.value}});
+    home = home || e.name == "HOME";
+    gocache = gocache || e.name == "GOCACHE";
+  }
+  if (!home) env.push_back({{"name", "HOME"}, {"value", kHomeMount}});
+  if (!gocache) env.push_back({{"name", "GOCACHE"}, {"value", std::string(kHomeMount) + "/.cache/go-build"}});
   return env;
 }
 
 Json Pod(const Json& run, const std::string& name, Json labels, Json container, const api::GoTestRunSpec& spec,
-         const PodOptions& options) {
+         const PodOptions& options, int64_t deadline_seconds) {
   labels[kRunLabel] = Meta(run, "name");
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
@@ -86,12 +130,32 @@ Json Pod(const Json& run, const std::string& name, Json labels, Json container, 
            {{"restartPolicy", "Never"},
             {"enableServiceLinks", false},
             {"automountServiceAccountToken", false},
+            {"activeDeadlineSeconds", deadline_seconds},
+            {"securityContext", PodSecurity()},
             {"initContainers", InitContainers(spec, options)},
             {"containers", {std::move(container)}},
             {"volumes", Volumes(spec)}}}};
 }
 
 }  // namespace
+
+int64_t PodDeadlineSeconds(const api::GoTestRunSpec& spec, std::size_t packages) {
+  // go test's -timeout bounds each test binary, not the whole go test: its default is
+  // 10 minutes, and in the worst case the binaries of a shard run one after another.
+  std::chrono::nanoseconds per_binary = std::chrono::minutes(10);
+  if (!spec.timeout.empty()) {
+    if (StatusOr<std::chrono::nanoseconds> t = ParseGoDuration(spec.timeout); t.ok() && t->count() > 0) {
+      per_binary = *t;
+    }
+  }
+  const int64_t binary_seconds = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(per_binary).count());
+  // Nothing bounds the rest: installing the agent, cloning, compiling and linking the
+  // test binaries (outside -timeout) and writing the evidence to the profiles volume
+  // after go test ends. A margin generous enough for a cold build cache of a large
+  // module; the deadline is there to free a node from a hung Pod, not to time tests.
+  constexpr int64_t kMarginSeconds = 30 * 60;
+  return binary_seconds * static_cast<int64_t>(packages) + kMarginSeconds;
+}
 
 std::string PlanningPodName(const std::string& run) { return run + "-plan"; }
 
@@ -107,8 +171,10 @@ Json PlanningPod(const Json& run, const api::GoTestRunSpec& spec, const PodOptio
                     // Listing packages is light; a fixed modest limit keeps it from
                     // competing with the tests for the node.
                     {"resources", {{"limits", {{"memory", "512Mi"}}}, {"requests", {{"memory", "512Mi"}}}}},
+                    {"securityContext", ContainerSecurity()},
                     {"volumeMounts", Mounts()}};
-  return Pod(run, PlanningPodName(name), {{kRoleLabel, "plan"}}, std::move(container), spec, options);
+  return Pod(run, PlanningPodName(name), {{kRoleLabel, "plan"}}, std::move(container), spec, options,
+             PodDeadlineSeconds(spec, 0));
 }
 
 Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::ShardPlan& plan,
@@ -131,11 +197,12 @@ Json AttemptPod(const Json& run, const api::GoTestRunSpec& spec, const policy::S
                     {"workingDir", ModulePath(spec)},
                     {"env", Env(spec)},
                     {"resources", std::move(resources)},
+                    {"securityContext", ContainerSecurity()},
                     {"volumeMounts", Mounts()}};
   return Pod(
       run, policy::AttemptName(name, plan.index, plan.attempt),
       {{kRoleLabel, "test"}, {kShardLabel, std::to_string(plan.index)}, {kAttemptLabel, std::to_string(plan.attempt)}},
-      std::move(container), spec, options);
+      std::move(container), spec, options, PodDeadlineSeconds(spec, plan.packages.size()));
 }
 
 bool PodFinished(const Json& pod) {
@@ -148,6 +215,8 @@ engine::ContainerEnd ContainerEndOf(const Json& pod) {
   engine::ContainerEnd end;
   if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return end;
   const Json& status = pod["status"];
+  // The kubelet ended the Pod at its activeDeadlineSeconds (pods.h): a timeout.
+  end.deadline_exceeded = status.value("reason", "") == "DeadlineExceeded";
   if (!status.contains("containerStatuses") || !status["containerStatuses"].is_array()) return end;
   for (const Json& cs : status["containerStatuses"]) {
     if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object() || !cs["state"].contains("terminated"))

@@ -8,6 +8,7 @@
 #include "base/files.h"
 #include "base/timestamps.h"
 #include "controllers/gotestrun/history_store.h"
+#include "controllers/gotestrun/run_metrics.h"
 #include "core/api/status.h"
 #include "core/engine/run_loop.h"
 #include "core/evidence/evidence.h"
@@ -40,6 +41,26 @@ struct PendingEvent {
   std::string type, reason, message;
 };
 
+// Seconds the Pod held its memory: from its start to its test container's end, as
+// the kubelet reports them; 0 when either is missing.
+double SecondsRan(const Json& pod) {
+  if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return 0;
+  const Json& status = pod["status"];
+  auto started = ParseRfc3339(status.value("startTime", ""));
+  std::optional<std::chrono::system_clock::time_point> finished;
+  if (status.contains("containerStatuses") && status["containerStatuses"].is_array()) {
+    for (const Json& cs : status["containerStatuses"]) {
+      if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object()) continue;
+      const Json& state = cs["state"];
+      if (state.contains("terminated") && state["terminated"].is_object()) {
+        finished = ParseRfc3339(state["terminated"].value("finishedAt", ""));
+      }
+    }
+  }
+  if (!started || !finished || *finished < *started) return 0;
+  return std::chrono::duration<double>(*finished - *started).count();
+}
+
 }  // namespace
 
 // The run loop's world for one reconcile of one run: the planning Pod and the attempt
@@ -57,6 +78,8 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
         reconcile_id_(reconcile_id) {}
 
   std::vector<PendingEvent> events;
+  // Counted once the status recording these ends is written (run_metrics.h).
+  std::vector<AttemptEndMetric> ended;
 
   std::string Now() override { return r_.Now(); }
 
@@ -107,6 +130,7 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     o.evidence_dir =
         evidence::VolumeRunLayout(r_.options_.profiles_dir, ns_, name_).attempt_dir(a.plan.index, a.plan.attempt);
     ended_seen_[a.pod] = std::chrono::steady_clock::now();
+    seconds_ran_[a.pod] = SecondsRan(*pod);
     return o;
   }
 
@@ -125,6 +149,11 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
     auto read_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - seen_at).count();
     if (read_ms > 200) spdlog::info("gotestrun={}/{} evidence of {} read in {} ms", ns_, name_, a.pod, read_ms);
+    AttemptEndMetric metric{a.outcome, "", static_cast<double>(a.plan.memory) * seconds_ran_[a.pod]};
+    for (const engine::PackageDiagnosis& d : ev.diagnoses) {
+      if (d.package == ev.killed_package || ev.diagnoses.size() == 1) metric.cause = policy::CauseName(d.cause);
+    }
+    ended.push_back(std::move(metric));
     if (a.outcome == evidence::kMemoryStallOutcome) {
       events.push_back({"Warning", std::string(evidence::kMemoryStallOutcome), a.pod + ": " + ev.message});
       return;
@@ -168,6 +197,7 @@ class GoTestRunReconciler::Driver final : public engine::RunDriver {
   const engine::SuiteKey suite_;
   const uint64_t reconcile_id_;
   std::map<std::string, std::chrono::steady_clock::time_point> ended_seen_;  // by pod
+  std::map<std::string, double> seconds_ran_;                                // by pod
 };
 
 GoTestRunReconciler::GoTestRunReconciler(ObjectReader& reader, ObjectWriter& writer, StatusWriter& status_writer,
@@ -296,6 +326,7 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
       engine::ReconcileRun({MetaString(run, "name"), generation, *spec}, status, driver);
   if (!to_start.ok()) return to_start.status();
   GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
+  for (const AttemptEndMetric& m : driver.ended) CountAttemptEnd(m);
   for (const PendingEvent& e : driver.events) Event(run, e.type, e.reason, e.message);
   // The attempts are in status now: start their Pods at once rather than on the event
   // of our own write. One that fails is retried with the reconcile.

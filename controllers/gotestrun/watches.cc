@@ -18,9 +18,9 @@ std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::strin
   return runtime::ControllerOwnerKey(*pod, api::kKind);
 }
 
-void WatchRunsAndPods(runtime::Controller& controller, runtime::Informer& runs, runtime::Informer& pods) {
-  controller.For(runs);
-  controller.Watches(pods, RunOfPod);
+void WatchRunsAndPods(runtime::Controller& controller, const runtime::Informers& runs, const runtime::Informers& pods) {
+  for (runtime::Informer* i : runs.all()) controller.For(*i);
+  for (runtime::Informer* i : pods.all()) controller.Watches(*i, RunOfPod);
 }
 
 }  // namespace gotestrun::controllers

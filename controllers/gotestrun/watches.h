@@ -19,7 +19,8 @@ runtime::WatcherOptions RunPodWatch(const std::string& ns);
 // own informer triggers that.
 std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::string& pod_key);
 
-// Registers `runs` as the controller's primary kind and `pods` as owned by them.
-void WatchRunsAndPods(runtime::Controller& controller, runtime::Informer& runs, runtime::Informer& pods);
+// Registers `runs` as the controller's primary kind and `pods` as owned by them (every
+// informer of each: one per watched namespace).
+void WatchRunsAndPods(runtime::Controller& controller, const runtime::Informers& runs, const runtime::Informers& pods);
 
 }  // namespace gotestrun::controllers

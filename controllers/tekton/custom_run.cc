@@ -7,6 +7,7 @@
 #include "base/hash.h"
 #include "base/timestamps.h"
 #include "core/api/gotestrun.h"
+#include "core/api/status.h"
 
 namespace gotestrun::controllers::tekton {
 namespace {
@@ -140,40 +141,37 @@ std::string Truncate(std::string s, size_t max) {
   return s;
 }
 
-Json Results(const Json& run_status) {
+// From the GoTestRun's status as its one codec (core/api/status.h) reads it.
+Json Results(const api::RunStatus& run_status) {
   int passed = 0, failed = 0;
-  const Json& packages = At(run_status, "packages");
-  if (packages.is_array()) {
-    for (const Json& p : packages) {
-      const std::string outcome = Str(p, "outcome");
-      if (outcome == "Succeeded" || outcome == "NoTests") ++passed;
-      else if (outcome == "TestsFailed" || outcome == "BuildFailed" || outcome == "OOMKilled" || outcome == "Failed")
-        ++failed;
-    }
+  for (const api::PackageStatus& p : run_status.packages) {
+    if (p.outcome == "Succeeded" || p.outcome == "NoTests") ++passed;
+    else if (p.outcome == "TestsFailed" || p.outcome == "BuildFailed" || p.outcome == "OOMKilled" ||
+             p.outcome == "Failed")
+      ++failed;
   }
   std::string diagnosis;
-  const Json& diagnoses = At(run_status, "diagnosis");
-  if (diagnoses.is_array()) {
-    for (const Json& d : diagnoses) {
-      std::string line = Str(d, "package") + ": " + Str(d, "cause");
-      if (!Str(d, "summary").empty()) line += ": " + Str(d, "summary");
-      diagnosis += (diagnosis.empty() ? "" : "\n") + line;
-    }
+  for (const api::DiagnosisEntry& d : run_status.diagnosis) {
+    std::string line = d.package + ": " + d.cause;
+    if (!d.summary.empty()) line += ": " + d.summary;
+    diagnosis += (diagnosis.empty() ? "" : "\n") + line;
   }
-  const Json& kills = At(run_status, "oomKills");
   return Json::array({
       {{"name", "passed"}, {"value", std::to_string(passed)}},
       {{"name", "failed"}, {"value", std::to_string(failed)}},
-      {{"name", "oomKills"}, {"value", kills.is_number_integer() ? std::to_string(kills.get<long long>()) : "0"}},
+      {{"name", "oomKills"}, {"value", std::to_string(run_status.oom_kills.value_or(0))}},
       {{"name", "diagnosis"}, {"value", Truncate(diagnosis, kMaxResultBytes)}},
   });
 }
 
-Json ExtraFields(const std::string& run_name, const Json& run_status) {
-  Json diagnosis = At(run_status, "diagnosis");
+Json ExtraFields(const std::string& run_name, const api::RunStatus& run_status) {
+  // The diagnosis entries as the GoTestRun's status has them.
+  api::RunStatus only;
+  only.diagnosis = run_status.diagnosis;
+  const Json encoded = api::EncodeStatus(only);
   return {{"goTestRun", run_name},
-          {"phase", Str(run_status, "phase")},
-          {"diagnosis", diagnosis.is_array() ? diagnosis : Json::array()}};
+          {"phase", run_status.phase},
+          {"diagnosis", encoded.contains("diagnosis") ? encoded["diagnosis"] : Json::array()}};
 }
 
 int Retries(const Json& custom_run) {
@@ -346,12 +344,12 @@ Step Decide(const Json& custom_run, const std::optional<Json>& run, std::chrono:
     step.status = std::move(status);
     return step;
   }
-  const Json& run_status = At(*run, "status");
-  const std::string phase = Str(run_status, "phase");
+  const api::RunStatus run_status = api::DecodeStatus(At(*run, "status"));
+  const std::string& phase = run_status.phase;
   if (phase == "Succeeded" || phase == "Failed") {
     status["results"] = Results(run_status);
     status["extraFields"] = ExtraFields(run_name, run_status);
-    std::string message = Str(run_status, "message");
+    const std::string& message = run_status.message;
     if (phase == "Succeeded") {
       finish("True", kReasonSucceeded, message.empty() ? "GoTestRun " + run_name + " succeeded" : message);
       step.requeue_after.reset();
@@ -385,8 +383,8 @@ Step Decide(const Json& custom_run, const std::optional<Json>& run, std::chrono:
   }
   // Running: the GoTestRun's own words about where it is.
   std::string message = "GoTestRun " + run_name + (phase.empty() ? " created" : " " + phase);
-  if (const Json* c = SucceededCondition(run_status); c != nullptr && !Str(*c, "message").empty()) {
-    message += ": " + Str(*c, "message");
+  if (const api::Condition* c = run_status.FindCondition("Succeeded"); c != nullptr && !c->message.empty()) {
+    message += ": " + c->message;
   }
   SetSucceeded(status, "Unknown", kReasonRunning, message, now_text);
   step.status = std::move(status);

@@ -11,9 +11,8 @@ const kube::ResourceType kGoTestRuns{api::kGroup, api::kVersion, "gotestruns", t
 
 }  // namespace
 
-CustomRunReconciler::CustomRunReconciler(kube::Client& client, const runtime::Informer& custom_runs,
-                                         const runtime::Informer& runs)
-    : client_(client), custom_runs_(custom_runs), runs_(runs) {}
+CustomRunReconciler::CustomRunReconciler(kube::Client& client, runtime::Informers custom_runs, runtime::Informers runs)
+    : client_(client), custom_runs_(std::move(custom_runs)), runs_(std::move(runs)) {}
 
 Status CustomRunReconciler::CreateRun(const Json& custom_run, const Json& status) {
   const std::string ns = kube::MetaString(custom_run, "namespace");
@@ -40,14 +39,14 @@ Status CustomRunReconciler::CreateRun(const Json& custom_run, const Json& status
 }
 
 StatusOr<runtime::ReconcileResult> CustomRunReconciler::Reconcile(const std::string& key, uint64_t reconcile_id) {
-  runtime::ObjectPtr obj = custom_runs_.store().Get(key);
+  runtime::ObjectPtr obj = custom_runs_.Get(key);
   if (obj == nullptr || !IsGoTestRunTask(*obj) || IsDone(*obj)) return runtime::ReconcileResult{};
   const Json& custom_run = *obj;
   const std::string ns = kube::MetaString(custom_run, "namespace");
   const Json status = custom_run.contains("status") ? custom_run["status"] : Json::object();
 
   auto current = [&](const Json& st) -> std::optional<Json> {
-    runtime::ObjectPtr run = runs_.store().Get(ns + "/" + GoTestRunName(custom_run, CurrentRetry(st)));
+    runtime::ObjectPtr run = runs_.Get(ns + "/" + GoTestRunName(custom_run, CurrentRetry(st)));
     return run ? std::optional<Json>(*run) : std::nullopt;
   };
   const auto now = std::chrono::system_clock::now();
@@ -82,13 +81,15 @@ StatusOr<runtime::ReconcileResult> CustomRunReconciler::Reconcile(const std::str
 
 StatusOr<bool> CustomRunsServed(kube::Client& client) { return client.Serves(kCustomRuns); }
 
-void WatchCustomRuns(runtime::Controller& controller, runtime::Informer& custom_runs, runtime::Informer& runs) {
-  controller.For(custom_runs);
-  controller.Watches(runs, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
-    runtime::ObjectPtr run = store.Get(key);
-    if (run == nullptr) return std::nullopt;
-    return runtime::ControllerOwnerKey(*run, kCustomRunKind);
-  });
+void WatchCustomRuns(runtime::Controller& controller, const runtime::Informers& custom_runs,
+                     const runtime::Informers& runs) {
+  for (runtime::Informer* i : custom_runs.all()) controller.For(*i);
+  for (runtime::Informer* i : runs.all())
+    controller.Watches(*i, [](const runtime::Store& store, const std::string& key) -> std::optional<std::string> {
+      runtime::ObjectPtr run = store.Get(key);
+      if (run == nullptr) return std::nullopt;
+      return runtime::ControllerOwnerKey(*run, kCustomRunKind);
+    });
 }
 
 }  // namespace gotestrun::controllers::tekton

@@ -16,7 +16,7 @@ namespace gotestrun::controllers::tekton {
 class CustomRunReconciler : public runtime::Reconciler {
  public:
   // `runs` is a GoTestRun informer; it may be shared with the GoTestRun controller.
-  CustomRunReconciler(kube::Client& client, const runtime::Informer& custom_runs, const runtime::Informer& runs);
+  CustomRunReconciler(kube::Client& client, runtime::Informers custom_runs, runtime::Informers runs);
 
   StatusOr<runtime::ReconcileResult> Reconcile(const std::string& key, uint64_t reconcile_id) override;
 
@@ -27,14 +27,15 @@ class CustomRunReconciler : public runtime::Reconciler {
   Status CreateRun(const Json& custom_run, const Json& status);
 
   kube::Client& client_;
-  const runtime::Informer& custom_runs_;
-  const runtime::Informer& runs_;
+  const runtime::Informers custom_runs_;
+  const runtime::Informers runs_;
 };
 
 // Whether the API server serves tekton.dev/v1beta1 CustomRuns (Tekton is installed).
 StatusOr<bool> CustomRunsServed(kube::Client& client);
 
 // Registers `custom_runs` as the controller's primary kind and the GoTestRuns they own.
-void WatchCustomRuns(runtime::Controller& controller, runtime::Informer& custom_runs, runtime::Informer& runs);
+void WatchCustomRuns(runtime::Controller& controller, const runtime::Informers& custom_runs,
+                     const runtime::Informers& runs);
 
 }  // namespace gotestrun::controllers::tekton

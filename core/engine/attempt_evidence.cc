@@ -197,6 +197,34 @@ std::string StallMessage(const AttemptFindings& ev) {
   return m;
 }
 
+// The Pod's deadline ended it: every package of the plan without a result, or killed
+// by the deadline's SIGKILL (which looks like an OOM kill of the binary), failed by
+// timing out rather than for memory. The count of them.
+int TimedOut(const policy::ShardPlan& plan, AttemptFindings& ev) {
+  int count = 0;
+  for (const std::string& pkg : plan.packages) {
+    auto it = std::find_if(ev.outcome.packages.begin(), ev.outcome.packages.end(),
+                           [&](const policy::PackageOutcome& p) { return p.package == pkg; });
+    if (it == ev.outcome.packages.end()) {
+      policy::PackageOutcome po;
+      po.package = pkg;
+      it = ev.outcome.packages.insert(ev.outcome.packages.end(), std::move(po));
+    } else if (it->result != policy::PackageResult::kNotRun && it->result != policy::PackageResult::kKilled &&
+               it->result != policy::PackageResult::kBuildKilled) {
+      continue;
+    }
+    it->result = policy::PackageResult::kTestsFailed;
+    it->running_at_kill = false;
+    ++count;
+  }
+  ev.killed_package.clear();
+  ev.running_test.clear();
+  ev.phase.clear();
+  ev.suspects.clear();
+  ev.outcome.binaries_at_kill = 0;
+  return count;
+}
+
 }  // namespace
 
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
@@ -342,6 +370,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
+  const int timed_out = end.deadline_exceeded && !ev.container_oom_killed ? TimedOut(plan, ev) : 0;
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
   Diagnose(attempt_dir, plan, ev);
   AddStallEvidence(ev);
@@ -353,6 +382,9 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
                                      : "the container was OOM-killed";
   if (ev.memory_stall) {
     ev.message = StallMessage(ev);
+  } else if (end.deadline_exceeded && !ev.container_oom_killed) {
+    ev.message = "the Pod was ended at its activeDeadlineSeconds; " + std::to_string(timed_out) +
+                 " package(s) without a result timed out";
   } else if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase +
                  (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";

@@ -29,6 +29,9 @@ struct ContainerEnd {
   // the agent had not ended it (sandbox/memory_stall.h); `stall_evidence` has the figures.
   bool memory_stall = false;
   std::string stall_evidence;
+  // The Pod was ended at its activeDeadlineSeconds: whatever had no result by then
+  // timed out. It failed, and running it again would hang the same way.
+  bool deadline_exceeded = false;
 };
 
 // What the diagnosis (diagnosis/cause) concluded about one package of an attempt.

@@ -43,4 +43,20 @@ void Informer::Notify(const std::string& key) {
   for (const KeyHandler& h : handlers_) h(key);
 }
 
+ObjectPtr Informers::Get(const std::string& key) const {
+  for (const Informer* i : informers_) {
+    if (ObjectPtr obj = i->store().Get(key)) return obj;
+  }
+  return nullptr;
+}
+
+std::vector<ObjectPtr> Informers::List() const {
+  std::vector<ObjectPtr> out;
+  for (const Informer* i : informers_) {
+    std::vector<ObjectPtr> some = i->store().List();
+    out.insert(out.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+  }
+  return out;
+}
+
 }  // namespace gotestrun::runtime

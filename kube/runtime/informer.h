@@ -51,4 +51,23 @@ class Informer final : private WatchConsumer {
   std::condition_variable sync_cv_;
 };
 
+// Several informers of one kind read as one, as a controller watching a list of
+// namespaces has them: one informer per namespace (or one for the whole cluster). The
+// stores hold disjoint namespaces, so a key is in at most one. A view: it owns nothing,
+// and the informers outlive it. A single informer converts to a view of one.
+class Informers {
+ public:
+  Informers(std::vector<Informer*> informers) : informers_(std::move(informers)) {}
+  Informers(Informer& one) : informers_{&one} {}  // NOLINT: a view of one, implicitly
+
+  // The object with key "<ns>/<name>" in whichever store has it, or null.
+  ObjectPtr Get(const std::string& key) const;
+  // Every object of every store.
+  std::vector<ObjectPtr> List() const;
+  const std::vector<Informer*>& all() const { return informers_; }
+
+ private:
+  std::vector<Informer*> informers_;
+};
+
 }  // namespace gotestrun::runtime

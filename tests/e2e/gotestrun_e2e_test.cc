@@ -1,11 +1,17 @@
 // GoTestRun end to end: a real kube-apiserver, etcd and kube-controller-manager; the
 // operator binary; the test node running Pods as processes in memory cgroups; real
 // `go test` of the fixture module, really OOM-killed by the kernel.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "core/api/yaml_json.h"
 #include "base/files.h"
@@ -27,6 +33,18 @@ using sandbox::Subprocess;
 const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 const bool kInstalled = (ClusterEnvironment::Install({.controller_manager = true}), true);
 
+// The host's go build cache. The test node runs Pods as host processes, and the Pods
+// give the go command a cache of their own in an emptyDir unless the spec names one:
+// without this every attempt would build the standard library again, inside its
+// memory limit, and the fixtures' peaks (tests/fixtures/memory/README.md) assume a
+// warm cache.
+std::string HostGoCache() {
+  if (const char* c = std::getenv("GOCACHE"); c != nullptr && *c != '\0') return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') return std::string(x) + "/go-build";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : "/root") + "/.cache/go-build";
+}
+
 class GoTestRunE2e : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -46,12 +64,61 @@ class GoTestRunE2e : public ::testing::Test {
                                                                  .claim_folders = {{"workspace", GTR_FIXTURES_DIR},
                                                                                    {"gotestrun-profiles", profiles_}}});
     ASSERT_TRUE(node_->Start().ok());
+    StartOperator(ns_);
+  }
+
+  // Starts the operator watching `namespaces` (comma-separated), its /metrics on a free
+  // loopback port, in place of one already running.
+  void StartOperator(const std::string& namespaces) {
+    if (operator_) operator_->Stop();
+    operator_.reset();
+    metrics_port_ = FreePort();
+    ASSERT_GT(metrics_port_, 0);
     auto op = Subprocess::Spawn(
         {.argv = {GTR_OPERATOR_BIN, "--kubeconfig", ClusterEnvironment::control_plane().kubeconfig_path(),
-                  "--profiles-dir", profiles_, "--namespace", ns_, "--agent-path", GTR_AGENT_BIN},
+                  "--profiles-dir", profiles_, "--watch-namespaces", namespaces, "--agent-path", GTR_AGENT_BIN,
+                  "--http-address", "127.0.0.1", "--http-port", std::to_string(metrics_port_)},
          .output_file = work_ + "/operator.log"});
     ASSERT_TRUE(op.ok()) << op.status();
     operator_.emplace(std::move(*op));
+  }
+
+  static int FreePort() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.sin_port);
+    }
+    ::close(fd);
+    return port;
+  }
+
+  // The operator's /metrics, each series with its value; empty when it does not answer.
+  std::map<std::string, double> Scrape() {
+    std::map<std::string, double> series;
+    httplib::Client c("127.0.0.1", metrics_port_);
+    auto r = c.Get("/metrics");
+    if (!r || r->status != 200) return series;
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      const size_t space = line.rfind(' ');
+      series[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    return series;
+  }
+  // The sum of a family's series ("name" or "name{...").
+  static double Sum(const std::map<std::string, double>& series, const std::string& family) {
+    double sum = 0;
+    for (const auto& [name, value] : series) {
+      if (name == family || name.rfind(family + "{", 0) == 0) sum += value;
+    }
+    return sum;
   }
 
   void TearDown() override {
@@ -67,21 +134,23 @@ class GoTestRunE2e : public ::testing::Test {
 
   Json Run(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
            const std::string& max_memory) {
-    return {
-        {"apiVersion", "gotestrun.dev/v1alpha1"},
-        {"kind", "GoTestRun"},
-        {"metadata", {{"name", name}, {"namespace", ns_}}},
-        {"spec",
-         {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-          {"image", "golang:1.26"},
-          {"packages", packages},
-          // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-          {"goTest",
-           {{"parallel", 2},
-            {"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}, {{"name", "GOTOOLCHAIN"}, {"value", "local"}}}}}},
-          {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
-          {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-          {"profiling", {{"heapInterval", "500ms"}}}}}};
+    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
+            {"kind", "GoTestRun"},
+            {"metadata", {{"name", name}, {"namespace", ns_}}},
+            {"spec",
+             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+              {"image", "golang:1.26"},
+              {"packages", packages},
+              // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
+              {"goTest",
+               {{"parallel", 2},
+                {"env",
+                 {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                  {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
+                  {{"name", "GOCACHE"}, {"value", HostGoCache()}}}}}},
+              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
+              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+              {"profiling", {{"heapInterval", "500ms"}}}}}};
   }
 
   Json WaitForEnd(const std::string& name) {
@@ -103,16 +172,45 @@ class GoTestRunE2e : public ::testing::Test {
   std::string ns_, work_, profiles_;
   std::unique_ptr<TestNode> node_;
   std::optional<Subprocess> operator_;
+  int metrics_port_ = 0;
 };
 
 TEST_F(GoTestRunE2e, ConvergesAfterAnOomKillWithinMaxMemory) {
   // leak/ needs ~330 MiB and largetest/ ~360 MiB (fixture README); 256Mi is too little.
   const std::string leak = "gotestrun.dev/fixtures/memory/leak";
   ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("converge", {"./leak", "./clean/..."}, "256Mi", "1Gi")).ok());
+  // While it runs, /metrics counts it among the runs in progress.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto m = Scrape();
+        return m["gotestrun_runs{phase=\"Planning\"}"] + m["gotestrun_runs{phase=\"Running\"}"] == 1;
+      },
+      std::chrono::minutes(2)));
   Json run = WaitForEnd("converge");
   const Json& status = run["status"];
   ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
   EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
+
+  // After it, /metrics agrees with its status: every attempt counted once, the kills
+  // among them, and the memory the attempts held while they ran.
+  std::map<std::string, double> scraped;
+  EXPECT_TRUE(Eventually(
+      [&] {
+        scraped = Scrape();
+        return scraped["gotestrun_runs{phase=\"Succeeded\"}"] == 1 &&
+               Sum(scraped, "gotestrun_attempts_total") == status.value("attemptCount", -1);
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(Sum(scraped, "gotestrun_runs"), 1);
+  EXPECT_EQ(Sum(scraped, "gotestrun_attempts_total"), status.value("attemptCount", -1));
+  EXPECT_EQ(Sum(scraped, "gotestrun_oom_kills_total"), status.value("oomKills", -1));
+  EXPECT_EQ(scraped["gotestrun_attempts_total{outcome=\"oom_killed\"}"], status.value("oomKills", -1));
+  EXPECT_EQ(scraped["gotestrun_attempts_total{outcome=\"passed\"}"] +
+                scraped["gotestrun_attempts_total{outcome=\"oom_killed\"}"],
+            status.value("attemptCount", -1))
+      << "every attempt of this run passed or was OOM-killed";
+  // At least the first attempt's 256Mi for a second.
+  EXPECT_GE(scraped["gotestrun_reserved_memory_seconds_total"], 256.0 * (1 << 20));
 
   // The first attempt was killed, and the status names the package and the phase.
   bool named = false;
@@ -381,6 +479,44 @@ TEST_F(GoTestRunE2e, TheLocalRunnerReportsWhatTheOperatorReports) {
       EXPECT_NE(words->find(cause), std::string::npos) << *words;
     }
   }
+}
+
+TEST_F(GoTestRunE2e, SeveralWatchedNamespacesAreRunAndOthersLeftAlone) {
+  std::vector<std::string> namespaces = {ns_};
+  for (const char* suffix : {"-b", "-c"}) {
+    std::string name = ns_.substr(0, 50) + suffix;
+    ASSERT_TRUE(client_
+                    ->Create(ResourceType::Namespaces(), "",
+                             {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}})
+                    .ok());
+    namespaces.push_back(name);
+  }
+  StartOperator(namespaces[0] + "," + namespaces[1]);
+  for (const std::string& ns : namespaces) {
+    Json run = Run("multi", {"./clean/..."}, "512Mi", "1Gi");
+    run["metadata"]["namespace"] = ns;
+    ASSERT_TRUE(client_->Create(kGoTestRuns, ns, run).ok()) << ns;
+  }
+  auto phase = [&](const std::string& ns) {
+    auto r = client_->Get(kGoTestRuns, ns, "multi");
+    return r.ok() && r->contains("status") && (*r)["status"].is_object() ? (*r)["status"].value("phase", "")
+                                                                         : std::string();
+  };
+  for (const std::string& ns : {namespaces[0], namespaces[1]}) {
+    EXPECT_TRUE(Eventually([&] { return phase(ns) == "Succeeded"; }, std::chrono::minutes(5)))
+        << ns << ": " << phase(ns);
+  }
+  // The third namespace is not watched: its run has no status, no finalizer, no Pod.
+  EXPECT_EQ(phase(namespaces[2]), "");
+  auto ignored = client_->Get(kGoTestRuns, namespaces[2], "multi");
+  ASSERT_TRUE(ignored.ok());
+  EXPECT_FALSE((*ignored)["metadata"].contains("finalizers")) << ignored->dump(2);
+  auto pods = client_->ListAll(ResourceType::Pods(), namespaces[2]);
+  ASSERT_TRUE(pods.ok());
+  EXPECT_TRUE(pods->items.empty());
+  // /metrics counts the watched namespaces' runs only.
+  EXPECT_TRUE(Eventually([&] { return Scrape()["gotestrun_runs{phase=\"Succeeded\"}"] == 2; }));
+  EXPECT_EQ(Sum(Scrape(), "gotestrun_runs"), 2);
 }
 
 TEST_F(GoTestRunE2e, DeletingARunRemovesItsPodsAndItsFolder) {

@@ -13,7 +13,10 @@
 // hostPath: itself), and since there is no mount namespace, every mountPath that
 // appears in the command, arguments, working directory or environment is rewritten to
 // its host folder. One container per Pod; other volume kinds and env sources fail the
-// Pod with a message saying so.
+// Pod with a message saying so. securityContext (runAsUser, capabilities, seccomp) is
+// not applied: every process runs as the test node's own user, which owns the host
+// folders the volumes stand for; switching to runAsUser would need root and leave the
+// Pod unable to write them. activeDeadlineSeconds is not enforced either.
 #pragma once
 
 #include <atomic>

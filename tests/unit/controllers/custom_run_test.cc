@@ -1,5 +1,6 @@
 // GoTestRun as a Tekton custom task: the pure decisions, table by table.
 #include "controllers/tekton/custom_run.h"
+#include "core/api/status.h"
 
 #include <gtest/gtest.h>
 
@@ -192,6 +193,30 @@ TEST(CustomRunDecide, SucceededWithResultsAndExtraFields) {
   EXPECT_EQ(s.status["extraFields"]["goTestRun"], "unit");
   EXPECT_EQ(s.status["extraFields"]["diagnosis"][0]["cause"], "LeakAcrossTests");
   EXPECT_FALSE(s.requeue_after);
+}
+
+// The GoTestRun's status is read through its one codec: what its CRD does not say is
+// not passed on to the Pipeline, and a wrongly typed field reads as absent.
+TEST(CustomRunDecide, TheRunsStatusIsReadAsItsCodecReadsIt) {
+  Json run = GoTestRun(
+      "Failed",
+      {{"message", "1 package failed"},
+       {"oomKills", "2"},
+       {"packages", Json::array({{{"package", "a"}, {"outcome", "TestsFailed"}}, {{"package", 7}, {"outcome", 3}}})},
+       {"diagnosis",
+        Json::array(
+            {{{"package", "a"}, {"cause", "LeakAcrossTests"}, {"summary", 42}, {"injected", "not in the CRD"}}})}});
+  Step s = Decide(CustomRun({{"customRef", Ref()}}, Running("2026-12-03T09:59:00Z")), run, kT0);
+  const api::RunStatus codec = api::DecodeStatus(run["status"]);
+  ASSERT_EQ(codec.diagnosis.size(), 1u);
+  EXPECT_EQ(s.status["extraFields"]["diagnosis"], api::EncodeStatus(codec)["diagnosis"]);
+  EXPECT_FALSE(s.status["extraFields"]["diagnosis"][0].contains("injected"));
+  EXPECT_FALSE(s.status["extraFields"]["diagnosis"][0].contains("summary")) << "a number is no summary";
+  int failed = 0;
+  for (const api::PackageStatus& p : codec.packages) failed += p.outcome == "TestsFailed" ? 1 : 0;
+  EXPECT_EQ(s.status["results"],
+            Json::parse(R"([{"name":"passed","value":"0"},{"name":"failed","value":")" + std::to_string(failed) + R"("},
+      {"name":"oomKills","value":"0"},{"name":"diagnosis","value":"a: LeakAcrossTests"}])"));
 }
 
 TEST(CustomRunDecide, FailedIsFalseOnlyOnceRetriesAreSpent) {

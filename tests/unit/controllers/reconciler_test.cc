@@ -13,12 +13,15 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "base/files.h"
+#include "base/metrics.h"
 #include "controllers/gotestrun/history_store.h"
+#include "controllers/gotestrun/run_metrics.h"
 #include "controllers/gotestrun/pods.h"
 #include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
@@ -41,6 +44,7 @@ constexpr char kRun[] = "payments";
 class FakeObjects final : public ObjectReader, public ObjectWriter, public StatusWriter {
  public:
   int writes = 0;
+  int fail_status_writes = 0;  // the next this many status writes fail as conflicts
 
   StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns,
                                    const std::string& name) override {
@@ -89,6 +93,10 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
   }
 
   StatusOr<Json> UpdateStatus(const kube::ResourceType& type, const Json& object) override {
+    if (fail_status_writes > 0) {
+      --fail_status_writes;
+      return Status(StatusCode::kAborted, "conflict (injected)");
+    }
     auto it = Find(type, object);
     if (it == objects_.end()) return NotFoundError("not found");
     if (Stale(it->second, object)) return Status(StatusCode::kAborted, "conflict");
@@ -420,6 +428,202 @@ TEST_F(ReconcilerTest, APodThatDisappearsIsMadeAgain) {
   ASSERT_TRUE(objects_.Delete(kube::ResourceType::Pods(), kNs, "payments-s0-a1").ok());
   ReconcileToRest();
   EXPECT_TRUE(objects_.Has(kube::ResourceType::Pods(), "payments-s0-a1"));
+}
+
+// Every container, init containers too, as the restricted Pod Security Standard wants it.
+void ExpectRestricted(const Json& pod) {
+  const Json& spec = pod["spec"];
+  EXPECT_EQ(spec["automountServiceAccountToken"], false);
+  EXPECT_EQ(spec["securityContext"]["runAsNonRoot"], true);
+  // golang:* runs as root by default: runAsNonRoot needs a numeric user to start at all.
+  EXPECT_EQ(spec["securityContext"]["runAsUser"], kRunAsUser);
+  EXPECT_EQ(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+  int containers = 0;
+  for (const char* list : {"initContainers", "containers"}) {
+    for (const Json& c : spec[list]) {
+      ++containers;
+      SCOPED_TRACE(c.value("name", ""));
+      const Json& sc = c["securityContext"];
+      EXPECT_EQ(sc["runAsNonRoot"], true);
+      EXPECT_EQ(sc["allowPrivilegeEscalation"], false);
+      EXPECT_EQ(sc["capabilities"]["drop"], Json({"ALL"}));
+      EXPECT_EQ(sc["seccompProfile"]["type"], "RuntimeDefault");
+      EXPECT_FALSE(sc.contains("privileged") && sc["privileged"] == true);
+    }
+  }
+  EXPECT_GE(containers, 2);
+}
+
+std::map<std::string, std::string> EnvOf(const Json& container) {
+  std::map<std::string, std::string> env;
+  for (const Json& e : container["env"]) env[e["name"]] = e["value"];
+  return env;
+}
+
+TEST(Pods, MeetTheRestrictedPodSecurityStandard) {
+  Json run = NewRun();
+  run["spec"]["source"] = {{"git", {{"url", "https://example.com/m.git"}, {"revision", "main"}}}};
+  StatusOr<api::GoTestRunSpec> spec = api::ParseSpec(run["spec"]);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  policy::ShardPlan plan{.index = 0, .attempt = 1, .packages = {"ex/a", "ex/b"}, .memory = 256 * kMiB};
+  for (const Json& pod : {PlanningPod(run, *spec, {}), AttemptPod(run, *spec, plan, {})}) {
+    SCOPED_TRACE(kube::MetaString(pod, "name"));
+    ExpectRestricted(pod);
+    ASSERT_EQ(pod["spec"]["initContainers"].size(), 2u) << "install-agent and clone";
+    // The go command's cache and HOME are in an emptyDir the non-root user can write.
+    const Json& c = pod["spec"]["containers"][0];
+    EXPECT_EQ(EnvOf(c)["HOME"], kHomeMount);
+    EXPECT_EQ(EnvOf(c)["GOCACHE"], std::string(kHomeMount) + "/.cache/go-build");
+    bool mounted = false;
+    for (const Json& m : c["volumeMounts"]) mounted = mounted || m["mountPath"] == kHomeMount;
+    EXPECT_TRUE(mounted);
+    bool empty_dir = false;
+    for (const Json& v : pod["spec"]["volumes"]) {
+      empty_dir = empty_dir || (v["name"] == "gotestrun-home" && v.contains("emptyDir"));
+    }
+    EXPECT_TRUE(empty_dir);
+  }
+}
+
+TEST(Pods, TheSpecsOwnGoCacheAndHomeWin) {
+  Json run = NewRun();
+  run["spec"]["goTest"] = {{"env", {{{"name", "GOCACHE"}, {"value", "/cache"}}, {{"name", "HOME"}, {"value", "/h"}}}}};
+  StatusOr<api::GoTestRunSpec> spec = api::ParseSpec(run["spec"]);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  policy::ShardPlan plan{.index = 0, .attempt = 1, .packages = {"ex/a"}, .memory = 256 * kMiB};
+  const Json c = AttemptPod(run, *spec, plan, {})["spec"]["containers"][0];
+  int homes = 0;
+  for (const Json& e : c["env"]) homes += e["name"] == "HOME" ? 1 : 0;
+  EXPECT_EQ(homes, 1);
+  EXPECT_EQ(EnvOf(c)["GOCACHE"], "/cache");
+  EXPECT_EQ(EnvOf(c)["HOME"], "/h");
+}
+
+TEST(Pods, TheDeadlineIsEachBinarysTimeoutInTurnPlusAMargin) {
+  Json run = NewRun();
+  StatusOr<api::GoTestRunSpec> spec = api::ParseSpec(run["spec"]);
+  ASSERT_TRUE(spec.ok());
+  policy::ShardPlan plan{.index = 0, .attempt = 1, .packages = {"ex/a", "ex/b", "ex/c"}, .memory = 256 * kMiB};
+  const int64_t margin = PodDeadlineSeconds(*spec, 0);
+  EXPECT_GE(margin, 600) << "time to install, build and upload evidence";
+  // go test's default -timeout, 10m per binary.
+  EXPECT_EQ(AttemptPod(run, *spec, plan, {})["spec"]["activeDeadlineSeconds"], 3 * 600 + margin);
+  run["spec"]["goTest"] = {{"timeout", "90s"}};
+  spec = api::ParseSpec(run["spec"]);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(AttemptPod(run, *spec, plan, {})["spec"]["activeDeadlineSeconds"], 3 * 90 + margin);
+  EXPECT_EQ(PlanningPod(run, *spec, {})["spec"]["activeDeadlineSeconds"], margin);
+}
+
+// A Pod the kubelet ended at its activeDeadlineSeconds: the packages without a result
+// timed out. The run fails with them as failed tests, and no Pod is made again (a
+// lost Pod would be retried; a hung one would hang again).
+TEST_F(ReconcilerTest, APodEndedAtItsDeadlineFailsAsATimeoutAndIsNotRetried) {
+  objects_.Put(kGoTestRuns, NewRun());
+  Reconcile();
+  ListingEnds({"ex/a", "ex/hang"});
+  ReconcileToRest();
+  ASSERT_THAT(PodNames(), ElementsAre("payments-plan", "payments-s0-a1"));
+  PodRuns("payments-s0-a1");
+  ReconcileToRest();
+
+  // ex/a passed; ex/hang was still running when the kubelet killed the container.
+  evidence::AttemptLayout layout = evidence::VolumeRunLayout(profiles_, kNs, kRun).attempt(0, 1);
+  ASSERT_TRUE(layout.Create().ok());
+  ASSERT_TRUE(WriteFileAtomic(layout.events(), R"({"Action":"pass","Package":"ex/a"})"
+                                               "\n"
+                                               R"({"Action":"run","Package":"ex/hang","Test":"TestHang"})"
+                                               "\n")
+                  .ok());
+  objects_.At(kube::ResourceType::Pods(), "payments-s0-a1")["status"] = {
+      {"phase", "Failed"},
+      {"reason", "DeadlineExceeded"},
+      {"message", "Pod was active on the node longer than the specified deadline"},
+      {"containerStatuses",
+       {{{"name", "go-test"}, {"state", {{"terminated", {{"exitCode", 137}, {"reason", "Error"}}}}}}}}};
+  ReconcileToRest();
+  EXPECT_EQ(Status()["phase"], "Failed") << Status().dump(2);
+  EXPECT_THAT(PodNames(), ElementsAre("payments-plan", "payments-s0-a1"));
+  const Json& attempt = Status()["shards"][0]["attempts"][0];
+  EXPECT_EQ(attempt["outcome"], "TestsFailed");
+  EXPECT_THAT(attempt["message"].get<std::string>(), ::testing::HasSubstr("activeDeadlineSeconds"));
+  EXPECT_EQ(Status()["oomKills"], 0);
+  std::map<std::string, std::string> outcomes;
+  for (const Json& p : Status()["packages"]) outcomes[p["package"]] = p["outcome"];
+  EXPECT_EQ(outcomes["ex/a"], "Succeeded");
+  EXPECT_EQ(outcomes["ex/hang"], "TestsFailed");
+}
+
+// The sum of a metric's series as /metrics shows them (the registry is the process's,
+// so tests compare before and after).
+double Scraped(const std::string& series) {
+  double sum = 0;
+  std::istringstream lines(metrics::Registry::Default().Render());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const std::size_t space = line.rfind(' ');
+    const std::string name = line.substr(0, space);
+    if (name == series || (series.find('{') == std::string::npos && name.rfind(series + "{", 0) == 0)) {
+      sum += std::stod(line.substr(space + 1));
+    }
+  }
+  return sum;
+}
+
+TEST_F(ReconcilerTest, AnAttemptsEndIsCountedOnceThoughItsReconcileRepeats) {
+  objects_.Put(kGoTestRuns, NewRun());
+  Reconcile();
+  ListingEnds({"ex/a", "ex/big"});
+  ReconcileToRest();
+  PodRuns("payments-s0-a1");
+  ReconcileToRest();
+  AttemptEnds("payments-s0-a1", {{"ex/big", 300 * kMiB}});
+  Json& pod = objects_.At(kube::ResourceType::Pods(), "payments-s0-a1");
+  pod["status"]["startTime"] = "2026-01-02T03:05:00Z";
+  pod["status"]["containerStatuses"][0]["state"]["terminated"]["finishedAt"] = "2026-01-02T03:05:10Z";
+
+  const double attempts = Scraped("gotestrun_attempts_total{outcome=\"oom_killed\"}");
+  const double kills = Scraped("gotestrun_oom_kills_total");
+  const double reserved = Scraped("gotestrun_reserved_memory_seconds_total");
+  // The status write that records the kill fails: nothing is counted yet...
+  objects_.fail_status_writes = 1;
+  EXPECT_FALSE(reconciler_->Reconcile(std::string(kNs) + "/" + kRun, 2).ok());
+  EXPECT_EQ(Scraped("gotestrun_attempts_total{outcome=\"oom_killed\"}"), attempts);
+  EXPECT_EQ(Scraped("gotestrun_oom_kills_total"), kills);
+  // ...and the repeated reconcile, which writes it, counts it once.
+  ReconcileToRest();
+  ReconcileToRest();
+  ASSERT_EQ(Status()["oomKills"], 1) << Status().dump(2);
+  EXPECT_EQ(Scraped("gotestrun_attempts_total{outcome=\"oom_killed\"}"), attempts + 1);
+  EXPECT_EQ(Scraped("gotestrun_oom_kills_total"), kills + 1);
+  // 256Mi held for the 10 s the Pod ran.
+  EXPECT_DOUBLE_EQ(Scraped("gotestrun_reserved_memory_seconds_total"), reserved + 256.0 * kMiB * 10);
+  const std::string text = metrics::Registry::Default().Render();
+  EXPECT_NE(text.find("# TYPE gotestrun_attempts_total counter"), std::string::npos);
+  EXPECT_NE(text.find("# HELP gotestrun_oom_kills_total "), std::string::npos);
+}
+
+TEST(RunMetrics, RunsByPhaseAreCountedAtEachScrape) {
+  std::vector<runtime::ObjectPtr> runs;
+  ExportRunPhases([&] { return runs; });
+  EXPECT_EQ(Scraped("gotestrun_runs{phase=\"Running\"}"), 0);
+  runs.push_back(std::make_shared<const Json>(NewRun()));
+  Json running = NewRun();
+  running["status"] = {{"phase", "Running"}};
+  runs.push_back(std::make_shared<const Json>(running));
+  runs.push_back(std::make_shared<const Json>(running));
+  EXPECT_EQ(Scraped("gotestrun_runs{phase=\"Pending\"}"), 1);
+  EXPECT_EQ(Scraped("gotestrun_runs{phase=\"Running\"}"), 2);
+  EXPECT_EQ(Scraped("gotestrun_runs"), 3);
+  EXPECT_NE(metrics::Registry::Default().Render().find("# TYPE gotestrun_runs gauge"), std::string::npos);
+}
+
+TEST(RunMetrics, OutcomeLabels) {
+  EXPECT_EQ(AttemptOutcomeLabel("Succeeded"), "passed");
+  EXPECT_EQ(AttemptOutcomeLabel("TestsFailed"), "failed");
+  EXPECT_EQ(AttemptOutcomeLabel("OOMKilled"), "oom_killed");
+  EXPECT_EQ(AttemptOutcomeLabel("MemoryStall"), "memory_stall");
+  EXPECT_EQ(AttemptOutcomeLabel("Failed"), "lost");
 }
 
 TEST_F(ReconcilerTest, PlanningWithoutAListingFailsTheRun) {
