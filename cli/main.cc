@@ -23,6 +23,7 @@
 
 #include "agent/install.h"
 #include "base/files.h"
+#include "base/terminal_text.h"
 #include "base/version.h"
 #include "cli/command_line.h"
 #include "core/engine/describe.h"
@@ -58,12 +59,13 @@ void InstallSignalHandlers() {
 }
 
 int Usage(const std::string& problem) {
-  std::fprintf(stderr, "gotestrun: %s\n\n%s", problem.c_str(), cli::kUsage);
+  std::fprintf(stderr, "gotestrun: %s\n\n%s", TerminalText(problem).c_str(), cli::kUsage);
   return cli::kExitUsage;
 }
 
 int Error(int code, const std::string& problem) {
-  std::fprintf(stderr, "gotestrun: %s\n", problem.c_str());
+  // Problems quote paths, names and messages from outside.
+  std::fprintf(stderr, "gotestrun: %s\n", TerminalText(problem).c_str());
   return code;
 }
 
@@ -112,7 +114,7 @@ int Run(const cli::RunFlags& flags) {
   }
   std::string summary = engine::SummarizeRun(end->run);
   std::fputs(("\n" + summary).c_str(), stdout);
-  for (const std::string& r : end->reports) std::printf("report: %s\n", r.c_str());
+  for (const std::string& r : end->reports) std::printf("report: %s\n", TerminalText(r).c_str());
   std::printf("status: %s\ndescribe: gotestrun describe %s\n", cli::LocalRunLayout(run->run_dir).status_yaml().c_str(),
               run->run_dir.c_str());
   std::fflush(stdout);

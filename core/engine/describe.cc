@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/terminal_text.h"
 #include "base/timestamps.h"
 #include "core/api/status.h"
 #include "core/evidence/memory_stall.h"
@@ -239,7 +240,8 @@ std::string DescribeRun(const json& run) {
       out += "  " + Join({c.type + "=" + c.status, c.reason, c.last_transition_time}, "  ") + "\n";
     }
   }
-  return out;
+  // Every word above may come from the status, which is outside input.
+  return TerminalText(out);
 }
 
 std::string SummarizeRun(const json& run) {
@@ -274,7 +276,7 @@ std::string SummarizeRun(const json& run) {
   }
   if (!rest.empty()) out += "\nDiagnosis:\n" + rest;
   if (!status.phase.empty()) out += "\n" + status.phase + (status.message.empty() ? "" : ": " + status.message) + "\n";
-  return out;
+  return TerminalText(out);
 }
 
 }  // namespace gotestrun::engine
