@@ -1,5 +1,6 @@
 #include "cli/local_runner.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "core/evidence/evidence.h"
 #include "base/files.h"
@@ -157,6 +159,27 @@ Status Runner::Prepare() {
   if (fs::exists(folder_.run_yaml(), ec)) {
     return Status(StatusCode::kAlreadyExists,
                   folder_.dir() + " already holds a run: give another --name or --out, or remove it");
+  }
+  // Only an empty (or new) folder becomes a run folder: the run writes status.yaml,
+  // report.html and junit.xml at its top, over whatever files of those names were there.
+  if (fs::is_directory(folder_.dir(), ec)) {
+    std::vector<std::string> held;
+    std::size_t count = 0;
+    for (fs::directory_iterator it(folder_.dir(), ec), end; !ec && it != end; it.increment(ec)) {
+      if (++count <= 5) held.push_back(it->path().filename().string());
+    }
+    if (ec) return UnavailableError("cannot read " + folder_.dir() + ": " + ec.message());
+    if (count > 0) {
+      std::sort(held.begin(), held.end());
+      std::string listed;
+      for (const std::string& name : held) listed += (listed.empty() ? "" : ", ") + name;
+      if (count > held.size()) listed += " and " + std::to_string(count - held.size()) + " more";
+      return Status(StatusCode::kAlreadyExists, folder_.dir() +
+                                                    " is not empty and is not a run folder of gotestrun (it holds " +
+                                                    listed + "): give --out a new or empty folder");
+    }
+  } else if (fs::exists(folder_.dir(), ec)) {
+    return Status(StatusCode::kAlreadyExists, folder_.dir() + " exists and is not a folder: give --out a folder");
   }
   fs::create_directories(folder_.plan_dir(), ec);
   if (ec) return UnavailableError("cannot make " + folder_.plan_dir() + ": " + ec.message());

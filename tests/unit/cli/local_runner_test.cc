@@ -349,5 +349,35 @@ TEST_F(RunnerTest, ARunFolderIsNeverReused) {
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
 }
 
+// --out on a folder that holds files of its own (row 9): its report.html, junit.xml
+// and status.yaml were overwritten. Refused, naming the folder and what is in it.
+TEST_F(RunnerTest, AFolderThatIsNotARunIsNeverWrittenInto) {
+  LocalRun run = Resolve("theirs", "256Mi", "1Gi");
+  run.run_dir = module_ + "/site";
+  fs::create_directories(run.run_dir);
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/report.html", "<p>their report</p>").ok());
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/junit.xml", "<testsuites/>").ok());
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/status.yaml", "theirs: true\n").ok());
+  Progress progress(ProgressStyle::kLines, null_);
+  StatusOr<RunEnd> end = RunLocally(run, fake_, progress, [] { return false; });
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(end.status().message(), HasSubstr(run.run_dir + " is not empty and is not a run folder of gotestrun"));
+  EXPECT_THAT(end.status().message(), HasSubstr("junit.xml, report.html, status.yaml"));
+  EXPECT_EQ(*ReadFile(run.run_dir + "/report.html", 1 << 10), "<p>their report</p>");
+  EXPECT_EQ(*ReadFile(run.run_dir + "/status.yaml", 1 << 10), "theirs: true\n");
+  EXPECT_FALSE(fs::exists(run.run_dir + "/run.yaml"));
+  EXPECT_EQ(fake_.started.load(), 0);
+}
+
+TEST_F(RunnerTest, AnEmptyFolderBecomesTheRunFolder) {
+  LocalRun run = Resolve("empty-out", "256Mi", "1Gi");
+  run.run_dir = module_ + "/empty-out";
+  fs::create_directories(run.run_dir);
+  RunEnd end = Run(run);
+  EXPECT_EQ(end.exit_code, kExitPassed);
+  ExpectStatusOnDisk(run, end);
+}
+
 }  // namespace
 }  // namespace gotestrun::cli
