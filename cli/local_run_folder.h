@@ -48,4 +48,18 @@ Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& statu
 // while the run has not written one). NotFound when `dir` holds no run.yaml.
 StatusOr<nlohmann::json> LoadRunObject(const std::string& dir);
 
+// The annotation naming the gotestrun process that runs the folder: "<pid> <start
+// time of that pid in clock ticks after boot>" (a pid alone may be reused).
+inline constexpr char kOwnerAnnotation[] = "gotestrun.dev/local-owner";
+// The value of kOwnerAnnotation for this process.
+std::string OwnerOfThisProcess();
+
+// A run whose gotestrun was killed (SIGKILL, a crash, a reboot) leaves status.yaml
+// saying Pending, Planning or Running for good. When the folder's owner is gone, its
+// status is ended: attempts without an end Failed ("interrupted"), the run Failed with
+// the condition reason Interrupted and a message naming the owner. Returns whether it
+// did; a folder with a live owner, a settled status or no owner annotation is left as
+// it is.
+StatusOr<bool> EndAbandonedRun(const std::string& dir);
+
 }  // namespace gotestrun::cli

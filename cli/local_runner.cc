@@ -78,6 +78,10 @@ class Runner final : public engine::RunDriver {
         progress_(progress),
         stop_(stop) {
     if (!object_["metadata"].contains("uid")) object_["metadata"]["uid"] = NewUid();
+    // Who runs the folder, so that a run left unfinished by a killed gotestrun can be
+    // told from one still running (EndAbandonedRun).
+    if (!object_["metadata"]["annotations"].is_object()) object_["metadata"]["annotations"] = json::object();
+    object_["metadata"]["annotations"][kOwnerAnnotation] = OwnerOfThisProcess();
   }
   ~Runner() override { JoinAll(); }
 

@@ -97,7 +97,16 @@ int Run(const cli::RunFlags& flags) {
 
   InstallSignalHandlers();
   cli::Progress progress(StyleFor(flags), stderr);
+  // Making the sandbox also ends what runs of a killed gotestrun left in their cgroups;
+  // then their run folders in this module are told they ended.
   sandbox::Sandbox sandbox;
+  for (const fs::directory_entry& e : fs::directory_iterator(run->module_dir + "/.gotestrun/runs", ec)) {
+    StatusOr<bool> ended = cli::EndAbandonedRun(e.path().string());
+    if (ended.ok() && *ended) {
+      progress.Note("note: " + e.path().string() +
+                    " was left unfinished by a gotestrun that is gone: its status now says Failed (Interrupted)");
+    }
+  }
   progress.Note("gotestrun: run " + run->name + " in " + run->run_dir);
   for (const std::string& note : run->notes) progress.Note("note: " + note);
   if (sandbox.enforcement() == sandbox::MemoryEnforcement::kRssWatch) {
@@ -145,6 +154,11 @@ int Describe(const cli::DescribeArgs& args) {
   std::error_code ec;
   bool folder = fs::is_directory(args.target, ec);
   if (!args.cluster && (folder || args.target.find('/') != std::string::npos)) {
+    // A run its gotestrun never finished (killed) is told as ended, not as Running.
+    StatusOr<bool> ended = cli::EndAbandonedRun(args.target);
+    if (!ended.ok() && ended.status().code() != StatusCode::kNotFound) {
+      std::fprintf(stderr, "gotestrun: %s\n", TerminalText(ended.status().message()).c_str());
+    }
     StatusOr<nlohmann::json> run = cli::LoadRunObject(args.target);
     if (!run.ok()) return Error(1, run.status().message());
     std::fputs(engine::DescribeRun(*run).c_str(), stdout);

@@ -33,6 +33,7 @@ using sandbox::ExitInfo;
 using sandbox::Subprocess;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 const std::string kBinary = GTR_GOTESTRUN_BIN;
 const std::string kMemoryFixture = std::string(GTR_FIXTURES_DIR) + "/memory";
@@ -256,6 +257,67 @@ TEST_F(LocalRunTest, InterruptStopsEveryProcessOfTheRunAndExits130) {
       EXPECT_THAT(a.value("message", ""), HasSubstr("interrupted"));
     }
   }
+}
+
+// gotestrun killed with SIGKILL can clean nothing up (row 8). The exec wrappers and the
+// test binaries die with it (each dies with its parent); what those started (here
+// `sleep 600`) is ended by the next gotestrun, which also removes the cgroups; and the
+// status that said Running is ended as Failed (Interrupted) once its owner is gone.
+TEST_F(LocalRunTest, SigkillOfGotestrunLeavesNothingRunningAndItsRunIsEndedLater) {
+  const std::string module = work_ + "/sleeper";
+  WriteSleeperModule(module);
+  const std::string run_dir = work_ + "/killed";
+  Subprocess p = Start({"run", "--module-dir", module, "--shards", "2", "--out", run_dir, "--no-history"});
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (const std::string& proc : MarkedProcesses()) n += proc.find(what) != std::string::npos ? 1 : 0;
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (count(": sleep 600") < 2 && std::chrono::steady_clock::now() < deadline && p.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(count(": sleep 600"), 2) << "the tests did not start";
+  ASSERT_EQ(::kill(p.pid(), SIGKILL), 0);
+  std::optional<ExitInfo> exit = p.Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->signal, SIGKILL);
+  // The agents, go, the exec wrappers and the test binaries end with it; only what a
+  // test started itself may be left, in the run's cgroups.
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto others = [&] {
+    std::vector<std::string> left;
+    for (const std::string& proc : MarkedProcesses()) {
+      if (proc.find(": sleep 600") == std::string::npos) left.push_back(proc);
+    }
+    return left;
+  };
+  while (!others().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(others(), IsEmpty());
+  EXPECT_THAT(CgroupsOf(p.pid()), Not(IsEmpty()));
+  EXPECT_EQ(Status(run_dir).value("phase", ""), "Running");
+
+  // The next run, of another module, ends what is left and removes the cgroups.
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--out", work_ + "/next", "--no-history", "./clean/a"}), 0);
+  EXPECT_THAT(MarkedProcesses(), IsEmpty());
+  EXPECT_THAT(CgroupsOf(p.pid()), IsEmpty());
+
+  // describe finds the run's owner gone and ends its status.
+  EXPECT_EQ(Run({"describe", run_dir}), 0);
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool interrupted = false;
+  for (const json& c : status["conditions"]) interrupted |= c.value("reason", "") == "Interrupted";
+  EXPECT_TRUE(interrupted) << status.dump(2);
+  EXPECT_THAT(status.value("message", ""), HasSubstr("pid " + std::to_string(p.pid())));
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) EXPECT_EQ(a.value("outcome", ""), "Failed") << a.dump();
+  }
+  auto output = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(output.ok());
+  EXPECT_THAT(*output, HasSubstr("Phase:      Failed"));
 }
 
 namespace memory_stall {
