@@ -1,6 +1,9 @@
 #include "cli/local_run_folder.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <filesystem>
 #include <sstream>
@@ -41,8 +44,21 @@ Status WriteRunYaml(const LocalRunLayout& folder, const nlohmann::json& object) 
   return WriteFileAtomic(folder.run_yaml(), header + ToYaml(object));
 }
 
-Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status) {
-  return WriteFileAtomic(folder.status_yaml(), ToYaml(status));
+Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status, bool in_place_if_full) {
+  const std::string text = ToYaml(status);
+  Status atomic = WriteFileAtomic(folder.status_yaml(), text);
+  if (atomic.ok() || !in_place_if_full) return atomic;
+  const int fd = ::open(folder.status_yaml().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return atomic;
+  std::size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<std::size_t>(n);
+  }
+  const bool closed = ::close(fd) == 0;
+  return off == text.size() && closed ? Status::Ok() : atomic;
 }
 
 StatusOr<nlohmann::json> LoadRunObject(const std::string& dir) {

@@ -42,8 +42,10 @@ class LocalRunLayout {
 
 // run.yaml: the object as YAML, after a comment saying how it was run. Atomic.
 Status WriteRunYaml(const LocalRunLayout& folder, const nlohmann::json& object);
-// status.yaml: the status as YAML. Atomic.
-Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status);
+// status.yaml: the status as YAML. Atomic; `in_place_if_full`, for the last word of a
+// run on a full disk, then falls back to rewriting the file in place, whose own space is
+// often all that is left.
+Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status, bool in_place_if_full = false);
 // The GoTestRun of a run folder: run.yaml with status.yaml as its .status (absent
 // while the run has not written one). NotFound when `dir` holds no run.yaml.
 StatusOr<nlohmann::json> LoadRunObject(const std::string& dir);

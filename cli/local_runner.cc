@@ -41,6 +41,7 @@ std::string Tail(const std::string& path, std::size_t max_lines) {
   if (!text.ok()) return {};
   std::string t = *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  if (t.empty()) return {};  // an empty log (a full disk leaves one) has no tail
   std::size_t pos = t.size();
   for (std::size_t n = 0; n < max_lines && pos != std::string::npos && pos > 0; ++n) pos = t.rfind('\n', pos - 1);
   std::string tail = pos == std::string::npos ? t : t.substr(pos + 1);
@@ -62,6 +63,19 @@ std::string NewUid() {
   std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
                 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   return out;
+}
+
+// The agent's last error line in agent.log, for an attempt that ended without its
+// result: why (a full disk, a folder it could not write) is otherwise only there.
+std::string LastAgentError(const std::string& attempt_dir) {
+  StatusOr<std::string> log = ReadFile(attempt_dir + "/agent.log", 4 << 20);
+  if (!log.ok()) return {};
+  const std::string marker = "[error] ";
+  const std::size_t at = log->rfind(marker);
+  if (at == std::string::npos) return {};
+  std::string line = log->substr(at + marker.size(), log->find('\n', at) - at - marker.size());
+  if (line.size() > 300) line = line.substr(0, 300) + "...";
+  return "the agent said: " + line;
 }
 
 // The run loop's world on this machine: the listing and each attempt run on a thread
@@ -123,6 +137,11 @@ class Runner final : public engine::RunDriver {
   Status Prepare();
   // Writes status.yaml when the status changed since it was last written.
   Status Save();
+  // A write into the run folder failed (a full disk, a read-only mount): the run cannot
+  // keep its record, so it is stopped and failed with the condition reason
+  // RunFolderNotWritable, saved where the folder still takes it. Returns the error the
+  // caller ends with, naming the folder and what the system said.
+  Status StopOnWriteFailure(const engine::RunContext& context, const std::string& what, const Status& failed);
   // Runs `fn` on the process's thread and records its end.
   void Launch(Process& process, std::function<StatusOr<ProcessEnd>()> fn);
   // Waits until a process has ended or a stop is asked for.
@@ -156,6 +175,26 @@ Status Runner::Save() {
   GTR_RETURN_IF_ERROR(WriteStatusYaml(folder_, encoded));
   saved_ = std::move(encoded);
   return Status::Ok();
+}
+
+constexpr char kNotWritableReason[] = "RunFolderNotWritable";
+
+std::string NotWritableMessage(const std::string& dir, const std::string& what, const Status& failed) {
+  return "the run folder " + dir + " cannot be written (" + what + ": " + failed.message() +
+         "); the run was stopped: free space there or give --out another folder";
+}
+
+Status Runner::StopOnWriteFailure(const engine::RunContext& context, const std::string& what, const Status& failed) {
+  const std::string message = NotWritableMessage(folder_.dir(), what, failed);
+  abort_ = true;
+  JoinAll();
+  engine::StopRun(context, status_, *this, kNotWritableReason, message);
+  // The status is most of what the folder is for: replaced in place if it cannot be
+  // replaced atomically (the old file's space is what a full disk has left).
+  Status last = WriteStatusYaml(folder_, api::EncodeStatus(status_), /*in_place_if_full=*/true);
+  progress_.Finish();
+  if (!last.ok()) return UnavailableError(message + "; status.yaml still says what it said before");
+  return UnavailableError(message);
 }
 
 Status Runner::Prepare() {
@@ -289,6 +328,10 @@ engine::AttemptObservation Runner::ObserveAttempt(const engine::AttemptRecord& a
     o.end = (*end)->end;
     o.stopped = (*end)->stopped;
     o.note = (*end)->limit_note;
+    if ((*end)->end.exit_code.value_or(0) != 0) {
+      std::string said = LastAgentError(o.evidence_dir);
+      if (!said.empty()) o.note += (o.note.empty() ? "" : "; ") + said;
+    }
   } else {
     o.note = "could not start the agent: " + end->status().message();
   }
@@ -321,7 +364,15 @@ RunEnd Runner::Finish() {
   if (written.ok()) end.reports.push_back(folder_.report_html());
   if (written.ok()) written = WriteFileAtomic(folder_.junit_xml(), report::RenderJUnit(*loaded));
   if (written.ok()) end.reports.push_back(folder_.junit_xml());
-  if (!written.ok()) progress_.Note("warning: report not written: " + written.message());
+  if (!written.ok()) {
+    // The tests ran, but CI would find no report (or an old one): not a success.
+    const std::string message = NotWritableMessage(folder_.dir(), "the report", written);
+    engine::FailRun(status_, kNotWritableReason, message, kGeneration, Rfc3339Now());
+    (void)WriteStatusYaml(folder_, api::EncodeStatus(status_), /*in_place_if_full=*/true);
+    end.run["status"] = api::EncodeStatus(status_);
+    end.exit_code = kExitFailed;
+    progress_.Note("gotestrun: " + message);
+  }
   return end;
 }
 
@@ -345,12 +396,7 @@ StatusOr<RunEnd> Runner::Run() {
       engine::FailRun(status_, "InternalError", to_start.status().ToString(), kGeneration, Rfc3339Now());
       break;
     }
-    if (Status saved = Save(); !saved.ok()) {
-      abort_ = true;
-      JoinAll();
-      progress_.Finish();
-      return saved.Annotate("write the status");
-    }
+    if (Status saved = Save(); !saved.ok()) return StopOnWriteFailure(context, "status.yaml", saved);
     for (const policy::ShardPlan& plan : *to_start) GTR_RETURN_IF_ERROR(StartAttempt(plan));
     if (status_.settled()) break;
     // Attempts just started are noted as running by the next step.
@@ -359,7 +405,7 @@ StatusOr<RunEnd> Runner::Run() {
   // Settled with attempts still running cannot happen (the policy settles when none
   // run), but no thread may outlive the run.
   JoinAll();
-  GTR_RETURN_IF_ERROR(Save());
+  if (Status saved = Save(); !saved.ok()) return StopOnWriteFailure(context, "status.yaml", saved);
   return Finish();
 }
 

@@ -5,9 +5,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -318,6 +322,42 @@ TEST_F(LocalRunTest, SigkillOfGotestrunLeavesNothingRunningAndItsRunIsEndedLater
   auto output = ReadFile(work_ + "/output.log", 1 << 20);
   ASSERT_TRUE(output.ok());
   EXPECT_THAT(*output, HasSubstr("Phase:      Failed"));
+}
+
+// A full disk under the run folder (row 11), a real ENOSPC from a small tmpfs: the run
+// ends at once with the folder and the system's words, exits non-zero, and its status
+// says so in a condition rather than staying Running.
+TEST_F(LocalRunTest, AFullRunFolderEndsTheRunSayingWhere) {
+  const std::string disk = work_ + "/small-disk";
+  fs::create_directories(disk);
+  ASSERT_EQ(::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m"), 0)
+      << "mounting a tmpfs needs root: " << std::strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  // Leave 24 KiB: room for run.yaml and a little evidence, not for a whole attempt.
+  struct statvfs fs_stat {};
+  ASSERT_EQ(::statvfs(disk.c_str(), &fs_stat), 0);
+  const std::uint64_t free_bytes = std::uint64_t{fs_stat.f_bavail} * fs_stat.f_frsize;
+  ASSERT_GT(free_bytes, 24u << 10);
+  ASSERT_TRUE(WriteFileAtomic(disk + "/filler", std::string(free_bytes - (24u << 10), 'x')).ok());
+
+  const std::string run_dir = disk + "/run";
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--out", run_dir, "--no-history", "./clean/..."}), 1);
+  auto output = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(output.ok());
+  EXPECT_THAT(*output, HasSubstr("gotestrun: the run folder " + run_dir + " cannot be written"));
+  EXPECT_THAT(*output, HasSubstr("No space left on device"));
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool said = false;
+  for (const json& c : status["conditions"]) {
+    said |= c.value("reason", "") == "RunFolderNotWritable" &&
+            c.value("message", "").find("No space left on device") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << status.dump(2);
+  EXPECT_THAT(MarkedProcesses(), IsEmpty());
 }
 
 namespace memory_stall {
