@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -196,6 +197,10 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
     pipe_fds[0] = pipe_fds[1] = -1;
   }
 
+  // go test ends its binaries when it is stopped, not when it is killed (gotestrun and
+  // the agent killed with SIGKILL): the wrapper then dies with go test, and the binary,
+  // its child, dies with the wrapper (die_with_parent), instead of running on unread.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The wrapper outlives go test's reading end only long enough to write its record.
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t forwarded, previous;

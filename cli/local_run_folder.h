@@ -42,10 +42,26 @@ class LocalRunLayout {
 
 // run.yaml: the object as YAML, after a comment saying how it was run. Atomic.
 Status WriteRunYaml(const LocalRunLayout& folder, const nlohmann::json& object);
-// status.yaml: the status as YAML. Atomic.
-Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status);
+// status.yaml: the status as YAML. Atomic; `in_place_if_full`, for the last word of a
+// run on a full disk, then falls back to rewriting the file in place, whose own space is
+// often all that is left.
+Status WriteStatusYaml(const LocalRunLayout& folder, const nlohmann::json& status, bool in_place_if_full = false);
 // The GoTestRun of a run folder: run.yaml with status.yaml as its .status (absent
 // while the run has not written one). NotFound when `dir` holds no run.yaml.
 StatusOr<nlohmann::json> LoadRunObject(const std::string& dir);
+
+// The annotation naming the gotestrun process that runs the folder: "<pid> <start
+// time of that pid in clock ticks after boot>" (a pid alone may be reused).
+inline constexpr char kOwnerAnnotation[] = "gotestrun.dev/local-owner";
+// The value of kOwnerAnnotation for this process.
+std::string OwnerOfThisProcess();
+
+// A run whose gotestrun was killed (SIGKILL, a crash, a reboot) leaves status.yaml
+// saying Pending, Planning or Running for good. When the folder's owner is gone, its
+// status is ended: attempts without an end Failed ("interrupted"), the run Failed with
+// the condition reason Interrupted and a message naming the owner. Returns whether it
+// did; a folder with a live owner, a settled status or no owner annotation is left as
+// it is.
+StatusOr<bool> EndAbandonedRun(const std::string& dir);
 
 }  // namespace gotestrun::cli

@@ -1,5 +1,6 @@
 #include "cli/local_runner.h"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "core/evidence/evidence.h"
 #include "base/files.h"
@@ -40,6 +42,7 @@ std::string Tail(const std::string& path, std::size_t max_lines) {
   if (!text.ok()) return {};
   std::string t = *text;
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+  if (t.empty()) return {};  // an empty log (a full disk leaves one) has no tail
   std::size_t pos = t.size();
   for (std::size_t n = 0; n < max_lines && pos != std::string::npos && pos > 0; ++n) pos = t.rfind('\n', pos - 1);
   std::string tail = pos == std::string::npos ? t : t.substr(pos + 1);
@@ -63,6 +66,19 @@ std::string NewUid() {
   return out;
 }
 
+// The agent's last error line in agent.log, for an attempt that ended without its
+// result: why (a full disk, a folder it could not write) is otherwise only there.
+std::string LastAgentError(const std::string& attempt_dir) {
+  StatusOr<std::string> log = ReadFile(attempt_dir + "/agent.log", 4 << 20);
+  if (!log.ok()) return {};
+  const std::string marker = "[error] ";
+  const std::size_t at = log->rfind(marker);
+  if (at == std::string::npos) return {};
+  std::string line = log->substr(at + marker.size(), log->find('\n', at) - at - marker.size());
+  if (line.size() > 300) line = line.substr(0, 300) + "...";
+  return "the agent said: " + line;
+}
+
 // The run loop's world on this machine: the listing and each attempt run on a thread
 // of their own, and say when they end; the loop is stepped after each end.
 class Runner final : public engine::RunDriver {
@@ -77,6 +93,10 @@ class Runner final : public engine::RunDriver {
         progress_(progress),
         stop_(stop) {
     if (!object_["metadata"].contains("uid")) object_["metadata"]["uid"] = NewUid();
+    // Who runs the folder, so that a run left unfinished by a killed gotestrun can be
+    // told from one still running (EndAbandonedRun).
+    if (!object_["metadata"]["annotations"].is_object()) object_["metadata"]["annotations"] = json::object();
+    object_["metadata"]["annotations"][kOwnerAnnotation] = OwnerOfThisProcess();
   }
   ~Runner() override { JoinAll(); }
 
@@ -119,6 +139,11 @@ class Runner final : public engine::RunDriver {
   Status Prepare();
   // Writes status.yaml when the status changed since it was last written.
   Status Save();
+  // A write into the run folder failed (a full disk, a read-only mount): the run cannot
+  // keep its record, so it is stopped and failed with the condition reason
+  // RunFolderNotWritable, saved where the folder still takes it. Returns the error the
+  // caller ends with, naming the folder and what the system said.
+  Status StopOnWriteFailure(const engine::RunContext& context, const std::string& what, const Status& failed);
   // Runs `fn` on the process's thread and records its end.
   void Launch(Process& process, std::function<StatusOr<ProcessEnd>()> fn);
   // Waits until a process has ended or a stop is asked for.
@@ -156,11 +181,52 @@ Status Runner::Save() {
   return Status::Ok();
 }
 
+constexpr char kNotWritableReason[] = "RunFolderNotWritable";
+
+std::string NotWritableMessage(const std::string& dir, const std::string& what, const Status& failed) {
+  return "the run folder " + dir + " cannot be written (" + what + ": " + failed.message() +
+         "); the run was stopped: free space there or give --out another folder";
+}
+
+Status Runner::StopOnWriteFailure(const engine::RunContext& context, const std::string& what, const Status& failed) {
+  const std::string message = NotWritableMessage(folder_.dir(), what, failed);
+  abort_ = true;
+  JoinAll();
+  engine::StopRun(context, status_, *this, kNotWritableReason, message);
+  // The status is most of what the folder is for: replaced in place if it cannot be
+  // replaced atomically (the old file's space is what a full disk has left).
+  Status last = WriteStatusYaml(folder_, api::EncodeStatus(status_), /*in_place_if_full=*/true);
+  progress_.Finish();
+  if (!last.ok()) return UnavailableError(message + "; status.yaml still says what it said before");
+  return UnavailableError(message);
+}
+
 Status Runner::Prepare() {
   std::error_code ec;
   if (fs::exists(folder_.run_yaml(), ec)) {
     return Status(StatusCode::kAlreadyExists,
                   folder_.dir() + " already holds a run: give another --name or --out, or remove it");
+  }
+  // Only an empty (or new) folder becomes a run folder: the run writes status.yaml,
+  // report.html and junit.xml at its top, over whatever files of those names were there.
+  if (fs::is_directory(folder_.dir(), ec)) {
+    std::vector<std::string> held;
+    std::size_t count = 0;
+    for (fs::directory_iterator it(folder_.dir(), ec), end; !ec && it != end; it.increment(ec)) {
+      if (++count <= 5) held.push_back(it->path().filename().string());
+    }
+    if (ec) return UnavailableError("cannot read " + folder_.dir() + ": " + ec.message());
+    if (count > 0) {
+      std::sort(held.begin(), held.end());
+      std::string listed;
+      for (const std::string& name : held) listed += (listed.empty() ? "" : ", ") + name;
+      if (count > held.size()) listed += " and " + std::to_string(count - held.size()) + " more";
+      return Status(StatusCode::kAlreadyExists, folder_.dir() +
+                                                    " is not empty and is not a run folder of gotestrun (it holds " +
+                                                    listed + "): give --out a new or empty folder");
+    }
+  } else if (fs::exists(folder_.dir(), ec)) {
+    return Status(StatusCode::kAlreadyExists, folder_.dir() + " exists and is not a folder: give --out a folder");
   }
   fs::create_directories(folder_.plan_dir(), ec);
   if (ec) return UnavailableError("cannot make " + folder_.plan_dir() + ": " + ec.message());
@@ -285,6 +351,10 @@ engine::AttemptObservation Runner::ObserveAttempt(const engine::AttemptRecord& a
     o.end = (*end)->end;
     o.stopped = (*end)->stopped;
     o.note = (*end)->limit_note;
+    if ((*end)->end.exit_code.value_or(0) != 0) {
+      std::string said = LastAgentError(o.evidence_dir);
+      if (!said.empty()) o.note += (o.note.empty() ? "" : "; ") + said;
+    }
   } else {
     o.note = "could not start the agent: " + end->status().message();
   }
@@ -317,7 +387,15 @@ RunEnd Runner::Finish() {
   if (written.ok()) end.reports.push_back(folder_.report_html());
   if (written.ok()) written = WriteFileAtomic(folder_.junit_xml(), report::RenderJUnit(*loaded));
   if (written.ok()) end.reports.push_back(folder_.junit_xml());
-  if (!written.ok()) progress_.Note("warning: report not written: " + written.message());
+  if (!written.ok()) {
+    // The tests ran, but CI would find no report (or an old one): not a success.
+    const std::string message = NotWritableMessage(folder_.dir(), "the report", written);
+    engine::FailRun(status_, kNotWritableReason, message, kGeneration, Rfc3339Now());
+    (void)WriteStatusYaml(folder_, api::EncodeStatus(status_), /*in_place_if_full=*/true);
+    end.run["status"] = api::EncodeStatus(status_);
+    end.exit_code = kExitFailed;
+    progress_.Note("gotestrun: " + message);
+  }
   return end;
 }
 
@@ -341,12 +419,7 @@ StatusOr<RunEnd> Runner::Run() {
       engine::FailRun(status_, "InternalError", to_start.status().ToString(), kGeneration, Rfc3339Now());
       break;
     }
-    if (Status saved = Save(); !saved.ok()) {
-      abort_ = true;
-      JoinAll();
-      progress_.Finish();
-      return saved.Annotate("write the status");
-    }
+    if (Status saved = Save(); !saved.ok()) return StopOnWriteFailure(context, "status.yaml", saved);
     const int launched = launched_;
     for (const policy::ShardPlan& plan : *to_start) GTR_RETURN_IF_ERROR(StartAttempt(plan));
     if (status_.settled()) break;
@@ -357,7 +430,7 @@ StatusOr<RunEnd> Runner::Run() {
   // Settled with attempts still running cannot happen (the policy settles when none
   // run), but no thread may outlive the run.
   JoinAll();
-  GTR_RETURN_IF_ERROR(Save());
+  if (Status saved = Save(); !saved.ok()) return StopOnWriteFailure(context, "status.yaml", saved);
   return Finish();
 }
 

@@ -23,6 +23,7 @@
 
 #include "agent/install.h"
 #include "base/files.h"
+#include "base/terminal_text.h"
 #include "base/version.h"
 #include "cli/command_line.h"
 #include "core/engine/describe.h"
@@ -58,12 +59,13 @@ void InstallSignalHandlers() {
 }
 
 int Usage(const std::string& problem) {
-  std::fprintf(stderr, "gotestrun: %s\n\n%s", problem.c_str(), cli::kUsage);
+  std::fprintf(stderr, "gotestrun: %s\n\n%s", TerminalText(problem).c_str(), cli::kUsage);
   return cli::kExitUsage;
 }
 
 int Error(int code, const std::string& problem) {
-  std::fprintf(stderr, "gotestrun: %s\n", problem.c_str());
+  // Problems quote paths, names and messages from outside.
+  std::fprintf(stderr, "gotestrun: %s\n", TerminalText(problem).c_str());
   return code;
 }
 
@@ -95,7 +97,16 @@ int Run(const cli::RunFlags& flags) {
 
   InstallSignalHandlers();
   cli::Progress progress(StyleFor(flags), stderr);
+  // Making the sandbox also ends what runs of a killed gotestrun left in their cgroups;
+  // then their run folders in this module are told they ended.
   sandbox::Sandbox sandbox;
+  for (const fs::directory_entry& e : fs::directory_iterator(run->module_dir + "/.gotestrun/runs", ec)) {
+    StatusOr<bool> ended = cli::EndAbandonedRun(e.path().string());
+    if (ended.ok() && *ended) {
+      progress.Note("note: " + e.path().string() +
+                    " was left unfinished by a gotestrun that is gone: its status now says Failed (Interrupted)");
+    }
+  }
   progress.Note("gotestrun: run " + run->name + " in " + run->run_dir);
   for (const std::string& note : run->notes) progress.Note("note: " + note);
   if (sandbox.enforcement() == sandbox::MemoryEnforcement::kRssWatch) {
@@ -113,7 +124,7 @@ int Run(const cli::RunFlags& flags) {
   }
   std::string summary = engine::SummarizeRun(end->run);
   std::fputs(("\n" + summary).c_str(), stdout);
-  for (const std::string& r : end->reports) std::printf("report: %s\n", r.c_str());
+  for (const std::string& r : end->reports) std::printf("report: %s\n", TerminalText(r).c_str());
   std::printf("status: %s\ndescribe: gotestrun describe %s\n", cli::LocalRunLayout(run->run_dir).status_yaml().c_str(),
               run->run_dir.c_str());
   std::fflush(stdout);
@@ -144,6 +155,11 @@ int Describe(const cli::DescribeArgs& args) {
   std::error_code ec;
   bool folder = fs::is_directory(args.target, ec);
   if (!args.cluster && (folder || args.target.find('/') != std::string::npos)) {
+    // A run its gotestrun never finished (killed) is told as ended, not as Running.
+    StatusOr<bool> ended = cli::EndAbandonedRun(args.target);
+    if (!ended.ok() && ended.status().code() != StatusCode::kNotFound) {
+      std::fprintf(stderr, "gotestrun: %s\n", TerminalText(ended.status().message()).c_str());
+    }
     StatusOr<nlohmann::json> run = cli::LoadRunObject(args.target);
     if (!run.ok()) return Error(1, run.status().message());
     std::fputs(engine::DescribeRun(*run).c_str(), stdout);

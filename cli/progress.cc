@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/terminal_text.h"
 #include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
 
@@ -127,9 +128,11 @@ void Progress::DrawBlock() {
   last_draw_ = now;
 }
 
-void Progress::Line(const std::string& text) {
+void Progress::Line(const std::string& text, bool one_line) {
   if (style_ == ProgressStyle::kTerminal) EraseBlock();
-  std::fputs(text.c_str(), out_);
+  // Package names, test names and messages come from the tests: nothing in them may act
+  // on the terminal, and an attempt's line stays one line.
+  std::fputs(TerminalText(text, !one_line).c_str(), out_);
   std::fputc('\n', out_);
   if (style_ == ProgressStyle::kTerminal) {
     DrawBlock();
@@ -172,7 +175,7 @@ void Progress::AttemptStarted(const policy::ShardPlan& plan, const std::string& 
     if (!reason.empty()) e["reason"] = reason;
     return EmitJson(e.dump());
   }
-  Line(AttemptStartedLine(plan, reason));
+  Line(AttemptStartedLine(plan, reason), true);
 }
 
 void Progress::Sample(int shard, int attempt, std::uint64_t usage_bytes, int packages_done) {
@@ -207,7 +210,7 @@ void Progress::AttemptEnded(const engine::AttemptRecord& record) {
     if (!record.phase.empty()) e["phase"] = record.phase;
     return EmitJson(e.dump());
   }
-  Line(AttemptEndedLine(record));
+  Line(AttemptEndedLine(record), true);
 }
 
 void Progress::Finish() {

@@ -66,10 +66,10 @@ class Progress {
   void Finish();
 
  private:
-  void Line(const std::string& text);        // mu_ held
-  void EraseBlock();                         // mu_ held
-  void DrawBlock();                          // mu_ held
-  void EmitJson(const std::string& object);  // mu_ held
+  void Line(const std::string& text, bool one_line = false);  // mu_ held
+  void EraseBlock();                                          // mu_ held
+  void DrawBlock();                                           // mu_ held
+  void EmitJson(const std::string& object);                   // mu_ held
 
   const ProgressStyle style_;
   std::FILE* const out_;

@@ -1,6 +1,8 @@
 // The run's final results as JUnit XML, for CI systems that show test reports.
 //
 // What it promises:
+//  - Built from the status: only the attempts status.yaml lists count (an attempt
+//    folder it does not list is left out); without a status, from the evidence alone.
 //  - One <testsuite> per package (FinalResults order), built from the last attempt
 //    that ran it: one <testcase> per test and subtest in its go test event stream, with
 //    elapsed times; a failed test has a <failure type="TestFailed"> carrying its output,

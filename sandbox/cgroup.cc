@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/files.h"
+#include "sandbox/process_tree.h"
 
 namespace gotestrun::sandbox {
 namespace {
@@ -370,15 +371,29 @@ int RemoveAbandonedChildren(const CgroupDir& parent) {
   while (dirent* entry = ::readdir(dir)) {
     std::string_view name = entry->d_name;
     if (!name.starts_with("gotestrun-")) continue;
-    std::string_view rest = name.substr(10);
-    std::optional<std::uint64_t> pid = Unsigned(rest.substr(0, rest.find('-')));
-    if (!pid || *pid == 0 || *pid > (1u << 30) || rest.find('-') == std::string_view::npos) continue;
-    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;  // its maker still lives
+    std::vector<std::uint64_t> parts;
+    bool numbers = true;
+    for (std::string_view rest = name.substr(10); numbers;) {
+      const std::size_t dash = rest.find('-');
+      std::optional<std::uint64_t> n = Unsigned(rest.substr(0, dash));
+      numbers = n.has_value();
+      if (n) parts.push_back(*n);
+      if (dash == std::string_view::npos) break;
+      rest.remove_prefix(dash + 1);
+    }
+    if (!numbers || parts.size() < 2 || parts.size() > 3 || parts[0] == 0 || parts[0] > (1u << 30)) continue;
+    const auto pid = static_cast<pid_t>(parts[0]);
+    if (parts.size() == 3) {
+      if (ProcessStartTime(pid) == parts[1]) continue;  // its maker still lives
+    } else if (::kill(pid, 0) == 0 || errno != ESRCH) {
+      continue;
+    }
     abandoned.push_back(parent.dir + "/" + std::string(name));
   }
   ::closedir(dir);
-  for (const std::string& path : abandoned) {
-    if (::rmdir(path.c_str()) == 0) ++removed;
+  for (std::string& path : abandoned) {
+    MemoryCgroup left(parent.version, std::move(path));
+    if (left.Remove().ok()) ++removed;
   }
   return removed;
 }
@@ -395,7 +410,9 @@ StatusOr<MemoryCgroup> MemoryCgroup::Create(const CgroupDir& parent, std::string
 
 std::string MemoryCgroup::UniqueName() {
   static std::atomic<std::uint64_t> next{0};
-  return "gotestrun-" + std::to_string(::getpid()) + "-" + std::to_string(next.fetch_add(1));
+  static const std::string prefix =
+      "gotestrun-" + std::to_string(::getpid()) + "-" + std::to_string(ProcessStartTime(::getpid()).value_or(0)) + "-";
+  return prefix + std::to_string(next.fetch_add(1));
 }
 
 MemoryCgroup::MemoryCgroup(MemoryCgroup&& other) noexcept

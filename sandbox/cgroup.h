@@ -82,9 +82,13 @@ StatusOr<CgroupDir> FindOwnMemoryCgroup(const std::string& fs_root = "");
 // A no-op on v1.
 Status EnableMemoryForChildren(const CgroupDir& parent);
 
-// Removes the children of `parent` that an earlier process of ours made and left behind
-// when it died ("gotestrun-<pid>-<n>" whose pid is gone). The kernel refuses to remove
-// one that still holds processes, so only empty ones go. Returns how many were removed.
+// Ends and removes the children of `parent` that an earlier process of ours made and
+// left behind when it died ("gotestrun-<pid>-<start>-<n>" whose process, the pid with
+// that start time, is gone; or the older "gotestrun-<pid>-<n>" whose pid is gone). A
+// process killed with SIGKILL cleans nothing up, and what it ran (test binaries and
+// their children) may still be running in its cgroups: they are killed first (v2
+// cgroup.kill, else every pid in cgroup.procs until none is left). Returns how many
+// were removed.
 int RemoveAbandonedChildren(const CgroupDir& parent);
 
 // What the kernel counted about memory in a cgroup.
@@ -109,7 +113,8 @@ class MemoryCgroup {
   // Makes `parent`/`name` (`name` a single path component), on v2 after
   // EnableMemoryForChildren(parent).
   static StatusOr<MemoryCgroup> Create(const CgroupDir& parent, std::string_view name);
-  // A child name no other cgroup of this process has used: "gotestrun-<pid>-<n>".
+  // A child name no other cgroup of this process has used, which names its maker for
+  // RemoveAbandonedChildren: "gotestrun-<pid>-<start time of pid>-<n>".
   static std::string UniqueName();
 
   MemoryCgroup(MemoryCgroup&& other) noexcept;
@@ -150,6 +155,7 @@ class MemoryCgroup {
   Status Remove();
 
  private:
+  friend int RemoveAbandonedChildren(const CgroupDir& parent);
   MemoryCgroup(CgroupVersion version, std::string dir) : version_(version), dir_(std::move(dir)) {}
   std::string File(std::string_view name) const { return dir_ + "/" + std::string(name); }
 

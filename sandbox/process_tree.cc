@@ -54,6 +54,14 @@ StatusOr<ProcessStat> ParseProcStat(std::string_view text) {
   return stat;
 }
 
+std::optional<std::uint64_t> ProcessStartTime(pid_t pid, const std::string& proc_root) {
+  StatusOr<std::string> text = ReadFile(proc_root + "/" + std::to_string(pid) + "/stat", 4096);
+  if (!text.ok()) return std::nullopt;
+  StatusOr<ProcessStat> stat = ParseProcStat(*text);
+  if (!stat.ok() || stat->pid != pid || stat->state == 'Z') return std::nullopt;
+  return stat->start_time;
+}
+
 StatusOr<std::uint64_t> ParseVmRss(std::string_view status) {
   std::size_t pos = 0;
   while (pos < status.size()) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,10 @@ struct ProcessStat {
 // The command name is in parentheses and may itself hold spaces and parentheses, so the
 // fields are counted from the last ')'.
 StatusOr<ProcessStat> ParseProcStat(std::string_view text);
+// When the live process `pid` started (clock ticks after boot); nullopt when there is
+// no such process or it is a zombie. A pid with its start time names one process for
+// good: a pid alone may have been reused.
+std::optional<std::uint64_t> ProcessStartTime(pid_t pid, const std::string& proc_root = "/proc");
 // VmRSS from /proc/<pid>/status, in bytes. NotFound when there is no VmRSS line
 // (kernel threads and zombies have none).
 StatusOr<std::uint64_t> ParseVmRss(std::string_view status);

@@ -85,7 +85,8 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
          {"image", spec.image},
          {"command",
           {"sh", "-c",
-           "git clone --quiet \"$GIT_URL\" " + dest + " && cd " + dest + " && git checkout --quiet \"$GIT_REVISION\""}},
+           "git clone --quiet -- \"$GIT_URL\" " + dest + " && cd " + dest +
+               " && git checkout --quiet \"$GIT_REVISION\" --"}},
          {"env",
           {{{"name", "GIT_URL"}, {"value", spec.git_url}},
            {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},

@@ -146,9 +146,16 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
   } else {
     auto url = String(source["git"], "url", "source.git.url", true);
     if (!url.ok()) return url.status();
+    // git parses an argument that starts with '-' as an option (--upload-pack=...),
+    // whatever the quoting: refused here, and the clone also passes them after '--'.
+    if (url->starts_with("-"))
+      return Bad("source.git.url", "must not start with '-', which git would read as an option");
     s.git_url = *url;
     auto rev = String(source["git"], "revision", "source.git.revision");
     if (!rev.ok()) return rev.status();
+    if (rev->starts_with("-")) {
+      return Bad("source.git.revision", "must not start with '-', which git would read as an option");
+    }
     s.git_revision = rev->empty() ? "HEAD" : *rev;
   }
   auto module_dir = String(source, "moduleDir", "source.moduleDir");

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/terminal_text.h"
 #include "base/timestamps.h"
 #include "core/api/status.h"
 #include "core/evidence/memory_stall.h"
@@ -250,7 +251,8 @@ std::string DescribeRun(const json& run) {
       out += "  " + Join({c.type + "=" + c.status, c.reason, c.last_transition_time}, "  ") + "\n";
     }
   }
-  return out;
+  // Every word above may come from the status, which is outside input.
+  return TerminalText(out);
 }
 
 std::string SummarizeRun(const json& run) {
@@ -286,7 +288,7 @@ std::string SummarizeRun(const json& run) {
   if (!rest.empty()) out += "\nDiagnosis:\n" + rest;
   AppendWarnings(out, status);
   if (!status.phase.empty()) out += "\n" + status.phase + (status.message.empty() ? "" : ": " + status.message) + "\n";
-  return out;
+  return TerminalText(out);
 }
 
 }  // namespace gotestrun::engine

@@ -3,7 +3,8 @@
 // One input for both sources: the GoTestRun object (metadata, spec, status) as the API
 // server returns it, or as a local run folder holds it (run.yaml with status.yaml as
 // its .status). Pure: no files, clocks or terminals; anything missing or malformed in
-// the object is left out, never a crash, because the status is input from outside.
+// the object is left out, never a crash, because the status is input from outside;
+// for the same reason control characters in it are escaped (TerminalText).
 #pragma once
 
 #include <string>

@@ -5,9 +5,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +37,7 @@ using sandbox::ExitInfo;
 using sandbox::Subprocess;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 const std::string kBinary = GTR_GOTESTRUN_BIN;
 const std::string kMemoryFixture = std::string(GTR_FIXTURES_DIR) + "/memory";
@@ -256,6 +261,103 @@ TEST_F(LocalRunTest, InterruptStopsEveryProcessOfTheRunAndExits130) {
       EXPECT_THAT(a.value("message", ""), HasSubstr("interrupted"));
     }
   }
+}
+
+// gotestrun killed with SIGKILL can clean nothing up (row 8). The exec wrappers and the
+// test binaries die with it (each dies with its parent); what those started (here
+// `sleep 600`) is ended by the next gotestrun, which also removes the cgroups; and the
+// status that said Running is ended as Failed (Interrupted) once its owner is gone.
+TEST_F(LocalRunTest, SigkillOfGotestrunLeavesNothingRunningAndItsRunIsEndedLater) {
+  const std::string module = work_ + "/sleeper";
+  WriteSleeperModule(module);
+  const std::string run_dir = work_ + "/killed";
+  Subprocess p = Start({"run", "--module-dir", module, "--shards", "2", "--out", run_dir, "--no-history"});
+  auto count = [&](const std::string& what) {
+    int n = 0;
+    for (const std::string& proc : MarkedProcesses()) n += proc.find(what) != std::string::npos ? 1 : 0;
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (count(": sleep 600") < 2 && std::chrono::steady_clock::now() < deadline && p.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(count(": sleep 600"), 2) << "the tests did not start";
+  ASSERT_EQ(::kill(p.pid(), SIGKILL), 0);
+  std::optional<ExitInfo> exit = p.Wait(std::chrono::seconds(10));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->signal, SIGKILL);
+  // The agents, go, the exec wrappers and the test binaries end with it; only what a
+  // test started itself may be left, in the run's cgroups.
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto others = [&] {
+    std::vector<std::string> left;
+    for (const std::string& proc : MarkedProcesses()) {
+      if (proc.find(": sleep 600") == std::string::npos) left.push_back(proc);
+    }
+    return left;
+  };
+  while (!others().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(others(), IsEmpty());
+  EXPECT_THAT(CgroupsOf(p.pid()), Not(IsEmpty()));
+  EXPECT_EQ(Status(run_dir).value("phase", ""), "Running");
+
+  // The next run, of another module, ends what is left and removes the cgroups.
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--out", work_ + "/next", "--no-history", "./clean/a"}), 0);
+  EXPECT_THAT(MarkedProcesses(), IsEmpty());
+  EXPECT_THAT(CgroupsOf(p.pid()), IsEmpty());
+
+  // describe finds the run's owner gone and ends its status.
+  EXPECT_EQ(Run({"describe", run_dir}), 0);
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool interrupted = false;
+  for (const json& c : status["conditions"]) interrupted |= c.value("reason", "") == "Interrupted";
+  EXPECT_TRUE(interrupted) << status.dump(2);
+  EXPECT_THAT(status.value("message", ""), HasSubstr("pid " + std::to_string(p.pid())));
+  for (const json& shard : status["shards"]) {
+    for (const json& a : shard["attempts"]) EXPECT_EQ(a.value("outcome", ""), "Failed") << a.dump();
+  }
+  auto output = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(output.ok());
+  EXPECT_THAT(*output, HasSubstr("Phase:      Failed"));
+}
+
+// A full disk under the run folder (row 11), a real ENOSPC from a small tmpfs: the run
+// ends at once with the folder and the system's words, exits non-zero, and its status
+// says so in a condition rather than staying Running.
+TEST_F(LocalRunTest, AFullRunFolderEndsTheRunSayingWhere) {
+  const std::string disk = work_ + "/small-disk";
+  fs::create_directories(disk);
+  ASSERT_EQ(::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m"), 0)
+      << "mounting a tmpfs needs root: " << std::strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  // Leave 24 KiB: room for run.yaml and a little evidence, not for a whole attempt.
+  struct statvfs fs_stat {};
+  ASSERT_EQ(::statvfs(disk.c_str(), &fs_stat), 0);
+  const std::uint64_t free_bytes = std::uint64_t{fs_stat.f_bavail} * fs_stat.f_frsize;
+  ASSERT_GT(free_bytes, 24u << 10);
+  ASSERT_TRUE(WriteFileAtomic(disk + "/filler", std::string(free_bytes - (24u << 10), 'x')).ok());
+
+  const std::string run_dir = disk + "/run";
+  EXPECT_EQ(Run({"run", "--module-dir", kMemoryFixture, "--out", run_dir, "--no-history", "./clean/..."}), 1);
+  auto output = ReadFile(work_ + "/output.log", 1 << 20);
+  ASSERT_TRUE(output.ok());
+  EXPECT_THAT(*output, HasSubstr("gotestrun: the run folder " + run_dir + " cannot be written"));
+  EXPECT_THAT(*output, HasSubstr("No space left on device"));
+  json status = Status(run_dir);
+  EXPECT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  bool said = false;
+  for (const json& c : status["conditions"]) {
+    said |= c.value("reason", "") == "RunFolderNotWritable" &&
+            c.value("message", "").find("No space left on device") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << status.dump(2);
+  EXPECT_THAT(MarkedProcesses(), IsEmpty());
 }
 
 namespace memory_stall {

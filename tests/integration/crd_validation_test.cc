@@ -273,6 +273,16 @@ const Malformed kMalformed[] = {
        Spec(r)["source"]["volume"] = {{"claimName", "workspace"}};
      },
      {"spec.source: Invalid value", "set only one of source.volume and source.git, not both"}},
+    {"GitUrlIsAnOption",
+     [](Json& r) {
+       Spec(r)["source"] = {{"git", {{"url", "-oProxyCommand=touch@x:y"}}}};
+     },
+     {"spec.source.git.url: Invalid value", "must not start with '-', which git would read as an option"}},
+    {"GitRevisionIsAnOption",
+     [](Json& r) {
+       Spec(r)["source"] = {{"git", {{"url", "https://x/y.git"}, {"revision", "--output=/etc/x"}}}};
+     },
+     {"spec.source.git.revision: Invalid value", "must not start with '-', which git would read as an option"}},
     {"MissingImage", [](Json& r) { Spec(r).erase("image"); }, {"spec.image: Required value"}},
     {"MemoryAboveMaxMemory",
      [](Json& r) {

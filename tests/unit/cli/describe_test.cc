@@ -109,6 +109,24 @@ TEST(DescribeRun, NeverTrustsTheShapeOfTheStatus) {
   EXPECT_THAT(DescribeRun(json::object()), HasSubstr("Phase:      Pending"));
 }
 
+// A status.yaml is outside input: what it says is printed, what it would do to the
+// terminal is not (row 12).
+TEST(DescribeRun, EscapeSequencesFromTheStatusAreShownNotSent) {
+  json run = LeakDemo();
+  run["status"]["message"] = "all passed\x1b[2J\x1b[H\x1b]0;owned\x07";
+  run["status"]["packages"][0]["package"] = "pkg/\x1b]8;;http://evil\x1b\\link\u009b2J";
+  run["status"]["shards"][0]["attempts"][0]["killedPackage"] = "pkg/k\r\x1b[1A";
+  run["status"]["shards"][0]["attempts"][0]["runningTest"] = "TestX\x1b[31m";
+  for (const std::string& text : {DescribeRun(run), SummarizeRun(run)}) {
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\x07'), std::string::npos) << text;
+    EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;
+    EXPECT_THAT(text, HasSubstr("all passed\\x1b[2J\\x1b[H\\x1b]0;owned\\x07"));
+    EXPECT_THAT(text, HasSubstr("pkg/\\x1b]8;;http://evil\\x1b\\link\\u009b2J"));
+  }
+}
+
 TEST(SummarizeRun, PackagesKillsWithTheirDiagnosisAndTheEnd) {
   std::string text = SummarizeRun(LeakDemo());
   EXPECT_THAT(text, HasSubstr("gotestrun.dev/fixtures/memory/leak     Succeeded    325Mi      2\n"));

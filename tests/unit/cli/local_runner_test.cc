@@ -21,12 +21,14 @@
 #include "cli/exit_code.h"
 #include "cli/history_file.h"
 #include "cli/local_run_folder.h"
+#include "sandbox/child_process.h"
 
 namespace gotestrun::cli {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using sandbox::Subprocess;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -375,6 +377,76 @@ TEST_F(RunnerTest, ShardsAtOnceStayWithinTheMachinesBudget) {
   EXPECT_EQ(run_with("unbounded", LocalRun{}.budget), 4);
   EXPECT_EQ(run_with("memory", {.memory_bytes = 600 * kMiB, .go_commands = 8, .source = "600Mi"}), 2);
   EXPECT_EQ(run_with("cpus", {.memory_bytes = UINT64_MAX, .go_commands = 3, .source = "3 CPUs"}), 3);
+}
+
+// --out on a folder that holds files of its own (row 9): its report.html, junit.xml
+// and status.yaml were overwritten. Refused, naming the folder and what is in it.
+TEST_F(RunnerTest, AFolderThatIsNotARunIsNeverWrittenInto) {
+  LocalRun run = Resolve("theirs", "256Mi", "1Gi");
+  run.run_dir = module_ + "/site";
+  fs::create_directories(run.run_dir);
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/report.html", "<p>their report</p>").ok());
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/junit.xml", "<testsuites/>").ok());
+  ASSERT_TRUE(WriteFileAtomic(run.run_dir + "/status.yaml", "theirs: true\n").ok());
+  Progress progress(ProgressStyle::kLines, null_);
+  StatusOr<RunEnd> end = RunLocally(run, fake_, progress, [] { return false; });
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(end.status().message(), HasSubstr(run.run_dir + " is not empty and is not a run folder of gotestrun"));
+  EXPECT_THAT(end.status().message(), HasSubstr("junit.xml, report.html, status.yaml"));
+  EXPECT_EQ(*ReadFile(run.run_dir + "/report.html", 1 << 10), "<p>their report</p>");
+  EXPECT_EQ(*ReadFile(run.run_dir + "/status.yaml", 1 << 10), "theirs: true\n");
+  EXPECT_FALSE(fs::exists(run.run_dir + "/run.yaml"));
+  EXPECT_EQ(fake_.started.load(), 0);
+}
+
+TEST_F(RunnerTest, AnEmptyFolderBecomesTheRunFolder) {
+  LocalRun run = Resolve("empty-out", "256Mi", "1Gi");
+  run.run_dir = module_ + "/empty-out";
+  fs::create_directories(run.run_dir);
+  RunEnd end = Run(run);
+  EXPECT_EQ(end.exit_code, kExitPassed);
+  ExpectStatusOnDisk(run, end);
+}
+
+// A run folder whose gotestrun was killed says Running for good (row 8): ended once its
+// owner is gone, left alone while the owner lives or once the status is settled.
+TEST_F(RunnerTest, ARunWhoseOwnerIsGoneIsEndedAsInterrupted) {
+  LocalRun run = Resolve("owned", "256Mi", "1Gi");
+  RunEnd end = Run(run);
+  ASSERT_EQ(end.exit_code, kExitPassed);
+  EXPECT_EQ(end.run["metadata"]["annotations"][kOwnerAnnotation], OwnerOfThisProcess());
+  EXPECT_EQ(*EndAbandonedRun(run.run_dir), false);  // settled
+
+  // The same folder as a killed run leaves it: attempts and the run still Running.
+  json status = end.run["status"];
+  status["phase"] = "Running";
+  status.erase("completionTime");
+  status["conditions"] = json::array();
+  status["shards"][0]["attempts"][0]["outcome"] = "Running";
+  ASSERT_TRUE(WriteStatusYaml(LocalRunLayout(run.run_dir), status).ok());
+  EXPECT_EQ(*EndAbandonedRun(run.run_dir), false);  // its owner, this process, lives
+
+  StatusOr<Subprocess> gone = Subprocess::Spawn({.argv = {"true"}});
+  ASSERT_TRUE(gone.ok());
+  const std::string dead_owner = std::to_string(gone->pid()) + " 12345";
+  gone->Wait();
+  json object = end.run;
+  object.erase("status");
+  object["metadata"]["annotations"][kOwnerAnnotation] = dead_owner;
+  ASSERT_TRUE(WriteRunYaml(LocalRunLayout(run.run_dir), object).ok());
+  StatusOr<bool> ended = EndAbandonedRun(run.run_dir);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  EXPECT_TRUE(*ended);
+  StatusOr<json> loaded = LoadRunObject(run.run_dir);
+  ASSERT_TRUE(loaded.ok());
+  const json& now = (*loaded)["status"];
+  EXPECT_EQ(now["phase"], "Failed");
+  EXPECT_THAT(now["message"].get<std::string>(), HasSubstr("pid " + std::to_string(gone->pid())));
+  EXPECT_EQ(now["conditions"][0]["reason"], "Interrupted");
+  EXPECT_EQ(now["shards"][0]["attempts"][0]["outcome"], "Failed");
+  EXPECT_EQ(ExitCodeOf(now), kExitInterrupted);
+  EXPECT_EQ(*EndAbandonedRun(run.run_dir), false);  // once
 }
 
 }  // namespace

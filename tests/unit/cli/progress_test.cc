@@ -99,6 +99,23 @@ TEST(Progress, PlainLinesOnlyWhenSomethingChanges) {
             "s0/a1  Succeeded: go test exited with code 0\n");
 }
 
+TEST(Progress, NamesAndMessagesFromTheTestsCannotActOnTheTerminal) {
+  Captured out;
+  ManualClock clock;
+  Progress progress(ProgressStyle::kLines, out.file(), clock);
+  policy::ShardPlan p = Plan(0, 1, {"pkg/\x1b]0;title\x07"}, 256 * kMiB);
+  progress.AttemptStarted(p, "");
+  engine::AttemptRecord r;
+  r.plan = p;
+  r.outcome = "Failed";
+  r.message = "TestA\x1b[2J failed\nFAKE  Succeeded\r\xc2\x9b";
+  progress.AttemptEnded(r);
+  progress.Finish();
+  EXPECT_EQ(out.text(),
+            "s0/a1  started: 1 package under 256Mi (pkg/\\x1b]0;title\\x07)\n"
+            "s0/a1  Failed: TestA\\x1b[2J failed\\x0aFAKE  Succeeded\\x0d\\u009b\n");
+}
+
 TEST(Progress, TerminalRedrawsItsBlockBelowTheLines) {
   Captured out;
   ManualClock clock;

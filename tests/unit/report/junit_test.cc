@@ -1,5 +1,6 @@
 #include "report/junit.h"
 
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <string>
@@ -121,6 +122,31 @@ TEST(RenderJUnit, TheTestRunReadsBack) {
   EXPECT_EQ(Case(*b, "TestSlugLong")->Child("skipped")->Attr("message"), "b_test.go:30: needs -long");
   ASSERT_NE(b->Child("system-out"), nullptr);
   EXPECT_THAT(b->Child("system-out")->text, HasSubstr("FAIL\t" + kMod + "clean/b"));
+}
+
+// Attempt folders that status.yaml does not list (row 10: failures="4" for a run that
+// exited 0, "all passed"): the JUnit file says what the status says.
+TEST(RenderJUnit, OnlyTheAttemptsTheStatusListsCount) {
+  auto original = LoadRunFolder(TestRunDir());
+  ASSERT_TRUE(original.ok()) << original.status();
+  testing::TempDir tmp;
+  std::string dir = testing::CopyTestRun(tmp);
+  // parallelspike's OOM-killed attempt again as a later s1/a3, and a shard the status
+  // never had, both with evidence of kills.
+  std::filesystem::copy(dir + "/s1/a1", dir + "/s1/a3", std::filesystem::copy_options::recursive);
+  std::filesystem::create_directories(dir + "/s7");
+  std::filesystem::copy(dir + "/s0/a1", dir + "/s7/a1", std::filesystem::copy_options::recursive);
+  auto run = LoadRunFolder(dir);
+  ASSERT_TRUE(run.ok()) << run.status();
+  auto root = Parse(RenderJUnit(*run)), expected = Parse(RenderJUnit(*original));
+  ASSERT_NE(root, nullptr);
+  ASSERT_NE(expected, nullptr);
+  ExpectConsistentCounts(*root);
+  for (const char* count : {"tests", "failures", "errors", "skipped"}) {
+    EXPECT_EQ(Int(*root, count), Int(*expected, count)) << count;
+  }
+  EXPECT_EQ(Int(*Suites(*root).at(kMod + "parallelspike"), "failures"), 0);
+  EXPECT_EQ(RenderJUnit(*run), RenderJUnit(*original));
 }
 
 TEST(RenderJUnit, AnOomKilledPackageThatNeverPassedFails) {

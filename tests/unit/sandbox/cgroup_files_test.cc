@@ -20,6 +20,7 @@
 #include "base/files.h"
 #include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/process_tree.h"
 #include "sandbox/sandbox.h"
 
 namespace gotestrun::sandbox {
@@ -596,26 +597,46 @@ TEST_F(FakeV1, KillSignalsEveryListedProcessUntilTheListIsEmpty) {
   Clear("run1");
 }
 
-TEST_F(FakeV1, RemovesOnlyEmptyCgroupsWhoseMakerIsGone) {
+// A maker killed with SIGKILL (row 8) leaves its cgroups with whatever still runs in
+// them: those processes are killed, and the cgroups of makers that are gone removed.
+TEST_F(FakeV1, EndsAndRemovesTheCgroupsWhoseMakerIsGone) {
   StatusOr<Subprocess> gone = Subprocess::Spawn({.argv = {"true"}});
   ASSERT_TRUE(gone.ok()) << gone.status();
   const std::string dead = std::to_string(gone->pid());
   gone->Wait();
   const std::string alive = std::to_string(::getpid());
+  const std::string started = std::to_string(ProcessStartTime(::getpid()).value_or(0));
+  ASSERT_NE(started, "0");
+  const std::string reused = std::to_string(ProcessStartTime(::getpid()).value_or(0) + 1);
   const std::string own(kOwn);
   for (const std::string& name :
        {"gotestrun-" + dead + "-0", "gotestrun-" + dead + "-1", "gotestrun-" + alive + "-0",
-        std::string("gotestrun-abc"), std::string("gotestrun-") + dead, std::string("other")}) {
+        "gotestrun-" + alive + "-" + started + "-0", "gotestrun-" + alive + "-" + reused + "-0",
+        "gotestrun-" + dead + "-" + started + "-2", std::string("gotestrun-abc"), std::string("gotestrun-") + dead,
+        std::string("gotestrun-1-2-3-4"), std::string("other")}) {
     fs::create_directory(root_.At(own + "/" + name));
   }
-  // Not empty: the kernel would refuse to remove a cgroup with processes in it.
-  root_.Put(own + "/gotestrun-" + dead + "-1/cgroup.procs", "123\n");
-  EXPECT_EQ(RemoveAbandonedChildren(own_), 1);
+  // A test binary's child still runs in a cgroup of the dead maker.
+  StatusOr<Subprocess> orphan = Subprocess::Spawn({.argv = {"sleep", "300"}});
+  ASSERT_TRUE(orphan.ok()) << orphan.status();
+  const std::string procs = own + "/gotestrun-" + dead + "-" + started + "-2/cgroup.procs";
+  root_.Put(procs, std::to_string(orphan->pid()) + "\n");
+  std::optional<ExitInfo> ended;
+  std::thread kernel = RemoveWhenDead(*orphan, root_.At(procs), ended);
+  // The fake kernel cannot rmdir a folder with files: the one that held the orphan stays.
+  EXPECT_EQ(RemoveAbandonedChildren(own_), 3);
+  kernel.join();
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->signal, SIGKILL);
   EXPECT_FALSE(fs::exists(root_.At(own + "/gotestrun-" + dead + "-0")));
-  EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-" + dead + "-1")));
+  EXPECT_FALSE(fs::exists(root_.At(own + "/gotestrun-" + dead + "-1")));
+  // The pid lives, but it is another process than the one that made the cgroup.
+  EXPECT_FALSE(fs::exists(root_.At(own + "/gotestrun-" + alive + "-" + reused + "-0")));
   EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-" + alive + "-0")));
+  EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-" + alive + "-" + started + "-0")));
   EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-abc")));
   EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-" + dead)));
+  EXPECT_TRUE(fs::exists(root_.At(own + "/gotestrun-1-2-3-4")));
   EXPECT_TRUE(fs::exists(root_.At(own + "/other")));
 }
 

@@ -129,6 +129,15 @@ INSTANTIATE_TEST_SUITE_P(
                 "spec.retry.memoryBumpRatio: must be a string"},
         BadSpec{"SubPathEscapes", R"({"source": {"volume": {"claimName": "w", "subPath": "a/../../etc"}}})",
                 "spec.source.volume.subPath"},
+        // A URL or revision that git would read as an option (row 15).
+        BadSpec{"GitUrlIsAnOption", R"({"source": {"volume": null, "git": {"url": "-oProxyCommand=touch@x:y"}}})",
+                "spec.source.git.url: must not start with '-', which git would read as an option"},
+        BadSpec{"GitUrlIsAnOptionWithSpaces",
+                R"({"source": {"volume": null, "git": {"url": "--upload-pack=touch /tmp/pwned"}}})",
+                "spec.source.git.url: must not start with '-'"},
+        BadSpec{"GitRevisionIsAnOption",
+                R"({"source": {"volume": null, "git": {"url": "https://x/y.git", "revision": "--output=/etc/x"}}})",
+                "spec.source.git.revision: must not start with '-', which git would read as an option"},
         BadSpec{"PackageIsAFlag", R"({"packages": ["-exec=x"]})", "spec.packages[0]: \"-exec=x\" is a flag"},
         // Owned flags by the back door (row 5).
         BadSpec{"ExecFlagWithItsValueInOneArgument", R"({"goTest": {"flags": ["-exec /bin/true"]}})",
