@@ -185,6 +185,17 @@ std::map<std::string, std::uint64_t> BuildPeaks(const evidence::BuildLog& log, c
   return peaks;
 }
 
+// The max RSS of the package's latest build step a SIGKILL ended, as its wrapper saw it.
+std::optional<std::uint64_t> KilledBuildPeak(const evidence::BuildLog& log, const std::string& package) {
+  std::optional<std::uint64_t> peak;
+  for (const evidence::BuildStep& step : log.steps) {
+    if (step.package == package && step.end && step.end->signal == 9 && step.end->max_rss_bytes > 0) {
+      peak = step.end->max_rss_bytes;
+    }
+  }
+  return peak;
+}
+
 policy::Phase PhaseOfTool(const std::string& tool) {
   return tool == "link" ? policy::Phase::kLink : policy::Phase::kCompile;
 }
@@ -359,6 +370,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
           break;
         default: po.result = policy::PackageResult::kNotRun; break;
       }
+      if (po.result == policy::PackageResult::kBuildKilled && !po.peak)
+        po.peak = KilledBuildPeak(build_log, po.package);
       if (po.result == policy::PackageResult::kKilled) {
         po.phase = r.running_tests.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
         po.tests_at_kill = LeafCount(r.running_tests);

@@ -173,5 +173,37 @@ TEST_F(BuildEvidenceTest, AHostileLogNamesNothingAndBreaksNothing) {
   EXPECT_THAT(ev.message, HasSubstr("before any test binary was running"));
 }
 
+TEST_F(BuildEvidenceTest, ACompileKilledAloneGetsItsOwnPeakFromTheBuildLog) {
+  // go test saw "signal: killed" for the compile and the agent wrote its result.
+  Step("compile", "example.com/a", 10, kT0, kT0 + 9000, 9, 410 * kMiB);
+  Write();
+  const std::string events =
+      R"({"ImportPath":"example.com/a [example.com/a.test]","Action":"build-output","Output":"# example.com/a [example.com/a.test]\n"})"
+      "\n"
+      R"({"ImportPath":"example.com/a [example.com/a.test]","Action":"build-output","Output":"example.com/a: /usr/local/go/pkg/tool/linux_amd64/compile: signal: killed\n"})"
+      "\n"
+      R"({"ImportPath":"example.com/a [example.com/a.test]","Action":"build-fail"})"
+      "\n"
+      R"({"Action":"start","Package":"example.com/a"})"
+      "\n"
+      R"({"Action":"output","Package":"example.com/a","Output":"FAIL\texample.com/a [build failed]\n"})"
+      "\n"
+      R"({"Action":"fail","Package":"example.com/a","Elapsed":0,"FailedBuild":"example.com/a [example.com/a.test]"})"
+      "\n";
+  ASSERT_TRUE(WriteFileAtomic(layout().events(), events).ok());
+  evidence::AttemptResult result;
+  result.packages.push_back({.package = "example.com/a", .outcome = gotest::PackageOutcome::kBuildFailed});
+  ASSERT_TRUE(WriteFileAtomic(layout().result(), evidence::EncodeAttemptResult(result)).ok());
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
+  auto by = ByPackage(ev);
+  ASSERT_TRUE(by.contains("example.com/a"));
+  EXPECT_EQ(by["example.com/a"]->result, policy::PackageResult::kBuildKilled);
+  EXPECT_EQ(by["example.com/a"]->peak, 410 * kMiB);
+  ASSERT_EQ(ev.diagnoses.size(), 1u);
+  EXPECT_EQ(ev.diagnoses[0].cause, policy::Cause::kBuildMemory);
+  EXPECT_THAT(ev.diagnoses[0].evidence,
+              Contains(HasSubstr("compile of example.com/a ran 9.0 s, max RSS 410 MiB (killed)")));
+}
+
 }  // namespace
 }  // namespace gotestrun::engine
