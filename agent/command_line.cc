@@ -173,4 +173,12 @@ StatusOr<ExecOptions> ParseExecArgs(std::span<const std::string> args) {
   return o;
 }
 
+StatusOr<ExecOptions> ParseToolexecArgs(std::span<const std::string> args) {
+  ExecOptions o;
+  GTR_RETURN_IF_ERROR(ParseOptions(args, {{"dir", String(o.attempt_dir)}}, o.argv, true));
+  GTR_RETURN_IF_ERROR(Require(o.attempt_dir, "--dir"));
+  if (o.argv.empty()) return InvalidArgumentError("toolexec needs the go tool to run");
+  return o;
+}
+
 }  // namespace gotestrun::agent

@@ -6,10 +6,11 @@
 //       [--gomemlimit BYTES] [--heap-interval DURATION] [--timeout DURATION] [--tags T]
 //       [--memory-stall-after DURATION] [--flag F]... PACKAGES...
 //   gotestrun-agent exec --dir ATTEMPT_DIR BINARY ARGS...
+//   gotestrun-agent toolexec --dir ATTEMPT_DIR TOOL ARGS...
 //
 // Options are "--name value" or "--name=value". For install, list and run they may
-// come in any order with the positional arguments, and "--" ends them; for exec they
-// end at BINARY, whose own arguments (-test.*) are never read as the agent's.
+// come in any order with the positional arguments, and "--" ends them; for exec and
+// toolexec they end at BINARY (TOOL), whose own arguments are never read as the agent's.
 #pragma once
 
 #include <chrono>
@@ -61,6 +62,8 @@ StatusOr<InstallOptions> ParseInstallArgs(std::span<const std::string> args);
 StatusOr<ListOptions> ParseListArgs(std::span<const std::string> args);
 StatusOr<RunOptions> ParseRunArgs(std::span<const std::string> args);
 StatusOr<ExecOptions> ParseExecArgs(std::span<const std::string> args);
+// toolexec has exec's shape: the attempt folder, then the go tool and its arguments.
+StatusOr<ExecOptions> ParseToolexecArgs(std::span<const std::string> args);
 
 // A byte count: digits with an optional unit B, KiB, MiB, GiB, TiB (GOMEMLIMIT's) or
 // Ki, Mi, Gi, Ti (Kubernetes quantities).

@@ -78,12 +78,23 @@ Status CheckUserFlags(const RunOptions& options) {
   return Status::Ok();
 }
 
-StatusOr<std::string> ExecWrapperValue(std::string_view agent_path, std::string_view attempt_dir) {
+namespace {
+StatusOr<std::string> WrapperValue(std::string_view agent_path, std::string_view subcommand,
+                                   std::string_view attempt_dir) {
   StatusOr<std::string> agent = Quote(agent_path);
   if (!agent.ok()) return agent.status();
   StatusOr<std::string> dir = Quote(attempt_dir);
   if (!dir.ok()) return dir.status();
-  return *agent + " exec --dir " + *dir;
+  return *agent + " " + std::string(subcommand) + " --dir " + *dir;
+}
+}  // namespace
+
+StatusOr<std::string> ExecWrapperValue(std::string_view agent_path, std::string_view attempt_dir) {
+  return WrapperValue(agent_path, "exec", attempt_dir);
+}
+
+StatusOr<std::string> ToolexecWrapperValue(std::string_view agent_path, std::string_view attempt_dir) {
+  return WrapperValue(agent_path, "toolexec", attempt_dir);
 }
 
 StatusOr<std::vector<std::string>> GoTestArgv(const RunOptions& options, std::string_view agent_path,
@@ -91,7 +102,10 @@ StatusOr<std::vector<std::string>> GoTestArgv(const RunOptions& options, std::st
   GTR_RETURN_IF_ERROR(CheckUserFlags(options));
   StatusOr<std::string> exec = ExecWrapperValue(agent_path, options.attempt_dir);
   if (!exec.ok()) return exec.status();
-  std::vector<std::string> argv{"go", "test", "-json", "-vet=off", "-exec", std::move(exec).value()};
+  StatusOr<std::string> toolexec = ToolexecWrapperValue(agent_path, options.attempt_dir);
+  if (!toolexec.ok()) return toolexec.status();
+  std::vector<std::string> argv{
+      "go", "test", "-json", "-vet=off", "-exec", std::move(exec).value(), "-toolexec", std::move(toolexec).value()};
   if (!overlay_json.empty()) argv.push_back("-overlay=" + std::string(overlay_json));
   if (options.parallel) argv.push_back("-parallel=" + std::to_string(*options.parallel));
   if (options.p) argv.push_back("-p=" + std::to_string(*options.p));

@@ -1,6 +1,7 @@
 // The `go test` command line `run` starts:
 //
-//   go test -json -vet=off -exec "<agent> exec --dir ATTEMPT_DIR" [-overlay OVERLAY]
+//   go test -json -vet=off -exec "<agent> exec --dir ATTEMPT_DIR"
+//       -toolexec "<agent> toolexec --dir ATTEMPT_DIR" [-overlay OVERLAY]
 //       [-parallel N] [-p N] [-timeout T] [-tags T] [user flags] PACKAGES [-args ...]
 //
 // The agent owns the flags that decide how evidence is gathered and how much runs at
@@ -32,6 +33,9 @@ Status CheckUserFlags(const RunOptions& options);
 // (cmd/internal/quoted): in single quotes when a path has white space or quotes.
 // InvalidArgument for a path go cannot be told (both quote characters in it).
 StatusOr<std::string> ExecWrapperValue(std::string_view agent_path, std::string_view attempt_dir);
+
+// The -toolexec value, quoted as the -exec one (go splits both the same way).
+StatusOr<std::string> ToolexecWrapperValue(std::string_view agent_path, std::string_view attempt_dir);
 
 // argv of go test, from "go" on. `overlay_json` empty: no -overlay.
 StatusOr<std::vector<std::string>> GoTestArgv(const RunOptions& options, std::string_view agent_path,

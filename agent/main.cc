@@ -14,6 +14,7 @@
 #include "agent/go_list.h"
 #include "agent/install.h"
 #include "agent/runner.h"
+#include "agent/toolexec.h"
 #include "base/files.h"
 
 namespace {
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "      [--gomemlimit BYTES] [--heap-interval DURATION] [--timeout DURATION] [--tags T]\n"
     "      [--flag F]... PACKAGES...\n"
     "  gotestrun-agent exec --dir ATTEMPT_DIR BINARY ARGS...\n"
+    "  gotestrun-agent toolexec --dir ATTEMPT_DIR TOOL ARGS...\n"
     "  gotestrun-agent version\n";
 
 int UsageError(const Status& status) {
@@ -77,6 +79,12 @@ int Exec(const std::vector<std::string>& args) {
   ExitLike(RunTestBinary(*options));
 }
 
+int Toolexec(const std::vector<std::string>& args) {
+  StatusOr<ExecOptions> options = ParseToolexecArgs(args);
+  if (!options.ok()) return UsageError(options.status());
+  ExitLike(RunBuildTool(*options));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,6 +99,7 @@ int main(int argc, char** argv) {
   if (command == "list") return List(args);
   if (command == "run") return Run(args);
   if (command == "exec") return Exec(args);
+  if (command == "toolexec") return Toolexec(args);
   if (command == "help" || command == "--help" || command == "-h") {
     std::fputs(kUsage, stdout);
     return 0;

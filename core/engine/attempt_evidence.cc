@@ -223,6 +223,154 @@ int TimedOut(const policy::ShardPlan& plan, AttemptFindings& ev) {
   ev.suspects.clear();
   ev.outcome.binaries_at_kill = 0;
   return count;
+// ---- build steps (build.jsonl, written by `gotestrun-agent toolexec`) ----
+
+evidence::BuildLog ReadBuildLog(const std::string& attempt_dir) {
+  const evidence::AttemptLayout layout(attempt_dir);
+  // An oversized log is read up to the cap: its steps are in start order, and a step
+  // past the cap was not recorded anyway.
+  StatusOr<FileHead> text = ReadFileHeadWithin(attempt_dir, layout.build_log(), evidence::kMaxBuildLogBytes);
+  if (!text.ok()) return {};
+  return evidence::ParseBuildLog(text->text);
+}
+
+// Per planned package, the largest max RSS of its build steps that ended well.
+std::map<std::string, std::uint64_t> BuildPeaks(const evidence::BuildLog& log, const std::set<std::string>& planned) {
+  std::map<std::string, std::uint64_t> peaks;
+  for (const evidence::BuildStep& step : log.steps) {
+    if (!step.end || step.end->exit_code != 0 || step.end->max_rss_bytes == 0 || !planned.contains(step.package)) {
+      continue;
+    }
+    std::uint64_t& peak = peaks[step.package];
+    peak = std::max(peak, step.end->max_rss_bytes);
+  }
+  return peaks;
+}
+
+// The max RSS of the package's latest build step a SIGKILL ended, as its wrapper saw it.
+std::optional<std::uint64_t> KilledBuildPeak(const evidence::BuildLog& log, const std::string& package) {
+  std::optional<std::uint64_t> peak;
+  for (const evidence::BuildStep& step : log.steps) {
+    if (step.package == package && step.end && step.end->signal == 9 && step.end->max_rss_bytes > 0) {
+      peak = step.end->max_rss_bytes;
+    }
+  }
+  return peak;
+}
+
+policy::Phase PhaseOfTool(const std::string& tool) {
+  return tool == "link" ? policy::Phase::kLink : policy::Phase::kCompile;
+}
+
+// A container OOM-killed while no test binary ran: the compile and link steps that had
+// started and not ended (or that a SIGKILL ended, recorded by a wrapper that outlived
+// its tool) were running at the kill. One planned package among them is the package
+// killed, in its build; several are each named as running at the kill, as test
+// binaries are. Returns whether any planned package was named; the steps are kept in
+// ev.builds_at_kill either way, for the message.
+bool NameBuildStepsAtKill(const std::string& attempt_dir, const evidence::BuildLog& log, const policy::ShardPlan& plan,
+                          const std::set<std::string>& settled, AttemptFindings& ev) {
+  // When the kill came: the last memory sample (every ~200 ms), else the last record.
+  std::optional<std::int64_t> kill_ms;
+  std::optional<std::uint64_t> cgroup_peak;
+  const evidence::AttemptLayout layout(attempt_dir);
+  if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok()) {
+    for (const evidence::MemorySample& s : evidence::ParseMemoryTimeline(*mem).samples) {
+      kill_ms = std::max(kill_ms.value_or(s.unix_ms), s.unix_ms);
+      cgroup_peak = std::max(cgroup_peak.value_or(0), s.usage_bytes);
+    }
+  }
+  for (const evidence::BuildStep& step : log.steps) {
+    const std::int64_t last = step.end_unix_ms.value_or(step.start_unix_ms);
+    if (!kill_ms || last > *kill_ms) kill_ms = last;
+  }
+  for (const evidence::BuildStep& step : log.steps) {
+    const bool running = !step.end || step.end->signal == 9;
+    if (!running) continue;
+    BuildStepAtKill at{.tool = step.tool, .package = step.package, .start_unix_ms = step.start_unix_ms};
+    const std::int64_t until = step.end_unix_ms.value_or(kill_ms.value_or(0));
+    if (until >= step.start_unix_ms && step.start_unix_ms > 0) at.ran_ms = until - step.start_unix_ms;
+    if (step.end && step.end->max_rss_bytes > 0) at.max_rss_bytes = step.end->max_rss_bytes;
+    ev.builds_at_kill.push_back(std::move(at));
+  }
+  if (ev.builds_at_kill.empty()) return false;
+  ev.outcome.binaries_at_kill = static_cast<int>(ev.builds_at_kill.size());
+
+  const std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
+  std::vector<const BuildStepAtKill*> ours;  // one per planned package, its latest step
+  for (const BuildStepAtKill& at : ev.builds_at_kill) {
+    if (!planned.contains(at.package) || settled.contains(at.package)) continue;
+    auto same =
+        std::find_if(ours.begin(), ours.end(), [&](const BuildStepAtKill* o) { return o->package == at.package; });
+    if (same == ours.end()) {
+      ours.push_back(&at);
+    } else if (at.start_unix_ms >= (*same)->start_unix_ms) {
+      *same = &at;
+    }
+  }
+  if (ours.empty()) return false;
+  if (ours.size() == 1) {
+    const BuildStepAtKill& at = *ours.front();
+    policy::PackageOutcome po;
+    po.package = at.package;
+    po.result = policy::PackageResult::kBuildKilled;
+    po.phase = PhaseOfTool(at.tool);
+    // Its own figure when its wrapper saw it die; else the cgroup's, when nothing
+    // else was building beside it.
+    if (at.max_rss_bytes) {
+      po.peak = *at.max_rss_bytes;
+    } else if (ev.builds_at_kill.size() == 1 && cgroup_peak) {
+      po.peak = *cgroup_peak;
+    }
+    ev.killed_package = po.package;
+    ev.phase = std::string(policy::PhaseName(po.phase));
+    ev.outcome.packages.push_back(std::move(po));
+    return true;
+  }
+  for (const BuildStepAtKill* at : ours) {
+    policy::PackageOutcome po;
+    po.package = at->package;
+    po.result = policy::PackageResult::kNotRun;
+    po.phase = PhaseOfTool(at->tool);
+    po.running_at_kill = true;
+    ev.suspects.push_back(po.package);
+    ev.outcome.packages.push_back(std::move(po));
+  }
+  return true;
+}
+
+std::string Seconds(std::int64_t ms) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(ms) / 1000.0);
+  return text;
+}
+
+std::string VerbOf(const std::string& tool) { return tool == "link" ? "linking" : "compiling"; }
+
+// "compiling example.com/gen (started 12.3 s before the kill)"
+std::string DescribeBuildAtKill(const BuildStepAtKill& at) {
+  std::string out = VerbOf(at.tool) + " " + at.package;
+  if (at.ran_ms) out += " (started " + Seconds(*at.ran_ms) + " before the kill)";
+  return out;
+}
+
+// The message of a container killed while go test was building; empty when the
+// build log named no step.
+std::string BuildKillMessage(const AttemptFindings& ev, const std::string& killed_how) {
+  if (ev.builds_at_kill.empty()) return "";
+  std::string m = killed_how + " while ";
+  if (ev.builds_at_kill.size() == 1) {
+    m += DescribeBuildAtKill(ev.builds_at_kill.front());
+  } else {
+    m += std::to_string(ev.builds_at_kill.size()) + " build steps ran:";
+    for (std::size_t i = 0; i < ev.builds_at_kill.size(); ++i) {
+      m += (i == 0 ? " " : ", ") + DescribeBuildAtKill(ev.builds_at_kill[i]);
+    }
+  }
+  for (const PackageDiagnosis& d : ev.diagnoses) {
+    if (d.package == ev.killed_package) m += ": " + std::string(policy::CauseName(d.cause));
+  }
+  return m;
 }
 
 }  // namespace
@@ -247,6 +395,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     for (const std::string& p : bf.packages) build_killed[p] = &bf;
   }
   std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
+  const evidence::BuildLog build_log = ReadBuildLog(attempt_dir);
+  ev.build_peaks = BuildPeaks(build_log, planned);
 
   StatusOr<std::string> result_text = ReadFileWithin(attempt_dir, layout.result(), evidence::kMaxResultBytes);
   StatusOr<evidence::AttemptResult> result = result_text.ok() ? evidence::DecodeAttemptResult(*result_text)
@@ -282,6 +432,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
           break;
         default: po.result = policy::PackageResult::kNotRun; break;
       }
+      if (po.result == policy::PackageResult::kBuildKilled && !po.peak)
+        po.peak = KilledBuildPeak(build_log, po.package);
       if (po.result == policy::PackageResult::kKilled) {
         po.phase = r.running_tests.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
         po.tests_at_kill = LeafCount(r.running_tests);
@@ -336,7 +488,10 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       if (started && ended) ended = !KilledBySigkill(attempt_dir, layout.exec_record(pkg));
       if (started && !ended) suspects.push_back(pkg);
     }
-    if (suspects.empty()) {
+    // No test binary running: the build steps running, from the toolexec wrapper's log.
+    const bool build_named = suspects.empty() && ev.container_oom_killed &&
+                             NameBuildStepsAtKill(attempt_dir, build_log, plan, passed_or_failed, ev);
+    if (suspects.empty() && !build_named) {
       for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
     }
     if (ev.container_oom_killed && !suspects.empty()) {
@@ -385,6 +540,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   } else if (end.deadline_exceeded && !ev.container_oom_killed) {
     ev.message = "the Pod was ended at its activeDeadlineSeconds; " + std::to_string(timed_out) +
                  " package(s) without a result timed out";
+  } else if (ev.outcome.container_oom_killed && !ev.builds_at_kill.empty()) {
+    ev.message = BuildKillMessage(ev, killed_how);
   } else if (!ev.killed_package.empty()) {
     ev.message = "OOM kill of " + ev.killed_package + " (" + ev.phase +
                  (ev.running_test.empty() ? "" : ", " + ev.running_test) + ")";

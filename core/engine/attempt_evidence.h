@@ -9,6 +9,8 @@
 // the container's exit code is 1. The operator and the local runner share this reader.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +58,18 @@ struct RiskFinding {
 // dependency's buffer grown, a busier CI node's GC timing) from a kill.
 inline constexpr int kNearLimitPercent = 90;
 
+// A compile or link step (build.jsonl) that was running when the container died.
+struct BuildStepAtKill {
+  std::string tool;     // "compile" or "link"
+  std::string package;  // the package it was built for; may be a dependency outside the plan
+  std::int64_t start_unix_ms = 0;
+  // From its start to the kill (the last memory sample, or the last build record when
+  // there is none); none when neither is known.
+  std::optional<std::int64_t> ran_ms;
+  // Its max RSS, when its wrapper outlived it long enough to record the SIGKILL.
+  std::optional<std::uint64_t> max_rss_bytes;
+};
+
 // What the evidence of one attempt says (the report's AttemptFindings is the files
 // themselves, read for people).
 struct AttemptFindings {
@@ -78,6 +92,11 @@ struct AttemptFindings {
   std::optional<evidence::MemoryStallRecord> memory_stall;
   // Packages that passed in it but are at risk, by package.
   std::vector<RiskFinding> at_risk;
+  // A container killed before any test binary ran: the build steps running at the kill.
+  std::vector<BuildStepAtKill> builds_at_kill;
+  // Per planned package, the largest max RSS of its compile and link steps that ended
+  // well in this attempt: what building it takes, for the memory history.
+  std::map<std::string, std::uint64_t> build_peaks;
 };
 
 // `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its

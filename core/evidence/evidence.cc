@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <type_traits>
 #include <utility>
 
@@ -326,6 +327,99 @@ StatusOr<ExecRecord> DecodeExecRecord(std::string_view text) {
     r.error = Get<std::string>(value, "error", "");
     return r;
   });
+}
+
+std::string EncodeBuildRecord(const BuildRecord& record) {
+  json out{{"event", record.event == BuildEvent::kEnd ? "end" : "start"},
+           {"tool", record.tool},
+           {"package", record.package},
+           {"importPath", record.import_path},
+           {"pid", record.pid},
+           {"startUnixMs", record.start_unix_ms}};
+  if (record.event == BuildEvent::kEnd) {
+    out["endUnixMs"] = record.end_unix_ms;
+    out.update(BinaryEndToJson(record.end));
+  }
+  // One line whatever the names hold: dump() escapes control characters.
+  return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+StatusOr<BuildRecord> DecodeBuildRecord(std::string_view line) {
+  if (line.ends_with('\n')) line.remove_suffix(1);
+  return Decode<BuildRecord>(line, "build record", [](const json& value) -> StatusOr<BuildRecord> {
+    if (!value.is_object()) return InvalidArgumentError("build record: not a JSON object");
+    BuildRecord r;
+    const std::string event = Get<std::string>(value, "event", "");
+    if (event == "start") {
+      r.event = BuildEvent::kStart;
+    } else if (event == "end") {
+      r.event = BuildEvent::kEnd;
+    } else {
+      return InvalidArgumentError("build record: event \"" + event + "\"");
+    }
+    r.tool = Get<std::string>(value, "tool", "");
+    r.package = Get<std::string>(value, "package", "");
+    if (r.tool.empty() || r.package.empty()) return InvalidArgumentError("build record: no tool or package");
+    r.import_path = Get<std::string>(value, "importPath", "");
+    r.pid = Get<std::int64_t>(value, "pid", 0);
+    r.start_unix_ms = Get<std::int64_t>(value, "startUnixMs", 0);
+    if (r.event == BuildEvent::kEnd) {
+      r.end_unix_ms = Get<std::int64_t>(value, "endUnixMs", 0);
+      r.end = BinaryEndFromJson(value);
+    }
+    return r;
+  });
+}
+
+std::string BuildPackageOf(std::string_view import_path) {
+  constexpr std::string_view kTest = ".test";
+  if (const std::size_t open = import_path.find(" ["); open != std::string_view::npos && import_path.ends_with(']')) {
+    std::string_view owner = import_path.substr(open + 2, import_path.size() - open - 3);
+    if (owner.ends_with(kTest) && owner.size() > kTest.size()) owner.remove_suffix(kTest.size());
+    return std::string(owner);
+  }
+  if (import_path.ends_with(kTest) && import_path.size() > kTest.size()) import_path.remove_suffix(kTest.size());
+  return std::string(import_path);
+}
+
+BuildLog ParseBuildLog(std::string_view text) {
+  BuildLog log;
+  // pid -> the step it started that has not ended yet (pids are reused over a long build).
+  std::map<std::int64_t, std::size_t> open;
+  const bool whole = ForEachWholeLine(text, [&](std::string_view line) {
+    StatusOr<BuildRecord> r = DecodeBuildRecord(line);
+    if (!r.ok()) {
+      ++log.malformed_lines;
+      return;
+    }
+    if (r->event == BuildEvent::kStart) {
+      open[r->pid] = log.steps.size();
+      log.steps.push_back(BuildStep{.tool = r->tool,
+                                    .package = r->package,
+                                    .import_path = r->import_path,
+                                    .pid = r->pid,
+                                    .start_unix_ms = r->start_unix_ms});
+      return;
+    }
+    BuildStep* step = nullptr;
+    if (const auto it = open.find(r->pid); it != open.end()) {
+      BuildStep& candidate = log.steps[it->second];
+      if (candidate.tool == r->tool && candidate.package == r->package) step = &candidate;
+      open.erase(it);
+    }
+    if (step == nullptr) {
+      log.steps.push_back(BuildStep{.tool = r->tool,
+                                    .package = r->package,
+                                    .import_path = r->import_path,
+                                    .pid = r->pid,
+                                    .start_unix_ms = r->start_unix_ms});
+      step = &log.steps.back();
+    }
+    step->end_unix_ms = r->end_unix_ms;
+    step->end = r->end;
+  });
+  if (!whole) ++log.malformed_lines;
+  return log;
 }
 
 std::string_view PackageOutcomeJsonName(gotest::PackageOutcome outcome) {

@@ -30,6 +30,10 @@
 //     heap/<pkg>/snapshots.tsv  one line per profile (HeapSnapshotLine), appended after
 //                           the profile is renamed into place
 //     exec/<pkg>.json       one per test binary, written when it ends (ExecRecord)
+//     build.jsonl           compile and link steps, one line when each starts and one
+//                           when it ends (BuildRecord), appended by `gotestrun-agent
+//                           toolexec`: a step started and not ended was running when
+//                           everything died
 //     result.json           written last (AttemptResult); its absence means the agent
 //                           itself died, usually with the whole container on an OOM kill
 //
@@ -84,6 +88,7 @@ class AttemptLayout {
   std::string heap_dir(std::string_view import_path) const;
   std::string exec_dir() const { return dir_ + "/exec"; }
   std::string exec_record(std::string_view import_path) const;
+  std::string build_log() const { return dir_ + "/build.jsonl"; }
   std::string result() const { return dir_ + "/result.json"; }
 
   // Creates the folder (and its parents) and its exec/, gctrace/, heap/ and overlay/
@@ -132,6 +137,9 @@ inline constexpr std::size_t kMaxExecRecordBytes = std::size_t{1} << 20;    // o
 inline constexpr std::size_t kMaxGcTraceBytes = std::size_t{64} << 20;      // one gctrace/<pkg>.log
 inline constexpr std::size_t kMaxSnapshotsBytes = std::size_t{16} << 20;    // one heap/<pkg>/snapshots.tsv
 inline constexpr std::size_t kMaxHeapProfileBytes = std::size_t{64} << 20;  // one heap profile, compressed
+// build.jsonl: two lines of ~300 bytes per compile or link, so ~25,000 steps; the
+// writer stops appending at the cap and a reader takes the lines up to it.
+inline constexpr std::size_t kMaxBuildLogBytes = std::size_t{16} << 20;
 
 // heap/<pkg>/ names: "0001.pb.gz" for sequence number 1.
 std::string HeapProfileName(std::uint64_t seq);
@@ -187,6 +195,64 @@ struct ExecRecord {
 
 std::string EncodeExecRecord(const ExecRecord& record);
 StatusOr<ExecRecord> DecodeExecRecord(std::string_view json);
+
+// ---- build.jsonl ----
+//
+// One JSON object a line, each appended with a single write(2) on an O_APPEND file so
+// concurrent steps never interleave inside a line:
+//   {"event": "start", "tool": "compile", "package": "...", "importPath": "...",
+//    "pid": 123, "startUnixMs": 0}
+//   {"event": "end", ...the same..., "endUnixMs": 0, "exitCode": 0, "signal": 0,
+//    "coreDumped": false, "maxRssBytes": 0}
+// The start line is written before the tool starts, so a kill mid-compile leaves a
+// start without an end.
+enum class BuildEvent { kStart, kEnd };
+
+struct BuildRecord {
+  BuildEvent event = BuildEvent::kStart;
+  std::string tool;         // the go tool's name: "compile" or "link"
+  std::string package;      // the package it was built for (BuildPackageOf); never empty
+  std::string import_path;  // the go command's name of the build action, as given
+  std::int64_t pid = 0;     // the tool's process; pairs a start with its end
+  std::int64_t start_unix_ms = 0;
+  std::int64_t end_unix_ms = 0;  // kEnd only
+  BinaryEnd end;                 // kEnd only; max_rss_bytes is the tool's ru_maxrss
+  friend bool operator==(const BuildRecord&, const BuildRecord&) = default;
+};
+
+// One line, ending in "\n".
+std::string EncodeBuildRecord(const BuildRecord& record);
+// One line, with or without its "\n". InvalidArgument for anything but an object with
+// a known event, a tool and a package, and fields of the right types.
+StatusOr<BuildRecord> DecodeBuildRecord(std::string_view line);
+
+// The package a build action belongs to, from the go command's name for it
+// (TOOLEXEC_IMPORTPATH, go 1.19+): "p [q.test]" (p compiled for q's test binary: p's
+// test variant, its external test package p_test, or a dependency recompiled for it)
+// belongs to q; "q.test" (the generated test main and the link of the test binary)
+// to q; anything else to itself. Empty for an empty name.
+std::string BuildPackageOf(std::string_view import_path);
+
+// A compile or link step, its start and end lines paired by pid.
+struct BuildStep {
+  std::string tool;
+  std::string package;
+  std::string import_path;
+  std::int64_t pid = 0;
+  std::int64_t start_unix_ms = 0;
+  std::optional<std::int64_t> end_unix_ms;  // none: it had not ended
+  std::optional<BinaryEnd> end;
+  bool ended() const { return end.has_value(); }
+  friend bool operator==(const BuildStep&, const BuildStep&) = default;
+};
+
+struct BuildLog {
+  std::vector<BuildStep> steps;     // in the order they started
+  std::size_t malformed_lines = 0;  // a last line cut by a kill is one
+};
+// Steps in start order; an end whose start is missing (past the cap, or hostile input)
+// is a step of its own with the start its end line gives.
+BuildLog ParseBuildLog(std::string_view text);
 
 // ---- result.json ----
 //

@@ -64,17 +64,17 @@ class LocalRunTest : public ::testing::Test {
 
   // Starts gotestrun with `args`, its stdout and stderr in work_/output.log, every
   // process of the run marked in its environment.
-  Subprocess Start(std::vector<std::string> args) {
+  Subprocess Start(std::vector<std::string> args, std::string goflags = "-mod=mod") {
     args.insert(args.begin(), kBinary);
     auto p = Subprocess::Spawn({.argv = args,
-                                .extra_env = {"GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", marker_},
+                                .extra_env = {"GOFLAGS=" + goflags, "GOTOOLCHAIN=local", marker_},
                                 .output_file = work_ + "/output.log"});
     EXPECT_TRUE(p.ok()) << p.status();
     return std::move(p).value();
   }
 
-  int Run(std::vector<std::string> args) {
-    Subprocess p = Start(std::move(args));
+  int Run(std::vector<std::string> args, std::string goflags = "-mod=mod") {
+    Subprocess p = Start(std::move(args), std::move(goflags));
     std::optional<ExitInfo> exit = p.Wait(std::chrono::minutes(10));
     EXPECT_TRUE(exit.has_value()) << "gotestrun did not end in 10 minutes";
     return exit ? (exit->signal != 0 ? 128 + exit->signal : exit->exit_code) : -1;
@@ -173,6 +173,44 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
   EXPECT_THAT(*described, HasSubstr("Phase:      Succeeded"));
   EXPECT_THAT(*described, HasSubstr("OOMKilled"));
   EXPECT_THAT(*described, HasSubstr(kLeak));
+}
+
+TEST_F(LocalRunTest, AContainerKilledWhileCompilingNamesTheCompileAsBuildMemory) {
+  // compileheavy's compile peaks at ~450 MiB (tests/fixtures/memory/README.md): under
+  // 300Mi the whole sandbox is OOM-killed while go test is still building, before any
+  // test binary runs. Only the toolexec wrapper's build log can say which compile it
+  // was. A -gcflags only this run uses keeps the compile out of the build cache.
+  const std::string package = "gotestrun.dev/fixtures/memory/compileheavy";
+  const std::string goflags =
+      "-mod=mod -gcflags=" + package + "=-D=/gotestrun-e2e-" + marker_.substr(marker_.find('=') + 1);
+  const std::string run_dir = work_ + "/compile";
+  EXPECT_EQ(Run({"run", "./compileheavy", "--module-dir", kMemoryFixture, "--memory", "300Mi", "--max-memory", "1Gi",
+                 "--out", run_dir, "--no-history"},
+                goflags),
+            0);
+  json status = Status(run_dir);
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  const json& first = status["shards"][0]["attempts"][0];
+  EXPECT_EQ(first.value("outcome", ""), "OOMKilled") << first.dump(2);
+  EXPECT_EQ(first.value("killedPackage", ""), package) << first.dump(2);
+  EXPECT_EQ(first.value("phase", ""), "compile") << first.dump(2);
+  EXPECT_THAT(first.value("message", ""), HasSubstr("the container was OOM-killed while compiling " + package));
+  bool build_memory = false;
+  for (const json& d : status["diagnosis"]) {
+    if (d.value("package", "") != package) continue;
+    build_memory = d.value("cause", "") == "BuildMemory" && d.value("phase", "") == "compile";
+    EXPECT_THAT(d.dump(), HasSubstr("compile of " + package + " ran ")) << d.dump(2);
+  }
+  EXPECT_TRUE(build_memory) << status.dump(2);
+  // The retry was planned from the build kill, not from a blind split.
+  const json& log = status["retryLog"][package];
+  ASSERT_TRUE(log.is_array() && !log.empty()) << status.dump(2);
+  EXPECT_EQ(log[0].value("result", ""), "build killed");
+  EXPECT_EQ(log[0].value("cause", ""), "BuildMemory");
+  // The attempt that passed left the compile's own figure in its build log.
+  auto build_log = ReadFile(run_dir + "/s0/a2/build.jsonl", 16 << 20);
+  ASSERT_TRUE(build_log.ok()) << build_log.status();
+  EXPECT_THAT(*build_log, HasSubstr("\"package\":\"" + package + "\""));
 }
 
 TEST_F(LocalRunTest, APackageThatCannotFitUnderMaxMemoryExits3) {

@@ -365,11 +365,41 @@ int RemainingTests(const Facts& f, bool& assumed) {
 std::optional<Diagnosis> TryBuild(const Facts& f) {
   if (!f.build_killed) return std::nullopt;
   const PackageSignals& s = f.s;
+  // The step the build log shows running at the kill, when go test's output named none.
+  const BuildStepSample* at_kill = nullptr;
+  for (const BuildStepSample& b : s.build_steps) {
+    if (!b.ended || b.signal == 9) at_kill = &b;
+  }
   const std::string step = !s.killed_build_tool.empty() ? s.killed_build_tool
+                           : at_kill != nullptr         ? at_kill->tool
                            : s.phase == Phase::kLink    ? std::string("link")
                                                         : std::string("compile");
   Lines lines;
-  lines.Add("the " + step + " step of the package was killed by a signal; no test binary ran");
+  if (at_kill != nullptr && s.killed_build_tool.empty()) {
+    lines.Add("the " + step +
+              " step of the package had started and not ended when everything was killed; no test "
+              "binary ran");
+  } else {
+    lines.Add("the " + step + " step of the package was killed by a signal; no test binary ran");
+  }
+  // The build log's own figures, the latest steps last.
+  const std::size_t first = s.build_steps.size() > 3 ? s.build_steps.size() - 3 : 0;
+  for (std::size_t i = first; i < s.build_steps.size(); ++i) {
+    const BuildStepSample& b = s.build_steps[i];
+    const bool killed = !b.ended || b.signal == 9;
+    std::string line = b.tool + " of " + s.package;
+    if (b.ran_ms) {
+      char ran[32];
+      std::snprintf(ran, sizeof ran, " ran %.1f s", static_cast<double>(*b.ran_ms) / 1000.0);
+      line += ran;
+    } else {
+      line += " ran for an unknown time";
+    }
+    line += ", max RSS ";
+    line += b.max_rss_bytes ? Mib(*b.max_rss_bytes) : std::string("unknown");
+    if (killed) line += " (killed)";
+    lines.Add(line);
+  }
   if (s.cgroup_peak_bytes) lines.Add("cgroup peak during the build " + Mib(*s.cgroup_peak_bytes));
   std::string summary = "build: the " + step + " step of " + s.package + " was OOM-killed";
   if (f.limit) summary += " under a " + Mib(*f.limit) + " limit";

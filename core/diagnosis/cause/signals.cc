@@ -31,6 +31,8 @@ using policy::Phase;
 constexpr std::size_t kMaxTests = 200000;
 constexpr std::size_t kMaxGcSamples = 200000;
 constexpr std::size_t kMaxHeapSamples = 200000;
+// A package's own steps: its compile, its test variant's, the test main's, the link.
+constexpr std::size_t kMaxBuildSteps = 64;
 // An output line of a test binary held until its newline; GC lines are ~150 bytes.
 constexpr std::size_t kMaxPendingOutput = 64 * 1024;
 // Profiles tried, newest first, when the newest ones do not parse.
@@ -656,6 +658,35 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
     s.running_at_kill = streamed->running_at_end;
   }
 
+  // Build steps from the toolexec wrapper's log. A step started and not ended (or
+  // ended by SIGKILL) when the attempt died was running at the kill.
+  std::optional<std::int64_t> last_sample_ms;
+  bool build_running = false;
+  if (FileText f = ReadHead(attempt_dir, layout.build_log(), evidence::kMaxBuildLogBytes, s); f.exists) {
+    if (f.truncated) s.notes.push_back("build.jsonl read up to its cap");
+    if (FileText mem = ReadHead(attempt_dir, layout.memory(), options.max_table_bytes, s); mem.exists) {
+      for (const evidence::MemorySample& m : evidence::ParseMemoryTimeline(mem.text).samples) {
+        last_sample_ms = std::max(last_sample_ms.value_or(m.unix_ms), m.unix_ms);
+      }
+    }
+    for (const evidence::BuildStep& step : evidence::ParseBuildLog(f.text).steps) {
+      if (step.package != package) continue;
+      BuildStepSample b{.tool = step.tool, .import_path = step.import_path, .start_ms = step.start_unix_ms};
+      b.ended = step.ended();
+      if (step.end) {
+        b.signal = step.end->signal;
+        b.exit_code = step.end->exit_code;
+        if (step.end->max_rss_bytes > 0) b.max_rss_bytes = step.end->max_rss_bytes;
+      }
+      const std::optional<std::int64_t> until = step.end_unix_ms ? step.end_unix_ms : last_sample_ms;
+      if (until && *until >= step.start_unix_ms) b.ran_ms = *until - step.start_unix_ms;
+      build_running = build_running || !b.ended || b.signal == 9;
+      if (s.build_steps.size() == kMaxBuildSteps) s.build_steps.erase(s.build_steps.begin());
+      s.build_steps.push_back(std::move(b));
+    }
+  }
+  found = found || !s.build_steps.empty();
+
   // Result and phase.
   std::error_code ec;
   const bool heap_dir = fs::is_directory(layout.heap_dir(package), ec);
@@ -671,6 +702,9 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   } else if (streamed != nullptr && (streamed->outcome == gotest::PackageOutcome::kPass ||
                                      streamed->outcome == gotest::PackageOutcome::kSkip)) {
     s.result = PackageResult::kPassed;
+  } else if (!result && !heap_dir && build_running) {
+    s.result = PackageResult::kBuildKilled;
+    s.notes.push_back("the attempt died while the package was being built: taken as a build kill");
   } else if (!result && heap_dir && !s.binary_end_ms) {
     // The wrapper makes heap/<pkg>/ before it starts the binary and writes the exec
     // record when it ends: the binary was running when everything died.
@@ -688,6 +722,12 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
     gotest::BuildPhase phase = killed_build ? killed_build->phase : gotest::BuildPhase::kUnknown;
     if (phase == gotest::BuildPhase::kUnknown && killed_build) phase = gotest::PhaseOfTool(killed_build->tool);
     if (phase == gotest::BuildPhase::kUnknown && record) phase = record->build_phase;
+    // The step the build log shows running at the kill.
+    for (const BuildStepSample& b : s.build_steps) {
+      if (phase == gotest::BuildPhase::kUnknown && (!b.ended || b.signal == 9)) {
+        phase = b.tool == "link" ? gotest::BuildPhase::kLink : gotest::BuildPhase::kCompile;
+      }
+    }
     s.phase = phase == gotest::BuildPhase::kLink ? Phase::kLink : Phase::kCompile;
   } else if (s.result == PackageResult::kKilled && stream.saw_package) {
     s.phase = s.tests.empty() ? Phase::kInit : Phase::kTestRun;

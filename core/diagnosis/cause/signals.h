@@ -119,6 +119,20 @@ struct CgroupSample {
   std::uint64_t usage_bytes = 0;
 };
 
+// One compile or link step of the package, from build.jsonl (the toolexec wrapper).
+struct BuildStepSample {
+  std::string tool;  // "compile" or "link"
+  std::string import_path;
+  std::int64_t start_ms = 0;
+  // Wall time: to its end; for a step that had not ended, to the attempt's last memory
+  // sample (about when everything died). None when that is not known.
+  std::optional<std::int64_t> ran_ms;
+  bool ended = false;
+  int signal = 0;  // 9: killed, recorded by a wrapper that outlived it
+  int exit_code = -1;
+  std::optional<std::uint64_t> max_rss_bytes;
+};
+
 struct PackageSignals {
   std::string package;
   policy::PackageResult result = policy::PackageResult::kNotRun;
@@ -160,6 +174,9 @@ struct PackageSignals {
 
   // A compile or link step of the package killed by a signal: its tool, e.g. "compile".
   std::string killed_build_tool;
+  // The package's compile and link steps, in the order they started (at most
+  // kMaxBuildSteps, the latest kept).
+  std::vector<BuildStepSample> build_steps;
 
   // From the heap profiles: the top in-use sites of the last snapshot, the sites that
   // grew most between the first and the last, and the last one's in-use bytes by origin.

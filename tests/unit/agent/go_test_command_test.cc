@@ -56,8 +56,8 @@ TEST(CheckUserFlagsTest, TagsAndTimeoutOnlyOnce) {
 TEST(GoTestArgvTest, Minimal) {
   StatusOr<std::vector<std::string>> argv = GoTestArgv(Options(), "/bin/gotestrun-agent", "");
   ASSERT_TRUE(argv.ok()) << argv.status();
-  EXPECT_THAT(
-      *argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1", "./..."));
+  EXPECT_THAT(*argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1",
+                                 "-toolexec", "/bin/gotestrun-agent toolexec --dir /v/a1", "./..."));
 }
 
 TEST(GoTestArgvTest, EverythingInOrder) {
@@ -70,6 +70,7 @@ TEST(GoTestArgvTest, EverythingInOrder) {
   StatusOr<std::vector<std::string>> argv = GoTestArgv(o, "/bin/gotestrun-agent", "/v/a1/overlay/overlay.json");
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_THAT(*argv, ElementsAre("go", "test", "-json", "-vet=off", "-exec", "/bin/gotestrun-agent exec --dir /v/a1",
+                                 "-toolexec", "/bin/gotestrun-agent toolexec --dir /v/a1",
                                  "-overlay=/v/a1/overlay/overlay.json", "-parallel=4", "-p=2", "-timeout=20m",
                                  "-tags=integration", "-race", "-count=1", "./a/...", "./b", "-args", "-custom", "x"));
 }
@@ -84,6 +85,12 @@ TEST(ExecWrapperValueTest, QuotesPathsGoWouldSplit) {
   EXPECT_EQ(*ExecWrapperValue("/my tools/agent", "/v/a 1"), "'/my tools/agent' exec --dir '/v/a 1'");
   EXPECT_EQ(*ExecWrapperValue("/bin/agent", "/v/it's"), "/bin/agent exec --dir \"/v/it's\"");
   EXPECT_FALSE(ExecWrapperValue("/bin/agent", "/v/'\"").ok());
+}
+
+TEST(ToolexecWrapperValueTest, QuotedLikeTheExecValue) {
+  EXPECT_EQ(*ToolexecWrapperValue("/bin/agent", "/v/a1"), "/bin/agent toolexec --dir /v/a1");
+  EXPECT_EQ(*ToolexecWrapperValue("/my tools/agent", "/v/a 1"), "'/my tools/agent' toolexec --dir '/v/a 1'");
+  EXPECT_FALSE(ToolexecWrapperValue("/bin/agent", "/v/'\"").ok());
 }
 
 TEST(GoTestEnvTest, IntervalAndMemoryLimit) {

@@ -188,6 +188,121 @@ AttemptResult SampleResult() {
   return r;
 }
 
+BuildRecord StartOf(std::string tool, std::string package, std::int64_t pid, std::int64_t start_ms) {
+  return BuildRecord{
+      .tool = std::move(tool), .package = package, .import_path = package, .pid = pid, .start_unix_ms = start_ms};
+}
+
+BuildRecord EndOf(BuildRecord start, std::int64_t end_ms, std::uint64_t max_rss) {
+  start.event = BuildEvent::kEnd;
+  start.end_unix_ms = end_ms;
+  start.end = BinaryEnd{.exit_code = 0, .max_rss_bytes = max_rss};
+  return start;
+}
+
+TEST(BuildRecordTest, RoundTripIsOneLine) {
+  BuildRecord start = StartOf("compile", "example.com/gen", 4242, 1700000000123);
+  start.import_path = "example.com/gen [example.com/gen.test]";
+  const std::string line = EncodeBuildRecord(start);
+  EXPECT_TRUE(line.ends_with('\n'));
+  EXPECT_EQ(line.find('\n'), line.size() - 1);
+  StatusOr<BuildRecord> decoded = DecodeBuildRecord(line);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, start);
+
+  BuildRecord end = EndOf(start, 1700000008223, 475u << 20);
+  end.end.exit_code = -1;
+  end.end.signal = 9;
+  decoded = DecodeBuildRecord(EncodeBuildRecord(end));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, end);
+
+  // A name with a newline or invalid UTF-8 in it still makes one line.
+  BuildRecord odd = StartOf("link", "a\nb\xff", 1, 2);
+  const std::string odd_line = EncodeBuildRecord(odd);
+  EXPECT_EQ(odd_line.find('\n'), odd_line.size() - 1);
+  EXPECT_TRUE(DecodeBuildRecord(odd_line).ok());
+}
+
+TEST(BuildRecordTest, HostileInput) {
+  for (const char* bad : {
+           "",
+           "{",
+           "[]",
+           "42",
+           R"({"event":"start","tool":"compile"})",                // no package
+           R"({"event":"start","package":"p"})",                   // no tool
+           R"({"event":"begin","tool":"compile","package":"p"})",  // unknown event
+           R"({"event":7,"tool":"compile","package":"p"})",
+           R"({"event":"start","tool":["compile"],"package":"p"})",
+           R"({"event":"start","tool":"compile","package":"p","pid":"12"})",
+           R"({"event":"end","tool":"compile","package":"p","maxRssBytes":-5})",
+           R"({"event":"end","tool":"compile","package":"p","signal":"KILL"})",
+           R"({"event":"end","tool":"compile","package":"p","endUnixMs":{}})",
+       }) {
+    EXPECT_FALSE(DecodeBuildRecord(bad).ok()) << bad;
+  }
+  // A huge line is decoded or refused, never crashes.
+  const std::string huge = R"({"event":"start","tool":"compile","package":")" + std::string(1 << 20, 'x') + "\"}";
+  EXPECT_TRUE(DecodeBuildRecord(huge).ok());
+  EXPECT_FALSE(DecodeBuildRecord(huge.substr(0, huge.size() - 1)).ok());
+}
+
+TEST(BuildPackageOfTest, TheGoCommandsNames) {
+  EXPECT_EQ(BuildPackageOf("example.com/x"), "example.com/x");
+  EXPECT_EQ(BuildPackageOf("example.com/x [example.com/x.test]"), "example.com/x");
+  EXPECT_EQ(BuildPackageOf("example.com/x_test [example.com/x.test]"), "example.com/x");
+  EXPECT_EQ(BuildPackageOf("example.com/dep [example.com/x.test]"), "example.com/x");
+  EXPECT_EQ(BuildPackageOf("example.com/x.test"), "example.com/x");
+  EXPECT_EQ(BuildPackageOf("math/bits"), "math/bits");
+  EXPECT_EQ(BuildPackageOf(""), "");
+  EXPECT_EQ(BuildPackageOf(".test"), ".test");
+}
+
+TEST(BuildLogTest, PairsStartsAndEndsByPid) {
+  const BuildRecord a = StartOf("compile", "example.com/a", 10, 1000);
+  const BuildRecord b = StartOf("compile", "example.com/b", 11, 1100);
+  const BuildRecord c = StartOf("link", "example.com/a", 12, 3000);
+  const std::string text = EncodeBuildRecord(a) + EncodeBuildRecord(b) + EncodeBuildRecord(EndOf(a, 2000, 100)) +
+                           EncodeBuildRecord(c) + R"({"event":"start","tool":"comp)";
+  const BuildLog log = ParseBuildLog(text);
+  EXPECT_EQ(log.malformed_lines, 1u);  // the cut last line
+  ASSERT_THAT(log.steps, SizeIs(3));
+  EXPECT_EQ(log.steps[0].package, "example.com/a");
+  ASSERT_TRUE(log.steps[0].ended());
+  EXPECT_EQ(log.steps[0].end_unix_ms, 2000);
+  EXPECT_EQ(log.steps[0].end->max_rss_bytes, 100u);
+  EXPECT_FALSE(log.steps[1].ended());
+  EXPECT_EQ(log.steps[1].start_unix_ms, 1100);
+  EXPECT_EQ(log.steps[2].tool, "link");
+  EXPECT_FALSE(log.steps[2].ended());
+}
+
+TEST(BuildLogTest, AReusedPidStartsANewStepAndAnOrphanEndStandsAlone) {
+  const BuildRecord first = StartOf("compile", "example.com/a", 10, 1000);
+  const BuildRecord second = StartOf("compile", "example.com/b", 10, 5000);
+  const BuildRecord orphan = EndOf(StartOf("link", "example.com/c", 99, 4000), 4500, 7);
+  const BuildLog log = ParseBuildLog(EncodeBuildRecord(first) + EncodeBuildRecord(EndOf(first, 2000, 1)) +
+                                     EncodeBuildRecord(second) + "not json\n" + EncodeBuildRecord(orphan));
+  EXPECT_EQ(log.malformed_lines, 1u);
+  ASSERT_THAT(log.steps, SizeIs(3));
+  EXPECT_TRUE(log.steps[0].ended());
+  EXPECT_EQ(log.steps[1].package, "example.com/b");
+  EXPECT_FALSE(log.steps[1].ended());
+  EXPECT_EQ(log.steps[2].package, "example.com/c");
+  EXPECT_EQ(log.steps[2].start_unix_ms, 4000);
+  EXPECT_TRUE(log.steps[2].ended());
+}
+
+TEST(BuildLogTest, AnEndThatDoesNotMatchItsPidsStartDoesNotCloseIt) {
+  const BuildRecord a = StartOf("compile", "example.com/a", 10, 1000);
+  const BuildLog log =
+      ParseBuildLog(EncodeBuildRecord(a) + EncodeBuildRecord(EndOf(StartOf("link", "example.com/z", 10, 0), 9, 9)));
+  ASSERT_THAT(log.steps, SizeIs(2));
+  EXPECT_FALSE(log.steps[0].ended());
+  EXPECT_TRUE(log.steps[1].ended());
+}
+
 TEST(AttemptResultTest, RoundTrip) {
   const AttemptResult r = SampleResult();
   const std::string json = EncodeAttemptResult(r);
