@@ -80,21 +80,20 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
                    {"volumeMounts", {{{"name", "gotestrun-agent"}, {"mountPath", kAgentMount}}}}});
   if (!spec.git_url.empty()) {
     std::string dest = std::string(kSourceMount) + "/src";
-    inits.push_back(
-        {{"name", "clone"},
-         {"image", spec.image},
-         {"command",
-          {"sh", "-c",
-           "git clone --quiet -- \"$GIT_URL\" " + dest + " && cd " + dest +
-               " && git checkout --quiet \"$GIT_REVISION\" --"}},
-         {"env",
-          {{{"name", "GIT_URL"}, {"value", spec.git_url}},
-           {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
-           {{"name", "HOME"}, {"value", kHomeMount}}}},
-         {"securityContext", ContainerSecurity()},
-         {"volumeMounts",
-          {{{"name", "source"}, {"mountPath", kSourceMount}},
-           {{"name", "gotestrun-home"}, {"mountPath", kHomeMount}}}}});
+    inits.push_back({{"name", "clone"},
+                     {"image", spec.image},
+                     {"command",
+                      {"sh", "-c",
+                       "git clone --quiet -- \"$GIT_URL\" " + dest + " && cd " + dest +
+                           " && git checkout --quiet \"$GIT_REVISION\" --"}},
+                     {"env",
+                      {{{"name", "GIT_URL"}, {"value", spec.git_url}},
+                       {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
+                       {{"name", "HOME"}, {"value", kHomeMount}}}},
+                     {"securityContext", ContainerSecurity()},
+                     {"volumeMounts",
+                      {{{"name", "source"}, {"mountPath", kSourceMount}},
+                       {{"name", "gotestrun-home"}, {"mountPath", kHomeMount}}}}});
   }
   return inits;
 }

@@ -223,6 +223,8 @@ int TimedOut(const policy::ShardPlan& plan, AttemptFindings& ev) {
   ev.suspects.clear();
   ev.outcome.binaries_at_kill = 0;
   return count;
+}
+
 // ---- build steps (build.jsonl, written by `gotestrun-agent toolexec`) ----
 
 evidence::BuildLog ReadBuildLog(const std::string& attempt_dir) {
