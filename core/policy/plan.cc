@@ -177,18 +177,20 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
     if (need) bins[bin].needs.push_back(*need);
   };
 
+  // A shard of its own: an empty one, or a new one while maxShards allows.
+  auto empty_bin = [&]() -> std::optional<std::size_t> {
+    for (std::size_t b = 0; b < bins.size(); ++b) {
+      if (bins[b].members.empty()) return b;
+    }
+    if (bins.size() >= cap) return std::nullopt;
+    bins.emplace_back();
+    return bins.size() - 1;
+  };
+
   for (const auto& [need, package] : known) {
     const std::vector<Bytes> alone = {need};
     if (const PackagePeaks& peaks = history.packages.find(packages[package])->second; peaks.fit) {
-      std::optional<std::size_t> empty;
-      for (std::size_t b = 0; b < bins.size() && !empty; ++b) {
-        if (bins[b].members.empty()) empty = b;
-      }
-      if (!empty && bins.size() < cap) {
-        bins.emplace_back();
-        empty = bins.size() - 1;
-      }
-      if (empty) {
+      if (std::optional<std::size_t> empty = empty_bin()) {
         bins[*empty].solo = true;
         bins[*empty].fit = peaks.fit;
         place(*empty, package, need);
@@ -197,15 +199,7 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
     }
     if (!FitsBudget(alone, at_once, policy)) {
       // Too large to share: an empty shard, a new one, or (at maxShards) the least harm.
-      std::optional<std::size_t> empty;
-      for (std::size_t b = 0; b < bins.size() && !empty; ++b) {
-        if (bins[b].members.empty()) empty = b;
-      }
-      if (!empty && bins.size() < cap) {
-        bins.emplace_back();
-        empty = bins.size() - 1;
-      }
-      if (empty) {
+      if (std::optional<std::size_t> empty = empty_bin()) {
         bins[*empty].solo = true;
         place(*empty, package, need);
         continue;
