@@ -29,7 +29,9 @@ class CustomRunTest : public ::testing::Test {
   void SetUp() override {
     client_ = AdminClient();
     ASSERT_TRUE(testing::InstallGoTestRunCrd(*client_, GTR_CRDS_DIR).ok());
-    ASSERT_TRUE(testing::InstallCrd(*client_, GTR_TEKTON_CRDS_DIR "/300-customrun.yaml", kCustomRuns).ok());
+    // Tekton's own CRD, read from the upstream copy beside the project.
+    Status crd = testing::InstallCrd(*client_, GTR_TEKTON_CRDS_DIR "/300-customrun.yaml", kCustomRuns);
+    ASSERT_TRUE(crd.ok()) << crd;
     StatusOr<bool> served = CustomRunsServed(*client_);
     ASSERT_TRUE(served.ok() && *served) << served.status();
     ns_ = TestNamespace(*client_);
@@ -42,10 +44,11 @@ class CustomRunTest : public ::testing::Test {
     WatchCustomRuns(*controller_, *custom_runs_, *runs_);
     ASSERT_TRUE(controller_->Start().ok());
   }
+  // SetUp may have stopped at a failed assertion before making all of these.
   void TearDown() override {
-    controller_->Stop();
-    custom_runs_->Stop();
-    runs_->Stop();
+    if (controller_) controller_->Stop();
+    if (custom_runs_) custom_runs_->Stop();
+    if (runs_) runs_->Stop();
   }
 
   Json CreateCustomRun(const std::string& name, Json spec) {
