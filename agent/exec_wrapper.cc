@@ -19,11 +19,13 @@
 
 #include "agent/go_test_command.h"
 #include "agent/heap_overlay.h"
+#include "agent/stand_in.h"
 #include "agent/memory_stall_watch.h"
 #include "base/files.h"
 #include "core/diagnosis/gotest/gctrace.h"
 #include "core/diagnosis/gotest/line_splitter.h"
 #include "sandbox/child_process.h"
+#include "base/timestamps.h"
 
 namespace gotestrun::agent {
 
@@ -37,24 +39,10 @@ using sandbox::ChildSpec;
 
 namespace {
 
-// Signals go test (or a person at a terminal) may send the wrapper, meant for the binary.
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 // After the binary ends, how long its output pipe may stay open (held by a process it
 // started) before the wrapper stops reading it.
 constexpr std::chrono::seconds kDrainAfterExit{2};
 constexpr std::size_t kMaxGcLineBytes = 64 * 1024;
-
-std::atomic<pid_t> g_child{0};
-
-void ForwardSignal(int sig) {
-  const pid_t child = g_child.load();
-  if (child > 0) ::kill(child, sig);
-}
-
-std::int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string RealPath(const std::string& path) {
   char resolved[PATH_MAX];
@@ -112,7 +100,7 @@ void Tee(int in, int out, int gc_log, const std::atomic<std::int64_t>& deadline_
   char buf[65536];
   for (;;) {
     const std::int64_t deadline = deadline_ms.load();
-    if (deadline != 0 && NowUnixMs() > deadline) break;
+    if (deadline != 0 && UnixMsNow() > deadline) break;
     pollfd pfd{in, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, 100);
     if (ready < 0 && errno != EINTR) break;
@@ -203,34 +191,22 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // The wrapper outlives go test's reading end only long enough to write its record.
   ::signal(SIGPIPE, SIG_IGN);
-  sigset_t forwarded, previous;
-  sigemptyset(&forwarded);
-  struct sigaction action {};
-  action.sa_handler = ForwardSignal;
-  action.sa_flags = SA_RESTART;
-  sigemptyset(&action.sa_mask);
-  for (int sig : kForwardedSignals) {
-    sigaddset(&forwarded, sig);
-    ::sigaction(sig, &action, nullptr);
-  }
-  // Held until the child's pid is known, so that none is lost or handled in the child.
-  ::pthread_sigmask(SIG_BLOCK, &forwarded, &previous);
+  // Signals go test (or a person at a terminal) may send the wrapper, meant for the binary.
+  StandIn stand_in({SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2});
 
   // The binary stays in go test's process group, so that go test's signals to the
   // group reach it, and shares the wrapper's streams but those the pipe replaces.
   ChildSpec spec{.argv = options.argv, .extra_env = std::move(extra_env), .own_process_group = false};
   spec.stdio = {sandbox::kShareStream, sandbox::kShareStream, sandbox::kShareStream};
   if (pipe_fds[1] >= 0) spec.stdio = {sandbox::kShareStream, merged ? pipe_fds[1] : sandbox::kShareStream, pipe_fds[1]};
-  spec.held_signals.assign(std::begin(kForwardedSignals), std::end(kForwardedSignals));
 
-  record.start_unix_ms = NowUnixMs();
-  StatusOr<pid_t> pid = sandbox::SpawnChild(spec);
+  record.start_unix_ms = UnixMsNow();
+  StatusOr<pid_t> pid = stand_in.Spawn(std::move(spec));
   if (pipe_fds[1] >= 0) ::close(pipe_fds[1]);
   if (!pid.ok()) {
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
     if (gc_log >= 0) ::close(gc_log);
-    record.end_unix_ms = NowUnixMs();
+    record.end_unix_ms = UnixMsNow();
     record.end = BinaryEnd{.exit_code = 127};
     record.error = pid.status().message();
     Complain(record.error);
@@ -239,8 +215,6 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
     }
     return record.end;
   }
-  g_child.store(*pid);
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   // For the agent's memory stall watch: which process is this package's test binary.
   const std::string pid_file = RunningBinaryFile(layout, record.package);
   if (Status s = WriteFileAtomic(pid_file, FormatRunningBinary(*pid, record.package)); !s.ok()) Complain(s.ToString());
@@ -250,15 +224,14 @@ BinaryEnd RunTestBinary(const ExecOptions& options) {
   if (pipe_fds[0] >= 0) {
     tee = std::thread(Tee, pipe_fds[0], merged ? 1 : 2, gc_log, std::cref(drain_deadline_ms));
   }
-  const sandbox::ExitInfo end = sandbox::WaitChild(*pid);
+  const sandbox::ExitInfo end = stand_in.Wait(*pid);
   record.end = BinaryEnd{.exit_code = end.exit_code,
                          .signal = end.signal,
                          .core_dumped = end.core_dumped,
                          .max_rss_bytes = end.max_rss_bytes};
-  record.end_unix_ms = NowUnixMs();
+  record.end_unix_ms = UnixMsNow();
   ::unlink(pid_file.c_str());
-  g_child.store(0);
-  drain_deadline_ms.store(NowUnixMs() + std::chrono::milliseconds(kDrainAfterExit).count());
+  drain_deadline_ms.store(UnixMsNow() + std::chrono::milliseconds(kDrainAfterExit).count());
   if (tee.joinable()) tee.join();
   if (pipe_fds[0] >= 0) ::close(pipe_fds[0]);
   if (gc_log >= 0) ::close(gc_log);

@@ -25,6 +25,7 @@
 #include "core/diagnosis/gotest/test_stream_reader.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/child_process.h"
+#include "base/timestamps.h"
 
 namespace gotestrun::agent {
 
@@ -56,11 +57,6 @@ constexpr std::chrono::seconds kStopGrace{10};
 std::atomic<int> g_stop_signal{0};
 
 void OnStopSignal(int sig) { g_stop_signal.store(sig); }
-
-std::int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void AddError(AttemptResult& result, const std::string& error) {
   spdlog::error("{}", error);
@@ -95,7 +91,7 @@ class MemoryRecorder {
     if (!usage.ok()) return std::nullopt;
     peak_ = std::max(peak_.value_or(0), usage->usage_bytes);
     limit_ = usage->limit_bytes;
-    const MemorySample sample{.unix_ms = NowUnixMs(), .usage_bytes = usage->usage_bytes, .limit_bytes = limit_};
+    const MemorySample sample{.unix_ms = UnixMsNow(), .usage_bytes = usage->usage_bytes, .limit_bytes = limit_};
     Write(FormatMemorySample(sample));
     return sample;
   }
@@ -282,7 +278,7 @@ std::vector<PackageRecord> PackageRecords(const std::vector<PackageListing>& lis
 }
 
 int RunAttempt(const RunOptions& options, const std::string& agent_path) {
-  AttemptResult result{.start_unix_ms = NowUnixMs()};
+  AttemptResult result{.start_unix_ms = UnixMsNow()};
   const AttemptLayout layout(options.attempt_dir);
   if (Status s = layout.Create(); !s.ok()) {
     spdlog::error("attempt folder: {}", s.ToString());
@@ -296,7 +292,7 @@ int RunAttempt(const RunOptions& options, const std::string& agent_path) {
     memory.Sample();
     memory.Report(result);
     result.memory_stall = StallRecord(stall_watch, result.packages);
-    result.end_unix_ms = NowUnixMs();
+    result.end_unix_ms = UnixMsNow();
     if (Status s = WriteFileAtomic(layout.result(), EncodeAttemptResult(result)); !s.ok()) {
       spdlog::error("result.json: {}", s.ToString());
       return exit_code == 0 ? 1 : exit_code;

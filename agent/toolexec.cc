@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "agent/stand_in.h"
 #include "sandbox/child_process.h"
+#include "base/timestamps.h"
 
 namespace gotestrun::agent {
 namespace {
@@ -19,20 +21,6 @@ namespace {
 using evidence::BinaryEnd;
 using evidence::BuildEvent;
 using evidence::BuildRecord;
-
-constexpr int kForwardedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-std::atomic<pid_t> g_tool{0};
-
-void ForwardSignal(int sig) {
-  const pid_t child = g_tool.load();
-  if (child > 0) ::kill(child, sig);
-}
-
-std::int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view BaseName(std::string_view path) {
   const std::size_t slash = path.rfind('/');
@@ -115,43 +103,28 @@ BinaryEnd RunBuildTool(const ExecOptions& options) {
                      .import_path = import_path ? import_path : "",
                      // The wrapper's pid: known before the tool starts, one wrapper per step.
                      .pid = ::getpid(),
-                     .start_unix_ms = NowUnixMs()};
+                     .start_unix_ms = UnixMsNow()};
   Append(log, record);
 
-  sigset_t forwarded, previous;
-  sigemptyset(&forwarded);
-  struct sigaction action {};
-  action.sa_handler = ForwardSignal;
-  action.sa_flags = SA_RESTART;
-  sigemptyset(&action.sa_mask);
-  for (int sig : kForwardedSignals) {
-    sigaddset(&forwarded, sig);
-    ::sigaction(sig, &action, nullptr);
-  }
-  ::pthread_sigmask(SIG_BLOCK, &forwarded, &previous);
+  StandIn stand_in({SIGINT, SIGTERM, SIGHUP, SIGQUIT});
   // The tool stays in the go command's process group and shares the wrapper's streams,
   // so it sees the same signals and writes where it would have without the wrapper.
   sandbox::ChildSpec spec{.argv = options.argv, .own_process_group = false};
   spec.stdio = {sandbox::kShareStream, sandbox::kShareStream, sandbox::kShareStream};
-  spec.held_signals.assign(std::begin(kForwardedSignals), std::end(kForwardedSignals));
-  StatusOr<pid_t> pid = sandbox::SpawnChild(spec);
+  StatusOr<pid_t> pid = stand_in.Spawn(std::move(spec));
   if (!pid.ok()) {
-    ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     const std::string message = "gotestrun-agent toolexec: " + pid.status().message() + "\n";
     (void)!::write(2, message.data(), message.size());
     record.event = BuildEvent::kEnd;
     record.end = BinaryEnd{.exit_code = 127};
-    record.end_unix_ms = NowUnixMs();
+    record.end_unix_ms = UnixMsNow();
     Append(log, record);
     if (log >= 0) ::close(log);
     return record.end;
   }
-  g_tool.store(*pid);
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  const sandbox::ExitInfo end = sandbox::WaitChild(*pid);
-  g_tool.store(0);
+  const sandbox::ExitInfo end = stand_in.Wait(*pid);
   record.event = BuildEvent::kEnd;
-  record.end_unix_ms = NowUnixMs();
+  record.end_unix_ms = UnixMsNow();
   record.end = BinaryEnd{.exit_code = end.exit_code,
                          .signal = end.signal,
                          .core_dumped = end.core_dumped,

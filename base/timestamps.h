@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,11 @@ inline std::string Rfc3339Now() { return Rfc3339(std::chrono::system_clock::now(
 // metav1.MicroTime: "2026-11-28T18:47:57.123456Z".
 std::string MicroTime(std::chrono::system_clock::time_point t);
 inline std::string MicroTimeNow() { return MicroTime(std::chrono::system_clock::now()); }
+// Milliseconds since the Unix epoch: how the evidence files write their times.
+inline std::int64_t UnixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 // Which RFC 3339 times ParseRfc3339 takes.
 enum class Rfc3339Zone {
   kUtcOnly,    // "Z" only, as the API server writes metav1.Time and MicroTime

@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/timestamps.h"
 #include "sandbox/memory_pressure.h"
 #include "sandbox/memory_stall.h"
 #include "sandbox/process_tree.h"
@@ -204,8 +205,7 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
     }
     if (stall && usage && now >= next_stall_sample) {
       next_stall_sample = now + kStallSampleInterval;
-      const std::int64_t unix_ms =
-          std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      const std::int64_t unix_ms = UnixMsNow();
       const std::optional<StallFigures> figures =
           stall->Add({.unix_ms = unix_ms,
                       .usage_bytes = *usage,
