@@ -437,7 +437,12 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       if (po.result == policy::PackageResult::kBuildKilled && !po.peak)
         po.peak = KilledBuildPeak(build_log, po.package);
       if (po.result == policy::PackageResult::kKilled) {
-        po.phase = r.running_tests.empty() ? policy::Phase::kInit : policy::Phase::kTestRun;
+        // No test running at the kill is init only if none had started: a binary killed
+        // between two tests, or after its last one (a leak across tests ends that way
+        // when the next allocation is the one that does not fit), is in its test run.
+        const gotest::PackageResult* seen = stream.FindPackage(r.package);
+        const bool tests_started = seen != nullptr && !seen->tests.empty();
+        po.phase = r.running_tests.empty() && !tests_started ? policy::Phase::kInit : policy::Phase::kTestRun;
         po.tests_at_kill = LeafCount(r.running_tests);
         po.test_at_kill = Innermost(r.running_tests);
         if (ev.killed_package.empty()) {

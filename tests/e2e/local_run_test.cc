@@ -132,11 +132,21 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
   EXPECT_EQ(code, 0);
   json status = Status(run_dir);
   ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
-  EXPECT_GE(status.value("oomKills", 0), 1);
+  // The kernel kills the binary at the limit, or (on a busy machine, with page cache
+  // to reclaim) lets it thrash there until the agent's stall watch ends it: either way
+  // the first attempt ends at the limit and is retried from its evidence.
+  int oom_killed = 0, stalled = 0;
   bool named = false;
   for (const json& shard : status["shards"]) {
     for (const json& a : shard["attempts"]) {
-      if (a.value("outcome", "") != "OOMKilled") continue;
+      if (a.value("outcome", "") != "OOMKilled" && a.value("outcome", "") != "MemoryStall") continue;
+      if (a.value("outcome", "") == "OOMKilled") {
+        ++oom_killed;
+      } else {
+        ++stalled;
+        // The leak grows across tests: never "init", whether a test was running or not.
+        EXPECT_NE(a.value("phase", ""), "init") << a.dump();
+      }
       // Named as the killed package, or among the binaries running at a container kill.
       std::string killed = a.value("killedPackage", "");
       EXPECT_TRUE(killed == kLeak || a.value("message", "").find(kLeak) != std::string::npos ||
@@ -145,6 +155,8 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
       named |= killed == kLeak;
     }
   }
+  EXPECT_GE(oom_killed + stalled, 1) << status.dump(2);
+  EXPECT_EQ(status.value("oomKills", 0), oom_killed) << status.dump(2);
   EXPECT_TRUE(named) << status.dump(2);
   std::set<std::string> passed;
   for (const json& p : status["packages"]) {
@@ -171,7 +183,7 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
   auto described = ReadFile(work_ + "/output.log", 16 << 20);
   ASSERT_TRUE(described.ok());
   EXPECT_THAT(*described, HasSubstr("Phase:      Succeeded"));
-  EXPECT_THAT(*described, HasSubstr("OOMKilled"));
+  EXPECT_THAT(*described, HasSubstr(oom_killed > 0 ? "OOMKilled" : "MemoryStall"));
   EXPECT_THAT(*described, HasSubstr(kLeak));
 }
 

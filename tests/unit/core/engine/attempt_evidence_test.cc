@@ -2,6 +2,7 @@
 // each binary that had started and not ended is named to the policy as running at
 // the kill, so that it is isolated at once instead of bisected blindly.
 #include <filesystem>
+#include <map>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -106,6 +107,42 @@ TEST_F(ContainerKillEvidenceTest, APassNearTheLimitIsAtRisk) {
   EXPECT_EQ(ev.at_risk[0].package, "example.com/a");
   EXPECT_EQ(ev.at_risk[0].kind, "NearLimit");
   EXPECT_THAT(ev.at_risk[0].message, HasSubstr("of its 256Mi limit (93.8%)"));
+}
+
+// A binary killed while no test ran is in init only when none had started: one killed
+// after its tests ended (the allocation that no longer fits can come between two tests,
+// or after the last) is in its test run, and the cause is not pinned on package init.
+TEST_F(ContainerKillEvidenceTest, AKillAfterTestsEndedIsInTheTestRunNotInit) {
+  Events(R"({"Action":"start","Package":"example.com/a"})"
+         "\n"
+         R"({"Action":"run","Package":"example.com/a","Test":"TestOne"})"
+         "\n"
+         R"({"Action":"pass","Package":"example.com/a","Test":"TestOne","Elapsed":1})"
+         "\n"
+         R"({"Action":"run","Package":"example.com/b","Test":"TestX"})"
+         "\n");
+  evidence::AttemptResult r;
+  r.limit_bytes = 256u << 20;
+  r.packages = {
+      {.package = "example.com/a",
+       .outcome = gotest::PackageOutcome::kKilled,
+       .binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = 250u << 20}},
+      {.package = "example.com/b",
+       .outcome = gotest::PackageOutcome::kKilled,
+       .binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = 20u << 20}},
+      {.package = "example.com/c",
+       .outcome = gotest::PackageOutcome::kKilled,
+       .binary = evidence::BinaryEnd{.exit_code = -1, .signal = 9, .max_rss_bytes = 5u << 20}},
+  };
+  ASSERT_TRUE(WriteFileAtomic(layout().result(), evidence::EncodeAttemptResult(r)).ok());
+  plan_.packages = {"example.com/a", "example.com/b", "example.com/c"};
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
+  std::map<std::string, policy::Phase> phase;
+  for (const policy::PackageOutcome& po : ev.outcome.packages) phase[po.package] = po.phase;
+  EXPECT_EQ(phase["example.com/a"], policy::Phase::kTestRun);
+  EXPECT_EQ(phase["example.com/b"], policy::Phase::kTestRun);
+  // c's stream shows no test at all: killed in init.
+  EXPECT_EQ(phase["example.com/c"], policy::Phase::kInit);
 }
 
 }  // namespace
