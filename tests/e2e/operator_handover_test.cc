@@ -234,32 +234,50 @@ TEST_F(OperatorHandover, LeaderHandover) {
 TEST_F(OperatorHandover, KilledAtRandomMoments) {
   StopFixtureOperator();
   struct Expected {
+    int created_after_kill;  // spread over the kills, so that they land while runs are in progress
     std::vector<std::string> packages;
     std::string memory, max_memory, phase;
   };
   const std::map<std::string, Expected> workload = {
-      {"converges", {{"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"}},
-      {"too-big", {{"./largetest"}, "192Mi", "288Mi", "Failed"}},
-      {"clean", {{"./clean/..."}, "256Mi", "1Gi", "Succeeded"}},
+      {"converges", {0, {"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"}},
+      {"too-big", {4, {"./largetest"}, "192Mi", "288Mi", "Failed"}},
+      {"clean", {8, {"./clean/..."}, "256Mi", "1Gi", "Succeeded"}},
+      {"converges-again", {12, {"./leak"}, "256Mi", "1Gi", "Succeeded"}},
+      {"clean-again", {15, {"./clean/a", "./clean/b"}, "256Mi", "1Gi", "Succeeded"}},
   };
   uint32_t seed = static_cast<uint32_t>(std::random_device{}());
   if (const char* s = std::getenv("GOTESTRUN_KILL_SEED"); s != nullptr) seed = static_cast<uint32_t>(std::stoul(s));
   std::cerr << "kill seed " << seed << " (GOTESTRUN_KILL_SEED=" << seed << " repeats it)\n";
   RecordProperty("kill_seed", std::to_string(seed));
   std::mt19937 random(seed);
-  std::uniform_int_distribution<int> gap_ms(200, 3000);
+  // Long enough for a restarted operator to list, watch and reconcile now and then;
+  // short enough to kill it in the middle of that too.
+  std::uniform_int_distribution<int> gap_ms(100, 2000);
 
+  auto settled = [&](const std::string& name) {
+    auto r = client_->Get(kGoTestRuns, ns_, name);
+    if (!r.ok() || !r->contains("status") || !(*r)["status"].is_object()) return false;
+    const std::string phase = (*r)["status"].value("phase", "");
+    return phase == "Succeeded" || phase == "Failed";
+  };
+  int during_runs = 0;
   SpawnReplica("operator-0", {});
-  for (const auto& [name, e] : workload) {
-    ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run(name, e.packages, e.memory, e.max_memory)).ok());
-  }
   for (int kill = 1; kill <= 20; ++kill) {
+    for (const auto& [name, e] : workload) {
+      if (e.created_after_kill == kill - 1) {
+        ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run(name, e.packages, e.memory, e.max_memory)).ok());
+      }
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(random)));
+    bool in_progress = false;
+    for (const auto& [name, e] : workload) in_progress |= e.created_after_kill < kill && !settled(name);
+    during_runs += in_progress ? 1 : 0;
     Subprocess& op = replicas_.at("operator-" + std::to_string(kill - 1));
     op.Signal(SIGKILL);
     op.Wait();
     SpawnReplica("operator-" + std::to_string(kill), {});
   }
+  std::cerr << during_runs << " of 20 kills landed while a run was in progress\n";
   std::map<std::string, Json> ended;
   for (const auto& [name, e] : workload) {
     ended[name] = WaitForEnd(name);
@@ -267,6 +285,8 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
   }
   EXPECT_GE(ended["converges"]["status"].value("oomKills", 0), 1);
   ExpectEveryPodOnceAndNoAttemptLost(ended);
+  // Otherwise the kills tested only restarts of an idle operator.
+  EXPECT_GE(during_runs, 10);
 }
 
 TEST_F(OperatorHandover, TwoReplicasRaceOnOneStatus) {
