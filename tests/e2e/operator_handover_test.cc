@@ -321,16 +321,18 @@ TEST_F(OperatorHandover, LeaderHandover) {
 TEST_F(OperatorHandover, KilledAtRandomMoments) {
   StopFixtureOperator();
   struct Expected {
-    int created_after_kill;  // spread over the kills, so that they land while runs are in progress
+    std::string name;
     std::vector<std::string> packages;
     std::string memory, max_memory, phase;
   };
-  const std::map<std::string, Expected> workload = {
-      {"converges", {0, {"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"}},
-      {"too-big", {4, {"./largetest"}, "192Mi", "288Mi", "Failed"}},
-      {"clean", {8, {"./clean/..."}, "256Mi", "1Gi", "Succeeded"}},
-      {"converges-again", {12, {"./leak"}, "256Mi", "1Gi", "Succeeded"}},
-      {"clean-again", {15, {"./clean/a", "./clean/b"}, "256Mi", "1Gi", "Succeeded"}},
+  // Created one after another, each once the one before has ended, so that the kills
+  // land while runs are in progress rather than on an idle operator.
+  const std::vector<Expected> workload = {
+      {"converges", {"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"},
+      {"too-big", {"./largetest"}, "192Mi", "288Mi", "Failed"},
+      {"clean", {"./clean/..."}, "256Mi", "1Gi", "Succeeded"},
+      {"converges-again", {"./leak"}, "256Mi", "1Gi", "Succeeded"},
+      {"clean-again", {"./clean/a", "./clean/b"}, "256Mi", "1Gi", "Succeeded"},
   };
   uint32_t seed = static_cast<uint32_t>(std::random_device{}());
   if (const char* s = std::getenv("GOTESTRUN_KILL_SEED"); s != nullptr) seed = static_cast<uint32_t>(std::stoul(s));
@@ -347,28 +349,29 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
     const std::string phase = (*r)["status"].value("phase", "");
     return phase == "Succeeded" || phase == "Failed";
   };
+  size_t created = 0;
+  auto create_next = [&] {
+    const Expected& e = workload[created++];
+    ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run(e.name, e.packages, e.memory, e.max_memory)).ok());
+  };
   int during_runs = 0;
   SpawnReplica("operator-0", {});
   for (int kill = 1; kill <= 20; ++kill) {
-    for (const auto& [name, e] : workload) {
-      if (e.created_after_kill == kill - 1) {
-        ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run(name, e.packages, e.memory, e.max_memory)).ok());
-      }
-    }
+    if (created < workload.size() && (created == 0 || settled(workload[created - 1].name))) create_next();
     std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(random)));
-    bool in_progress = false;
-    for (const auto& [name, e] : workload) in_progress |= e.created_after_kill < kill && !settled(name);
-    during_runs += in_progress ? 1 : 0;
+    during_runs += settled(workload[created - 1].name) ? 0 : 1;
     Subprocess& op = replicas_.at("operator-" + std::to_string(kill - 1));
     op.Signal(SIGKILL);
     op.Wait();
     SpawnReplica("operator-" + std::to_string(kill), {});
   }
-  std::cerr << during_runs << " of 20 kills landed while a run was in progress\n";
+  std::cerr << during_runs << " of 20 kills landed while a run was in progress; " << created << " of "
+            << workload.size() << " runs created by then\n";
+  while (created < workload.size()) create_next();
   std::map<std::string, Json> ended;
-  for (const auto& [name, e] : workload) {
-    ended[name] = WaitForEnd(name);
-    EXPECT_EQ(ended[name]["status"].value("phase", ""), e.phase) << name << ": " << ended[name]["status"].dump(2);
+  for (const Expected& e : workload) {
+    ended[e.name] = WaitForEnd(e.name);
+    EXPECT_EQ(ended[e.name]["status"].value("phase", ""), e.phase) << e.name << ": " << ended[e.name]["status"].dump(2);
   }
   EXPECT_GE(ended["converges"]["status"].value("oomKills", 0), 1);
   ExpectEveryPodOnceAndNoAttemptLost(ended);
