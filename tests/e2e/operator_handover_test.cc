@@ -204,8 +204,10 @@ class OperatorHandover : public OperatorE2e {
   }
 
   void SpawnReplica(const std::string& name, const std::vector<std::string>& extra_args) {
-    auto op = SpawnOperator(ns_, FreePort(), extra_args, name + ".log");
+    const int port = FreePort();
+    auto op = SpawnOperator(ns_, port, extra_args, name + ".log");
     ASSERT_TRUE(op.ok()) << op.status();
+    ports_[name] = port;
     replicas_.erase(name);
     replicas_.emplace(name, std::move(*op));
   }
@@ -219,7 +221,7 @@ class OperatorHandover : public OperatorE2e {
     // creations the watch has not delivered yet arrive.
     std::this_thread::sleep_for(std::chrono::seconds(2));
     std::map<std::string, std::set<std::string>> uids_by_name;
-    std::map<std::string, std::set<std::string>> pods_by_attempt;  // "run/s/a" -> names
+    std::map<std::string, std::set<std::string>> pods_by_attempt;  // "run/s/a" -> uids
     std::set<std::string> attempt_pods;
     for (const PodLedger::Created& p : ledger_->created()) {
       uids_by_name[p.name].insert(p.uid);
@@ -279,6 +281,7 @@ class OperatorHandover : public OperatorE2e {
   std::unique_ptr<PodLedger> ledger_;
   std::unique_ptr<StatusLedger> statuses_;
   std::map<std::string, Subprocess> replicas_;
+  std::map<std::string, int> ports_;  // each replica's /metrics
 };
 
 // Short enough that a handover is quick, long enough that a loaded machine renews in time.
@@ -301,9 +304,20 @@ TEST_F(OperatorHandover, LeaderHandover) {
   ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("handover", {"./leak", "./clean/a"}, "256Mi", "1Gi")).ok());
   ASSERT_TRUE(Eventually([&] { return AttemptRunning("handover"); }, std::chrono::minutes(3)));
 
+  auto leads = [&](const std::string& replica) {
+    return Sum(Scrape(ports_.at(replica)), "leader_election_master_status");
+  };
+  EXPECT_TRUE(Eventually([&] { return leads(leader) == 1; }));
+  EXPECT_EQ(leads(standby), 0) << "the standby reconciles too";
+
   replicas_.at(leader).Signal(SIGKILL);
   const auto killed_at = std::chrono::steady_clock::now();
   replicas_.at(leader).Wait();
+  // Not ended yet: only the standby can finish it.
+  auto now = client_->Get(kGoTestRuns, ns_, "handover");
+  ASSERT_TRUE(now.ok()) << now.status();
+  const std::string phase_at_kill = (*now)["status"].value("phase", "");
+  ASSERT_TRUE(phase_at_kill != "Succeeded" && phase_at_kill != "Failed") << (*now)["status"].dump(2);
   ASSERT_TRUE(Eventually([&] { return Holder(Lease("gotestrun-e2e")) == standby; }, std::chrono::seconds(30)));
   const auto took = std::chrono::steady_clock::now() - killed_at;
   std::cerr << "the standby took the lease " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
@@ -311,6 +325,7 @@ TEST_F(OperatorHandover, LeaderHandover) {
   // On the standby's own clock: it sees the record unchanged for a lease duration,
   // checking every retry period.
   EXPECT_LE(took, kLeaseDuration + std::chrono::seconds(3));
+  EXPECT_TRUE(Eventually([&] { return leads(standby) == 1; }));
 
   Json run = WaitForEnd("handover");
   ASSERT_EQ(run["status"].value("phase", ""), "Succeeded") << run["status"].dump(2);
@@ -325,14 +340,15 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
     std::vector<std::string> packages;
     std::string memory, max_memory, phase;
   };
-  // Created one after another, each once the one before has ended, so that the kills
-  // land while runs are in progress rather than on an idle operator.
+  // Created along the way, two in progress at a time, so that the kills land while runs
+  // are in progress rather than on an idle operator.
   const std::vector<Expected> workload = {
       {"converges", {"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"},
       {"too-big", {"./largetest"}, "192Mi", "288Mi", "Failed"},
       {"clean", {"./clean/..."}, "256Mi", "1Gi", "Succeeded"},
       {"converges-again", {"./leak"}, "256Mi", "1Gi", "Succeeded"},
       {"clean-again", {"./clean/a", "./clean/b"}, "256Mi", "1Gi", "Succeeded"},
+      {"too-big-again", {"./largetest"}, "192Mi", "288Mi", "Failed"},
   };
   uint32_t seed = static_cast<uint32_t>(std::random_device{}());
   if (const char* s = std::getenv("GOTESTRUN_KILL_SEED"); s != nullptr) seed = static_cast<uint32_t>(std::stoul(s));
@@ -357,9 +373,14 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
   int during_runs = 0;
   SpawnReplica("operator-0", {});
   for (int kill = 1; kill <= 20; ++kill) {
-    if (created < workload.size() && (created == 0 || settled(workload[created - 1].name))) create_next();
+    auto in_progress = [&] {
+      int n = 0;
+      for (size_t i = 0; i < created; ++i) n += settled(workload[i].name) ? 0 : 1;
+      return n;
+    };
+    while (created < workload.size() && in_progress() < 2) create_next();
     std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(random)));
-    during_runs += settled(workload[created - 1].name) ? 0 : 1;
+    during_runs += in_progress() > 0 ? 1 : 0;
     Subprocess& op = replicas_.at("operator-" + std::to_string(kill - 1));
     op.Signal(SIGKILL);
     op.Wait();
