@@ -22,8 +22,6 @@ using kube::Json;
 
 const bool kInstalled = (ClusterEnvironment::Install({.controller_manager = true}), true);
 
-const std::string kLeak = "gotestrun.dev/fixtures/memory/leak";
-
 // Every version of every object of a type in a namespace, in the order the API server
 // wrote them, from a watch that resumes where it broke off (and lists again when its
 // place has expired, so an object may be seen again).
