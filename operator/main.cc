@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
     runtime::LeaderElectionConfig le;
     le.lease_namespace = flags.lease_namespace;
     le.lease_name = flags.lease_name;
+    le.lease_duration = flags.lease_duration;
+    le.renew_deadline = flags.renew_deadline;
+    le.retry_period = flags.retry_period;
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     le.identity = flags.identity.empty() ? std::string(host) + "-" + std::to_string(::getpid()) : flags.identity;

@@ -1,5 +1,7 @@
 #include "operator/options.h"
 
+#include "base/go_duration.h"
+
 #include <charconv>
 #include <functional>
 #include <map>
@@ -32,6 +34,7 @@ const char kOperatorUsage[] =
     "usage: gotestrun-operator --profiles-dir DIR [--kubeconfig FILE] [--watch-namespaces NS,...]\n"
     "                          [--agent-image IMAGE] [--agent-path PATH] [--workers N]\n"
     "                          [--leader-elect] [--lease-namespace NS] [--lease-name NAME] [--identity ID]\n"
+    "                          [--lease-duration D] [--renew-deadline D] [--retry-period D]\n"
     "                          [--http-port N] [--http-address ADDR] [--version]\n"
     "\n"
     "  --profiles-dir DIR       where the shared profiles volume is mounted (required)\n"
@@ -41,6 +44,9 @@ const char kOperatorUsage[] =
     "  --agent-path PATH        where the agent is inside that image\n"
     "  --workers N              reconciles at once (1-64, default 2)\n"
     "  --leader-elect           one active replica, elected on a Lease\n"
+    "  --lease-duration D       a standby takes an unrenewed lease after D (default 15s)\n"
+    "  --renew-deadline D       the leader stops leading when it cannot renew for D (default 10s)\n"
+    "  --retry-period D         how often candidates try to take or renew the lease (default 2s)\n"
     "  --http-port N            /healthz, /readyz and /metrics (default 8081; 0 turns them off)\n";
 
 StatusOr<OperatorOptions> ParseOperatorFlags(const std::vector<std::string>& args) {
@@ -60,6 +66,16 @@ StatusOr<OperatorOptions> ParseOperatorFlags(const std::vector<std::string>& arg
       return Status::Ok();
     };
   };
+  auto duration = [](std::chrono::milliseconds& field, const std::string& flag) -> Setter {
+    return [&field, flag](const std::string& v) -> Status {
+      StatusOr<std::chrono::nanoseconds> d = ParseGoDuration(v);
+      if (!d.ok() || *d < std::chrono::milliseconds(100) || *d > std::chrono::hours(1)) {
+        return InvalidArgumentError("--" + flag + " takes a duration from 100ms to 1h (\"15s\"), not \"" + v + "\"");
+      }
+      field = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+      return Status::Ok();
+    };
+  };
   std::map<std::string, Setter> with_value = {
       {"profiles-dir", text(o.profiles_dir)},
       {"kubeconfig", text(o.kubeconfig)},
@@ -68,6 +84,9 @@ StatusOr<OperatorOptions> ParseOperatorFlags(const std::vector<std::string>& arg
       {"lease-namespace", text(o.lease_namespace)},
       {"lease-name", text(o.lease_name)},
       {"identity", text(o.identity)},
+      {"lease-duration", duration(o.lease_duration, "lease-duration")},
+      {"renew-deadline", duration(o.renew_deadline, "renew-deadline")},
+      {"retry-period", duration(o.retry_period, "retry-period")},
       {"http-address", text(o.http_address)},
       {"workers", number(o.workers, "workers", 1, 64)},
       {"http-port", number(o.http_port, "http-port", 0, 65535)},
@@ -126,6 +145,12 @@ StatusOr<OperatorOptions> ParseOperatorFlags(const std::vector<std::string>& arg
       value = args[++i];
     }
     GTR_RETURN_IF_ERROR(setter->second(value));
+  }
+  // Otherwise a leader could still believe it leads after a standby took the lease.
+  if (o.renew_deadline >= o.lease_duration || o.retry_period >= o.renew_deadline) {
+    return InvalidArgumentError(
+        "--retry-period must be shorter than --renew-deadline, and --renew-deadline shorter "
+        "than --lease-duration");
   }
   if (!o.help && !o.version && o.profiles_dir.empty()) {
     return InvalidArgumentError("--profiles-dir is required: the folder where the shared profiles volume is mounted");

@@ -61,6 +61,10 @@ TEST(OperatorFlags, RefusalsNameTheFlagAndWhatItTakes) {
       {{"--profiles-dir=/p", "--workres", "3"}, "unknown flag --workres"},
       {{"--profiles-dir"}, "--profiles-dir needs a value"},
       {{"--profiles-dir=/p", "stray"}, "unexpected argument \"stray\""},
+      {{"--profiles-dir=/p", "--lease-duration", "4"}, "--lease-duration takes a duration from 100ms to 1h"},
+      {{"--profiles-dir=/p", "--retry-period=10ms"}, "--retry-period takes a duration"},
+      {{"--profiles-dir=/p", "--lease-duration=5s"}, "--renew-deadline shorter than --lease-duration"},
+      {{"--profiles-dir=/p", "--retry-period=12s"}, "--retry-period must be shorter than --renew-deadline"},
   };
   for (const Refused& c : cases) {
     auto o = Parse(c.args);
@@ -68,6 +72,19 @@ TEST(OperatorFlags, RefusalsNameTheFlagAndWhatItTakes) {
     EXPECT_EQ(o.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(o.status().message().find(c.says), std::string::npos) << o.status().message();
   }
+}
+
+TEST(OperatorFlags, LeaseTimingsAreGoDurations) {
+  auto o = Parse({"--profiles-dir=/p"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->lease_duration, std::chrono::seconds(15));
+  EXPECT_EQ(o->renew_deadline, std::chrono::seconds(10));
+  EXPECT_EQ(o->retry_period, std::chrono::seconds(2));
+  o = Parse({"--profiles-dir=/p", "--lease-duration=4s", "--renew-deadline", "3s", "--retry-period=500ms"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->lease_duration, std::chrono::seconds(4));
+  EXPECT_EQ(o->renew_deadline, std::chrono::seconds(3));
+  EXPECT_EQ(o->retry_period, std::chrono::milliseconds(500));
 }
 
 TEST(OperatorFlags, HelpAndVersionNeedNothingElse) {
