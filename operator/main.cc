@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
     std::cerr << "kubernetes client: " << client.status() << "\n";
     return 1;
   }
+  // Which server and which credentials: the first thing to know when a request is refused.
+  spdlog::info("API server {}, credentials: {}", config->Server(),
+               !config->token_file.empty()        ? "token from " + config->token_file
+               : !config->token.empty()           ? std::string("bearer token")
+               : !config->client_cert_pem.empty() ? std::string("client certificate")
+                                                  : std::string("none"));
   controllers::ReconcilerOptions options;
   options.profiles_dir = flags.profiles_dir;
   if (!flags.agent_image.empty()) options.pods.agent_image = flags.agent_image;

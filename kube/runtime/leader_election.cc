@@ -27,6 +27,17 @@ std::string RecordOf(const kube::Json& lease) {
 LeaderElector::LeaderElector(kube::Client& client, LeaderElectionConfig config, const Clock& clock)
     : client_(client), config_(std::move(config)), clock_(clock) {}
 
+bool LeaderElector::Failed(const Status& status) {
+  // A rival's write in between (409) is the normal way to lose a round. Anything else
+  // (a refusal, an unreachable server) would otherwise leave a candidate waiting in
+  // silence forever: said once, and again when it changes.
+  if (status.code() != StatusCode::kAborted && status.ToString() != last_failure_) {
+    last_failure_ = status.ToString();
+    spdlog::warn("lease {}/{}: {}", config_.lease_namespace, config_.lease_name, last_failure_);
+  }
+  return false;
+}
+
 bool LeaderElector::TryAcquireOrRenew() {
   const auto leases = kube::ResourceType::Leases();
   const int duration_s =
@@ -34,7 +45,7 @@ bool LeaderElector::TryAcquireOrRenew() {
   StatusOr<kube::Json> current = client_.Get(leases, config_.lease_namespace, config_.lease_name);
   std::string now = MicroTimeNow();
   if (!current.ok()) {
-    if (current.status().code() != StatusCode::kNotFound) return false;
+    if (current.status().code() != StatusCode::kNotFound) return Failed(current.status());
     kube::Json lease = {{"apiVersion", "coordination.k8s.io/v1"},
                         {"kind", "Lease"},
                         {"metadata", {{"name", config_.lease_name}, {"namespace", config_.lease_namespace}}},
@@ -45,8 +56,9 @@ bool LeaderElector::TryAcquireOrRenew() {
                           {"renewTime", now},
                           {"leaseTransitions", 0}}}};
     StatusOr<kube::Json> created = client_.Create(leases, config_.lease_namespace, lease);
-    if (!created.ok()) return false;
+    if (!created.ok()) return Failed(created.status());
     lease_ = std::move(*created);
+    last_failure_.clear();
     observed_record_ = RecordOf(lease_);
     observed_at_ = clock_.Now();
     return true;
@@ -76,8 +88,9 @@ bool LeaderElector::TryAcquireOrRenew() {
   // The resourceVersion read above makes this a compare-and-swap: a rival's write in
   // between turns it into a 409 and we lose this round.
   StatusOr<kube::Json> written = client_.Update(leases, updated);
-  if (!written.ok()) return false;
+  if (!written.ok()) return Failed(written.status());
   lease_ = std::move(*written);
+  last_failure_.clear();
   observed_record_ = RecordOf(lease_);
   observed_at_ = clock_.Now();
   return true;

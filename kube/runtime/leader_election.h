@@ -53,7 +53,10 @@ class LeaderElector {
   // The last record seen and when it was seen to change, for expiry on our clock.
   std::string observed_record_;
   Clock::time_point observed_at_{};
-  kube::Json lease_;  // as last read or written
+  kube::Json lease_;          // as last read or written
+  std::string last_failure_;  // the last request failure logged, cleared by a success
+  // Logs a failed request (see last_failure_); returns false, the round lost.
+  bool Failed(const Status& status);
 };
 
 }  // namespace gotestrun::runtime

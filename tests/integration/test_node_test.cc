@@ -135,5 +135,13 @@ TEST(PathRewrite, WholeComponentsOnly) {
   EXPECT_EQ(RewritePaths("x/data", r), "x/data");
 }
 
+TEST(EnvReferences, ExpandedAsAKubeletDoes) {
+  std::vector<std::string> env = {"POD_NAME=op-1", "A=x", "A=y"};
+  EXPECT_EQ(ExpandEnvReferences("--identity=$(POD_NAME)", env), "--identity=op-1");
+  EXPECT_EQ(ExpandEnvReferences("$(A)/$(A)", env), "y/y");  // the last definition wins
+  EXPECT_EQ(ExpandEnvReferences("$(MISSING) $$(POD_NAME) $", env), "$(MISSING) $(POD_NAME) $");
+  EXPECT_EQ(ExpandEnvReferences("$(POD_NAME", env), "$(POD_NAME");
+}
+
 }  // namespace
 }  // namespace gotestrun::testing

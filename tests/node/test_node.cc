@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
+#include "base/files.h"
 #include "base/timestamps.h"
 #include "core/policy/quantity.h"
 
@@ -49,7 +51,53 @@ Json ContainerStatus(const Json& container, Json state) {
           {"state", std::move(state)}};
 }
 
+// What a fieldRef names, for the fields Pods here use; nullopt for any other.
+std::optional<std::string> FieldPathValue(const Json& pod, const std::string& path) {
+  if (path == "metadata.name") return MetaString(pod, "name");
+  if (path == "metadata.namespace") return MetaString(pod, "namespace");
+  if (path == "metadata.uid") return MetaString(pod, "uid");
+  if (path == "spec.nodeName") return Str(Field(pod, "spec"), "nodeName");
+  if (path == "spec.serviceAccountName") {
+    std::string sa = Str(Field(pod, "spec"), "serviceAccountName");
+    return sa.empty() ? "default" : sa;
+  }
+  return std::nullopt;
+}
+
+// A projected file's path inside its volume: relative, and not climbing out of it.
+bool SafeRelativePath(const std::string& path) {
+  return !path.empty() && path[0] != '/' && path.find("..") == std::string::npos;
+}
+
 }  // namespace
+
+std::string ExpandEnvReferences(const std::string& value, const std::vector<std::string>& env) {
+  // The last definition wins, as in the container's environment.
+  auto lookup = [&env](const std::string& name) -> std::optional<std::string> {
+    for (auto e = env.rbegin(); e != env.rend(); ++e) {
+      if (e->compare(0, name.size() + 1, name + "=") == 0) return e->substr(name.size() + 1);
+    }
+    return std::nullopt;
+  };
+  std::string out;
+  for (size_t i = 0; i < value.size();) {
+    if (value.compare(i, 2, "$$") == 0) {
+      out += '$';
+      i += 2;
+      continue;
+    }
+    size_t close = value.compare(i, 2, "$(") == 0 ? value.find(')', i + 2) : std::string::npos;
+    std::optional<std::string> v;
+    if (close != std::string::npos) v = lookup(value.substr(i + 2, close - i - 2));
+    if (v) {
+      out += *v;
+      i = close + 1;
+    } else {
+      out += value[i++];
+    }
+  }
+  return out;
+}
 
 std::string RewritePaths(const std::string& value, const std::vector<PathRewrite>& rewrites) {
   // Longest mount path first, so /a/b wins over /a. A mount path counts only as a whole
@@ -202,6 +250,80 @@ void TestNode::PatchStatus(const Json& pod, const Json& status) {
   if (!r.ok()) spdlog::warn("test node: status of pod {}: {}", kube::ObjectKey(pod), r.status().ToString());
 }
 
+Status TestNode::WriteProjectedVolume(const Json& pod, const Json& projected, const std::string& dir,
+                                      const std::atomic<bool>& stop) {
+  const std::string ns = MetaString(pod, "namespace");
+  auto write = [&](const std::string& path, const std::string& content) -> Status {
+    if (!SafeRelativePath(path)) return InvalidArgumentError("projected file path '" + path + "'");
+    std::error_code ec;
+    fs::create_directories(fs::path(dir + "/" + path).parent_path(), ec);
+    return WriteFileAtomic(dir + "/" + path, content);
+  };
+  if (!Field(projected, "sources").is_array()) return Status::Ok();
+  for (const Json& source : projected["sources"]) {
+    if (source.contains("serviceAccountToken")) {
+      // As the kubelet asks for it: a token for the Pod's ServiceAccount, bound to the
+      // Pod, so the API server refuses it once the Pod is gone.
+      const Json& t = source["serviceAccountToken"];
+      Json request = {
+          {"apiVersion", "authentication.k8s.io/v1"},
+          {"kind", "TokenRequest"},
+          {"spec",
+           {{"expirationSeconds", Field(t, "expirationSeconds").is_number() ? t["expirationSeconds"] : Json(3607)},
+            {"boundObjectRef",
+             {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"name", MetaString(pod, "name")},
+              {"uid", MetaString(pod, "uid")}}}}}};
+      if (!Str(t, "audience").empty()) request["spec"]["audiences"] = Json::array({Str(t, "audience")});
+      const std::string sa = *FieldPathValue(pod, "spec.serviceAccountName");
+      auto token =
+          client_.CreateSubresource(kube::ResourceType{"", "v1", "serviceaccounts", true}, ns, sa, "token", request);
+      if (!token.ok()) return token.status().Annotate("token for ServiceAccount " + ns + "/" + sa);
+      GTR_RETURN_IF_ERROR(write(Str(t, "path"), Str(Field(*token, "status"), "token")));
+    } else if (source.contains("configMap")) {
+      const Json& c = source["configMap"];
+      // The kubelet waits for a ConfigMap that is not there yet (kube-root-ca.crt is
+      // published by the controller manager shortly after the namespace appears).
+      StatusOr<Json> cm = NotFoundError("not looked up yet");
+      for (int i = 0; i < 300 && !stop; ++i) {
+        cm = client_.Get(kube::ResourceType::ConfigMaps(), ns, Str(c, "name"));
+        if (cm.ok() || cm.status().code() != StatusCode::kNotFound) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (!cm.ok()) {
+        if (Field(c, "optional").is_boolean() && c["optional"].get<bool>()) continue;
+        return cm.status().Annotate("ConfigMap " + ns + "/" + Str(c, "name"));
+      }
+      const Json& data = Field(*cm, "data");
+      if (Field(c, "items").is_array()) {
+        for (const Json& item : c["items"]) {
+          std::string key = Str(item, "key");
+          if (!data.is_object() || !data.contains(key))
+            return NotFoundError("ConfigMap " + ns + "/" + Str(c, "name") + " has no key " + key);
+          GTR_RETURN_IF_ERROR(write(Str(item, "path"), data[key].get<std::string>()));
+        }
+      } else if (data.is_object()) {
+        for (const auto& [key, value] : data.items()) GTR_RETURN_IF_ERROR(write(key, value.get<std::string>()));
+      }
+    } else if (source.contains("downwardAPI")) {
+      const Json& d = source["downwardAPI"];
+      if (!Field(d, "items").is_array()) continue;
+      for (const Json& item : d["items"]) {
+        std::string field = Str(Field(item, "fieldRef"), "fieldPath");
+        std::optional<std::string> value = FieldPathValue(pod, field);
+        if (!value)
+          return FailedPreconditionError("downwardAPI field '" + field + "' is not supported on the test node");
+        GTR_RETURN_IF_ERROR(write(Str(item, "path"), *value));
+      }
+    } else {
+      return FailedPreconditionError("projected source " + source.dump() +
+                                     ": the test node supports serviceAccountToken, configMap and downwardAPI");
+    }
+  }
+  return Status::Ok();
+}
+
 void TestNode::RunPod(Json pod, RunningPod* running) {
   const std::string key = kube::ObjectKey(pod);
   const std::string uid = MetaString(pod, "uid");
@@ -230,9 +352,16 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
         dir = c->second;
       } else if (v.contains("hostPath")) {
         dir = Str(v["hostPath"], "path");
+      } else if (v.contains("projected")) {
+        dir = pod_dir + "/volumes/" + name;
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (Status s = WriteProjectedVolume(pod, v["projected"], dir, running->stop); !s.ok())
+          return fail("FailedMount", "volume '" + name + "': " + s.ToString());
       } else {
-        return fail("UnsupportedVolume",
-                    "volume '" + name + "': the test node supports emptyDir, persistentVolumeClaim and hostPath");
+        return fail("UnsupportedVolume", "volume '" + name +
+                                             "': the test node supports emptyDir, persistentVolumeClaim, hostPath and "
+                                             "projected");
       }
       std::error_code ec;
       fs::create_directories(dir, ec);
@@ -249,6 +378,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
   auto prepare = [&](const Json& c) {
     Prepared p;
     std::vector<PathRewrite> rewrites;
+    std::string service_account_folder;  // the host folder mounted at kServiceAccountDir
     if (Field(c, "volumeMounts").is_array()) {
       for (const Json& m : c["volumeMounts"]) {
         auto d = volume_dirs.find(Str(m, "name"));
@@ -260,29 +390,86 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
         if (!Str(m, "subPath").empty()) host += "/" + Str(m, "subPath");
         fs::create_directories(host, ec);
         rewrites.push_back({Str(m, "mountPath"), host});
+        if (Str(m, "mountPath") == kServiceAccountDir) service_account_folder = host;
       }
     }
     std::sort(rewrites.begin(), rewrites.end(),
               [](const PathRewrite& a, const PathRewrite& b) { return a.mount_path.size() > b.mount_path.size(); });
-    for (const char* list : {"command", "args"}) {
-      if (!Field(c, list).is_array()) continue;
-      for (const Json& a : c[list]) {
-        if (a.is_string()) p.run.argv.push_back(RewritePaths(a.get<std::string>(), rewrites));
-      }
-    }
-    if (!Field(c, "command").is_array() || c["command"].empty()) {
-      p.error = "container '" + Str(c, "name") + "' has no command; the test node pulls no images and needs one";
-      return p;
+    auto image = options_.images.find(Str(c, "image"));
+    const TestNodeImage* mapped = image == options_.images.end() ? nullptr : &image->second;
+
+    // The environment first: $(VAR) in the command and arguments refers to it.
+    std::vector<std::string> env;
+    if (!options_.api_server_host.empty()) {
+      env.push_back("KUBERNETES_SERVICE_HOST=" + options_.api_server_host);
+      env.push_back("KUBERNETES_SERVICE_PORT=" + std::to_string(options_.api_server_port));
     }
     if (Field(c, "env").is_array()) {
       for (const Json& e : c["env"]) {
+        std::string value = RewritePaths(ExpandEnvReferences(Str(e, "value"), env), rewrites);
         if (e.contains("valueFrom")) {
-          p.error = "env '" + Str(e, "name") + "': valueFrom is not supported on the test node";
-          return p;
+          std::string field = Str(Field(Field(e, "valueFrom"), "fieldRef"), "fieldPath");
+          std::optional<std::string> v = FieldPathValue(pod, field);
+          if (!v) {
+            p.error = "env '" + Str(e, "name") +
+                      "': only valueFrom.fieldRef of metadata.name, metadata.namespace, "
+                      "metadata.uid, spec.nodeName and spec.serviceAccountName is supported on the test node";
+            return p;
+          }
+          value = *v;
         }
-        p.run.env.push_back(Str(e, "name") + "=" + RewritePaths(Str(e, "value"), rewrites));
+        env.push_back(Str(e, "name") + "=" + value);
       }
     }
+
+    std::vector<std::string> argv;
+    bool has_command = Field(c, "command").is_array() && !c["command"].empty();
+    if (!has_command && mapped != nullptr) argv = mapped->entrypoint;
+    for (const char* list : {"command", "args"}) {
+      if (!Field(c, list).is_array()) continue;
+      for (const Json& a : c[list]) {
+        if (a.is_string()) argv.push_back(RewritePaths(ExpandEnvReferences(a.get<std::string>(), env), rewrites));
+      }
+    }
+    if (argv.empty()) {
+      p.error = "container '" + Str(c, "name") + "' has no command and its image '" + Str(c, "image") +
+                "' is not one this test node knows; it pulls no images";
+      return p;
+    }
+    if (mapped != nullptr) {
+      argv[0] = RewritePaths(argv[0], mapped->folders);
+      // As in a container: the Pod's environment only, nothing from the test's
+      // (its KUBECONFIG or HOME would send a client elsewhere than in-cluster).
+      std::vector<std::string> clean = {"/usr/bin/env", "-i",
+                                        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                        "HOSTNAME=" + MetaString(pod, "name")};
+      clean.insert(clean.end(), env.begin(), env.end());
+      argv.insert(argv.begin(), clean.begin(), clean.end());
+    } else {
+      p.run.env = env;
+    }
+    if (!service_account_folder.empty()) {
+      // The token, CA and namespace where in-cluster clients open them by name: a mount
+      // namespace of the container's own, with the Pod's folder bound there.
+      fs::create_directories(kServiceAccountDir, ec);
+      if (ec) {
+        p.error = std::string("cannot make the mount point ") + kServiceAccountDir + ": " + ec.message();
+        return p;
+      }
+      std::vector<std::string> ns = {"unshare",
+                                     "--mount",
+                                     "--propagation",
+                                     "private",
+                                     "--",
+                                     "/bin/sh",
+                                     "-c",
+                                     "mount --bind \"$1\" \"$2\" && shift 2 && exec \"$@\"",
+                                     "sh",
+                                     service_account_folder,
+                                     kServiceAccountDir};
+      argv.insert(argv.begin(), ns.begin(), ns.end());
+    }
+    p.run.argv = std::move(argv);
     p.run.working_dir = RewritePaths(Str(c, "workingDir"), rewrites);
     if (p.run.working_dir.empty()) p.run.working_dir = pod_dir;
     p.run.output_file = pod_dir + "/" + Str(c, "name") + ".log";

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -204,31 +205,48 @@ Status ControlPlane::StartEtcd() {
   return DeadlineExceededError("etcd did not listen within 30s: " + Tail(dir_ + "/etcd.log"));
 }
 
+namespace {
+
+// The admission flags: ServiceAccount off unless asked for, the rest as asked (see
+// Options::admission_plugins).
+std::vector<std::string> AdmissionFlags(const std::vector<std::string>& enable) {
+  std::vector<std::string> flags;
+  if (std::find(enable.begin(), enable.end(), "ServiceAccount") == enable.end()) {
+    flags.push_back("--disable-admission-plugins=ServiceAccount");
+  }
+  if (!enable.empty()) {
+    std::string flag = "--enable-admission-plugins=";
+    for (size_t i = 0; i < enable.size(); ++i) flag += (i ? "," : "") + enable[i];
+    flags.push_back(flag);
+  }
+  return flags;
+}
+
+}  // namespace
+
 Status ControlPlane::StartApiServer() {
   const std::string d = dir_ + "/";
-  StatusOr<Subprocess> p = Subprocess::Spawn({
-      .argv = {options_.bin_dir + "/kube-apiserver",
-               "--etcd-servers=http://127.0.0.1:" + std::to_string(etcd_port_),
-               "--bind-address=127.0.0.1",
-               "--advertise-address=127.0.0.1",
-               "--secure-port=" + std::to_string(apiserver_port_),
-               "--cert-dir=" + d + "apiserver-certs",
-               "--tls-cert-file=" + d + "server.crt",
-               "--tls-private-key-file=" + d + "server.key",
-               "--client-ca-file=" + d + "ca.crt",
-               "--token-auth-file=" + d + "tokens.csv",
-               "--authorization-mode=RBAC",
-               "--service-cluster-ip-range=10.0.0.0/24",
-               "--allow-privileged=true",
-               "--service-account-issuer=https://kubernetes.default.svc",
-               "--service-account-key-file=" + d + "sa.pub",
-               "--service-account-signing-key-file=" + d + "sa.key",
-               "--disable-admission-plugins=ServiceAccount",
-               "--enable-priority-and-fairness=false",
-               "--endpoint-reconciler-type=none",
-               "--v=1"},
-      .output_file = d + "kube-apiserver.log",
-  });
+  std::vector<std::string> argv = {options_.bin_dir + "/kube-apiserver",
+                                   "--etcd-servers=http://127.0.0.1:" + std::to_string(etcd_port_),
+                                   "--bind-address=127.0.0.1",
+                                   "--advertise-address=127.0.0.1",
+                                   "--secure-port=" + std::to_string(apiserver_port_),
+                                   "--cert-dir=" + d + "apiserver-certs",
+                                   "--tls-cert-file=" + d + "server.crt",
+                                   "--tls-private-key-file=" + d + "server.key",
+                                   "--client-ca-file=" + d + "ca.crt",
+                                   "--token-auth-file=" + d + "tokens.csv",
+                                   "--authorization-mode=RBAC",
+                                   "--service-cluster-ip-range=10.0.0.0/24",
+                                   "--allow-privileged=true",
+                                   "--service-account-issuer=https://kubernetes.default.svc",
+                                   "--service-account-key-file=" + d + "sa.pub",
+                                   "--service-account-signing-key-file=" + d + "sa.key",
+                                   "--enable-priority-and-fairness=false",
+                                   "--endpoint-reconciler-type=none",
+                                   "--v=1"};
+  for (std::string& flag : AdmissionFlags(options_.admission_plugins)) argv.push_back(std::move(flag));
+  StatusOr<Subprocess> p = Subprocess::Spawn({.argv = std::move(argv), .output_file = d + "kube-apiserver.log"});
   if (!p.ok()) return p.status();
   apiserver_.emplace(std::move(*p));
   return WaitReady("kube-apiserver", apiserver_port_);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "sandbox/child_process.h"
@@ -25,6 +26,13 @@ class ControlPlane {
   struct Options {
     std::string bin_dir;  // empty: $GOTESTRUN_CONTROLPLANE_BIN
     bool controller_manager = false;
+    // Admission plugins enabled on top of kube-apiserver's defaults. ServiceAccount
+    // (every Pod gets its ServiceAccount's token as the kube-api-access projected
+    // volume) is off unless listed: it refuses Pods whose ServiceAccount does not exist
+    // yet, and without the controller manager no namespace ever gets its "default" one.
+    // OwnerReferencesPermissionEnforcement makes blockOwnerDeletion need update on the
+    // owner's finalizers, as on OpenShift.
+    std::vector<std::string> admission_plugins;
   };
 
   static StatusOr<std::unique_ptr<ControlPlane>> Start(Options options);
