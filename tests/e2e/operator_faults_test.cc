@@ -194,6 +194,37 @@ TEST_F(VolumeFaults, SharedVolumeFull) {
   ExpectWaitsThenRuns("full", "ProfilesVolumeFull", "No space left on device");
 }
 
+// The volume turns read-only while an attempt runs: the agent cannot write its result,
+// the run waits with the condition (its attempt's end not judged on evidence it could
+// not write), and once the volume is back the run ends Succeeded: what the lost attempt
+// ran is run again rather than counted against the tests.
+TEST_F(VolumeFaults, SharedVolumeReadOnlyWhileRunning) {
+  ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run("midrun", {"./leak", "./clean/a"}, "640Mi", "1Gi")).ok());
+  ASSERT_TRUE(AttemptRunning("midrun")) << Status("midrun").dump(2);
+  ASSERT_EQ(::mount(profiles_.c_str(), profiles_.c_str(), nullptr, MS_BIND, nullptr), 0) << std::strerror(errno);
+  mounted_ = true;
+  ASSERT_EQ(::mount(nullptr, profiles_.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
+      << std::strerror(errno);
+  const pid_t pid = operator_->pid();
+  ASSERT_TRUE(Eventually(
+      [&] { return HasCondition(client_->Get(kGoTestRuns, ns_, "midrun").value(), "ProfilesVolumeWritable", "False"); },
+      std::chrono::minutes(2)))
+      << Status("midrun").dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_TRUE(operator_->running());
+  EXPECT_TRUE(Healthy());
+  ASSERT_EQ(::umount2(profiles_.c_str(), 0), 0) << std::strerror(errno);
+  mounted_ = false;
+  Json run = WaitForEnd("midrun");
+  EXPECT_EQ(run["status"].value("phase", ""), "Succeeded") << run["status"].dump(2);
+  EXPECT_TRUE(HasCondition(run, "ProfilesVolumeWritable", "True")) << run["status"].dump(2);
+  EXPECT_EQ(operator_->pid(), pid);
+  // The attempt running at the remount could not write its result and was run again.
+  EXPECT_GE(run["status"].value("attemptCount", 0), 2) << run["status"].dump(2);
+  EXPECT_NE(run["status"]["shards"][0]["attempts"][0].value("message", "").find("without a result"), std::string::npos)
+      << run["status"].dump(2);
+}
+
 // While an attempt runs, its evidence files are replaced: memory.tsv by a FIFO (a
 // blocking read would hang a worker), build.jsonl by a link out of the folder, and
 // events.jsonl by a file over its cap. The operator reads none of them, goes on with
