@@ -93,6 +93,7 @@ std::optional<VolumeProblem> ProbeVolume(const std::string& run_dir) {
   std::filesystem::create_directories(run_dir, ec);
   if (ec) return problem(ec.value(), "create " + run_dir);
   const std::string probe = run_dir + "/.writable";
+  ::unlink(probe.c_str());  // whatever a Pod left under the name (O_NOFOLLOW refuses a link)
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) return problem(errno, "create " + probe);
   // One page: a volume with less room than that cannot hold any evidence.
