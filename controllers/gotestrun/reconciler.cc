@@ -1,7 +1,11 @@
 #include "controllers/gotestrun/reconciler.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <vector>
 
@@ -59,6 +63,48 @@ double SecondsRan(const Json& pod) {
   }
   if (!started || !finished || *finished < *started) return 0;
   return std::chrono::duration<double>(*finished - *started).count();
+}
+
+// The condition a run carries while the profiles volume cannot be written, and how
+// often the run looks again: a volume remounted or freed is noticed within seconds,
+// not after a backoff grown to minutes.
+constexpr char kVolumeCondition[] = "ProfilesVolumeWritable";
+constexpr std::chrono::seconds kVolumeRecheck{5};
+
+struct VolumeProblem {
+  std::string reason;   // ProfilesVolumeReadOnly, ProfilesVolumeFull, ProfilesVolumeNotWritable
+  std::string message;  // what failed, in the system's words
+};
+
+// Whether the run's folder on the profiles volume takes a new file: the agent in every
+// Pod the run starts writes there, so a Pod started without it would end with no
+// evidence and be counted against the run. A folder that exists is not enough (mkdir of
+// an existing folder succeeds on a read-only mount, and a full volume still has room
+// for folders), so a small file is written and removed.
+std::optional<VolumeProblem> ProbeVolume(const std::string& run_dir) {
+  auto problem = [&](int err, const std::string& what) {
+    const std::string reason = err == EROFS                     ? "ProfilesVolumeReadOnly"
+                               : err == ENOSPC || err == EDQUOT ? "ProfilesVolumeFull"
+                                                                : "ProfilesVolumeNotWritable";
+    return VolumeProblem{reason, "the profiles volume cannot be written: " + what + ": " + std::strerror(err) +
+                                     "; no Pod is started until it can"};
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(run_dir, ec);
+  if (ec) return problem(ec.value(), "create " + run_dir);
+  const std::string probe = run_dir + "/.writable";
+  ::unlink(probe.c_str());  // whatever a Pod left under the name (O_NOFOLLOW refuses a link)
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return problem(errno, "create " + probe);
+  // One page: a volume with less room than that cannot hold any evidence.
+  const std::string page(4096, '\n');
+  const ssize_t n = ::write(fd, page.data(), page.size());
+  const int write_err = n < 0 ? errno : (static_cast<size_t>(n) < page.size() ? ENOSPC : 0);
+  const int close_err = ::close(fd) != 0 ? errno : 0;
+  ::unlink(probe.c_str());
+  if (write_err != 0) return problem(write_err, "write " + probe);
+  if (close_err != 0) return problem(close_err, "close " + probe);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -319,6 +365,28 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
     GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
     Event(run, "Warning", "InvalidSpec", spec.status().message());
     return runtime::ReconcileResult{};
+  }
+
+  // Nothing is started or concluded while the volume the evidence lives on cannot be
+  // written: the run waits with a condition saying why, and goes on once it can.
+  const std::string ns = MetaString(run, "namespace"), name = MetaString(run, "name");
+  if (std::optional<VolumeProblem> problem =
+          ProbeVolume(evidence::VolumeRunLayout(options_.profiles_dir, ns, name).dir())) {
+    const api::Condition* before = status.FindCondition(kVolumeCondition);
+    const bool news = before == nullptr || before->status != "False" || before->reason != problem->reason;
+    api::SetCondition(status, kVolumeCondition, "False", problem->reason, problem->message, generation, Now());
+    status.observed_generation = generation;
+    GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
+    if (news) {
+      spdlog::warn("gotestrun={}/{} reconcile={}: {}", ns, name, reconcile_id, problem->message);
+      Event(run, "Warning", problem->reason, problem->message);
+    }
+    return runtime::ReconcileResult{.requeue_after = kVolumeRecheck};
+  }
+  if (const api::Condition* c = status.FindCondition(kVolumeCondition); c != nullptr && c->status != "True") {
+    api::SetCondition(status, kVolumeCondition, "True", "ProfilesVolumeWritable", "the profiles volume can be written",
+                      generation, Now());
+    spdlog::info("gotestrun={}/{} reconcile={}: the profiles volume can be written again", ns, name, reconcile_id);
   }
 
   Driver driver(*this, run, *spec, reconcile_id);

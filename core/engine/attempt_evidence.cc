@@ -377,6 +377,42 @@ std::string BuildKillMessage(const AttemptFindings& ev, const std::string& kille
 
 }  // namespace
 
+namespace {
+
+// The attempt's own evidence files (evidence.h) that are there but cannot be used: not
+// a regular file, a link, or over the cap its reader keeps to. A missing file is no
+// news (result.json is missing whenever the agent was killed), and build.jsonl is read
+// up to its cap, so only its kind is checked.
+std::vector<std::string> LeftOut(const std::string& attempt_dir) {
+  const evidence::AttemptLayout layout(attempt_dir);
+  struct Expected {
+    std::string path;
+    std::size_t cap;  // 0: read up to a cap, any size will do
+  };
+  const Expected files[] = {{layout.result(), evidence::kMaxResultBytes},
+                            {layout.events(), evidence::kMaxEventsBytes},
+                            {layout.memory(), evidence::kMaxMemoryBytes},
+                            {layout.build_log(), 0}};
+  std::vector<std::string> out;
+  for (const Expected& f : files) {
+    const std::string name = std::filesystem::path(f.path).filename().string();
+    StatusOr<RegularFile> file = RegularFile::OpenWithin(attempt_dir, f.path);
+    if (!file.ok()) {
+      if (file.status().code() == StatusCode::kNotFound) continue;
+      std::string why = file.status().message();
+      // The folder is the attempt's: name the file, not the whole path.
+      if (why.rfind(f.path, 0) == 0) why = "it" + why.substr(f.path.size());
+      out.push_back(name + ": " + why);
+    } else if (f.cap != 0 && file->size() > f.cap) {
+      out.push_back(name + ": " + std::to_string(file->size()) + " bytes, over its cap of " +
+                    policy::FormatMemoryQuantity(f.cap) + "; not read");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
                                     const ContainerEnd& end) {
   AttemptFindings ev;
@@ -566,6 +602,11 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     ev.message = "go test exited with code " + std::to_string(result->go_test_exit_code);
   }
   if (ev.peak) ev.message += "; peak " + policy::FormatMemoryApprox(*ev.peak);
+  ev.left_out = LeftOut(attempt_dir);
+  if (!ev.left_out.empty()) {
+    ev.message += "; evidence left out:";
+    for (std::size_t i = 0; i < ev.left_out.size(); ++i) ev.message += (i == 0 ? " " : "; ") + ev.left_out[i];
+  }
   return ev;
 }
 

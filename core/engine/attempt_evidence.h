@@ -97,6 +97,10 @@ struct AttemptFindings {
   // Per planned package, the largest max RSS of its compile and link steps that ended
   // well in this attempt: what building it takes, for the memory history.
   std::map<std::string, std::uint64_t> build_peaks;
+  // Evidence files of the folder that were there but not read, each "<file>: why" (a
+  // FIFO or a link planted under an evidence name, a file over its size cap); the
+  // message ends with them, so the status says what the diagnosis went without.
+  std::vector<std::string> left_out;
 };
 
 // `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its

@@ -1,6 +1,10 @@
 // A container killed while several test binaries ran, read from the folder it left:
 // each binary that had started and not ended is named to the policy as running at
 // the kill, so that it is isolated at once instead of bisected blindly.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <map>
 
@@ -143,6 +147,31 @@ TEST_F(ContainerKillEvidenceTest, AKillAfterTestsEndedIsInTheTestRunNotInit) {
   EXPECT_EQ(phase["example.com/b"], policy::Phase::kTestRun);
   // c's stream shows no test at all: killed in init.
   EXPECT_EQ(phase["example.com/c"], policy::Phase::kInit);
+}
+
+// Files planted under evidence names (a FIFO, a link out of the folder, a file over its
+// cap) are not read, and the attempt's message says which and why; a file that is
+// simply missing is not news.
+TEST_F(ContainerKillEvidenceTest, EvidenceFilesNotReadAreNamedInTheMessage) {
+  ASSERT_EQ(::mkfifo(layout().memory().c_str(), 0644), 0);
+  const std::string outside = dir_ + "-outside";
+  ASSERT_TRUE(WriteFileAtomic(outside, "{}\n").ok());
+  ASSERT_EQ(::symlink(outside.c_str(), layout().build_log().c_str()), 0);
+  const int fd = ::open(layout().events().c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(evidence::kMaxEventsBytes) + 1), 0);
+  ::close(fd);
+
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
+  std::error_code ec;
+  fs::remove(outside, ec);
+  ASSERT_EQ(ev.left_out.size(), 3u) << ev.message;
+  EXPECT_THAT(ev.left_out[0], HasSubstr("events.jsonl: 536870913 bytes, over its cap of 512Mi; not read"));
+  EXPECT_THAT(ev.left_out[1], HasSubstr("memory.tsv: it is a FIFO, not a regular file"));
+  EXPECT_THAT(ev.left_out[2], HasSubstr("build.jsonl: it is a symbolic link"));
+  EXPECT_THAT(ev.message, HasSubstr("; evidence left out: events.jsonl: "));
+  // result.json is missing (the agent was killed): that is not a file left out.
+  EXPECT_THAT(ev.message, ::testing::Not(HasSubstr("result.json")));
 }
 
 }  // namespace
