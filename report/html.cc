@@ -411,6 +411,7 @@ class Page {
     out_ +=
         "<nav class=\"toc\"><div class=\"inner\"><a href=\"#diagnosis\">Diagnosis</a><a href=\"#attempts\">Attempts</a>"
         "<a href=\"#peaks\">Peaks</a><a href=\"#memory\">Memory over time</a><a href=\"#packages\">Packages</a>";
+    if (!run_.warnings.empty()) out_ += "<a href=\"#warnings\">At risk</a>";
     if (!run_.retry_log.empty()) out_ += "<a href=\"#retry-log\">Retry log</a>";
     if (!run_.skipped.empty()) out_ += "<a href=\"#skipped\">Files left out</a>";
     out_ += "</div></nav>\n<main>\n";
@@ -418,6 +419,7 @@ class Page {
         "<noscript><div class=\"notice\">The charts of this report are drawn by a script inside the page; with "
         "JavaScript off only the tables and text are shown.</div></noscript>\n";
     Diagnoses();
+    Warnings();
     Attempts();
     Peaks();
     MemoryCharts();
@@ -537,6 +539,23 @@ class Page {
       Fact("Condition", H(c.type + "=" + c.status) + (c.reason.empty() ? "" : " (" + H(c.reason) + ")"));
     }
     out_ += "</dl>\n</div></header>\n";
+  }
+
+  // The packages that passed but are at risk, as the terminal summary and describe
+  // list them: a pass near the limit or a growth pattern is a kill waiting to happen.
+  void Warnings() {
+    if (run_.warnings.empty()) return;
+    out_ += "<section id=\"warnings\"><h2>At risk (passed)</h2>\n";
+    out_ +=
+        "<p class=\"lead\">Packages that passed but whose evidence says a later run may be OOM-killed: within "
+        "10% of their limit, or memory or goroutines growing test after test.</p>\n";
+    for (const Warning& w : run_.warnings) {
+      out_ += "<article class=\"card warning\">\n<div class=\"card-head\"><h3>" + Pkg(w.package, prefix_) +
+              "</h3></div>\n<div class=\"cause-row\"><span class=\"cause-name\">" + H(w.kind) + "</span>";
+      if (!w.attempt.empty()) out_ += "<span class=\"chip\">" + H(w.attempt) + "</span>";
+      out_ += "</div>\n<p class=\"summary\">" + H(w.message) + "</p>\n</article>\n";
+    }
+    out_ += "</section>\n";
   }
 
   void Diagnoses() {

@@ -54,6 +54,7 @@ nav.toc .inner { max-width: 1180px; margin: 0 auto; padding: 8px 24px; display: 
 .card-head { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
 .card-head h3 { flex: 1 1 auto; min-width: 0; }
 .diagnosis { border-left: 4px solid var(--red); }
+.warning { border-left: 4px solid #b7791f; }
 .cause-row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; margin: 10px 0 4px; }
 .cause-name { font-size: 18px; font-weight: 700; color: var(--red); }
 .cause-text { color: var(--muted); margin: 4px 0 10px; }

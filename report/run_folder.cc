@@ -171,6 +171,10 @@ void ApplyStatus(const json& object, LoadedRun& out) {
   for (const api::DiagnosisEntry& d : status.diagnosis) {
     out.diagnoses.push_back({d.package, d.phase, d.cause, d.summary, d.evidence, d.action});
   }
+  for (const api::RiskWarning& w : status.warnings) {
+    if (w.package.empty()) continue;
+    out.warnings.push_back({w.package, w.kind, w.message, w.attempt});
+  }
   for (const auto& [pkg, entries] : status.retry_log) {
     for (const api::RetryLogEntry& e : entries) {
       out.retry_log.push_back({pkg, e.shard, e.attempt, e.memory, e.parallel, e.p, e.gomemlimit, e.peak, e.result,

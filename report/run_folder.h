@@ -144,6 +144,14 @@ struct PackageStatus {
 };
 
 // status.diagnosis[]: why a package that ended on a kill needed its memory.
+// status.warnings[]: a package that passed but is at risk of an OOM kill next time.
+struct Warning {
+  std::string package;
+  std::string kind;  // NearLimit, LeakAcrossTests, GoroutineLeak
+  std::string message;
+  std::string attempt;
+};
+
 struct Diagnosis {
   std::string package;
   std::string phase;
@@ -201,6 +209,7 @@ struct LoadedRun {
   std::vector<Shard> shards;  // by index
   std::vector<PackageStatus> packages;
   std::vector<Diagnosis> diagnoses;
+  std::vector<Warning> warnings;
   std::vector<RetryLogEntry> retry_log;  // by package, then as logged
   // From plan/packages.json; empty when there is none.
   std::vector<evidence::PackageListing> plan;

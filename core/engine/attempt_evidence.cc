@@ -264,6 +264,39 @@ policy::Phase PhaseOfTool(const std::string& tool) {
   return tool == "link" ? policy::Phase::kLink : policy::Phase::kCompile;
 }
 
+// What the shard's build needed when the container died in it (the policy's rule 2):
+// the step named is the largest whose RSS is known, else the one running longest; one
+// step's need is the largest max RSS of any step in the log (ended or killed); what
+// the steps held together is the cgroup's peak, or their summed RSS when every one is
+// known and larger.
+policy::BuildAtKill ShardBuildAtKill(const evidence::BuildLog& log, const std::vector<BuildStepAtKill>& at_kill,
+                                     std::optional<std::uint64_t> cgroup_peak) {
+  policy::BuildAtKill build;
+  build.steps = static_cast<int>(at_kill.size());
+  const BuildStepAtKill* named = &at_kill.front();
+  std::uint64_t sum = 0;
+  bool all_known = true;
+  for (const BuildStepAtKill& at : at_kill) {
+    if (at.max_rss_bytes) {
+      sum += *at.max_rss_bytes;
+      if (!named->max_rss_bytes || *at.max_rss_bytes > *named->max_rss_bytes) named = &at;
+    } else {
+      all_known = false;
+      if (!named->max_rss_bytes && at.start_unix_ms < named->start_unix_ms) named = &at;
+    }
+  }
+  build.package = named->package;
+  build.phase = PhaseOfTool(named->tool);
+  for (const evidence::BuildStep& step : log.steps) {
+    if (step.end && step.end->max_rss_bytes > 0) {
+      build.step_peak = std::max<std::uint64_t>(build.step_peak.value_or(0), step.end->max_rss_bytes);
+    }
+  }
+  if (cgroup_peak) build.need = *cgroup_peak;
+  if (all_known && sum > build.need.value_or(0)) build.need = sum;
+  return build;
+}
+
 // A container OOM-killed while no test binary ran: the compile and link steps that had
 // started and not ended (or that a SIGKILL ended, recorded by a wrapper that outlived
 // its tool) were running at the kill. One planned package among them is the package
@@ -297,6 +330,7 @@ bool NameBuildStepsAtKill(const std::string& attempt_dir, const evidence::BuildL
   }
   if (ev.builds_at_kill.empty()) return false;
   ev.outcome.binaries_at_kill = static_cast<int>(ev.builds_at_kill.size());
+  ev.outcome.build = ShardBuildAtKill(log, ev.builds_at_kill, cgroup_peak);
 
   const std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
   std::vector<const BuildStepAtKill*> ours;  // one per planned package, its latest step

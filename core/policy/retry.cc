@@ -249,7 +249,7 @@ class AttemptReview {
       if (r.result == PackageResult::kNotRun) without.push_back(&r);
     }
     // The container died and one package had no result: that package is the one.
-    if (!named && outcome.container_oom_killed && without.size() == 1) {
+    if (!named && outcome.container_oom_killed && without.size() == 1 && !outcome.build) {
       PackageOutcome& suspect = *without.front();
       suspect.result = PackageResult::kKilled;
       if (suspect.phase == Phase::kUnknown) suspect.phase = outcome.phase;
@@ -265,6 +265,7 @@ class AttemptReview {
 
   // The way forward that isolates and bisects as the rules want.
   Option Preferred() const {
+    if (ShardBuild()) return BuildNeed();
     Option option = Settled();
     std::vector<std::string> killed;
     std::vector<std::string> without;
@@ -310,6 +311,7 @@ class AttemptReview {
 
   // The whole shard retried as one, for when maxShards leaves no room to split it.
   Option Whole() const {
+    if (ShardBuild()) return BuildNeed();
     Option option = Settled();
     std::vector<std::string> killed;
     std::vector<std::string> without;
@@ -440,6 +442,76 @@ class AttemptReview {
     option.successors.push_back({{r.package}, change ? change->knobs : knobs_, lead + "; " + what});
   }
 
+  // Rule 2: the container died in the build with no test binary running.
+  bool ShardBuild() const { return outcome_.container_oom_killed && outcome_.build && outcome_.build->steps > 0; }
+
+  // The shard's build was killed before at a lower limit than it has now: memory was
+  // raised for its build once already, and it was not enough.
+  bool BuildRaisedBefore(const std::vector<std::string>& members) const {
+    return std::any_of(members.begin(), members.end(), [&](const std::string& package) {
+      auto it = log_.find(package);
+      if (it == log_.end()) return false;
+      return std::any_of(it->second.begin(), it->second.end(), [&](const PackageAttempt& entry) {
+        return entry.cause == Cause::kBuildMemory && entry.memory < knobs_.memory;
+      });
+    });
+  }
+
+  // Rule 2: the shard goes on whole with what building it needs; nobody is charged.
+  Option BuildNeed() const {
+    Option option = Settled();
+    std::vector<std::string> members;
+    for (const PackageOutcome& r : results_) {
+      if (r.result != PackageResult::kNotRun && !IsKilled(r.result)) continue;
+      option.charged.erase(r.package);  // a build kill is the shard's, not a package's
+      members.push_back(r.package);
+    }
+    if (members.empty()) return option;
+    const BuildAtKill& build = *outcome_.build;
+    const std::string step = std::string(build.phase == Phase::kLink ? "linking " : "compiling ") + build.package;
+    std::string lead = "the build of " + Label() + " was OOM-killed (BuildMemory: " + step + ", " +
+                       std::to_string(build.steps) + (build.steps == 1 ? " build step" : " build steps") +
+                       " at once, no test binary running): what the shard needs to build, no package charged; ";
+    std::optional<Change> change;
+    // go test runs up to -p compiles at once, so its build peak is about their sum:
+    // fewer at once costs no memory when one step's measured need fits several times.
+    const int at_once = knobs_.p ? std::min(*knobs_.p, build.steps) : build.steps;
+    if (at_once >= 2 && build.step_peak && *build.step_peak > 0) {
+      const Bytes per_step = ScaleUp(*build.step_peak, 6, 5);
+      const auto fit = static_cast<int>(knobs_.memory / per_step);
+      if (fit >= 2 && fit < at_once) {
+        change = Change{knobs_, {}};
+        change->knobs.p = fit;
+        change->what = "-p " + (knobs_.p ? std::to_string(*knobs_.p) : std::string("go's default")) + " -> " +
+                       std::to_string(fit) + " (one build step took up to " + FormatMemoryApprox(*build.step_peak) +
+                       "; x1.2, " + std::to_string(fit) + " fit in " + FormatMemoryQuantity(knobs_.memory) + ")";
+      }
+    }
+    if (!change) {
+      std::optional<Bytes> observed = build.need;
+      if (outcome_.peak) observed = std::max(observed.value_or(0), *outcome_.peak);
+      change = RaiseMemory(policy_, knobs_, observed, std::nullopt, members.size(), false, BuildRaisedBefore(members));
+    }
+    if (!change && knobs_.p.value_or(0) != 1 && build.steps >= 2) {
+      change = Change{knobs_, {}};
+      change->knobs.p = 1;
+      change->what = "-p 1 (already at maxMemory " + FormatMemoryQuantity(policy_.max_memory) + ")";
+    }
+    if (change) {
+      option.successors.push_back({members, change->knobs, lead + change->what});
+      return option;
+    }
+    for (const std::string& package : members) {
+      option.charged.insert(package);
+      option.verdicts.push_back(
+          {package, Verdict::kDoesNotFit,
+           package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
+               ": its shard's build (" + step +
+               ") was OOM-killed at maxMemory with -p 1. Tried: " + Trail(Entries(package, option))});
+    }
+    return option;
+  }
+
   void Split(std::vector<std::string>& killed, std::vector<std::string>& without) const {
     for (const PackageOutcome& r : results_) {
       if (IsKilled(r.result)) killed.push_back(r.package);
@@ -459,6 +531,10 @@ class AttemptReview {
     entry.phase = r.phase;
     entry.peak = r.peak;
     entry.cause = IsKilled(r.result) ? EffectiveCause(r) : Cause::kUnknown;
+    if (ShardBuild() && r.result != PackageResult::kPassed) {
+      entry.cause = Cause::kBuildMemory;
+      if (entry.phase == Phase::kUnknown) entry.phase = outcome_.build->phase;
+    }
     entry.counted = option.charged.count(r.package) > 0;
     return entry;
   }

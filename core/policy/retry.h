@@ -15,7 +15,17 @@
 //
 // The rules, in the order they are applied to each finished attempt:
 //  1. Passed, tests failed, build failed: verdicts.
-//  2. Packages the evidence names as killed (test binary, or compile/link) are each
+//  2. The whole container died while go test was building and no test binary ran
+//     (AttemptOutcome::build): the build steps are the shard's build need, not a test
+//     package's, so the shard goes on whole and nobody is charged (cause BuildMemory,
+//     named for the package compiled). When several steps ran at once and one step's
+//     measured max RSS x1.2 fits the limit several times over but not as many times as
+//     steps ran, -p is lowered to what fits (memory kept: go test's build peak is
+//     about the sum of its concurrent compiles); otherwise memory is raised from what
+//     the steps held together (the cgroup peak, or their summed RSS), by the rule for
+//     memory below, and to maxMemory if the shard's build was killed before at a
+//     lower limit. At maxMemory, -p 1 is the last change; then DoesNotFit.
+//  2b. Packages the evidence names as killed (test binary, or compile/link) are each
 //     isolated into a shard of their own, with one change chosen from the cause
 //     (below); the packages left without a result go together to one more shard
 //     with the limits they had.
@@ -138,6 +148,18 @@ struct PackageOutcome {
   std::optional<Finding> finding;
 };
 
+// The whole container died while go test was building and no test binary ran: the
+// compile and link steps running then are what the shard needs to build, whichever
+// package they were for (a dependency, the standard library from an empty GOCACHE, or
+// one of its own).
+struct BuildAtKill {
+  std::string package;  // the step named as the cause: the largest known, else the longest running
+  Phase phase = Phase::kCompile;
+  int steps = 0;                   // compile/link steps running at once at the kill
+  std::optional<Bytes> step_peak;  // the largest max RSS of one build step seen in the attempt
+  std::optional<Bytes> need;       // what the steps at the kill held together, where measured
+};
+
 // One finished attempt of one shard, as the evidence tells it.
 struct AttemptOutcome {
   int shard = 0;
@@ -151,6 +173,8 @@ struct AttemptOutcome {
   int binaries_at_kill = 0;       // test binaries and build steps running at once at the kill (0: unknown)
   // The diagnosis of a container kill the evidence could not pin on one package.
   std::optional<Finding> finding;
+  // Set when the container died in the build with no test binary running (rule 2).
+  std::optional<BuildAtKill> build;
 };
 
 enum class Verdict {

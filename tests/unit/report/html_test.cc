@@ -1,5 +1,6 @@
 #include "report/html.h"
 
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -189,6 +190,48 @@ TEST(RenderHtmlReport, AnEmptyRunStillRenders) {
   EXPECT_TRUE(data["attempts"].empty());
   EXPECT_TRUE(data["peaks"].empty());
   EXPECT_TRUE(data["timeline"].empty());
+}
+
+}  // namespace
+}  // namespace gotestrun::report
+
+namespace gotestrun::report {
+namespace {
+
+// status.warnings, as `gotestrun run` writes them, read back from the rendered page.
+TEST(RenderHtmlReport, ShowsThePackagesAtRiskFromTheStatus) {
+  testing::TempDir tmp;
+  const std::string dir = testing::CopyTestRun(tmp);
+  {
+    std::ofstream status(dir + "/status.yaml", std::ios::app);
+    status << "warnings:\n"
+              "- package: gotestrun.dev/fixtures/memory/clean/a\n"
+              "  kind: NearLimit\n"
+              "  message: passed at 96% of its 320Mi limit (peak 307Mi) <close>\n"
+              "  attempt: s0/a1\n"
+              "- package: gotestrun.dev/fixtures/memory/leak\n"
+              "  kind: LeakAcrossTests\n"
+              "  message: the live heap grew ~40 MiB per test over 7 tests\n";
+  }
+  auto run = LoadRunFolder(dir);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->warnings.size(), 2u);
+  const std::string html = RenderHtmlReport(*run);
+  const std::size_t section = html.find("<section id=\"warnings\">");
+  ASSERT_NE(section, std::string::npos);
+  const std::string part = html.substr(section, html.find("</section>", section) - section);
+  EXPECT_THAT(part, HasSubstr("At risk (passed)"));
+  EXPECT_THAT(part, HasSubstr(">NearLimit<"));
+  EXPECT_THAT(part, HasSubstr("passed at 96% of its 320Mi limit (peak 307Mi) &lt;close&gt;"));
+  EXPECT_THAT(part, HasSubstr(">s0/a1<"));
+  EXPECT_THAT(part, HasSubstr(">LeakAcrossTests<"));
+  EXPECT_THAT(part, HasSubstr("~40 MiB per test over 7 tests"));
+  EXPECT_THAT(html, HasSubstr("<a href=\"#warnings\">At risk</a>"));
+
+  // A run without warnings has no such section.
+  auto plain = LoadRunFolder(testing::TestRunDir());
+  ASSERT_TRUE(plain.ok());
+  EXPECT_THAT(RenderHtmlReport(*plain), Not(HasSubstr("id=\"warnings\"")));
 }
 
 }  // namespace

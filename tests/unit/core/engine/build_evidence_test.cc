@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "base/files.h"
+#include "base/status.h"
 #include "core/engine/attempt_evidence.h"
 #include "core/evidence/evidence.h"
 
@@ -203,6 +204,60 @@ TEST_F(BuildEvidenceTest, ACompileKilledAloneGetsItsOwnPeakFromTheBuildLog) {
   EXPECT_EQ(ev.diagnoses[0].cause, policy::Cause::kBuildMemory);
   EXPECT_THAT(ev.diagnoses[0].evidence,
               Contains(HasSubstr("compile of example.com/a ran 9.0 s, max RSS 410 MiB (killed)")));
+}
+
+}  // namespace
+}  // namespace gotestrun::engine
+
+namespace gotestrun::engine {
+namespace {
+
+std::string ReadTestdata(const std::string& name) {
+  StatusOr<std::string> text = ReadFile(std::string(ENGINE_TESTDATA) + "/" + name);
+  EXPECT_TRUE(text.ok()) << name;
+  return text.ok() ? *text : std::string();
+}
+
+// A real cold build: the container died while go test compiled runtime (standard
+// library, not a planned package) and no test binary ran. The shard's build need, not
+// a package's: the policy gets what the steps held together (the cgroup's peak) and
+// the largest step it saw end (unicode, 59 MiB).
+TEST_F(BuildEvidenceTest, ACapturedColdBuildKillIsTheShardsBuildNeed) {
+  plan_.packages = {"example.com/memfixture/leak", "example.com/memfixture/parallelspike"};
+  plan_.memory = 256 * kMiB;
+  ASSERT_TRUE(WriteFileAtomic(layout().build_log(), ReadTestdata("cold_build_runtime/build.jsonl")).ok());
+  ASSERT_TRUE(WriteFileAtomic(layout().memory(), ReadTestdata("cold_build_runtime/memory.tsv")).ok());
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  ASSERT_TRUE(ev.outcome.build.has_value());
+  EXPECT_EQ(ev.outcome.build->package, "runtime");
+  EXPECT_EQ(ev.outcome.build->phase, policy::Phase::kCompile);
+  EXPECT_EQ(ev.outcome.build->steps, 1);
+  EXPECT_EQ(ev.outcome.build->step_peak, 62013440u);
+  EXPECT_EQ(ev.outcome.build->need, 268431360u);  // the largest sample
+  EXPECT_TRUE(ev.outcome.container_oom_killed);
+  EXPECT_TRUE(ev.killed_package.empty());
+  EXPECT_THAT(ev.message, HasSubstr("while compiling runtime"));
+}
+
+// Every step's RSS known and their sum above the cgroup's last reading: the sum.
+TEST_F(BuildEvidenceTest, ConcurrentStepsWithKnownRssAddUp) {
+  Step("compile", "example.com/gen", 10, kT0, kT0 + 9000, 9, 250 * kMiB);
+  Step("compile", "example.com/a", 11, kT0 + 10, kT0 + 9000, 9, 120 * kMiB);
+  Write();
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  ASSERT_TRUE(ev.outcome.build.has_value());
+  EXPECT_EQ(ev.outcome.build->package, "example.com/gen");  // the largest
+  EXPECT_EQ(ev.outcome.build->steps, 2);
+  EXPECT_EQ(ev.outcome.build->step_peak, 250 * kMiB);
+  EXPECT_EQ(ev.outcome.build->need, 370 * kMiB);
+}
+
+TEST_F(BuildEvidenceTest, NoBuildNeedWhenATestBinaryRan) {
+  Step("compile", "example.com/a", 10, kT0);
+  Write();
+  fs::create_directories(layout().heap_dir("example.com/b"));
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_FALSE(ev.outcome.build.has_value());
 }
 
 }  // namespace

@@ -1079,6 +1079,100 @@ TEST(NextAttemptsTest, RejectsInputsThatContradictEachOther) {
   }
 }
 
+// Rule 2, from a captured cold build (tests/unit/core/engine/testdata/cold_build_runtime):
+// 14 packages at 256Mi from an empty GOCACHE, the container killed while go test
+// compiled runtime, cgroup peak 268431360 bytes, the largest step that ended 62013440.
+AttemptOutcome BuildKill(const ShardPlan& plan, std::vector<PackageOutcome> packages, BuildAtKill build) {
+  AttemptOutcome outcome = ContainerKilled(plan, std::move(packages), build.need, build.steps);
+  outcome.build = std::move(build);
+  return outcome;
+}
+
+const BuildAtKill kColdRuntime{.package = "runtime", .steps = 1, .step_peak = 62013440, .need = 268431360};
+
+TEST(NextAttemptsTest, ABuildKillIsTheShardsBuildNeed) {
+  RunPolicy policy = Policy();
+  policy.memory = 256 * kMiB;
+  policy.max_memory = 2 * kGiB;
+  const ShardPlan all = Shard(0, {"a", "b", "c"}, 256 * kMiB, 16, std::nullopt);
+  const RetryDecision d = Decide(policy, {all}, {BuildKill(all, {Pass("a")}, kColdRuntime)});
+  // Not split, not isolated: b and c go on together with memory from what the build held.
+  ASSERT_EQ(d.shards.size(), 1u);
+  EXPECT_THAT(d.shards[0].packages, ElementsAre("b", "c"));
+  EXPECT_EQ(d.shards[0].memory, 368 * kMiB);  // peak 256Mi + 100Mi, rounded to 16Mi
+  EXPECT_EQ(d.shards[0].p, std::nullopt);
+  EXPECT_THAT(d.shards[0].reason,
+              AllOf(HasSubstr("BuildMemory: compiling runtime, 1 build step at once, no test binary running"),
+                    HasSubstr("no package charged"), HasSubstr("memory 256Mi -> 368Mi")));
+  EXPECT_EQ(CountedAttempts(d.log, "b"), 0);
+  EXPECT_EQ(CountedAttempts(d.log, "c"), 0);
+  EXPECT_EQ(CountedAttempts(d.log, "a"), 1);
+  EXPECT_EQ(d.log.at("b").back().cause, Cause::kBuildMemory);
+  ASSERT_EQ(d.verdicts.size(), 1u);
+  EXPECT_EQ(d.verdicts[0].package, "a");
+}
+
+TEST(NextAttemptsTest, ABuildKillNamingAShardPackageIsStillTheShards) {
+  // The engine names b's compile as killed; no test binary ran, so it is the build's.
+  RunPolicy policy = Policy();
+  const ShardPlan all = Shard(0, {"a", "b", "c"});
+  const RetryDecision d = Decide(
+      policy, {all},
+      {BuildKill(all, {BuildKilled("b")}, {.package = "b", .steps = 1, .step_peak = 300 * kMiB, .need = 540 * kMiB})});
+  ASSERT_EQ(d.shards.size(), 1u);
+  EXPECT_THAT(d.shards[0].packages, ElementsAre("a", "b", "c"));
+  EXPECT_EQ(d.shards[0].memory, 656 * kMiB);  // 540 MiB x1.2 = 648, rounded up
+  EXPECT_EQ(CountedAttempts(d.log, "b"), 0);
+}
+
+TEST(NextAttemptsTest, ManyCompilesAtOnceLowerPWhenOneStepFitsSeveralTimes) {
+  RunPolicy policy = Policy();
+  const ShardPlan all = Shard(0, {"a", "b"}, 512 * kMiB, 8, 4);
+  // Four compiles at once, the largest measured 150 MiB: x1.2 = 180 MiB, two fit in 512Mi.
+  const RetryDecision d = Decide(
+      policy, {all},
+      {BuildKill(all, {}, {.package = "example.com/gen", .steps = 4, .step_peak = 150 * kMiB, .need = 512 * kMiB})});
+  ASSERT_EQ(d.shards.size(), 1u);
+  EXPECT_EQ(d.shards[0].memory, 512 * kMiB);
+  EXPECT_EQ(d.shards[0].p, 2);
+  EXPECT_THAT(d.shards[0].reason, HasSubstr("-p 4 -> 2 (one build step took up to 150Mi; x1.2, 2 fit in 512Mi)"));
+
+  // One step alone takes more than half the limit: -p would have to be 1; memory instead.
+  const RetryDecision big = Decide(
+      policy, {all},
+      {BuildKill(all, {}, {.package = "example.com/gen", .steps = 4, .step_peak = 300 * kMiB, .need = 512 * kMiB})});
+  ASSERT_EQ(big.shards.size(), 1u);
+  EXPECT_EQ(big.shards[0].p, 4);
+  EXPECT_EQ(big.shards[0].memory, 624 * kMiB);
+}
+
+TEST(NextAttemptsTest, ABuildKilledAgainAfterARaiseGetsMaxMemoryThenP1ThenDoesNotFit) {
+  RunPolicy policy = Policy();
+  policy.max_memory = 1 * kGiB;
+  const ShardPlan first = Shard(0, {"a", "b"}, 256 * kMiB, 8, 2);
+  const RetryDecision d1 = Decide(policy, {first}, {BuildKill(first, {}, kColdRuntime)});
+  ASSERT_EQ(d1.shards.size(), 1u);
+  const ShardPlan second = d1.shards[0];
+  EXPECT_EQ(second.memory, 368 * kMiB);
+  const RetryDecision d2 =
+      Decide(policy, {second}, {BuildKill(second, {}, {.package = "runtime", .steps = 2, .need = 368 * kMiB})}, d1.log);
+  ASSERT_EQ(d2.shards.size(), 1u);
+  EXPECT_EQ(d2.shards[0].memory, 1 * kGiB);
+  EXPECT_THAT(d2.shards[0].reason, HasSubstr("rather than under-shoot twice"));
+  const ShardPlan third = d2.shards[0];
+  const RetryDecision d3 =
+      Decide(policy, {third}, {BuildKill(third, {}, {.package = "runtime", .steps = 2, .need = 1 * kGiB})}, d2.log);
+  ASSERT_EQ(d3.shards.size(), 1u);
+  EXPECT_EQ(d3.shards[0].p, 1);
+  const ShardPlan fourth = d3.shards[0];
+  const RetryDecision d4 =
+      Decide(policy, {fourth}, {BuildKill(fourth, {}, {.package = "runtime", .steps = 1, .need = 1 * kGiB})}, d3.log);
+  EXPECT_THAT(d4.shards, IsEmpty());
+  ASSERT_EQ(d4.verdicts.size(), 2u);
+  EXPECT_EQ(d4.verdicts[0].verdict, Verdict::kDoesNotFit);
+  EXPECT_EQ(d4.state, RunState::kFailed);
+}
+
 TEST(NamesTest, EveryEnumeratorHasAName) {
   EXPECT_EQ(CauseName(Cause::kGcHeadroom), "GCHeadroom");
   EXPECT_EQ(CauseName(Cause::kLeakAcrossTests), "LeakAcrossTests");
