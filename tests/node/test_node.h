@@ -17,6 +17,13 @@
 // not applied: every process runs as the test node's own user, which owns the host
 // folders the volumes stand for; switching to runAsUser would need root and leave the
 // Pod unable to write them. activeDeadlineSeconds is not enforced either.
+//
+// Fast mode (TestNodeOptions::canned): no process runs. Init containers complete at
+// once; the agent's `list` writes the captured plan and its `run` waits `canned_run_time`,
+// leaves the captured evidence of the same packages in its --dir and ends as that
+// attempt ended (Completed, or OOMKilled with exit code 137 for a first attempt at or
+// under the limit the capture was killed at). Statuses go through the API exactly as
+// for a Pod that ran, so a load on the operator costs no Go builds or tests.
 #pragma once
 
 #include <atomic>
@@ -29,6 +36,7 @@
 #include "kube/client/client.h"
 #include "kube/runtime/controller.h"
 #include "sandbox/sandbox.h"
+#include "tests/node/canned_evidence.h"
 
 namespace gotestrun::testing {
 
@@ -38,6 +46,8 @@ struct TestNodeOptions {
   std::map<std::string, std::string> claim_folders;  // PVC claimName -> host folder
   std::string memory_capacity = "16Gi";
   std::string cpu_capacity = "2";
+  std::shared_ptr<const CannedEvidence> canned;  // set: fast mode (above)
+  std::chrono::milliseconds canned_run_time{500};
 };
 
 // How a volume mount is seen on the host; exposed for tests.
@@ -69,6 +79,8 @@ class TestNode : private runtime::Reconciler {
   Status RegisterNode();
   Status Bind(const kube::Json& pod);
   void RunPod(kube::Json pod, RunningPod* running);
+  // Fast mode's stand-in for running a container's command.
+  sandbox::RunResult Replay(const sandbox::RunOptions& run);
   // Logs a failure: a status the API did not take is written again with the next change.
   void PatchStatus(const kube::Json& pod, const kube::Json& status);
 
