@@ -9,7 +9,7 @@
 // attempt, and the work queue's depth over time.
 //
 //   load_bench OPERATOR_BIN CAPTURED_RUN_DIR CRDS_DIR [--runs N] [--shards N]
-//              [--oom-every K] [--pod-time-ms MS] [--kill-limit QUANTITY]
+//              [--oom-every K] [--pod-time-ms MS] [--kill-limit QUANTITY] [--workers N]
 #include <signal.h>
 #include <unistd.h>
 
@@ -53,6 +53,7 @@ struct Flags {
   int oom_every = 4;  // every K-th run starts at the limit the capture was killed at
   int pod_time_ms = 500;
   std::string kill_limit = "256Mi";
+  int workers = 0;  // 0: the operator's default
 };
 
 int FreePort() {
@@ -174,7 +175,7 @@ const char* Verdict(bool met) { return met ? "met" : "MISSED"; }
 int main(int argc, char** argv) {
   if (argc < 4) {
     std::cerr << "usage: load_bench OPERATOR_BIN CAPTURED_RUN_DIR CRDS_DIR [--runs N] [--shards N] [--oom-every K] "
-                 "[--pod-time-ms MS] [--kill-limit QUANTITY]\n";
+                 "[--pod-time-ms MS] [--kill-limit QUANTITY] [--workers N]\n";
     return 2;
   }
   const std::string op_bin = argv[1], capture = argv[2], crds = argv[3];
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
     else if (f == "--oom-every") flags.oom_every = std::max(1, std::atoi(v.c_str()));
     else if (f == "--pod-time-ms") flags.pod_time_ms = std::atoi(v.c_str());
     else if (f == "--kill-limit") flags.kill_limit = v;
+    else if (f == "--workers") flags.workers = std::atoi(v.c_str());
     else {
       std::cerr << "unknown flag " << f << "\n";
       return 2;
@@ -244,10 +246,19 @@ int main(int argc, char** argv) {
   if (!pods.WaitForSync(std::chrono::seconds(30)) || !runs.WaitForSync(std::chrono::seconds(30))) return 1;
 
   const int port = FreePort();
-  auto op = Subprocess::Spawn(
-      {.argv = {op_bin, "--kubeconfig", (*cp)->kubeconfig_path(), "--profiles-dir", work + "/profiles", "--agent-path",
-                "/usr/local/bin/gotestrun-agent", "--http-address", "127.0.0.1", "--http-port", std::to_string(port)},
-       .output_file = work + "/operator.log"});
+  std::vector<std::string> op_argv = {op_bin,
+                                      "--kubeconfig",
+                                      (*cp)->kubeconfig_path(),
+                                      "--profiles-dir",
+                                      work + "/profiles",
+                                      "--agent-path",
+                                      "/usr/local/bin/gotestrun-agent",
+                                      "--http-address",
+                                      "127.0.0.1",
+                                      "--http-port",
+                                      std::to_string(port)};
+  if (flags.workers > 0) op_argv.insert(op_argv.end(), {"--workers", std::to_string(flags.workers)});
+  auto op = Subprocess::Spawn({.argv = std::move(op_argv), .output_file = work + "/operator.log"});
   if (!op.ok()) {
     std::cerr << op.status() << "\n";
     return 1;
