@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
               100 * cpu / wall_s, wall_s);
   std::printf("%-44s %6.1f/%.1f ms   %-12s\n", "reconcile time p50/p99 (histogram)", rec_p50, rec_p99, "-");
   std::printf("%-44s %6.2f/%.1f ms\n", "work duration p50/p99 (workqueue histogram)", work_p50, work_p99);
-  std::printf("%-44s %9.1f ms\n", "time queued p99 (workqueue histogram)", queue_p99);
+  std::printf("%-44s %9.1f ms\n", "time queued p99 (histogram, x10 buckets: coarse)", queue_p99);
   if (!oom_ms.empty()) {
     const double p99 = Percentile(oom_ms, 0.99);
     std::printf("%-44s %6.1f/%.1f ms   %-12s %s  (%zu kills, max %.1f ms)\n", "OOMKilled -> next Pod p50/p99 (watch)",
