@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   auto in_namespace = [](const std::string& ns) {
     runtime::WatcherOptions o;
     o.ns = ns;
+    o.transform = runtime::StripManagedFields;
     return o;
   };
   const runtime::Informers runs = informers(controllers::kGoTestRuns, in_namespace);

@@ -395,13 +395,14 @@ StatusOr<runtime::ReconcileResult> GoTestRunReconciler::Reconcile(const std::str
   if (!to_start.ok()) return to_start.status();
   GTR_RETURN_IF_ERROR(WriteStatus(run, api::EncodeStatus(status)));
   for (const AttemptEndMetric& m : driver.ended) CountAttemptEnd(m);
-  for (const PendingEvent& e : driver.events) Event(run, e.type, e.reason, e.message);
   // The attempts are in status now: start their Pods at once rather than on the event
-  // of our own write. One that fails is retried with the reconcile.
+  // of our own write, and before the Events, which only tell people: a retry after an
+  // OOM kill waits for no Event. One that fails is retried with the reconcile.
   Status started = Status::Ok();
   for (const policy::ShardPlan& plan : *to_start) {
     if (Status s = driver.StartAttempt(plan); !s.ok() && started.ok()) started = s;
   }
+  for (const PendingEvent& e : driver.events) Event(run, e.type, e.reason, e.message);
   if (!started.ok()) return started;
   return runtime::ReconcileResult{};
 }

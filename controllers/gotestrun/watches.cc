@@ -9,6 +9,13 @@ runtime::WatcherOptions RunPodWatch(const std::string& ns) {
   runtime::WatcherOptions o;
   o.ns = ns;
   o.label_selector = kRunLabel;
+  // The reconciler reads a Pod's metadata and status only; its spec (commands, env,
+  // volumes, two containers) and managedFields would be most of a cached Pod, and
+  // under load the cache holds thousands.
+  o.transform = [](Json& pod) {
+    runtime::StripManagedFields(pod);
+    if (pod.is_object()) pod.erase("spec");
+  };
   return o;
 }
 

@@ -11,7 +11,8 @@
 
 namespace gotestrun::controllers {
 
-// The watch options of the run Pods in `ns` (empty: every namespace).
+// The watch options of the run Pods in `ns` (empty: every namespace); the cache keeps
+// their metadata and status.
 runtime::WatcherOptions RunPodWatch(const std::string& ns);
 
 // The run a Pod belongs to: its controller owner, when that is a GoTestRun. A deleted

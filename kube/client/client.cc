@@ -171,6 +171,10 @@ std::unique_ptr<httplib::SSLClient> Client::NewConnection(std::chrono::seconds r
   c->set_read_timeout(read_timeout);
   c->set_write_timeout(kRequestTimeout);
   c->set_keep_alive(true);
+  // As Go's net package does: a request goes out as its headers then its body, and
+  // with Nagle's algorithm the body waits for the server's delayed ACK of the headers,
+  // ~40 ms on every POST, PUT and PATCH.
+  c->set_tcp_nodelay(true);
   return c;
 }
 

@@ -3,7 +3,7 @@
 namespace gotestrun::runtime {
 
 Informer::Informer(kube::Client& client, kube::ResourceType type, WatcherOptions options)
-    : watcher_(client, std::move(type), std::move(options), *this) {}
+    : transform_(std::move(options.transform)), watcher_(client, std::move(type), std::move(options), *this) {}
 
 Informer::~Informer() { Stop(); }
 
@@ -25,6 +25,9 @@ bool Informer::WaitForSync(std::chrono::milliseconds timeout) {
 }
 
 void Informer::Replace(std::vector<Json>&& objects, const std::string&) {
+  if (transform_) {
+    for (Json& o : objects) transform_(o);
+  }
   std::vector<std::string> changed = store_.Replace(std::move(objects));
   {
     std::lock_guard<std::mutex> lock(sync_mu_);
@@ -35,6 +38,7 @@ void Informer::Replace(std::vector<Json>&& objects, const std::string&) {
 }
 
 void Informer::Apply(kube::WatchEventType type, Json&& object) {
+  if (transform_) transform_(object);
   std::string key = store_.Apply(type, std::move(object));
   if (!key.empty()) Notify(key);
 }

@@ -42,6 +42,7 @@ class Informer final : private WatchConsumer {
   void Notify(const std::string& key);
 
   Store store_;
+  std::function<void(Json&)> transform_;
   Watcher watcher_;
   kube::StopSignal stop_;
   std::thread thread_;

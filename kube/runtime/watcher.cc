@@ -121,4 +121,9 @@ void Watcher::Backoff(kube::StopSignal& stop) {
   backoff_ = std::min(backoff_ * 2, options_.max_backoff);
 }
 
+void StripManagedFields(kube::Json& object) {
+  if (object.is_object() && object.contains("metadata") && object["metadata"].is_object())
+    object["metadata"].erase("managedFields");
+}
+
 }  // namespace gotestrun::runtime

@@ -40,7 +40,15 @@ struct WatcherOptions {
   std::string initial_resource_version;
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{30000};
+  // Applied by an informer to each object before it is stored (controller-runtime's
+  // cache TransformFunc): dropping what no reader needs keeps a large cache small.
+  std::function<void(kube::Json&)> transform;
 };
+
+// A transform that drops metadata.managedFields: the field managers' record, often the
+// largest part of an object, which a controller never reads. An update sent without it
+// leaves the server's copy as it was.
+void StripManagedFields(kube::Json& object);
 
 // What the watcher has done, for tests and logs.
 struct WatcherStats {

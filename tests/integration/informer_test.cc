@@ -212,5 +212,41 @@ TEST(Informer, StopBeforeTheFirstListEndsPromptly) {
   EXPECT_GE(informer.stats().errors, 1);
 }
 
+// The transform sees every object, listed or watched, before the store does: what it
+// drops is never held, while the object's key and version stay for the store's work.
+TEST(Informer, StoresObjectsAsTheTransformLeavesThem) {
+  auto client = AdminClient();
+  std::string ns = TestNamespace(*client);
+  Json listed = ConfigMap(ns, "listed");
+  listed["data"] = {{"big", std::string(4096, 'x')}};
+  ASSERT_TRUE(client->Create(ResourceType::ConfigMaps(), ns, listed).ok());
+  WatcherOptions options;
+  options.ns = ns;
+  options.transform = [](Json& o) {
+    StripManagedFields(o);
+    o.erase("data");
+  };
+  Informer informer(*client, ResourceType::ConfigMaps(), options);
+  informer.Start();
+  ASSERT_TRUE(informer.WaitForSync(std::chrono::seconds(10)));
+  Json watched = ConfigMap(ns, "watched");
+  watched["data"] = {{"big", std::string(4096, 'y')}};
+  ASSERT_TRUE(client->Create(ResourceType::ConfigMaps(), ns, watched).ok());
+  ASSERT_TRUE(Eventually([&] { return informer.store().Get(ns + "/watched") != nullptr; }));
+  for (const char* name : {"listed", "watched"}) {
+    ObjectPtr o = informer.store().Get(ns + "/" + name);
+    ASSERT_NE(o, nullptr) << name;
+    EXPECT_FALSE(o->contains("data")) << name;
+    EXPECT_FALSE((*o)["metadata"].contains("managedFields")) << name;
+    EXPECT_FALSE(kube::ResourceVersionOf(*o).empty()) << name;
+  }
+  // The server still has both in full.
+  auto server = client->Get(ResourceType::ConfigMaps(), ns, "watched");
+  ASSERT_TRUE(server.ok());
+  EXPECT_TRUE(server->contains("data"));
+  EXPECT_TRUE((*server)["metadata"].contains("managedFields"));
+  informer.Stop();
+}
+
 }  // namespace
 }  // namespace gotestrun::runtime

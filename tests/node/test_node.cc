@@ -9,6 +9,7 @@
 
 #include "base/files.h"
 #include "base/timestamps.h"
+#include "core/evidence/evidence.h"
 #include "core/policy/quantity.h"
 
 namespace gotestrun::testing {
@@ -497,7 +498,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
       Prepared p = prepare(c);
       if (!p.error.empty()) return fail("CreateContainerConfigError", p.error);
       std::string started = Rfc3339Now();
-      auto r = sandbox_.Run(p.run);
+      auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
       if (!r.ok()) return fail("StartError", "init container '" + Str(c, "name") + "': " + r.status().message());
       init_statuses.push_back(ContainerStatus(c, {{"terminated", Terminated(*r, started, "")}}));
       if (r->stopped || ExitCode(r->exit) != 0) {
@@ -518,15 +519,72 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
   PatchStatus(pod, {{"phase", "Running"},
                     {"initContainerStatuses", init_statuses},
                     {"containerStatuses", {ContainerStatus(c, {{"running", {{"startedAt", started}}}})}}});
-  auto r = sandbox_.Run(p.run);
+  auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
   if (!r.ok()) return fail("StartError", "container '" + Str(c, "name") + "': " + r.status().message());
-  spdlog::info("test node: pod {} container {} ended: {}", key, Str(c, "name"), r->ToString());
+  if (!options_.canned) spdlog::info("test node: pod {} container {} ended: {}", key, Str(c, "name"), r->ToString());
   std::string message = r->killed_at_limit ? "killed at the memory limit by the RSS watch (no cgroup)" : "";
   Json terminated = Terminated(*r, started, message);
   PatchStatus(pod, {{"phase", ExitCode(r->exit) == 0 && !r->oom_killed ? "Succeeded" : "Failed"},
                     {"initContainerStatuses", init_statuses},
                     {"containerStatuses", {ContainerStatus(c, {{"terminated", terminated}})}}});
   running->done = true;
+}
+
+sandbox::RunResult TestNode::Replay(const sandbox::RunOptions& run) {
+  sandbox::RunResult r;
+  r.exit.exit_code = 0;
+  const std::vector<std::string>& argv = run.argv;
+  auto value = [&](const std::string& flag) {
+    auto it = std::find(argv.begin(), argv.end(), flag);
+    return it != argv.end() && it + 1 != argv.end() ? *(it + 1) : std::string();
+  };
+  auto write_log = [&](const std::string& text) {
+    if (auto s = WriteFileAtomic(run.output_file, text + "\n"); !s.ok()) spdlog::warn("test node: {}", s.ToString());
+  };
+  const std::string verb = argv.size() > 1 ? argv[1] : std::string();
+  if (verb == "list") {
+    const std::string out = value("--out");
+    std::error_code ec;
+    fs::create_directories(fs::path(out).parent_path(), ec);
+    if (Status s = WriteFileAtomic(out, options_.canned->plan_packages()); !s.ok()) {
+      write_log(s.ToString());
+      r.exit.exit_code = 1;
+    }
+    return r;
+  }
+  if (verb != "run") return r;  // installing the agent: nothing to copy
+
+  const std::string dir = value("--dir");
+  std::vector<std::string> packages;
+  if (auto dash = std::find(argv.begin(), argv.end(), "--"); dash != argv.end()) packages.assign(dash + 1, argv.end());
+  const int attempt = evidence::AttemptOfFolderName(fs::path(dir).filename().string()).value_or(0);
+  std::optional<CannedAttempt> canned = options_.canned->For(packages, attempt, run.memory_limit_bytes);
+  if (!canned) {
+    write_log("no canned evidence for these packages");
+    r.exit.exit_code = 1;
+    return r;
+  }
+  const auto until = std::chrono::steady_clock::now() + options_.canned_run_time;
+  while (std::chrono::steady_clock::now() < until) {
+    if (run.stop_requested && run.stop_requested()) {
+      r.stopped = true;
+      r.exit = {.exit_code = -1, .signal = SIGTERM};
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (Status s = CopyEvidence(canned->evidence_dir, dir); !s.ok()) {
+    write_log(s.ToString());
+    r.exit.exit_code = 1;
+    return r;
+  }
+  if (canned->oom_killed) {
+    // As the kernel ends a container over its limit: SIGKILL, counted by the cgroup.
+    r.exit = {.exit_code = -1, .signal = SIGKILL};
+    r.oom_killed = true;
+    r.oom_kill_count = 1;
+  }
+  return r;
 }
 
 }  // namespace gotestrun::testing

@@ -36,6 +36,13 @@
 // would need root and leave the Pod unable to write them. Probes are not run, and
 // every Pod shares the host's network: two Pods listening on one port collide.
 // activeDeadlineSeconds is not enforced either.
+//
+// Fast mode (TestNodeOptions::canned): no process runs. Init containers complete at
+// once; the agent's `list` writes the captured plan and its `run` waits `canned_run_time`,
+// leaves the captured evidence of the same packages in its --dir and ends as that
+// attempt ended (Completed, or OOMKilled with exit code 137 for a first attempt at or
+// under the limit the capture was killed at). Statuses go through the API exactly as
+// for a Pod that ran, so a load on the operator costs no Go builds or tests.
 #pragma once
 
 #include <atomic>
@@ -49,6 +56,7 @@
 #include "kube/client/client.h"
 #include "kube/runtime/controller.h"
 #include "sandbox/sandbox.h"
+#include "tests/node/canned_evidence.h"
 
 namespace gotestrun::testing {
 
@@ -83,6 +91,8 @@ struct TestNodeOptions {
   int api_server_port = 0;
   std::string memory_capacity = "16Gi";
   std::string cpu_capacity = "2";
+  std::shared_ptr<const CannedEvidence> canned;  // set: fast mode (above)
+  std::chrono::milliseconds canned_run_time{500};
 };
 
 // Where programs find their ServiceAccount's token, CA and namespace.
@@ -114,6 +124,8 @@ class TestNode : private runtime::Reconciler {
   // containers start.
   Status WriteProjectedVolume(const kube::Json& pod, const kube::Json& projected, const std::string& dir,
                               const std::atomic<bool>& stop);
+  // Fast mode's stand-in for running a container's command.
+  sandbox::RunResult Replay(const sandbox::RunOptions& run);
   // Logs a failure: a status the API did not take is written again with the next change.
   void PatchStatus(const kube::Json& pod, const kube::Json& status);
 
