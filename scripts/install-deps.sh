@@ -9,6 +9,7 @@ packages=(
   chromium
   python3 python3-yaml
   buildah runc busybox-static
+  containernetworking-plugins iptables  # the real node (tests/realnode): CNI bridge, host-local, loopback
   clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizers' runtimes, for tests/fuzz
   clang-format
 )
