@@ -13,60 +13,28 @@
 
 #include "controllers/gotestrun/pods.h"
 #include "kube/client/client.h"
-#include "tests/realnode/real_node.h"
-#include "tests/support/control_plane.h"
+#include "tests/realnode/real_node_environment.h"
 
 namespace gotestrun::testing {
 namespace {
 
 using kube::Json;
 
-class RealNodeEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    Status can = RealNode::CanRun();
-    if (!can.ok()) {
-      unavailable_ = can.message();
-      return;
-    }
-    auto cp = ControlPlane::Start({});
-    ASSERT_TRUE(cp.ok()) << cp.status();
-    control_plane_ = std::move(*cp);
-    auto started = std::chrono::steady_clock::now();
-    auto node = RealNode::Start(*control_plane_, {});
-    ASSERT_TRUE(node.ok()) << node.status();
-    node_ = std::move(*node);
-    std::printf("real node %s Ready in %.1f s (folder %s)\n", node_->node_name().c_str(),
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                node_->dir().c_str());
-  }
-  void TearDown() override {
-    node_.reset();
-    control_plane_.reset();
-  }
-
-  static inline std::string unavailable_;
-  static inline std::unique_ptr<ControlPlane> control_plane_;
-  static inline std::unique_ptr<RealNode> node_;
-};
-
-const bool kInstalled = (::testing::AddGlobalTestEnvironment(new RealNodeEnvironment), true);
+const bool kInstalled = (::testing::AddGlobalTestEnvironment(new RealNodeEnvironment({}, {})), true);
 
 class RealNodeOomTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!RealNodeEnvironment::unavailable_.empty()) {
-      GTEST_SKIP() << "this machine cannot run a real node: " << RealNodeEnvironment::unavailable_;
-    }
-    ASSERT_NE(RealNodeEnvironment::node_, nullptr) << "the real node did not start (see the environment's failure)";
-    auto c = kube::Client::Create(RealNodeEnvironment::control_plane_->AdminConfig());
+    RealNodeEnvironment::RequireNode();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto c = kube::Client::Create(RealNodeEnvironment::control_plane().AdminConfig());
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = std::move(*c);
   }
 
   Json Container(const std::string& name, std::vector<std::string> command) {
     return {{"name", name},
-            {"image", RealNodeEnvironment::node_->go_image()},
+            {"image", RealNodeEnvironment::node().go_image()},
             {"imagePullPolicy", "IfNotPresent"},
             {"command", std::move(command)},
             {"resources", {{"limits", {{"memory", "64Mi"}}}}}};
@@ -74,7 +42,7 @@ class RealNodeOomTest : public ::testing::Test {
 
   // Creates the Pod on the real node and returns it once it has ended.
   Json RunToEnd(const std::string& name, Json spec) {
-    spec["nodeName"] = RealNodeEnvironment::node_->node_name();
+    spec["nodeName"] = RealNodeEnvironment::node().node_name();
     spec["restartPolicy"] = "Never";
     spec["automountServiceAccountToken"] = false;
     Json pod = {{"apiVersion", "v1"},

@@ -273,7 +273,36 @@ Status RealNode::Init(const ControlPlane& control_plane) {
   GTR_RETURN_IF_ERROR(StartContainerd());
   GTR_RETURN_IF_ERROR(ImportImages());
   GTR_RETURN_IF_ERROR(StartKubelet(control_plane));
-  return WaitNodeReady(control_plane);
+  GTR_RETURN_IF_ERROR(WaitNodeReady(control_plane));
+  if (options_.bind_unscheduled_pods) {
+    binder_ = std::thread([this, config = control_plane.AdminConfig()] {
+      auto client = kube::Client::Create(config);
+      if (!client.ok()) return;
+      while (!stop_binding_.load()) {
+        auto pods = (*client)->List(kube::ResourceType::Pods(), "", {.field_selector = "spec.nodeName="});
+        for (const auto& pod : pods.ok() ? pods->items : std::vector<kube::Json>{}) {
+          const kube::Json& meta = pod["metadata"];
+          std::string scheduler = pod["spec"].value("schedulerName", "default-scheduler");
+          if (scheduler != "default-scheduler" || meta.contains("deletionTimestamp")) continue;
+          kube::Json binding = {
+              {"apiVersion", "v1"},
+              {"kind", "Binding"},
+              {"metadata", {{"name", meta.value("name", "")}, {"namespace", meta.value("namespace", "")}}},
+              {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", options_.node_name}}}};
+          // A Conflict: bound meanwhile. Anything else is tried again on the next pass.
+          (void)(*client)->CreateSubresource(kube::ResourceType::Pods(), meta.value("namespace", ""),
+                                             meta.value("name", ""), "binding", binding);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
+  }
+  return Status::Ok();
+}
+
+Status RealNode::ImportImage(const std::string& archive) {
+  return MustRun(
+      {options_.bin_dir + "/ctr", "--address", dir_ + "/containerd.sock", "-n", "k8s.io", "images", "import", archive});
 }
 
 RealNode::~RealNode() { Cleanup(); }
@@ -486,6 +515,8 @@ Status RealNode::WaitNodeReady(const ControlPlane& control_plane) {
 
 void RealNode::Cleanup() {
   if (dir_.empty()) return;
+  stop_binding_ = true;
+  if (binder_.joinable()) binder_.join();
   if (kubelet_) kubelet_->Stop(std::chrono::milliseconds(5000));
   // The Pods' containers, then containerd and the shims it left running.
   if (!cgroup_root_.empty()) KillCgroupTree("/sys/fs/cgroup/memory" + cgroup_root_);

@@ -13,10 +13,14 @@
 // left behind by a crashed run is removed by the next Start.
 //
 // There is no scheduler in the test control plane: a Pod runs here when its
-// spec.nodeName names this node.
+// spec.nodeName names this node, or, with Options::bind_unscheduled_pods, when it
+// names none (every unscheduled Pod of the default scheduler is bound here, as the
+// only node a scheduler could choose).
 #pragma once
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -34,6 +38,7 @@ class RealNode {
     std::string bin_dir;     // empty: $GOTESTRUN_NODE_BIN
     std::string images_dir;  // empty: $GOTESTRUN_NODE_IMAGES
     std::string node_name = "gotestrun-node";
+    bool bind_unscheduled_pods = false;
   };
 
   // Ok when this machine can run a node: root (containers, mounts, a bridge) and a
@@ -47,6 +52,9 @@ class RealNode {
   // The Go image (this machine's toolchain and busybox), as Pods name it.
   const std::string& go_image() const { return go_image_; }
   const std::string& dir() const { return dir_; }
+  // Imports an OCI archive (e.g. tests/realnode/operator_image.sh's) into containerd's
+  // k8s.io namespace, under the name it was written with.
+  Status ImportImage(const std::string& archive);
   // The cgroup (relative to each hierarchy's root) under which the kubelet puts Pods.
   const std::string& cgroup_root() const { return cgroup_root_; }
 
@@ -60,6 +68,7 @@ class RealNode {
   Status StartKubelet(const ControlPlane& control_plane);
   Status WaitNodeReady(const ControlPlane& control_plane);
   void Cleanup();
+  void BindUnscheduledPods(const ControlPlane& control_plane);
 
   Options options_;
   std::string dir_;
@@ -68,6 +77,8 @@ class RealNode {
   std::optional<sandbox::Subprocess> containerd_;
   std::optional<sandbox::Subprocess> kubelet_;
   bool bridge_created_ = false;
+  std::atomic<bool> stop_binding_{false};
+  std::thread binder_;
   // (iptables or ip6tables, table, chain) the kubelet will add that were not there.
   std::vector<std::tuple<std::string, std::string, std::string>> chains_to_remove_;
 };
