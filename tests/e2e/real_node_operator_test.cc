@@ -101,11 +101,37 @@ class RealNodeOperatorTest : public ::testing::Test {
       auto c2 = client_->Create(kube::ResourceType{"", "v1", "persistentvolumeclaims", true}, kNamespace, pvc);
       ASSERT_TRUE(c2.ok()) << c2.status();
     }
-    auto op = sandbox::Subprocess::Spawn(
-        {.argv = {GTR_OPERATOR_BIN, "--kubeconfig", RealNodeEnvironment::control_plane().kubeconfig_path(),
-                  "--profiles-dir", profiles_, "--watch-namespaces", kNamespace, "--agent-image", kOperatorImage,
-                  "--agent-path", "/usr/local/bin/gotestrun-agent", "--http-address", "127.0.0.1", "--http-port", "0"},
-         .output_file = work_ + "/operator.log"});
+    // The operator runs as the Pods do, user 65532 (the image's and the chart's), so
+    // that the evidence folders it creates are theirs to write: the chart's fsGroup
+    // has no counterpart for a process on the host. Its kubeconfig, copied, is its own.
+    fs::path cp_dir = RealNodeEnvironment::control_plane().dir();
+    fs::create_directories(work_ + "/kube");
+    fs::copy_file(cp_dir / "kubeconfig", work_ + "/kube/kubeconfig");
+    fs::copy_file(cp_dir / "ca.crt", work_ + "/kube/ca.crt");
+    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", work_ + "/kube"}, work_ + "/chown.log").ok());
+    ::chmod(work_.c_str(), 0755);
+    auto op = sandbox::Subprocess::Spawn({.argv = {"setpriv",
+                                                   "--reuid",
+                                                   "65532",
+                                                   "--regid",
+                                                   "65532",
+                                                   "--clear-groups",
+                                                   GTR_OPERATOR_BIN,
+                                                   "--kubeconfig",
+                                                   work_ + "/kube/kubeconfig",
+                                                   "--profiles-dir",
+                                                   profiles_,
+                                                   "--watch-namespaces",
+                                                   kNamespace,
+                                                   "--agent-image",
+                                                   kOperatorImage,
+                                                   "--agent-path",
+                                                   "/usr/local/bin/gotestrun-agent",
+                                                   "--http-address",
+                                                   "127.0.0.1",
+                                                   "--http-port",
+                                                   "0"},
+                                          .output_file = work_ + "/operator.log"});
     ASSERT_TRUE(op.ok()) << op.status();
     operator_.emplace(std::move(*op));
   }
@@ -167,6 +193,9 @@ TEST_F(RealNodeOperatorTest, ConvergesAfterAnOomKillWithinMaxMemory) {
   bool named = false;
   for (const Json& shard : status["shards"]) {
     for (const Json& a : shard["attempts"]) {
+      std::printf("attempt %s: %s at %s, killed package '%s' (%s): %s\n", a.value("pod", "").c_str(),
+                  a.value("outcome", "").c_str(), a.value("memory", "").c_str(), a.value("killedPackage", "").c_str(),
+                  a.value("phase", "").c_str(), a.value("message", "").c_str());
       auto limit = policy::ParseMemoryQuantity(a.value("memory", "0"));
       ASSERT_TRUE(limit.ok());
       EXPECT_LE(*limit, 1ull << 30) << "an attempt went above maxMemory";
