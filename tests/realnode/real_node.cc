@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "base/files.h"
 #include "kube/client/client.h"
@@ -183,7 +184,44 @@ bool ChainExists(const std::string& iptables, const std::string& table, const st
   return RunCommand({iptables, "-w", "-t", table, "-S", chain}).exit_code == 0;
 }
 
-// What a node whose owner died left behind: its processes, mounts and folder.
+using Chain = std::tuple<std::string, std::string, std::string>;  // iptables or ip6tables, table, chain
+
+// What is left of a node once its kubelet and containerd are stopped (or dead): the
+// Pods' containers, the shims, the mounts, the cgroups, the kubelet's iptables chains
+// (those it added) and the folder.
+void TearDown(const std::string& dir, const std::string& cgroup_root, const std::vector<Chain>& chains) {
+  if (!cgroup_root.empty()) KillCgroupTree("/sys/fs/cgroup/memory" + cgroup_root);
+  for (pid_t p : ProcessesMentioning(dir)) ::kill(p, SIGKILL);
+  UnmountUnder(dir);
+  if (!cgroup_root.empty()) {
+    for (const auto& [mount, self] : V1Hierarchies()) RemoveCgroupTree(mount + cgroup_root);
+    // On a hybrid host runc mirrors the Pods' cgroups into the v2 hierarchy too.
+    if (fs::is_directory("/sys/fs/cgroup/unified" + cgroup_root))
+      RemoveCgroupTree("/sys/fs/cgroup/unified" + cgroup_root);
+  }
+  for (const auto& [iptables, table, chain] : chains) {
+    if (!ChainExists(iptables, table, chain)) continue;
+    // Unhook the chain from the built-in chains that jump to it, then remove it.
+    for (const char* builtin : {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}) {
+      while (RunCommand({iptables, "-w", "-t", table, "-D", builtin, "-j", chain}).exit_code == 0) {
+      }
+    }
+    RunCommand({iptables, "-w", "-t", table, "-F", chain});
+    RunCommand({iptables, "-w", "-t", table, "-X", chain});
+  }
+}
+
+// The cgroup root and the chains a node will leave, written to its folder at the
+// start, so that the next Start can clean up after an owner that died.
+std::vector<Chain> ReadChains(const std::string& dir) {
+  std::vector<Chain> out;
+  std::ifstream in(dir + "/iptables-chains");
+  std::string iptables, table, chain;
+  while (in >> iptables >> table >> chain) out.emplace_back(iptables, table, chain);
+  return out;
+}
+
+// What a node whose owner died left behind.
 void RemoveAbandonedNodes() {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
@@ -192,8 +230,8 @@ void RemoveAbandonedNodes() {
     if (!owner.ok()) continue;
     pid_t pid = static_cast<pid_t>(std::atoi(owner->c_str()));
     if (pid <= 0 || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
-    for (pid_t p : ProcessesMentioning(entry.path().string())) ::kill(p, SIGKILL);
-    UnmountUnder(entry.path().string());
+    StatusOr<std::string> cgroup_root = ReadFile((entry.path() / "cgroup-root").string(), 4096);
+    TearDown(entry.path().string(), cgroup_root.ok() ? *cgroup_root : "", ReadChains(entry.path().string()));
     fs::remove_all(entry.path(), ec);
   }
 }
@@ -268,6 +306,9 @@ Status RealNode::Init(const ControlPlane& control_plane) {
     if (!ChainExists("iptables", table, chain)) chains_to_remove_.push_back({"iptables", table, chain});
     if (!ChainExists("ip6tables", table, chain)) chains_to_remove_.push_back({"ip6tables", table, chain});
   }
+  std::string chains;
+  for (const auto& [iptables, table, chain] : chains_to_remove_) chains += iptables + " " + table + " " + chain + "\n";
+  GTR_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/iptables-chains", chains));
   GTR_RETURN_IF_ERROR(CreateCgroups());
   GTR_RETURN_IF_ERROR(CreateBridge());
   GTR_RETURN_IF_ERROR(StartContainerd());
@@ -311,6 +352,7 @@ Status RealNode::CreateCgroups() {
   // Under this process's own memory cgroup, the same path in every hierarchy: the
   // kubelet (cgroupfs driver) wants its cgroup root in all of them.
   cgroup_root_ = MemoryCgroupOfSelf() + "/" + fs::path(dir_).filename().string();
+  GTR_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/cgroup-root", cgroup_root_));
   for (const auto& [mount, self] : V1Hierarchies()) {
     std::error_code ec;
     fs::path leaf = mount + cgroup_root_;
@@ -518,25 +560,11 @@ void RealNode::Cleanup() {
   stop_binding_ = true;
   if (binder_.joinable()) binder_.join();
   if (kubelet_) kubelet_->Stop(std::chrono::milliseconds(5000));
-  // The Pods' containers, then containerd and the shims it left running.
+  // The Pods' containers first: containerd, stopping, would otherwise wait on them.
   if (!cgroup_root_.empty()) KillCgroupTree("/sys/fs/cgroup/memory" + cgroup_root_);
   if (containerd_) containerd_->Stop(std::chrono::milliseconds(5000));
-  for (pid_t p : ProcessesMentioning(dir_)) ::kill(p, SIGKILL);
-  UnmountUnder(dir_);
-  if (!cgroup_root_.empty()) {
-    for (const auto& [mount, self] : V1Hierarchies()) RemoveCgroupTree(mount + cgroup_root_);
-  }
+  TearDown(dir_, cgroup_root_, chains_to_remove_);
   if (bridge_created_) RunCommand({"ip", "link", "del", kBridge});
-  for (const auto& [iptables, table, chain] : chains_to_remove_) {
-    if (!ChainExists(iptables, table, chain)) continue;
-    // Unhook the chain from the built-in chains that jump to it, then remove it.
-    for (const char* builtin : {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}) {
-      while (RunCommand({iptables, "-w", "-t", table, "-D", builtin, "-j", chain}).exit_code == 0) {
-      }
-    }
-    RunCommand({iptables, "-w", "-t", table, "-F", chain});
-    RunCommand({iptables, "-w", "-t", table, "-X", chain});
-  }
   std::error_code ec;
   if (std::getenv("GOTESTRUN_KEEP_NODE") == nullptr) fs::remove_all(dir_, ec);
 }
