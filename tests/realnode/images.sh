@@ -21,7 +21,8 @@ if [ -s "$out/pause.tar" ] && [ -s "$out/go.tar" ]; then
   echo "$out"
   exit 0
 fi
-file -L "$busybox" | grep -q 'statically linked' || {
+# ldd fails on a static binary: a dynamic busybox would not run in a root without a libc.
+! ldd "$busybox" >/dev/null 2>&1 || {
   echo "$busybox is not static: install busybox-static (scripts/install-deps.sh)" >&2
   exit 1
 }
