@@ -253,7 +253,6 @@ Status RealNode::CanRun() {
         "not root: a real node needs root for containers, mounts, cgroups and a network bridge");
   }
   if (MemoryCgroupOfSelf().empty()) {
-    std::string controllers;
     StatusOr<std::string> own = ReadFile("/proc/self/cgroup", 1 << 16);
     // cgroup v2 is not wired here: this node configures the kubelet for cgroup v1.
     return FailedPreconditionError(
