@@ -9,6 +9,7 @@ packages=(
   chromium
   python3 python3-yaml
   buildah runc busybox-static
+  containernetworking-plugins iptables iproute2  # the real node (tests/realnode): CNI plugins, its bridge
   clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizers' runtimes, for tests/fuzz
   clang-format
 )

@@ -1,0 +1,210 @@
+// The operator against a real node: the operator binary on this machine, the test Pods
+// in containers on a real kubelet (tests/realnode), the agent copied out of the
+// operator's image by their init container, the Go image's toolchain running go test
+// of the fixture module, the kernel killing it at the Pod's memory limit, containerd
+// reporting it. The claims are hostPath volumes bound by kube-controller-manager; the
+// only stand-in is the binding of Pods to the node (the test control plane has no
+// scheduler and this is the only node).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "base/files.h"
+#include "core/policy/quantity.h"
+#include "kube/client/client.h"
+#include "sandbox/child_process.h"
+#include "tests/realnode/real_node_environment.h"
+#include "tests/support/crds.h"
+
+namespace gotestrun::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using kube::Json;
+
+const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
+constexpr char kOperatorImage[] = "localhost/gotestrun-operator:e2e";
+constexpr char kNamespace[] = "real-node-e2e";
+
+const bool kInstalled = (::testing::AddGlobalTestEnvironment(
+                             new RealNodeEnvironment({.controller_manager = true}, {.bind_unscheduled_pods = true})),
+                         true);
+
+Status RunLogged(const std::vector<std::string>& argv, const std::string& log) {
+  auto p = sandbox::RunCaptured({.argv = argv}, 16 << 20);
+  if (!p.ok()) return p.status();
+  (void)WriteFileAtomic(log, p->out + p->err);
+  if (p->end.exit_code != 0) return InternalError(argv[0] + " failed (" + p->end.ToString() + "): " + p->err);
+  return Status::Ok();
+}
+
+class RealNodeOperatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RealNodeEnvironment::RequireNode();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto c = kube::Client::Create(RealNodeEnvironment::control_plane().AdminConfig());
+    ASSERT_TRUE(c.ok()) << c.status();
+    client_ = std::move(*c);
+    ASSERT_TRUE(InstallGoTestRunCrd(*client_, GTR_CRDS_DIR).ok());
+    std::string t = (fs::temp_directory_path() / "gotestrun-node-e2e-XXXXXX").string();
+    work_ = ::mkdtemp(t.data());
+    // The operator's image, as the Pods' init container finds it.
+    Status image = RunLogged({GTR_SOURCE_DIR "/tests/realnode/operator_image.sh", GTR_OPERATOR_BIN, GTR_AGENT_BIN,
+                              kOperatorImage, work_ + "/operator.tar"},
+                             work_ + "/operator-image.log");
+    ASSERT_TRUE(image.ok()) << image;
+    ASSERT_TRUE(RealNodeEnvironment::node().ImportImage(work_ + "/operator.tar").ok());
+
+    // The workspace claim: a copy of the fixtures with a build cache warmed on this
+    // machine by the same toolchain (the image's GOROOT is this machine's, at the same
+    // path), so that an attempt's peak is its tests', as the fixtures' figures assume.
+    workspace_ = work_ + "/workspace";
+    profiles_ = work_ + "/profiles";
+    fs::create_directories(profiles_);
+    fs::copy(GTR_FIXTURES_DIR, workspace_, fs::copy_options::recursive);
+    auto warm = sandbox::RunCaptured(
+        {.argv = {"go", "test", "-count=1", "-run", "^$", "./leak", "./clean/..."},
+         .extra_env = {"GOCACHE=" + workspace_ + "/.gocache", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"},
+         .working_dir = workspace_ + "/memory"},
+        16 << 20);
+    ASSERT_TRUE(warm.ok() && warm->end.exit_code == 0) << (warm.ok() ? warm->err : warm.status().ToString());
+    // The Pods run as 65532; hostPath volumes get no fsGroup.
+    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", workspace_, profiles_}, work_ + "/chown.log").ok());
+
+    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}};
+    (void)client_->Create(kube::ResourceType::Namespaces(), "", ns);
+    for (const auto& [claim, folder] :
+         {std::pair{"workspace", workspace_}, std::pair{"gotestrun-profiles", profiles_}}) {
+      std::string pv = std::string(kNamespace) + "-" + claim;
+      Json volume = {{"apiVersion", "v1"},
+                     {"kind", "PersistentVolume"},
+                     {"metadata", {{"name", pv}}},
+                     {"spec",
+                      {{"capacity", {{"storage", "1Gi"}}},
+                       {"accessModes", {"ReadWriteMany"}},
+                       {"storageClassName", ""},
+                       {"hostPath", {{"path", folder}, {"type", "Directory"}}},
+                       {"claimRef", {{"namespace", kNamespace}, {"name", claim}}}}}};
+      auto v = client_->Create(kube::ResourceType{"", "v1", "persistentvolumes", false}, "", volume);
+      ASSERT_TRUE(v.ok()) << v.status();
+      Json pvc = {{"apiVersion", "v1"},
+                  {"kind", "PersistentVolumeClaim"},
+                  {"metadata", {{"name", claim}, {"namespace", kNamespace}}},
+                  {"spec",
+                   {{"accessModes", {"ReadWriteMany"}},
+                    {"storageClassName", ""},
+                    {"volumeName", pv},
+                    {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
+      auto c2 = client_->Create(kube::ResourceType{"", "v1", "persistentvolumeclaims", true}, kNamespace, pvc);
+      ASSERT_TRUE(c2.ok()) << c2.status();
+    }
+    // The operator runs as the Pods do, user 65532 (the image's and the chart's), so
+    // that the evidence folders it creates are theirs to write: the chart's fsGroup
+    // has no counterpart for a process on the host. Its kubeconfig, copied, is its own.
+    fs::path cp_dir = RealNodeEnvironment::control_plane().dir();
+    fs::create_directories(work_ + "/kube");
+    fs::copy_file(cp_dir / "kubeconfig", work_ + "/kube/kubeconfig");
+    fs::copy_file(cp_dir / "ca.crt", work_ + "/kube/ca.crt");
+    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", work_ + "/kube"}, work_ + "/chown.log").ok());
+    ::chmod(work_.c_str(), 0755);
+    auto op = sandbox::Subprocess::Spawn({.argv = {"setpriv",
+                                                   "--reuid",
+                                                   "65532",
+                                                   "--regid",
+                                                   "65532",
+                                                   "--clear-groups",
+                                                   GTR_OPERATOR_BIN,
+                                                   "--kubeconfig",
+                                                   work_ + "/kube/kubeconfig",
+                                                   "--profiles-dir",
+                                                   profiles_,
+                                                   "--watch-namespaces",
+                                                   kNamespace,
+                                                   "--agent-image",
+                                                   kOperatorImage,
+                                                   "--agent-path",
+                                                   "/usr/local/bin/gotestrun-agent",
+                                                   "--http-address",
+                                                   "127.0.0.1",
+                                                   "--http-port",
+                                                   "0"},
+                                          .output_file = work_ + "/operator.log"});
+    ASSERT_TRUE(op.ok()) << op.status();
+    operator_.emplace(std::move(*op));
+  }
+
+  void TearDown() override {
+    if (operator_) operator_->Stop();
+    if (HasFailure()) {
+      auto log = ReadFile(work_ + "/operator.log", 64 << 20);
+      if (log.ok())
+        std::cerr << "---- operator log (tail) ----\n" << log->substr(log->size() > 6000 ? log->size() - 6000 : 0);
+      std::cerr << "kubelet and containerd logs: " << RealNodeEnvironment::node().dir() << " (GOTESTRUN_KEEP_NODE=1)\n";
+    }
+    std::error_code ec;
+    if (!work_.empty() && std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_, ec);
+  }
+
+  std::unique_ptr<kube::Client> client_;
+  std::string work_, workspace_, profiles_;
+  std::optional<sandbox::Subprocess> operator_;
+};
+
+// leak/ needs ~330 MiB (tests/fixtures/memory/README.md): at 256Mi the kernel kills it
+// in its container, the operator reads the kill from the real kubelet's status, and
+// the retry with more memory, never above maxMemory, passes.
+TEST_F(RealNodeOperatorTest, ConvergesAfterAnOomKillWithinMaxMemory) {
+  Json run = {{"apiVersion", "gotestrun.dev/v1alpha1"},
+              {"kind", "GoTestRun"},
+              {"metadata", {{"name", "converge"}, {"namespace", kNamespace}}},
+              {"spec",
+               {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+                {"image", RealNodeEnvironment::node().go_image()},
+                {"packages", {"./leak", "./clean/..."}},
+                {"goTest",
+                 {{"parallel", 2},
+                  {"env",
+                   {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                    {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
+                    {{"name", "CGO_ENABLED"}, {"value", "0"}},
+                    {{"name", "GOCACHE"}, {"value", "/workspace/.gocache"}}}}}},
+                {"resources", {{"memory", "256Mi"}, {"maxMemory", "1Gi"}}},
+                {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+                {"profiling", {{"heapInterval", "500ms"}}}}}};
+  auto created = client_->Create(kGoTestRuns, kNamespace, run);
+  ASSERT_TRUE(created.ok()) << created.status();
+  Json last;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(12);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = client_->Get(kGoTestRuns, kNamespace, "converge");
+    if (r.ok()) {
+      last = *r;
+      std::string phase = last.contains("status") ? last["status"].value("phase", "") : "";
+      if (phase == "Succeeded" || phase == "Failed") break;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  const Json& status = last.value("status", Json::object());
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
+  bool named = false;
+  for (const Json& shard : status["shards"]) {
+    for (const Json& a : shard["attempts"]) {
+      std::printf("attempt %s: %s at %s, killed package '%s' (%s): %s\n", a.value("pod", "").c_str(),
+                  a.value("outcome", "").c_str(), a.value("memory", "").c_str(), a.value("killedPackage", "").c_str(),
+                  a.value("phase", "").c_str(), a.value("message", "").c_str());
+      auto limit = policy::ParseMemoryQuantity(a.value("memory", "0"));
+      ASSERT_TRUE(limit.ok());
+      EXPECT_LE(*limit, 1ull << 30) << "an attempt went above maxMemory";
+      if (a.value("outcome", "") == "OOMKilled" && a.value("killedPackage", "") == "gotestrun.dev/fixtures/memory/leak")
+        named = true;
+    }
+  }
+  EXPECT_TRUE(named) << "no attempt named leak as the package killed: " << status.dump(2);
+}
+
+}  // namespace
+}  // namespace gotestrun::testing
