@@ -19,6 +19,7 @@
 
 #include "base/files.h"
 #include "sandbox/child_process.h"
+#include "tests/e2e/fixture_run.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
 
@@ -34,7 +35,6 @@ const bool kInstalled =
          {.controller_manager = true, .admission_plugins = {"ServiceAccount", "OwnerReferencesPermissionEnforcement"}}),
      true);
 
-const ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 const ResourceType kDeployments{"apps", "v1", "deployments", true};
 const ResourceType kClusterRoles{"rbac.authorization.k8s.io", "v1", "clusterroles", false};
 const ResourceType kRoles{"rbac.authorization.k8s.io", "v1", "roles", true};
@@ -45,12 +45,6 @@ constexpr char kImage[] = "gotestrun.test/gotestrun-operator:e2e";
 constexpr char kSystemNs[] = "gotestrun-system";
 constexpr char kRelease[] = "gtr";
 constexpr char kFullname[] = "gtr-gotestrun-operator";
-
-std::string HostGoCache() {
-  if (const char* c = std::getenv("GOCACHE"); c != nullptr && *c != '\0') return c;
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "/root") + "/.cache/go-build";
-}
 
 std::string ToolsBin() {
   const char* t = std::getenv("GOTESTRUN_TOOLS_BIN");
@@ -158,23 +152,7 @@ class InClusterE2e : public ::testing::Test {
   // A GoTestRun of the fixture module as YAML, applied with kubectl.
   Status ApplyRun(const std::string& ns, const std::string& name, const std::vector<std::string>& packages,
                   const std::string& memory) {
-    Json run = {{"apiVersion", "gotestrun.dev/v1alpha1"},
-                {"kind", "GoTestRun"},
-                {"metadata", {{"name", name}, {"namespace", ns}}},
-                {"spec",
-                 {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-                  {"image", "golang:1.26"},
-                  {"packages", packages},
-                  // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-                  {"goTest",
-                   {{"parallel", 2},
-                    {"env",
-                     {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                      {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                      // The host's build cache: see tests/e2e/operator_e2e.h.
-                      {{"name", "GOCACHE"}, {"value", HostGoCache()}}}}}},
-                  {"resources", {{"memory", memory}, {"maxMemory", "1Gi"}}},
-                  {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}}}}};
+    const Json run = FixtureRun(ns, name, packages, memory, "1Gi");
     const std::string file = work_ + "/" + name + ".yaml";
     GTR_RETURN_IF_ERROR(WriteFileAtomic(file, run.dump(2)));  // JSON is YAML
     return Tool({"kubectl", "apply", "-f", file}).status();

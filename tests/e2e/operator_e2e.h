@@ -4,11 +4,8 @@
 // cgroups; real `go test` of the fixture module, really OOM-killed by the kernel.
 #pragma once
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -22,27 +19,15 @@
 #include "sandbox/child_process.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
+#include "tests/e2e/fixture_run.h"
 #include "tests/support/crds.h"
+#include "tests/support/ports.h"
 
 namespace gotestrun::testing {
 
 namespace e2e_fs = std::filesystem;
 using kube::Json;
 using sandbox::Subprocess;
-
-inline const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
-
-// The host's go build cache. The test node runs Pods as host processes, and the Pods
-// give the go command a cache of their own in an emptyDir unless the spec names one:
-// without this every attempt would build the standard library again, inside its
-// memory limit, and the fixtures' peaks (tests/fixtures/memory/README.md) assume a
-// warm cache.
-inline std::string HostGoCache() {
-  if (const char* c = std::getenv("GOCACHE"); c != nullptr && *c != '\0') return c;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x != nullptr && *x != '\0') return std::string(x) + "/go-build";
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "/root") + "/.cache/go-build";
-}
 
 class OperatorE2e : public ::testing::Test {
  protected:
@@ -100,18 +85,8 @@ class OperatorE2e : public ::testing::Test {
   }
 
   static int FreePort() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.sin_port);
-    }
-    ::close(fd);
-    return port;
+    const StatusOr<int> port = FreeLoopbackPort();
+    return port.ok() ? *port : 0;
   }
 
   // The operator's /metrics, each series with its value; empty when it does not answer.
@@ -151,23 +126,7 @@ class OperatorE2e : public ::testing::Test {
 
   Json Run(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
            const std::string& max_memory) {
-    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
-            {"kind", "GoTestRun"},
-            {"metadata", {{"name", name}, {"namespace", ns_}}},
-            {"spec",
-             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-              {"image", "golang:1.26"},
-              {"packages", packages},
-              // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-              {"goTest",
-               {{"parallel", 2},
-                {"env",
-                 {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                  {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                  {{"name", "GOCACHE"}, {"value", HostGoCache()}}}}}},
-              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
-              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-              {"profiling", {{"heapInterval", "500ms"}}}}}};
+    return FixtureRun(ns_, name, packages, memory, max_memory);
   }
 
   Json WaitForEnd(const std::string& name) {

@@ -18,6 +18,7 @@
 
 #include "base/files.h"
 #include "kube/client/client.h"
+#include "tests/support/ports.h"
 
 namespace gotestrun::testing {
 namespace {
@@ -41,23 +42,6 @@ const std::vector<std::pair<std::string, std::string>> kKubeletChains = {{"filte
                                                                          {"nat", "KUBE-KUBELET-CANARY"},
                                                                          {"mangle", "KUBE-KUBELET-CANARY"},
                                                                          {"mangle", "KUBE-IPTABLES-HINT"}};
-
-StatusOr<int> FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return UnavailableError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return UnavailableError("bind to a free port");
-  }
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 struct CommandResult {
   int exit_code = -1;
@@ -481,9 +465,9 @@ Status RealNode::ImportImages() {
 
 Status RealNode::StartKubelet(const ControlPlane& control_plane) {
   const std::string d = dir_ + "/";
-  StatusOr<int> port = FreePort();
+  StatusOr<int> port = FreeLoopbackPort();
   if (!port.ok()) return port.status();
-  StatusOr<int> healthz = FreePort();
+  StatusOr<int> healthz = FreeLoopbackPort();
   if (!healthz.ok()) return healthz.status();
   // Eviction thresholds at the floor: a test machine's disk and memory are shared,
   // and an eviction would end a test Pod for reasons the test is not about.

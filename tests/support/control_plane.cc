@@ -17,6 +17,7 @@
 
 #include "base/files.h"
 #include "kube/client/client.h"
+#include "tests/support/ports.h"
 
 namespace gotestrun::testing {
 namespace {
@@ -24,25 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr char kDirPrefix[] = "gotestrun-cp-";
-
-// Asks the kernel for a free loopback port. Another process may take it before the
-// server binds it; WaitReady then fails and the caller sees which server did not start.
-StatusOr<int> FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return UnavailableError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return UnavailableError("bind to a free port");
-  }
-  int port = ntohs(addr.sin_port);
-  ::close(fd);
-  return port;
-}
 
 std::string RandomHex(size_t n) {
   std::random_device rd;
@@ -104,7 +86,7 @@ Status ControlPlane::Init() {
   dir_ = templ;
   GTR_RETURN_IF_ERROR(WriteFileAtomic(dir_ + "/owner.pid", std::to_string(::getpid())));
   for (int* port : {&etcd_port_, &etcd_peer_port_, &apiserver_port_}) {
-    StatusOr<int> p = FreePort();
+    StatusOr<int> p = FreeLoopbackPort();
     if (!p.ok()) return p.status();
     *port = *p;
   }

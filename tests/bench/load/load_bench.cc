@@ -37,6 +37,7 @@
 #include "tests/node/test_node.h"
 #include "tests/support/control_plane.h"
 #include "tests/support/crds.h"
+#include "tests/support/ports.h"
 
 using namespace gotestrun;
 using kube::Json;
@@ -55,21 +56,6 @@ struct Flags {
   std::string kill_limit = "256Mi";
   int workers = 0;  // 0: the operator's default
 };
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::map<std::string, double> Scrape(int port) {
   std::map<std::string, double> series;
@@ -245,7 +231,8 @@ int main(int argc, char** argv) {
   runs.Start();
   if (!pods.WaitForSync(std::chrono::seconds(30)) || !runs.WaitForSync(std::chrono::seconds(30))) return 1;
 
-  const int port = FreePort();
+  const StatusOr<int> free_port = testing::FreeLoopbackPort();
+  const int port = free_port.ok() ? *free_port : 0;
   std::vector<std::string> op_argv = {op_bin,
                                       "--kubeconfig",
                                       (*cp)->kubeconfig_path(),
