@@ -84,7 +84,13 @@ TEST(Watcher, SurvivesForcedDisconnectsWithoutLosingOrRepeatingEvents) {
   constexpr int kObjects = 150;
   for (int i = 0; i < kObjects; ++i) {
     ASSERT_TRUE(client->Create(ResourceType::ConfigMaps(), ns, ConfigMap(ns, "cm-" + std::to_string(i))).ok());
-    if (i % 25 == 10) (*proxy)->CutAll();
+    if (i % 25 == 10) {
+      // Each cut must force a reconnect of its own: the creates are quicker than the
+      // watcher's reconnect, so without waiting two cuts could fall on one connection.
+      const int before = (*proxy)->connections_accepted();
+      (*proxy)->CutAll();
+      ASSERT_TRUE(Eventually([&] { return (*proxy)->connections_accepted() > before; })) << "no reconnect after cut";
+    }
   }
   bool all = Eventually([&] { return recorder.added_count() >= kObjects; });
   stop.Stop();
