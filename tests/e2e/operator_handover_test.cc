@@ -338,9 +338,10 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
     std::vector<std::string> packages;
     std::string memory, max_memory, phase;
   };
-  // Created along the way, two in progress at a time, so that the kills land while runs
-  // are in progress rather than on an idle operator.
-  const std::vector<Expected> workload = {
+  // Created along the way, three in progress at a time, so that the kills land while runs
+  // are in progress rather than on an idle operator: on a quick machine the six are
+  // done before the twentieth kill, and the list starts again under new names.
+  const std::vector<Expected> kinds = {
       {"converges", {"./leak", "./clean/a"}, "256Mi", "1Gi", "Succeeded"},
       {"too-big", {"./largetest"}, "192Mi", "288Mi", "Failed"},
       {"clean", {"./clean/..."}, "256Mi", "1Gi", "Succeeded"},
@@ -348,6 +349,7 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
       {"clean-again", {"./clean/a", "./clean/b"}, "256Mi", "1Gi", "Succeeded"},
       {"too-big-again", {"./largetest"}, "192Mi", "288Mi", "Failed"},
   };
+  std::vector<Expected> workload;
   uint32_t seed = static_cast<uint32_t>(std::random_device{}());
   if (const char* s = std::getenv("GOTESTRUN_KILL_SEED"); s != nullptr) seed = static_cast<uint32_t>(std::stoul(s));
   std::cerr << "kill seed " << seed << " (GOTESTRUN_KILL_SEED=" << seed << " repeats it)\n";
@@ -355,7 +357,7 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
   std::mt19937 random(seed);
   // Long enough for a restarted operator to list, watch and reconcile now and then;
   // short enough to kill it in the middle of that too.
-  std::uniform_int_distribution<int> gap_ms(100, 2000);
+  std::uniform_int_distribution<int> gap_ms(100, 1000);
 
   auto settled = [&](const std::string& name) {
     auto r = client_->Get(kGoTestRuns, ns_, name);
@@ -365,7 +367,10 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
   };
   size_t created = 0;
   auto create_next = [&] {
-    const Expected& e = workload[created++];
+    Expected e = kinds[created % kinds.size()];
+    if (created >= kinds.size()) e.name += "-" + std::to_string(created / kinds.size() + 1);
+    ++created;
+    workload.push_back(e);
     ASSERT_TRUE(client_->Create(kGoTestRuns, ns_, Run(e.name, e.packages, e.memory, e.max_memory)).ok());
   };
   int during_runs = 0;
@@ -376,7 +381,7 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
       for (size_t i = 0; i < created; ++i) n += settled(workload[i].name) ? 0 : 1;
       return n;
     };
-    while (created < workload.size() && in_progress() < 2) create_next();
+    while (in_progress() < 3) create_next();
     std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(random)));
     during_runs += in_progress() > 0 ? 1 : 0;
     Subprocess& op = replicas_.at("operator-" + std::to_string(kill - 1));
@@ -384,9 +389,8 @@ TEST_F(OperatorHandover, KilledAtRandomMoments) {
     op.Wait();
     SpawnReplica("operator-" + std::to_string(kill), {});
   }
-  std::cerr << during_runs << " of 20 kills landed while a run was in progress; " << created << " of "
-            << workload.size() << " runs created by then\n";
-  while (created < workload.size()) create_next();
+  std::cerr << during_runs << " of 20 kills landed while a run was in progress; " << created
+            << " runs created by then\n";
   std::map<std::string, Json> ended;
   for (const Expected& e : workload) {
     ended[e.name] = WaitForEnd(e.name);
