@@ -306,7 +306,9 @@ Step Decide(const Json& custom_run, const std::optional<Json>& run, std::chrono:
   if (Str(spec, "status") == "RunCancelled") {
     std::string message = Str(spec, "statusMessage");
     finish("False", kReasonCancelled, message.empty() ? "CustomRun cancelled" : message);
-    step.action = run ? Step::Action::kDeleteRun : Step::Action::kNone;
+    // Deleted even when `run` is empty: the cache may not have caught up with the run this
+    // controller created a moment ago, and once the end is written nothing looks again.
+    step.action = Step::Action::kDeleteRun;
     step.status = std::move(status);
     return step;
   }
@@ -323,7 +325,7 @@ Step Decide(const Json& custom_run, const std::optional<Json>& run, std::chrono:
     if (elapsed >= **timeout) {
       finish("False", kReasonTimedOut,
              "CustomRun " + kube::MetaString(custom_run, "name") + " timed out after " + Seconds(**timeout));
-      step.action = run ? Step::Action::kDeleteRun : Step::Action::kNone;
+      step.action = Step::Action::kDeleteRun;  // even when `run` is empty, as for a cancel
       step.status = std::move(status);
       return step;
     }

@@ -264,6 +264,16 @@ policy::Phase PhaseOfTool(const std::string& tool) {
   return tool == "link" ? policy::Phase::kLink : policy::Phase::kCompile;
 }
 
+// Which build step of `package` the kill ended, from the build log: go test names the
+// -toolexec wrapper, not the tool, when it reports a step killed by a signal.
+policy::Phase KilledBuildPhase(const evidence::BuildLog& log, const std::string& package) {
+  policy::Phase phase = policy::Phase::kUnknown;
+  for (const evidence::BuildStep& step : log.steps) {
+    if (step.package == package && (!step.ended() || step.end->signal == 9)) phase = PhaseOfTool(step.tool);
+  }
+  return phase;
+}
+
 // What the shard's build needed when the container died in it (the policy's rule 2):
 // the step named is the largest whose RSS is known, else the one running longest; one
 // step's need is the largest max RSS of any step in the log (ended or killed); what
@@ -498,6 +508,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
             po.result = policy::PackageResult::kBuildKilled;
             po.phase = PhaseOf(k->second->phase);
             if (po.phase == policy::Phase::kUnknown) po.phase = PhaseOf(r.build_phase);
+            if (po.phase == policy::Phase::kUnknown) po.phase = KilledBuildPhase(build_log, r.package);
           } else {
             po.result = policy::PackageResult::kBuildFailed;
           }

@@ -206,6 +206,31 @@ TEST_F(BuildEvidenceTest, ACompileKilledAloneGetsItsOwnPeakFromTheBuildLog) {
               Contains(HasSubstr("compile of example.com/a ran 9.0 s, max RSS 410 MiB (killed)")));
 }
 
+// go test names the process it started, the -toolexec wrapper, when a step dies by a
+// signal: the build log says which step it was.
+TEST_F(BuildEvidenceTest, AKilledStepNamedByItsWrapperIsPlacedByTheBuildLog) {
+  Step("compile", "example.com/a", 10, kT0, kT0 + 2500, 9, 304 * kMiB);
+  Write();
+  const std::string events =
+      R"({"ImportPath":"example.com/a [example.com/a.test]","Action":"build-output","Output":"example.com/a: /opt/gotestrun/gotestrun-agent: signal: killed\n"})"
+      "\n"
+      R"({"ImportPath":"example.com/a [example.com/a.test]","Action":"build-fail"})"
+      "\n"
+      R"({"Action":"start","Package":"example.com/a"})"
+      "\n"
+      R"({"Action":"fail","Package":"example.com/a","Elapsed":0,"FailedBuild":"example.com/a [example.com/a.test]"})"
+      "\n";
+  ASSERT_TRUE(WriteFileAtomic(layout().events(), events).ok());
+  evidence::AttemptResult result;
+  result.packages.push_back({.package = "example.com/a", .outcome = gotest::PackageOutcome::kBuildFailed});
+  ASSERT_TRUE(WriteFileAtomic(layout().result(), evidence::EncodeAttemptResult(result)).ok());
+  const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 1});
+  auto by = ByPackage(ev);
+  ASSERT_TRUE(by.contains("example.com/a"));
+  EXPECT_EQ(by["example.com/a"]->result, policy::PackageResult::kBuildKilled);
+  EXPECT_EQ(by["example.com/a"]->phase, policy::Phase::kCompile);
+}
+
 }  // namespace
 }  // namespace gotestrun::engine
 
