@@ -419,10 +419,6 @@ std::string BuildKillMessage(const AttemptFindings& ev, const std::string& kille
   return m;
 }
 
-}  // namespace
-
-namespace {
-
 // The attempt's own evidence files (evidence.h) that are there but cannot be used: not
 // a regular file, a link, or over the cap its reader keeps to. A missing file is no
 // news (result.json is missing whenever the agent was killed), and build.jsonl is read
