@@ -33,6 +33,7 @@
 #include "base/files.h"
 #include "kube/runtime/informer.h"
 #include "sandbox/child_process.h"
+#include "tests/bench/pod_timeline.h"
 #include "tests/node/canned_evidence.h"
 #include "tests/node/test_node.h"
 #include "tests/support/control_plane.h"
@@ -207,25 +208,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Seen here, on one watch of every Pod: when each was first reported OOMKilled and
-  // when each was added. Both arrive on the same stream in the API server's order.
-  std::mutex mu;
-  std::map<std::string, Steady::time_point> oom_at, added_at;
   runtime::Informer pods(**client, kube::ResourceType::Pods());
-  pods.AddHandler([&](const std::string& key) {
-    auto now = Steady::now();
-    runtime::ObjectPtr p = pods.store().Get(key);
-    if (p == nullptr) return;
-    std::lock_guard<std::mutex> lock(mu);
-    added_at.emplace(key, now);
-    const Json& st = (*p)["status"];
-    if (st.is_object() && st.contains("containerStatuses") && st["containerStatuses"].is_array()) {
-      for (const Json& cs : st["containerStatuses"]) {
-        if (cs.value(Json::json_pointer("/state/terminated/reason"), std::string()) == "OOMKilled")
-          oom_at.emplace(key, now);
-      }
-    }
-  });
+  bench::PodTimeline timeline(pods);
   pods.Start();
   runtime::Informer runs(**client, kRuns);
   runs.Start();
@@ -322,19 +306,8 @@ int main(int argc, char** argv) {
   const ProcessMemory after = MemoryOf(pid);
   peak_rss = std::max(peak_rss, after.rss_mib);
 
-  std::vector<double> oom_ms;
-  int kills = 0;
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    kills = static_cast<int>(oom_at.size());
-    for (const auto& [key, killed] : oom_at) {
-      size_t a = key.rfind("-a");
-      if (a == std::string::npos) continue;
-      std::string next = key.substr(0, a + 2) + std::to_string(std::atoi(key.c_str() + a + 2) + 1);
-      if (auto it = added_at.find(next); it != added_at.end())
-        oom_ms.push_back(std::chrono::duration<double, std::milli>(it->second - killed).count());
-    }
-  }
+  const std::vector<double> oom_ms = timeline.OomToNextPodMs();
+  const int kills = timeline.oom_kills();
   pods.Stop();
   runs.Stop();
   op->Stop();

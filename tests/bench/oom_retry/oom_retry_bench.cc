@@ -21,6 +21,7 @@
 #include "tests/node/test_node.h"
 #include "tests/support/control_plane.h"
 #include "tests/support/crds.h"
+#include "tests/bench/pod_timeline.h"
 
 using namespace gotestrun;
 using kube::Json;
@@ -54,26 +55,10 @@ int main(int argc, char** argv) {
                                .output_file = work + "/operator.log"});
   if (!op.ok()) return 1;
 
-  // Seen here: when each Pod was first reported OOMKilled, and when each was added.
-  std::mutex mu;
-  std::map<std::string, Steady::time_point> oom_at, added_at;
   runtime::WatcherOptions wo;
   wo.ns = "default";
   runtime::Informer pods(**client, kube::ResourceType::Pods(), wo);
-  pods.AddHandler([&](const std::string& key) {
-    auto now = Steady::now();
-    runtime::ObjectPtr p = pods.store().Get(key);
-    if (p == nullptr) return;
-    std::lock_guard<std::mutex> lock(mu);
-    added_at.emplace(key, now);
-    const Json& st = (*p)["status"];
-    if (st.is_object() && st.contains("containerStatuses") && st["containerStatuses"].is_array()) {
-      for (const Json& cs : st["containerStatuses"]) {
-        if (cs.value(Json::json_pointer("/state/terminated/reason"), std::string()) == "OOMKilled")
-          oom_at.emplace(key, now);
-      }
-    }
-  });
+  bench::PodTimeline timeline(pods);
   pods.Start();
   pods.WaitForSync(std::chrono::seconds(30));
 
@@ -107,15 +92,7 @@ int main(int argc, char** argv) {
   auto deadline = Steady::now() + std::chrono::minutes(15);
   std::vector<double> ms;
   while (Steady::now() < deadline) {
-    ms.clear();
-    std::lock_guard<std::mutex> lock(mu);
-    for (const auto& [key, killed] : oom_at) {
-      size_t a = key.rfind("-a");
-      if (a == std::string::npos) continue;
-      std::string next = key.substr(0, a + 2) + std::to_string(std::atoi(key.c_str() + a + 2) + 1);
-      auto it = added_at.find(next);
-      if (it != added_at.end()) ms.push_back(std::chrono::duration<double, std::milli>(it->second - killed).count());
-    }
+    ms = timeline.OomToNextPodMs();
     if (static_cast<int>(ms.size()) >= want_kills) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
