@@ -483,12 +483,23 @@ class Converter {
     return Status::Ok();
   }
 
+  // An alias inside the node it names (`a: &x [*x]`) is a cycle: refused when first
+  // met, not expanded until the depth or size budget runs out (with two such aliases
+  // per level that is 2^depth work before the refusal).
   Status Descend(const YAML::Node& node) {
-    if (++depth_ > limits_.max_depth) {
-      return Fail(node, "nested deeper than " + std::to_string(limits_.max_depth) +
-                            " levels (or an alias refers to a node that contains it)");
+    for (const YAML::Node& open : open_) {
+      if (open.is(node)) return Fail(node, "an alias refers to a node that contains it");
     }
+    if (++depth_ > limits_.max_depth) {
+      return Fail(node, "nested deeper than " + std::to_string(limits_.max_depth) + " levels");
+    }
+    open_.push_back(node);
     return Status::Ok();
+  }
+
+  void Ascend() {
+    open_.pop_back();
+    --depth_;
   }
 
   StatusOr<Json> Sequence(const YAML::Node& node) {
@@ -501,7 +512,7 @@ class Converter {
       if (!v.ok()) return v.status();
       out.push_back(std::move(*v));
     }
-    --depth_;
+    Ascend();
     return out;
   }
 
@@ -537,7 +548,7 @@ class Converter {
       if (!v.ok()) return v.status();
       out[*name] = std::move(*v);
     }
-    --depth_;
+    Ascend();
     return out;
   }
 
@@ -645,6 +656,7 @@ class Converter {
   const YamlLimits limits_;
   std::vector<std::string> path_;
   int depth_ = 0;
+  std::vector<YAML::Node> open_;  // the collections being converted, outermost first
   size_t values_ = 0;
   size_t bytes_ = 0;
 };
