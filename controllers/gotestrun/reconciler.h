@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 
+#include "controllers/gotestrun/event_queue.h"
 #include "controllers/gotestrun/objects.h"
 #include "controllers/gotestrun/pods.h"
 #include "core/api/gotestrun.h"
@@ -41,6 +42,8 @@ class GoTestRunReconciler : public runtime::Reconciler {
                       ReconcilerOptions options);
 
   StatusOr<runtime::ReconcileResult> Reconcile(const std::string& key, uint64_t reconcile_id) override;
+  // Returns once the Events of every reconcile so far are written (event_queue.h).
+  void FlushEvents() { events_.Flush(); }
 
  private:
   class Driver;
@@ -62,6 +65,7 @@ class GoTestRunReconciler : public runtime::Reconciler {
   // replacement Pod took (the operator's own reaction time, in its log).
   std::mutex kills_mu_;
   std::map<std::string, std::chrono::steady_clock::time_point> kills_seen_;
+  EventQueue events_{writer_};
 };
 
 }  // namespace gotestrun::controllers

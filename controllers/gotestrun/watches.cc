@@ -25,9 +25,14 @@ std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::strin
   return runtime::ControllerOwnerKey(*pod, api::kKind);
 }
 
+bool PodEnded(const runtime::Store& pods, const std::string& pod_key) {
+  runtime::ObjectPtr pod = pods.Get(pod_key);
+  return pod != nullptr && PodFinished(*pod);
+}
+
 void WatchRunsAndPods(runtime::Controller& controller, const runtime::Informers& runs, const runtime::Informers& pods) {
   for (runtime::Informer* i : runs.all()) controller.For(*i);
-  for (runtime::Informer* i : pods.all()) controller.Watches(*i, RunOfPod);
+  for (runtime::Informer* i : pods.all()) controller.Watches(*i, RunOfPod, PodEnded);
 }
 
 }  // namespace gotestrun::controllers

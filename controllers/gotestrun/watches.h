@@ -20,8 +20,13 @@ runtime::WatcherOptions RunPodWatch(const std::string& ns);
 // own informer triggers that.
 std::optional<std::string> RunOfPod(const runtime::Store& pods, const std::string& pod_key);
 
+// Whether the Pod has ended (Succeeded or Failed): its run's next step (a retry after
+// an OOM kill, the next shard, the end of the run) waits on the reconcile, so the run
+// goes ahead of runs whose Pods merely moved on (scheduled, started, a status patch).
+bool PodEnded(const runtime::Store& pods, const std::string& pod_key);
+
 // Registers `runs` as the controller's primary kind and `pods` as owned by them (every
-// informer of each: one per watched namespace).
+// informer of each: one per watched namespace). Ended Pods queue their run urgently.
 void WatchRunsAndPods(runtime::Controller& controller, const runtime::Informers& runs, const runtime::Informers& pods);
 
 }  // namespace gotestrun::controllers

@@ -46,11 +46,18 @@ void Controller::For(Informer& informer) {
   informer.AddHandler([this](const std::string& key) { queue_.Add(key); });
 }
 
-void Controller::Watches(Informer& informer, KeyMapper mapper) {
+void Controller::Watches(Informer& informer, KeyMapper mapper, Urgency urgent) {
   informers_.push_back(&informer);
-  informer.AddHandler([this, &informer, mapper = std::move(mapper)](const std::string& key) {
-    if (std::optional<std::string> owner = mapper(informer.store(), key)) queue_.Add(*owner);
-  });
+  informer.AddHandler(
+      [this, &informer, mapper = std::move(mapper), urgent = std::move(urgent)](const std::string& key) {
+        std::optional<std::string> owner = mapper(informer.store(), key);
+        if (!owner) return;
+        if (urgent && urgent(informer.store(), key)) {
+          queue_.AddUrgent(*owner);
+        } else {
+          queue_.Add(*owner);
+        }
+      });
 }
 
 Status Controller::Start(std::chrono::milliseconds sync_timeout) {

@@ -38,6 +38,9 @@ class Reconciler {
 // Maps a changed object of a watched kind to the key of the object that owns it (for
 // Pods: the GoTestRun named in their controller ownerReference); nullopt to ignore.
 using KeyMapper = std::function<std::optional<std::string>(const Store& store, const std::string& key)>;
+// Whether a change of a watched object needs its owner reconciled ahead of the queue
+// (WorkQueue::AddUrgent): for Pods, that one has ended.
+using Urgency = std::function<bool(const Store& store, const std::string& key)>;
 
 class Controller {
  public:
@@ -47,7 +50,7 @@ class Controller {
   // The primary kind: each change enqueues the object's own key.
   void For(Informer& informer);
   // A secondary kind: each change enqueues what `mapper` says.
-  void Watches(Informer& informer, KeyMapper mapper);
+  void Watches(Informer& informer, KeyMapper mapper, Urgency urgent = nullptr);
 
   // Starts the informers (if not yet), waits for their first lists, then the workers.
   Status Start(std::chrono::milliseconds sync_timeout = std::chrono::seconds(60));

@@ -71,15 +71,46 @@ void WorkQueue::Add(const std::string& key) {
   AddLocked(key);
 }
 
-void WorkQueue::AddLocked(const std::string& key) {
-  if (!dirty_.insert(key).second) return;  // already waiting: this add is merged
+void WorkQueue::AddUrgent(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) return;
+  PromoteDueLocked();
+  AddLocked(key, /*urgent=*/true);
+}
+
+void WorkQueue::AddLocked(const std::string& key, bool urgent) {
+  if (!dirty_.insert(key).second) {
+    // Already waiting: this add is merged, but an urgent one moves the key forward.
+    if (!urgent) return;
+    if (processing_.contains(key)) {
+      urgent_requeue_.insert(key);
+      return;
+    }
+    auto at = std::find(ready_.begin(), ready_.end(), key);
+    if (at == ready_.end() || at - ready_.begin() < static_cast<std::ptrdiff_t>(urgent_count_)) return;
+    ready_.erase(at);
+    QueueReadyLocked(key, /*urgent=*/true);
+    return;
+  }
   if (metrics_) {
     metrics_->adds->Inc();
     added_at_.emplace(key, clock_.Now());
   }
   // A key being processed goes back in the queue from Done(), never to a second worker.
-  if (processing_.contains(key)) return;
-  ready_.push_back(key);
+  if (processing_.contains(key)) {
+    if (urgent) urgent_requeue_.insert(key);
+    return;
+  }
+  QueueReadyLocked(key, urgent);
+}
+
+void WorkQueue::QueueReadyLocked(const std::string& key, bool urgent) {
+  if (urgent) {
+    ready_.insert(ready_.begin() + static_cast<std::ptrdiff_t>(urgent_count_), key);
+    ++urgent_count_;
+  } else {
+    ready_.push_back(key);
+  }
   UpdateDepthLocked();
   ready_cv_.notify_one();
 }
@@ -136,6 +167,7 @@ void WorkQueue::PromoteDueLocked(Clock::time_point now) {
 std::string WorkQueue::TakeLocked() {
   std::string key = std::move(ready_.front());
   ready_.pop_front();
+  if (urgent_count_ > 0) --urgent_count_;
   dirty_.erase(key);
   processing_.insert(key);
   if (metrics_) {
@@ -192,11 +224,8 @@ void WorkQueue::Done(const std::string& key) {
       started_at_.erase(started);
     }
   }
-  if (dirty_.contains(key)) {
-    ready_.push_back(key);
-    UpdateDepthLocked();
-    ready_cv_.notify_one();
-  }
+  const bool urgent = urgent_requeue_.erase(key) > 0;
+  if (dirty_.contains(key)) QueueReadyLocked(key, urgent);
   if (processing_.empty() && ready_.empty()) drained_cv_.notify_all();
 }
 

@@ -11,6 +11,12 @@
 //  - Every key added is handed out at some point after its last add, as long as
 //    workers keep calling Get() and Done(). Only ShutDown() loses keys: those still
 //    delayed, and those added after it.
+//  - AddUrgent() queues a key ahead of every key added plainly (after the urgent keys
+//    already waiting, in their order). An urgent add of a key that is already waiting
+//    moves it forward; of a key being processed, makes its requeue from Done() urgent.
+//    client-go has one lane; this one is for events that need an action now (a Pod
+//    ended and its run's next attempt waits) while the queue is deep with keys whose
+//    events need none (a Pod scheduled, a status the operator itself wrote).
 //  - AddAfter() delays a key; a delayed key asked for again sooner is moved earlier,
 //    never later. AddRateLimited() delays it by what the RateLimiter says, Forget()
 //    clears the key's failure history.
@@ -56,6 +62,8 @@ class WorkQueue {
   // Queues `key` unless it is already waiting; if it is being processed it is queued
   // again when Done(key) is called. Ignored once the queue is shut down.
   void Add(const std::string& key);
+  // Add(), ahead of every key added plainly that is still waiting.
+  void AddUrgent(const std::string& key);
   // Adds `key` once `delay` has passed (at once if delay <= 0). A key already delayed
   // until a later time is moved to the earlier one; an earlier time is kept.
   void AddAfter(const std::string& key, Clock::duration delay);
@@ -103,7 +111,9 @@ class WorkQueue {
   // the same instant come out in the order they were added.
   using WaitingSlot = std::pair<Clock::time_point, std::uint64_t>;
 
-  void AddLocked(const std::string& key);
+  void AddLocked(const std::string& key, bool urgent = false);
+  // Puts a key that is not in ready_ there: at the back, or behind the urgent keys.
+  void QueueReadyLocked(const std::string& key, bool urgent);
   // Moves delayed keys whose time has come into the ready queue. Every operation
   // that queues a key does this first, so a key that came due earlier is handed out
   // before one added later, as if it had been moved at its ready time.
@@ -121,8 +131,12 @@ class WorkQueue {
   // Signalled when the queue may have drained.
   std::condition_variable drained_cv_;
 
-  // Keys ready to be handed out, in order. Each is also in dirty_.
+  // Keys ready to be handed out, in order; the first urgent_count_ were added urgently.
+  // Each is also in dirty_.
   std::deque<std::string> ready_;
+  std::size_t urgent_count_ = 0;
+  // Keys being processed whose requeue from Done() goes in the urgent lane.
+  std::unordered_set<std::string> urgent_requeue_;
   // Keys that need processing: those in ready_, and those being processed that were
   // added again meanwhile.
   std::unordered_set<std::string> dirty_;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -40,7 +41,8 @@ constexpr char kNs[] = "team";
 constexpr char kRun[] = "payments";
 
 // An API server's storage, without its server: names, generateName, resourceVersion
-// checks, the status subresource. Every write is counted.
+// checks, the status subresource. Every write is counted. Safe to call from several
+// threads; At() is for the test's own thread between reconciles.
 class FakeObjects final : public ObjectReader, public ObjectWriter, public StatusWriter {
  public:
   int writes = 0;
@@ -48,12 +50,14 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
 
   StatusOr<runtime::ObjectPtr> Get(const kube::ResourceType& type, const std::string& ns,
                                    const std::string& name) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto it = objects_.find(Key(type, ns, name));
     if (it == objects_.end()) return NotFoundError(name + " not found");
     return std::make_shared<const Json>(it->second);
   }
 
   StatusOr<std::vector<runtime::ObjectPtr>> List(const kube::ResourceType& type, const std::string& ns) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     std::vector<runtime::ObjectPtr> out;
     const std::string prefix = type.plural + "/" + ns + "/";
     for (const auto& [key, obj] : objects_) {
@@ -63,6 +67,7 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
   }
 
   StatusOr<Json> Create(const kube::ResourceType& type, const std::string& ns, const Json& object) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     Json obj = object;
     std::string name = kube::MetaString(obj, "name");
     if (name.empty()) name = kube::MetaString(obj, "generateName") + std::to_string(++generated_);
@@ -76,6 +81,7 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
   }
 
   StatusOr<Json> Update(const kube::ResourceType& type, const Json& object) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     auto it = Find(type, object);
     if (it == objects_.end()) return NotFoundError("not found");
     if (Stale(it->second, object)) return Status(StatusCode::kAborted, "conflict");
@@ -87,12 +93,14 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
   }
 
   Status Delete(const kube::ResourceType& type, const std::string& ns, const std::string& name) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (objects_.erase(Key(type, ns, name)) == 0) return NotFoundError(name + " not found");
     ++writes;
     return Status::Ok();
   }
 
   StatusOr<Json> UpdateStatus(const kube::ResourceType& type, const Json& object) override {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     if (fail_status_writes > 0) {
       --fail_status_writes;
       return Status(StatusCode::kAborted, "conflict (injected)");
@@ -117,7 +125,13 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
     for (const runtime::ObjectPtr& o : *list) out.push_back(*o);
     return out;
   }
+  void Clear() {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    objects_.clear();
+    version_ = generated_ = writes = fail_status_writes = 0;
+  }
   void Put(const kube::ResourceType& type, Json obj) {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
     obj["metadata"]["resourceVersion"] = std::to_string(++version_);
     const std::string key = Key(type, kube::MetaString(obj, "namespace"), kube::MetaString(obj, "name"));
     objects_[key] = std::move(obj);
@@ -135,6 +149,9 @@ class FakeObjects final : public ObjectReader, public ObjectWriter, public Statu
     return !rv.empty() && rv != kube::MetaString(stored, "resourceVersion");
   }
 
+  // The reconciler creates a step's Pods on several threads and writes Events on one
+  // of its own.
+  std::recursive_mutex mu_;
   std::map<std::string, Json> objects_;
   int version_ = 0;
   int generated_ = 0;
@@ -166,6 +183,7 @@ class ReconcilerTest : public ::testing::Test {
 
   void Reconcile() {
     StatusOr<runtime::ReconcileResult> r = reconciler_->Reconcile(std::string(kNs) + "/" + kRun, 1);
+    reconciler_->FlushEvents();
     ASSERT_TRUE(r.ok()) << r.status();
   }
   // Reconciles, then again with nothing changed: the second pass must write nothing.
@@ -305,8 +323,7 @@ TEST_F(ReconcilerTest, DecisionsOfOneReconcile) {
   };
   for (const Decision& d : table) {
     SCOPED_TRACE(d.name);
-    FakeObjects fresh;
-    objects_ = fresh;
+    objects_.Clear();
     Json run = NewRun();
     d.setup(run);
     objects_.Put(kGoTestRuns, run);

@@ -26,14 +26,15 @@ constexpr auto kHangGuard = 30s;
 
 // One step of a scripted, single-threaded run against a ManualClock.
 struct Step {
-  enum class Op { kAdd, kAddAfter, kAdvance, kTake, kDone, kLen };
+  enum class Op { kAdd, kAddUrgent, kAddAfter, kAdvance, kTake, kDone, kLen };
   Op op;
-  std::string key;          // kAdd, kAddAfter, kDone; for kTake the key expected, "" for none
+  std::string key;          // kAdd, kAddUrgent, kAddAfter, kDone; for kTake the key expected, "" for none
   Clock::duration delay{};  // kAddAfter, kAdvance
   int len = 0;              // kLen
 };
 
 Step Add(std::string key) { return {Step::Op::kAdd, std::move(key)}; }
+Step AddUrgent(std::string key) { return {Step::Op::kAddUrgent, std::move(key)}; }
 Step AddAfter(std::string key, Clock::duration d) { return {Step::Op::kAddAfter, std::move(key), d}; }
 Step Advance(Clock::duration d) { return {Step::Op::kAdvance, "", d}; }
 Step Take(std::string key) { return {Step::Op::kTake, std::move(key)}; }
@@ -54,6 +55,7 @@ void RunScript(const Script& script) {
     SCOPED_TRACE(std::string(script.name) + ", step " + std::to_string(i));
     switch (s.op) {
       case Step::Op::kAdd: queue.Add(s.key); break;
+      case Step::Op::kAddUrgent: queue.AddUrgent(s.key); break;
       case Step::Op::kAddAfter: queue.AddAfter(s.key, s.delay); break;
       case Step::Op::kAdvance: clock.Advance(s.delay); break;
       case Step::Op::kTake: EXPECT_EQ(queue.TryGet().value_or(""), s.key); break;
@@ -78,6 +80,35 @@ TEST(WorkQueue, AddGetDone) {
       {"Done of a key not being processed is ignored",
        {Add("ns/a"), Done("ns/a"), Done("ns/zzz"), Len(1), Take("ns/a"), TakeNothing()}},
       {"a key taken again after Done", {Add("ns/a"), Take("ns/a"), Done("ns/a"), Add("ns/a"), Take("ns/a")}},
+  };
+  for (const Script& s : scripts) RunScript(s);
+}
+
+TEST(WorkQueue, AddUrgent) {
+  const std::vector<Script> scripts = {
+      {"an urgent key goes ahead of plain ones",
+       {Add("ns/a"), Add("ns/b"), AddUrgent("ns/u"), Len(3), Take("ns/u"), Take("ns/a"), Take("ns/b")}},
+      {"urgent keys keep their order among themselves",
+       {Add("ns/a"), AddUrgent("ns/u"), AddUrgent("ns/v"), Add("ns/b"), AddUrgent("ns/w"), Take("ns/u"), Take("ns/v"),
+        Take("ns/w"), Take("ns/a"), Take("ns/b"), TakeNothing()}},
+      {"an urgent add of a waiting key moves it forward, once",
+       {Add("ns/a"), Add("ns/b"), Add("ns/c"), AddUrgent("ns/c"), Len(3), Take("ns/c"), Take("ns/a"), Take("ns/b"),
+        TakeNothing()}},
+      {"an urgent key stays ahead when added again plainly or urgently",
+       {Add("ns/a"), AddUrgent("ns/u"), AddUrgent("ns/v"), Add("ns/u"), AddUrgent("ns/u"), Len(3), Take("ns/u"),
+        Take("ns/v"), Take("ns/a"), TakeNothing()}},
+      {"an urgent add while processing makes the requeue urgent",
+       {Add("ns/u"), Take("ns/u"), Add("ns/a"), AddUrgent("ns/u"), Len(1), Done("ns/u"), Len(2), Take("ns/u"),
+        Take("ns/a")}},
+      {"a plain add then an urgent one while processing: one urgent requeue",
+       {Add("ns/u"), Take("ns/u"), Add("ns/u"), Add("ns/a"), AddUrgent("ns/u"), Done("ns/u"), Take("ns/u"),
+        Take("ns/a"), Done("ns/u"), TakeNothing()}},
+      {"a requeue after an urgent one is plain again",
+       {Add("ns/u"), Take("ns/u"), AddUrgent("ns/u"), Done("ns/u"), Take("ns/u"), Add("ns/a"), Add("ns/u"),
+        Done("ns/u"), Take("ns/a"), Take("ns/u")}},
+      {"a delayed key that comes due queues plainly behind urgent ones",
+       {AddAfter("ns/d", 10ms), AddUrgent("ns/u"), Advance(10ms), Add("ns/a"), Take("ns/u"), Take("ns/d"),
+        Take("ns/a")}},
   };
   for (const Script& s : scripts) RunScript(s);
 }
@@ -324,7 +355,12 @@ TEST(WorkQueueConcurrency, NoKeyIsProcessedTwiceAtOnceAndEveryAddIsServed) {
       for (int i = 0; i < kAddsPerProducer; ++i) {
         const int k = (i * 7 + p * 3) % kKeys;
         adds[k].fetch_add(1);
-        queue.Add(key_of(k));
+        // Every third add urgent: the two lanes share the same guarantees.
+        if (i % 3 == 0) {
+          queue.AddUrgent(key_of(k));
+        } else {
+          queue.Add(key_of(k));
+        }
         if (i % 64 == 0) std::this_thread::yield();
       }
     });
