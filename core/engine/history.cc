@@ -62,6 +62,12 @@ std::optional<policy::FitKnobs> DecodeFit(const json& fit) {
   return out;
 }
 
+std::optional<policy::ShardBuildNeed> DecodeShardBuild(const json& build) {
+  std::optional<policy::FitKnobs> fit = DecodeFit(build);
+  if (!fit || fit->parallel || fit->gomemlimit) return std::nullopt;
+  return policy::ShardBuildNeed{fit->memory, fit->p};
+}
+
 }  // namespace
 
 SuiteKey SuiteKeyOf(const api::GoTestRunSpec& spec) {
@@ -102,7 +108,13 @@ std::string EncodeHistory(const MemoryHistory& history) {
     }
     packages[name] = std::move(e);
   }
-  return json{{"version", 1}, {"suite", history.suite}, {"packages", std::move(packages)}}.dump();
+  json out = {{"version", 1}, {"suite", history.suite}, {"packages", std::move(packages)}};
+  if (history.shard_build) {
+    json build = {{"memory", history.shard_build->memory}};
+    if (history.shard_build->p) build["p"] = *history.shard_build->p;
+    out["shardBuild"] = std::move(build);
+  }
+  return out.dump();
 }
 
 StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
@@ -111,6 +123,7 @@ StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
   if (j.value("version", 0) != 1) return InvalidArgumentError("memory history: version must be 1");
   MemoryHistory h;
   if (j.contains("suite") && j["suite"].is_string()) h.suite = j["suite"].get<std::string>().substr(0, kMaxNameBytes);
+  if (j.contains("shardBuild")) h.shard_build = DecodeShardBuild(j["shardBuild"]);
   if (!j.contains("packages") || !j["packages"].is_object()) return h;
   for (const auto& [name, e] : j["packages"].items()) {
     if (name.empty() || name.size() > kMaxNameBytes || !e.is_object()) continue;
@@ -135,6 +148,7 @@ StatusOr<MemoryHistory> DecodeHistory(std::string_view text) {
 
 policy::History PlanningHistory(const MemoryHistory& history) {
   policy::History out;
+  out.shard_build = history.shard_build;
   for (const auto& [name, p] : history.packages) {
     policy::PackagePeaks peaks;
     for (const RunPeak& r : p.test_run) peaks.test_run = std::max(peaks.test_run.value_or(0), r.bytes);
@@ -145,9 +159,23 @@ policy::History PlanningHistory(const MemoryHistory& history) {
   return out;
 }
 
+namespace {
+// The entry of a shard build kill: the package did not run, the shard's build was
+// killed (policy rule 2), nobody charged.
+bool ShardBuildKilled(const policy::PackageAttempt& a) {
+  return a.result == policy::PackageResult::kNotRun && a.cause == policy::Cause::kBuildMemory;
+}
+}  // namespace
+
 RunPeaks PeaksOf(const policy::AttemptLog& log) {
   RunPeaks out;
   for (const auto& [name, attempts] : log) {
+    // The first attempt after a shard build kill that was not one got through the build.
+    for (std::size_t i = 1; i < attempts.size(); ++i) {
+      if (!ShardBuildKilled(attempts[i - 1]) || ShardBuildKilled(attempts[i])) continue;
+      if (!out.shard_build || out.shard_build->memory < attempts[i].memory)
+        out.shard_build = policy::ShardBuildNeed{attempts[i].memory, attempts[i].p};
+    }
     if (attempts.empty()) continue;
     const policy::PackageAttempt& last = attempts.back();
     if (last.result != policy::PackageResult::kPassed) continue;
@@ -188,6 +216,7 @@ std::vector<Growth> FindGrowth(const MemoryHistory& history, const RunPeaks& pea
 }
 
 void RecordRun(MemoryHistory& history, const RunPeaks& peaks, std::string_view run, const std::string& now) {
+  if (peaks.shard_build) history.shard_build = peaks.shard_build;
   for (const auto& [name, bytes] : peaks.test_run) {
     PackageHistory& p = history.packages[name];
     std::erase_if(p.test_run, [&](const RunPeak& r) { return r.run == run; });

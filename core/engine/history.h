@@ -7,7 +7,8 @@
 // runner in a file; both hold EncodeHistory's JSON, so a history can be moved between
 // them with kubectl.
 //
-// Per package it keeps the test binary's peak from each of the last kWindow runs that
+// Per suite it keeps what a shard's build needed from an empty build cache, when that
+// was once too little. Per package it keeps the test binary's peak from each of the last kWindow runs that
 // passed it (with the run's uid, so recording the same run twice changes nothing), the
 // largest build need seen, and, for a package that passed only after an OOM kill, the
 // knobs it passed with (limit, -parallel, -p, GOMEMLIMIT; alone), so that the next run
@@ -56,6 +57,9 @@ struct PackageHistory {
 struct MemoryHistory {
   std::string suite;  // SuiteKey's readable form, for people reading the ConfigMap
   std::map<std::string, PackageHistory, std::less<>> packages;
+  // What a shard's build got through with after it was OOM-killed (policy::ShardBuildNeed),
+  // from the last run that had such a kill.
+  std::optional<policy::ShardBuildNeed> shard_build;
   friend bool operator==(const MemoryHistory&, const MemoryHistory&) = default;
 };
 
@@ -92,6 +96,9 @@ struct RunPeaks {
   // For each package that passed after being OOM-killed in the run: the knobs of the
   // attempt it passed in.
   std::map<std::string, policy::FitKnobs, std::less<>> fit;
+  // A shard's build was OOM-killed (no test binary running) and a later attempt of the
+  // same packages got through the build: the largest limit (with its -p) it took.
+  std::optional<policy::ShardBuildNeed> shard_build;
 };
 RunPeaks PeaksOf(const policy::AttemptLog& log);
 

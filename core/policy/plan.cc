@@ -128,6 +128,28 @@ std::string AttemptName(std::string_view run, int shard, int attempt) {
   return name;
 }
 
+namespace {
+
+void ApplyShardBuildNeed(const ShardBuildNeed& build, const RunPolicy& policy, ShardPlan& plan) {
+  std::string raised;
+  const Bytes floor = std::min(build.memory, policy.max_memory);
+  if (plan.memory < floor) {
+    raised = FormatMemoryQuantity(plan.memory) + " -> " + FormatMemoryQuantity(floor);
+    plan.memory = floor;
+  }
+  if (build.p && (!plan.p || *plan.p > *build.p)) {
+    raised += std::string(raised.empty() ? "" : ", ") + "-p " + std::to_string(*build.p);
+    plan.p = build.p;
+  }
+  if (raised.empty()) return;
+  plan.reason += "; " + raised +
+                 " for its build: a shard's build from an empty build cache was OOM-killed in an "
+                 "earlier run and got through with " +
+                 FormatMemoryQuantity(build.memory) + (build.p ? " -p " + std::to_string(*build.p) : std::string());
+}
+
+}  // namespace
+
 StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> packages, const RunPolicy& policy,
                                             const History& history) {
   GTR_RETURN_IF_ERROR(ValidateRunPolicy(policy));
@@ -292,6 +314,7 @@ StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> package
     } else {
       plan.reason = PlannedReason(bin, packages, at_once, policy);
     }
+    if (history.shard_build) ApplyShardBuildNeed(*history.shard_build, policy, plan);
     plans.push_back(std::move(plan));
   }
   return plans;

@@ -98,8 +98,20 @@ struct PackagePeaks {
   std::optional<FitKnobs> fit;
 };
 
+// What a shard's build needed in an earlier run of the suite: the limit (and -p) under
+// which a shard got through its build after the build was OOM-killed with no test
+// binary running. Such a kill is the go command compiling from an empty build cache
+// (the standard library, the module's dependencies), which every shard of a Pod does,
+// whichever packages it holds: so it is a floor for every shard, not a package's need.
+struct ShardBuildNeed {
+  Bytes memory = 0;
+  std::optional<int> p;
+  friend bool operator==(const ShardBuildNeed&, const ShardBuildNeed&) = default;
+};
+
 struct History {
   std::map<std::string, PackagePeaks, std::less<>> packages;
+  std::optional<ShardBuildNeed> shard_build;
 };
 
 // Splits `packages` (import paths, in the order the shards should list them) into
@@ -122,7 +134,9 @@ struct History {
 // it passed, while maxShards allows: alone, with the -parallel, -p and GOMEMLIMIT it
 // passed with, and the limit it passed under, lowered to what its measured peaks need
 // with headroom when that is less (never below the initial memory); so a package that
-// needed -parallel 1 is not killed at -parallel 16 again on the next run.
+// needed -parallel 1 is not killed at -parallel 16 again on the next run. With a
+// shard build need in the history, no shard gets less memory (capped at maxMemory) or
+// a higher -p than the build got through with.
 StatusOr<std::vector<ShardPlan>> PlanShards(std::span<const std::string> packages, const RunPolicy& policy,
                                             const History& history);
 

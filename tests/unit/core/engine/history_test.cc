@@ -71,6 +71,51 @@ TEST(History, RemembersTheKnobsAPackagePassedWithAfterAKill) {
   EXPECT_EQ(*h.packages["x/spike"].fit, want);
 }
 
+// A shard killed while building from an empty build cache (policy rule 2: nobody
+// charged, every package kNotRun with cause BuildMemory) got through its build at the
+// next limit: that is the suite's, kept for every shard of the next run.
+TEST(History, RemembersWhatAShardsBuildGotThroughWith) {
+  policy::PackageAttempt build_killed;
+  build_killed.memory = 256 * kMiB;
+  build_killed.result = policy::PackageResult::kNotRun;
+  build_killed.cause = policy::Cause::kBuildMemory;
+  policy::PackageAttempt again = build_killed;
+  again.memory = 384 * kMiB;
+  policy::PackageAttempt through = Passed(512 * kMiB, 90 * kMiB);
+  through.p = 2;
+  policy::PackageAttempt test_killed;  // got through the build, then its test binary was killed
+  test_killed.memory = 448 * kMiB;
+  test_killed.result = policy::PackageResult::kKilled;
+  policy::AttemptLog log;
+  log["x/a"] = {build_killed, again, through};
+  log["x/b"] = {build_killed, test_killed, Passed(1024 * kMiB, 700 * kMiB)};
+  log["x/clean"] = {Passed(256 * kMiB, 20 * kMiB)};
+  RunPeaks peaks = PeaksOf(log);
+  ASSERT_TRUE(peaks.shard_build);
+  // The larger of the two limits the builds got through at (x/a's), with its -p; not
+  // x/b's 1Gi, which its test binary needed.
+  EXPECT_EQ(*peaks.shard_build, (policy::ShardBuildNeed{512 * kMiB, 2}));
+
+  MemoryHistory h;
+  RecordRun(h, peaks, "r1", "2026-12-04T10:00:00Z");
+  StatusOr<MemoryHistory> back = DecodeHistory(EncodeHistory(h));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, h);
+  EXPECT_EQ(PlanningHistory(*back).shard_build, (policy::ShardBuildNeed{512 * kMiB, 2}));
+  // A run with no build kill (it was planned with enough) keeps it.
+  RecordRun(h, PeaksOf({{"x/clean", {Passed(512 * kMiB, 20 * kMiB)}}}), "r2", "2026-12-04T11:00:00Z");
+  EXPECT_EQ(h.shard_build, (policy::ShardBuildNeed{512 * kMiB, 2}));
+  // A run without any build kill at all records none.
+  EXPECT_FALSE(PeaksOf({{"x/a", {test_killed, Passed(512 * kMiB, 1)}}}).shard_build);
+
+  for (const char* bad :
+       {R"("1Gi")", R"({"memory":0})", R"({"memory":1048576,"p":0})", R"({"memory":1048576,"parallel":4})"}) {
+    StatusOr<MemoryHistory> d = DecodeHistory(std::string(R"({"version":1,"shardBuild":)") + bad + "}");
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_FALSE(d->shard_build) << bad;
+  }
+}
+
 TEST(History, DecodeDropsAFitThatDoesNotMakeSense) {
   for (const char* fit : {R"({"memory":0})", R"({"memory":"1Gi"})", R"({"memory":1048576,"parallel":0})",
                           R"({"memory":1048576,"p":-2})", R"({"memory":1048576,"gomemlimit":"yes"})", R"([1])"}) {

@@ -327,6 +327,39 @@ TEST(PlanShardsTest, APackageThatPassedAfterAKillStartsAsItPassed) {
   EXPECT_EQ((*plans)[0].parallel, 16);
 }
 
+TEST(PlanShardsTest, AShardBuildNeedIsAFloorForEveryShard) {
+  RunPolicy policy = Policy();
+  policy.memory = 256 * kMiB;
+  policy.shards = 3;
+  policy.p = std::nullopt;
+  History history = Peaks({{"x/big", 600 * kMiB}});
+  history.shard_build = ShardBuildNeed{448 * kMiB, 2};
+  StatusOr<std::vector<ShardPlan>> plans = PlanShards(Names({"x/a", "x/b", "x/big"}), policy, history);
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  ASSERT_EQ(plans->size(), 3u);
+  for (const ShardPlan& plan : *plans) {
+    SCOPED_TRACE(plan.reason);
+    EXPECT_GE(plan.memory, 448 * kMiB);
+    EXPECT_EQ(plan.p, 2);
+  }
+  // The shard already above the floor keeps its own limit; the others are raised and
+  // say why.
+  const ShardPlan& big = *std::find_if(
+      plans->begin(), plans->end(), [](const ShardPlan& p) { return p.packages == std::vector<std::string>{"x/big"}; });
+  EXPECT_GT(big.memory, 448 * kMiB);
+  const ShardPlan& small = plans->front().packages == big.packages ? (*plans)[1] : plans->front();
+  EXPECT_EQ(small.memory, 448 * kMiB);
+  EXPECT_THAT(small.reason, HasSubstr("256Mi -> 448Mi, -p 2 for its build"));
+
+  // Capped at maxMemory; a lower -p asked for is kept.
+  policy.max_memory = 384 * kMiB;
+  policy.p = 1;
+  plans = PlanShards(Names({"x/a"}), policy, History{.shard_build = ShardBuildNeed{448 * kMiB, 2}});
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  EXPECT_EQ(plans->front().memory, 384 * kMiB);
+  EXPECT_EQ(plans->front().p, 1);
+}
+
 TEST(PlanShardsTest, IsDeterministic) {
   std::vector<std::string> packages = Names({"a", "b", "c", "d", "e", "f"});
   History history = Peaks({{"a", 300 * kMiB}, {"b", 20 * kMiB}, {"c", 700 * kMiB}, {"d", 20 * kMiB}});
