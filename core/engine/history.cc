@@ -7,6 +7,7 @@
 
 #include "base/hash.h"
 #include "core/policy/quantity.h"
+#include "core/policy/sizing.h"
 
 namespace gotestrun::engine {
 namespace {
@@ -167,14 +168,17 @@ bool ShardBuildKilled(const policy::PackageAttempt& a) {
 }
 }  // namespace
 
-RunPeaks PeaksOf(const policy::AttemptLog& log) {
+RunPeaks PeaksOf(const policy::AttemptLog& log, const AttemptPeaks& attempt_peaks) {
   RunPeaks out;
   for (const auto& [name, attempts] : log) {
     // The first attempt after a shard build kill that was not one got through the build.
     for (std::size_t i = 1; i < attempts.size(); ++i) {
       if (!ShardBuildKilled(attempts[i - 1]) || ShardBuildKilled(attempts[i])) continue;
-      if (!out.shard_build || out.shard_build->memory < attempts[i].memory)
-        out.shard_build = policy::ShardBuildNeed{attempts[i].memory, attempts[i].p};
+      policy::Bytes need = attempts[i].memory;
+      if (auto peak = attempt_peaks.find({attempts[i].shard, attempts[i].attempt}); peak != attempt_peaks.end())
+        need = std::min(need, policy::RoundUpLimit(policy::Headroom(peak->second)));
+      if (!out.shard_build || out.shard_build->memory < need)
+        out.shard_build = policy::ShardBuildNeed{need, attempts[i].p};
     }
     if (attempts.empty()) continue;
     const policy::PackageAttempt& last = attempts.back();

@@ -63,8 +63,14 @@ AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const Attem
 
 // The peaks of a settled run go into the memory history; what grew, if it was consulted.
 std::optional<std::vector<Growth>> RememberPeaks(const RunProgress& progress, RunDriver& driver) {
-  RunPeaks peaks = PeaksOf(progress.log);
-  if (peaks.test_run.empty() && peaks.build.empty() && peaks.fit.empty()) return std::nullopt;
+  AttemptPeaks attempt_peaks;
+  for (const ShardRecord& shard : progress.shards) {
+    for (const AttemptRecord& a : shard.attempts) {
+      if (a.peak_bytes) attempt_peaks[{a.plan.index, a.plan.attempt}] = *a.peak_bytes;
+    }
+  }
+  RunPeaks peaks = PeaksOf(progress.log, attempt_peaks);
+  if (peaks.test_run.empty() && peaks.build.empty() && peaks.fit.empty() && !peaks.shard_build) return std::nullopt;
   StatusOr<std::optional<std::vector<Growth>>> growth = driver.RecordHistory(peaks);
   if (growth.ok()) return *std::move(growth);
   // The run's own result stands; only the next plan is worse for it.

@@ -95,6 +95,16 @@ TEST(History, RemembersWhatAShardsBuildGotThroughWith) {
   // The larger of the two limits the builds got through at (x/a's), with its -p; not
   // x/b's 1Gi, which its test binary needed.
   EXPECT_EQ(*peaks.shard_build, (policy::ShardBuildNeed{512 * kMiB, 2}));
+  // Where the attempt's peak was measured, the need is that with headroom, not a limit
+  // far above it: x/a's attempt 3 (shard 0) peaked at 300Mi -> 400Mi; x/b's attempt 2
+  // (shard 1) is not lowered and is now the larger.
+  log["x/a"][2].shard = 0;
+  log["x/a"][2].attempt = 3;
+  log["x/b"][1].shard = 1;
+  log["x/b"][1].attempt = 2;
+  EXPECT_EQ(*PeaksOf(log, {{{0, 3}, 300 * kMiB}}).shard_build, (policy::ShardBuildNeed{448 * kMiB, std::nullopt}));
+  EXPECT_EQ(*PeaksOf(log, {{{0, 3}, 300 * kMiB}, {{1, 2}, 200 * kMiB}}).shard_build,
+            (policy::ShardBuildNeed{400 * kMiB, 2}));
 
   MemoryHistory h;
   RecordRun(h, peaks, "r1", "2026-12-04T10:00:00Z");
