@@ -106,6 +106,7 @@ AttemptStatus DecodeAttempt(const json& a, int position) {
   s.outcome = Str(a, "outcome");
   s.phase = Str(a, "phase");
   s.peak_bytes = Bytes(a, "peakBytes");
+  s.build_peak_bytes = Bytes(a, "buildPeakBytes");
   s.killed_package = Str(a, "killedPackage");
   s.running_test = Str(a, "runningTest");
   s.start_time = Str(a, "startTime");
@@ -238,6 +239,7 @@ json EncodeStatus(const RunStatus& s) {
         Put(e, "outcome", a.outcome);
         Put(e, "phase", a.phase);
         Put(e, "peakBytes", a.peak_bytes);
+        Put(e, "buildPeakBytes", a.build_peak_bytes);
         Put(e, "killedPackage", a.killed_package);
         Put(e, "runningTest", a.running_test);
         Put(e, "startTime", a.start_time);

@@ -44,6 +44,7 @@ struct AttemptStatus {
   std::string outcome;     // Pending, Running, Succeeded, TestsFailed, OOMKilled, Failed
   std::string phase;       // where a kill happened: compile, link, init, test-run, unknown
   std::optional<std::uint64_t> peak_bytes;
+  std::optional<std::uint64_t> build_peak_bytes;  // before the first test binary started
   std::string killed_package;
   std::string running_test;
   std::string start_time;   // RFC 3339

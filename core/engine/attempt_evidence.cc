@@ -62,6 +62,26 @@ policy::PackageOutcome RunningAtKill(const gotest::RunSummary& stream, const std
   return po;
 }
 
+std::optional<std::uint64_t> BuildPhasePeak(const std::string& attempt_dir, const policy::ShardPlan& plan) {
+  const evidence::AttemptLayout layout(attempt_dir);
+  std::optional<std::int64_t> first_test_ms;
+  for (const std::string& pkg : plan.packages) {
+    StatusOr<std::string> text = ReadFileWithin(attempt_dir, layout.exec_record(pkg), evidence::kMaxExecRecordBytes);
+    if (!text.ok()) continue;
+    StatusOr<evidence::ExecRecord> record = evidence::DecodeExecRecord(*text);
+    if (record.ok() && record->start_unix_ms > 0)
+      first_test_ms = std::min(first_test_ms.value_or(record->start_unix_ms), record->start_unix_ms);
+  }
+  StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes);
+  if (!mem.ok()) return std::nullopt;
+  std::optional<std::uint64_t> peak;
+  for (const evidence::MemorySample& s : evidence::ParseMemoryTimeline(*mem).samples) {
+    if (first_test_ms && s.unix_ms >= *first_test_ms) continue;
+    peak = std::max(peak.value_or(0), s.usage_bytes);
+  }
+  return peak;
+}
+
 bool KilledBySigkill(const std::string& attempt_dir, const std::string& exec_record) {
   StatusOr<std::string> text = ReadFileWithin(attempt_dir, exec_record, evidence::kMaxExecRecordBytes);
   if (!text.ok()) return false;
@@ -609,6 +629,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
+  ev.build_peak = BuildPhasePeak(attempt_dir, plan);
   const int timed_out = end.deadline_exceeded && !ev.container_oom_killed ? TimedOut(plan, ev) : 0;
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
   Diagnose(attempt_dir, plan, ev);

@@ -83,7 +83,11 @@ struct AttemptFindings {
   std::string running_test;      // the test running in it at the kill
   std::string phase;             // compile, link, init, test-run, unknown
   std::optional<uint64_t> peak;  // the attempt's peak (cgroup)
-  std::string message;           // one line for people
+  // The cgroup's peak before the first test binary started (all of it when none did):
+  // the build from the Pod's empty build cache with nothing of the tests in it. go
+  // test compiles on while tests run, so this is a lower bound of what building takes.
+  std::optional<uint64_t> build_peak;
+  std::string message;  // one line for people
   // For each package killed (or the one suspect of a container kill): the diagnosis.
   std::vector<PackageDiagnosis> diagnoses;
   // The attempt was ended because it stalled at its memory limit: by the agent (the

@@ -100,10 +100,11 @@ struct RunPeaks {
   // same packages got through the build: the largest limit (with its -p) it took.
   std::optional<policy::ShardBuildNeed> shard_build;
 };
-// The whole attempt's peak (its cgroup's), by (shard, attempt), where measured.
+// An attempt's build peak (AttemptFindings::build_peak: its cgroup's peak before the
+// first test binary started), by (shard, attempt), where measured.
 using AttemptPeaks = std::map<std::pair<int, int>, policy::Bytes>;
 // `attempt_peaks` sizes the shard build need: the limit the build got through under,
-// lowered to the attempt's measured peak with headroom (the limit can be maxMemory,
+// lowered to that attempt's build peak with headroom (the limit can be maxMemory,
 // reached by a step up after a second kill, far above what the build took).
 RunPeaks PeaksOf(const policy::AttemptLog& log, const AttemptPeaks& attempt_peaks = {});
 

@@ -66,7 +66,7 @@ std::optional<std::vector<Growth>> RememberPeaks(const RunProgress& progress, Ru
   AttemptPeaks attempt_peaks;
   for (const ShardRecord& shard : progress.shards) {
     for (const AttemptRecord& a : shard.attempts) {
-      if (a.peak_bytes) attempt_peaks[{a.plan.index, a.plan.attempt}] = *a.peak_bytes;
+      if (a.build_peak_bytes) attempt_peaks[{a.plan.index, a.plan.attempt}] = *a.build_peak_bytes;
     }
   }
   RunPeaks peaks = PeaksOf(progress.log, attempt_peaks);

@@ -143,6 +143,7 @@ RunProgress ReadProgress(const api::RunStatus& status) {
       r.outcome = a.outcome.empty() ? "Pending" : a.outcome;
       r.phase = a.phase;
       r.peak_bytes = a.peak_bytes;
+      r.build_peak_bytes = a.build_peak_bytes;
       r.killed_package = a.killed_package;
       r.running_test = a.running_test;
       r.start_time = a.start_time;
@@ -190,6 +191,7 @@ void WriteProgress(const RunProgress& progress, api::RunStatus& status) {
       a.outcome = r.outcome;
       a.phase = r.phase;
       a.peak_bytes = r.peak_bytes;
+      a.build_peak_bytes = r.build_peak_bytes;
       a.killed_package = r.killed_package;
       a.running_test = r.running_test;
       a.start_time = r.start_time;

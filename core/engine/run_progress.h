@@ -20,6 +20,7 @@ struct AttemptRecord {
   std::string outcome = "Pending";  // Pending, Running, Succeeded, TestsFailed, OOMKilled, Failed
   std::string phase;                // where a kill happened
   std::optional<uint64_t> peak_bytes;
+  std::optional<uint64_t> build_peak_bytes;  // AttemptFindings::build_peak
   std::string killed_package;
   std::string running_test;
   std::string start_time;

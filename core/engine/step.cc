@@ -38,6 +38,7 @@ void RecordEnd(AttemptRecord& a, const AttemptFindings& ev, const std::string& n
   a.outcome = AttemptOutcomeName(ev);
   a.phase = ev.phase;
   a.peak_bytes = ev.peak;
+  a.build_peak_bytes = ev.build_peak;
   a.killed_package = ev.killed_package;
   a.running_test = ev.running_test;
   a.finish_time = now;

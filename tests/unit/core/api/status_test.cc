@@ -47,6 +47,7 @@ RunStatus Full() {
   a.outcome = "OOMKilled";
   a.phase = "test-run";
   a.peak_bytes = 288u << 20;
+  a.build_peak_bytes = 190u << 20;
   a.killed_package = "x/big";
   a.running_test = "TestFullIndex";
   a.start_time = "2026-01-02T03:01:00Z";
@@ -111,7 +112,7 @@ TEST(StatusCodec, EveryFieldWrittenIsInTheCrdWithItsType) {
   // Every member of the structs is written: a field added to them without its
   // encoding (or its CRD entry) shows up here.
   EXPECT_EQ(encoded.size(), 14u);
-  EXPECT_EQ(encoded["shards"][0]["attempts"][0].size(), 14u);
+  EXPECT_EQ(encoded["shards"][0]["attempts"][0].size(), 15u);
   EXPECT_EQ(encoded["packages"][0].size(), 6u);
   EXPECT_EQ(encoded["diagnosis"][0].size(), 8u);
   EXPECT_EQ(encoded["warnings"][0].size(), 4u);

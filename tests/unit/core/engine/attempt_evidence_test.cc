@@ -113,6 +113,26 @@ TEST_F(ContainerKillEvidenceTest, APassNearTheLimitIsAtRisk) {
   EXPECT_THAT(ev.at_risk[0].message, HasSubstr("of its 256Mi limit (93.8%)"));
 }
 
+// The build peak is the cgroup's peak before the first test binary started: the cold
+// build's 300Mi, not the 700Mi the tests took after it.
+TEST_F(ContainerKillEvidenceTest, TheBuildPeakIsThePeakBeforeTheFirstTestBinary) {
+  std::string mem = evidence::FormatMemoryHeader("cgroup2\t/sys/fs/cgroup/x");
+  const std::int64_t t0 = 1'780'000'000'000;
+  for (auto [ms, mib] : std::vector<std::pair<int, std::uint64_t>>{{0, 100}, {200, 300}, {400, 250}, {600, 700}}) {
+    mem += evidence::FormatMemorySample({.unix_ms = t0 + ms, .usage_bytes = mib << 20});
+  }
+  ASSERT_TRUE(WriteFileAtomic(layout().memory(), mem).ok());
+  plan_.packages = {"example.com/a", "example.com/b"};
+  EXPECT_EQ(ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 0}).build_peak, 700u << 20)
+      << "no test binary ran: all of it is the build";
+  for (auto [pkg, start] : {std::pair{"example.com/a", 600}, std::pair{"example.com/b", 500}}) {
+    ASSERT_TRUE(WriteFileAtomic(layout().exec_record(pkg),
+                                evidence::EncodeExecRecord({.package = pkg, .start_unix_ms = t0 + start}))
+                    .ok());
+  }
+  EXPECT_EQ(ReadAttemptEvidence(dir_, plan_, ContainerEnd{.exit_code = 0}).build_peak, 300u << 20);
+}
+
 // A binary killed while no test ran is in init only when none had started: one killed
 // after its tests ended (the allocation that no longer fits can come between two tests,
 // or after the last) is in its test run, and the cause is not pinned on package init.
