@@ -27,6 +27,7 @@
 #include "base/files.h"
 #include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
+#include "tests/support/run_status.h"
 
 namespace gotestrun {
 namespace {
@@ -137,7 +138,6 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
   // to reclaim) lets it thrash there until the agent's stall watch ends it: either way
   // the first attempt ends at the limit and is retried from its evidence.
   int oom_killed = 0, stalled = 0;
-  bool named = false;
   for (const json& shard : status["shards"]) {
     for (const json& a : shard["attempts"]) {
       if (a.value("outcome", "") != "OOMKilled" && a.value("outcome", "") != "MemoryStall") continue;
@@ -153,12 +153,11 @@ TEST_F(LocalRunTest, AnOomKilledLeakIsDiagnosedAndRetriedUntilTheSuitePasses) {
       EXPECT_TRUE(killed == kLeak || a.value("message", "").find(kLeak) != std::string::npos ||
                   a.value("message", "").find("building") != std::string::npos)
           << a.dump();
-      named |= killed == kLeak;
     }
   }
   EXPECT_GE(oom_killed + stalled, 1) << status.dump(2);
   EXPECT_EQ(status.value("oomKills", 0), oom_killed) << status.dump(2);
-  EXPECT_TRUE(named) << status.dump(2);
+  EXPECT_TRUE(gotestrun::testing::NamesKilledPackage(status, kLeak)) << status.dump(2);
   std::set<std::string> passed;
   for (const json& p : status["packages"]) {
     EXPECT_EQ(p.value("outcome", ""), "Succeeded") << p.dump();

@@ -1,0 +1,34 @@
+// Questions the end-to-end tests ask of a finished run's status (GoTestRun status or a
+// local run's status.yaml, which share one codec).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace gotestrun::testing {
+
+// Whether the status pins an OOM kill (or a memory stall) on `package`: on the attempt
+// itself when only that package's test binary was running, or in the diagnosis of that
+// attempt when the container died while several binaries ran. Which of the two happens
+// depends on timing (whether the other packages' binaries had ended), so a test that
+// asks "was the package named" must accept both.
+inline bool NamesKilledPackage(const nlohmann::json& status, const std::string& package) {
+  auto diagnosed = [&](const std::string& pod) {
+    for (const nlohmann::json& d : status.value("diagnosis", nlohmann::json::array())) {
+      if (d.value("attempt", "") == pod && d.value("package", "") == package) return true;
+    }
+    return false;
+  };
+  for (const nlohmann::json& shard : status.value("shards", nlohmann::json::array())) {
+    for (const nlohmann::json& a : shard.value("attempts", nlohmann::json::array())) {
+      const std::string outcome = a.value("outcome", "");
+      if (outcome != "OOMKilled" && outcome != "MemoryStall") continue;
+      if (a.value("killedPackage", "") == package) return true;
+      if (a.value("killedPackage", "").empty() && diagnosed(a.value("pod", ""))) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace gotestrun::testing
