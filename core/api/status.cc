@@ -124,6 +124,7 @@ RetryLogEntry DecodeRetryLogEntry(const json& e) {
   r.p = Int(e, "p");
   r.gomemlimit = Bytes(e, "gomemlimit");
   r.peak = Bytes(e, "peak");
+  r.build_peak = Bytes(e, "buildPeak");
   r.result = Str(e, "result");
   r.phase = Str(e, "phase");
   r.cause = Str(e, "cause");
@@ -286,6 +287,7 @@ json EncodeStatus(const RunStatus& s) {
         Put(e, "p", r.p);
         Put(e, "gomemlimit", r.gomemlimit);
         Put(e, "peak", r.peak);
+        Put(e, "buildPeak", r.build_peak);
         Put(e, "verdict", r.verdict);
         list.push_back(std::move(e));
       }

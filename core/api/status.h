@@ -108,6 +108,7 @@ struct RetryLogEntry {
   std::optional<int> p;
   std::optional<std::uint64_t> gomemlimit;  // bytes
   std::optional<std::uint64_t> peak;        // bytes
+  std::optional<std::uint64_t> build_peak;  // bytes: its own compile or link
   std::string result;
   std::string phase;
   std::string cause;

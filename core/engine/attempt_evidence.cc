@@ -629,6 +629,9 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;
+  for (policy::PackageOutcome& po : ev.outcome.packages) {
+    if (auto it = ev.build_peaks.find(po.package); it != ev.build_peaks.end()) po.build_peak = it->second;
+  }
   ev.build_peak = BuildPhasePeak(attempt_dir, plan);
   const int timed_out = end.deadline_exceeded && !ev.container_oom_killed ? TimedOut(plan, ev) : 0;
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);

@@ -187,9 +187,17 @@ RunPeaks PeaksOf(const policy::AttemptLog& log, const AttemptPeaks& attempt_peak
     bool build_killed = std::any_of(attempts.begin(), attempts.end(), [](const policy::PackageAttempt& a) {
       return a.result == policy::PackageResult::kBuildKilled;
     });
-    // The build's own peak is not measured when it passes; the limit it passed under
-    // bounds it, and is what the planner must give it next time.
-    if (build_killed) out.build[name] = last.memory;
+    // What its own compile or link needs: the largest max RSS the -toolexec wrapper saw
+    // for it (with headroom), and never more than the limit it passed under, which
+    // bounds it and is all there is when no step of it was seen to end.
+    if (build_killed) {
+      std::optional<policy::Bytes> measured;
+      for (const policy::PackageAttempt& a : attempts) {
+        if (a.build_peak) measured = std::max(measured.value_or(0), *a.build_peak);
+      }
+      out.build[name] =
+          measured ? std::min(last.memory, policy::RoundUpLimit(policy::Headroom(*measured))) : last.memory;
+    }
     bool killed = std::any_of(attempts.begin(), attempts.end(), [](const policy::PackageAttempt& a) {
       return a.result == policy::PackageResult::kKilled || a.result == policy::PackageResult::kBuildKilled;
     });

@@ -64,6 +64,7 @@ std::map<std::string, std::vector<api::RetryLogEntry>> RetryLogOf(const policy::
       e.p = a.p;
       e.gomemlimit = a.gomemlimit;
       e.peak = a.peak;
+      e.build_peak = a.build_peak;
       e.result = policy::PackageResultName(a.result);
       e.phase = policy::PhaseName(a.phase);
       e.cause = policy::CauseName(a.cause);
@@ -87,6 +88,7 @@ policy::AttemptLog AttemptLogOf(const std::map<std::string, std::vector<api::Ret
       a.p = e.p;
       a.gomemlimit = e.gomemlimit;
       a.peak = e.peak;
+      a.build_peak = e.build_peak;
       a.result = ResultFromName(e.result);
       a.phase = PhaseFromName(e.phase);
       a.cause = CauseFromName(e.cause);

@@ -530,6 +530,7 @@ class AttemptReview {
     entry.result = r.result;
     entry.phase = r.phase;
     entry.peak = r.peak;
+    entry.build_peak = r.build_peak;
     entry.cause = IsKilled(r.result) ? EffectiveCause(r) : Cause::kUnknown;
     if (ShardBuild() && r.result != PackageResult::kPassed) {
       entry.cause = Cause::kBuildMemory;

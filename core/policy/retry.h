@@ -140,8 +140,11 @@ struct PackageOutcome {
   PackageResult result = PackageResult::kNotRun;
   Phase phase = Phase::kUnknown;  // where it was killed
   std::optional<Bytes> peak;      // its own peak: the test binary, or its compile/link
-  int tests_at_kill = 0;          // tests running at once in its binary at the kill (0: unknown)
-  std::string test_at_kill;       // the test running at the kill, for the reason
+  // The largest max RSS of its own compile or link steps that ended well in this
+  // attempt (the -toolexec wrapper's figure): what building it alone needs.
+  std::optional<Bytes> build_peak;
+  int tests_at_kill = 0;     // tests running at once in its binary at the kill (0: unknown)
+  std::string test_at_kill;  // the test running at the kill, for the reason
   // kNotRun, but one of several test binaries (or build steps) running when the whole
   // container was killed: a suspect the evidence names, not a bystander.
   bool running_at_kill = false;
@@ -200,6 +203,7 @@ struct PackageAttempt {
   PackageResult result = PackageResult::kNotRun;
   Phase phase = Phase::kUnknown;
   std::optional<Bytes> peak;
+  std::optional<Bytes> build_peak;  // its own compile/link, where measured
   Cause cause = Cause::kUnknown;
   bool counted = false;  // charged against maxAttempts
   // Set on the attempt that ended the package: how it ended.

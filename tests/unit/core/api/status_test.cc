@@ -63,8 +63,8 @@ RunStatus Full() {
                          "run-s1-a2",
                          "killed alone at 288Mi"});
   s.warnings.push_back({"x/a", "NearLimit", "peak 255Mi of its 256Mi limit (99.6%)", "run-s0-a1"});
-  s.retry_log["x/big"].push_back(
-      {1, 2, 288u << 20, 2, 1, 230u << 20, 288u << 20, "killed", "test-run", "LargeTest", true, "DoesNotFit"});
+  s.retry_log["x/big"].push_back({1, 2, 288u << 20, 2, 1, 230u << 20, 288u << 20, 40u << 20, "killed", "test-run",
+                                  "LargeTest", true, "DoesNotFit"});
   s.message = "x/big did not fit";
   return s;
 }
@@ -116,7 +116,7 @@ TEST(StatusCodec, EveryFieldWrittenIsInTheCrdWithItsType) {
   EXPECT_EQ(encoded["packages"][0].size(), 6u);
   EXPECT_EQ(encoded["diagnosis"][0].size(), 8u);
   EXPECT_EQ(encoded["warnings"][0].size(), 4u);
-  EXPECT_EQ(encoded["retryLog"]["x/big"][0].size(), 12u);
+  EXPECT_EQ(encoded["retryLog"]["x/big"][0].size(), 13u);
   EXPECT_EQ(encoded["conditions"][0].size(), 6u);
 }
 

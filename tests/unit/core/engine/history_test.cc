@@ -1,4 +1,6 @@
 #include "core/engine/history.h"
+#include "core/policy/plan.h"
+#include "core/policy/sizing.h"
 
 #include <gtest/gtest.h>
 
@@ -41,6 +43,42 @@ TEST(History, PeaksOfTakesThePassingAttemptsPeakAndTheLimitABuildPassedUnderAfte
   // What made the killed packages fit; the others passed as planned and need nothing.
   EXPECT_EQ(p.fit, (std::map<std::string, policy::FitKnobs, std::less<>>{{"x/heavy", {.memory = 640 * kMiB}},
                                                                          {"x/leak", {.memory = 368 * kMiB}}}));
+}
+
+// A package whose own compile was killed and then passed under maxMemory: its build
+// need is what the -toolexec wrapper measured for its compile (with headroom), not the
+// limit it happened to pass under (the step to maxMemory after a second kill).
+TEST(History, ABuildKilledPackagesNeedIsItsMeasuredCompileNotTheLimitItPassedUnder) {
+  policy::AttemptLog log;
+  policy::PackageAttempt build_killed;
+  build_killed.memory = 256 * kMiB;
+  build_killed.result = policy::PackageResult::kBuildKilled;
+  build_killed.peak = 250 * kMiB;  // at the kill: a lower bound
+  policy::PackageAttempt passed = Passed(2048 * kMiB, 5 * kMiB);
+  passed.build_peak = 600 * kMiB;
+  log["x/generated"] = {build_killed, build_killed, passed};
+  RunPeaks p = PeaksOf(log);
+  ASSERT_TRUE(p.build.contains("x/generated"));
+  EXPECT_EQ(p.build["x/generated"], policy::RoundUpLimit(policy::Headroom(600 * kMiB)));
+  EXPECT_LT(p.build["x/generated"], 1024 * kMiB);
+  // Never more than the limit it passed under, whatever the wrapper measured.
+  log["x/generated"].back().memory = 640 * kMiB;
+  EXPECT_EQ(PeaksOf(log).build["x/generated"], 640 * kMiB);
+  // The planner gives it that need, not maxMemory.
+  policy::RunPolicy policy;
+  policy.memory = 256 * kMiB;
+  policy.max_memory = 2048 * kMiB;
+  MemoryHistory h;
+  RecordRun(h, p, "r1", "2026-12-04T10:00:00Z");
+  const std::vector<std::string> packages = {"x/generated", "x/small"};
+  StatusOr<std::vector<policy::ShardPlan>> plans = policy::PlanShards(packages, policy, PlanningHistory(h));
+  ASSERT_TRUE(plans.ok()) << plans.status();
+  for (const policy::ShardPlan& plan : *plans) {
+    if (plan.packages == std::vector<std::string>{"x/generated"}) {
+      EXPECT_LT(plan.memory, 1024 * kMiB) << plan.reason;
+      EXPECT_GE(plan.memory, 600 * kMiB) << plan.reason;
+    }
+  }
 }
 
 TEST(History, RemembersTheKnobsAPackagePassedWithAfterAKill) {
