@@ -62,31 +62,47 @@ policy::PackageOutcome RunningAtKill(const gotest::RunSummary& stream, const std
   return po;
 }
 
-std::optional<std::uint64_t> BuildPhasePeak(const std::string& attempt_dir, const policy::ShardPlan& plan) {
+// The attempt's cgroup samples (memory.tsv) and its test binaries' exec records,
+// read and parsed once: the container-kill path, the build kill and the build peak
+// each need them, and memory.tsv may be megabytes.
+struct Samples {
+  std::optional<evidence::MemoryTimeline> memory;            // nullopt: no readable memory.tsv
+  std::map<std::string, evidence::ExecRecord> exec_records;  // per planned package that has a valid one
+};
+
+Samples ReadSamples(const std::string& attempt_dir, const policy::ShardPlan& plan) {
   const evidence::AttemptLayout layout(attempt_dir);
-  std::optional<std::int64_t> first_test_ms;
+  Samples out;
+  if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok())
+    out.memory = evidence::ParseMemoryTimeline(*mem);
   for (const std::string& pkg : plan.packages) {
     StatusOr<std::string> text = ReadFileWithin(attempt_dir, layout.exec_record(pkg), evidence::kMaxExecRecordBytes);
     if (!text.ok()) continue;
-    StatusOr<evidence::ExecRecord> record = evidence::DecodeExecRecord(*text);
-    if (record.ok() && record->start_unix_ms > 0)
-      first_test_ms = std::min(first_test_ms.value_or(record->start_unix_ms), record->start_unix_ms);
+    if (StatusOr<evidence::ExecRecord> record = evidence::DecodeExecRecord(*text); record.ok())
+      out.exec_records.emplace(pkg, *std::move(record));
   }
-  StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes);
-  if (!mem.ok()) return std::nullopt;
+  return out;
+}
+
+// The cgroup's peak before the first test binary started: what the build took.
+std::optional<std::uint64_t> BuildPhasePeak(const Samples& samples) {
+  std::optional<std::int64_t> first_test_ms;
+  for (const auto& [pkg, record] : samples.exec_records) {
+    if (record.start_unix_ms > 0)
+      first_test_ms = std::min(first_test_ms.value_or(record.start_unix_ms), record.start_unix_ms);
+  }
+  if (!samples.memory) return std::nullopt;
   std::optional<std::uint64_t> peak;
-  for (const evidence::MemorySample& s : evidence::ParseMemoryTimeline(*mem).samples) {
+  for (const evidence::MemorySample& s : samples.memory->samples) {
     if (first_test_ms && s.unix_ms >= *first_test_ms) continue;
     peak = std::max(peak.value_or(0), s.usage_bytes);
   }
   return peak;
 }
 
-bool KilledBySigkill(const std::string& attempt_dir, const std::string& exec_record) {
-  StatusOr<std::string> text = ReadFileWithin(attempt_dir, exec_record, evidence::kMaxExecRecordBytes);
-  if (!text.ok()) return false;
-  StatusOr<evidence::ExecRecord> record = evidence::DecodeExecRecord(*text);
-  return record.ok() && record->end.signal == 9;
+bool KilledBySigkill(const Samples& samples, const std::string& package) {
+  auto it = samples.exec_records.find(package);
+  return it != samples.exec_records.end() && it->second.end.signal == 9;
 }
 
 // Names the cause of each kill from the package's own signals (diagnosis/cause), and
@@ -333,14 +349,13 @@ policy::BuildAtKill ShardBuildAtKill(const evidence::BuildLog& log, const std::v
 // killed, in its build; several are each named as running at the kill, as test
 // binaries are. Returns whether any planned package was named; the steps are kept in
 // ev.builds_at_kill either way, for the message.
-bool NameBuildStepsAtKill(const std::string& attempt_dir, const evidence::BuildLog& log, const policy::ShardPlan& plan,
+bool NameBuildStepsAtKill(const Samples& samples, const evidence::BuildLog& log, const policy::ShardPlan& plan,
                           const std::set<std::string>& settled, AttemptFindings& ev) {
   // When the kill came: the last memory sample (every ~200 ms), else the last record.
   std::optional<std::int64_t> kill_ms;
   std::optional<std::uint64_t> cgroup_peak;
-  const evidence::AttemptLayout layout(attempt_dir);
-  if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok()) {
-    for (const evidence::MemorySample& s : evidence::ParseMemoryTimeline(*mem).samples) {
+  if (samples.memory) {
+    for (const evidence::MemorySample& s : samples.memory->samples) {
       kill_ms = std::max(kill_ms.value_or(s.unix_ms), s.unix_ms);
       cgroup_peak = std::max(cgroup_peak.value_or(0), s.usage_bytes);
     }
@@ -495,6 +510,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   std::set<std::string> planned(plan.packages.begin(), plan.packages.end());
   const evidence::BuildLog build_log = ReadBuildLog(attempt_dir);
   ev.build_peaks = BuildPeaks(build_log, planned);
+  const Samples samples = ReadSamples(attempt_dir, plan);
 
   StatusOr<std::string> result_text = ReadFileWithin(attempt_dir, layout.result(), evidence::kMaxResultBytes);
   StatusOr<evidence::AttemptResult> result = result_text.ok() ? evidence::DecodeAttemptResult(*result_text)
@@ -589,12 +605,12 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       std::error_code ec;
       bool started = std::filesystem::exists(layout.heap_dir(pkg), ec);
       bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
-      if (started && ended) ended = !KilledBySigkill(attempt_dir, layout.exec_record(pkg));
+      if (started && ended) ended = !KilledBySigkill(samples, pkg);
       if (started && !ended) suspects.push_back(pkg);
     }
     // No test binary running: the build steps running, from the toolexec wrapper's log.
     const bool build_named = suspects.empty() && ev.container_oom_killed &&
-                             NameBuildStepsAtKill(attempt_dir, build_log, plan, passed_or_failed, ev);
+                             NameBuildStepsAtKill(samples, build_log, plan, passed_or_failed, ev);
     if (suspects.empty() && !build_named) {
       for (const gotest::PackageResult* p : running) suspects.push_back(p->name);
     }
@@ -621,9 +637,8 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       ev.phase = std::string(policy::PhaseName(po.phase));
       ev.outcome.packages.push_back(std::move(po));
     }
-    if (StatusOr<std::string> mem = ReadFileWithin(attempt_dir, layout.memory(), evidence::kMaxMemoryBytes); mem.ok()) {
-      evidence::MemoryTimeline timeline = evidence::ParseMemoryTimeline(*mem);
-      for (const evidence::MemorySample& s : timeline.samples)
+    if (samples.memory) {
+      for (const evidence::MemorySample& s : samples.memory->samples)
         ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
     }
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
@@ -632,7 +647,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   for (policy::PackageOutcome& po : ev.outcome.packages) {
     if (auto it = ev.build_peaks.find(po.package); it != ev.build_peaks.end()) po.build_peak = it->second;
   }
-  ev.build_peak = BuildPhasePeak(attempt_dir, plan);
+  ev.build_peak = BuildPhasePeak(samples);
   const int timed_out = end.deadline_exceeded && !ev.container_oom_killed ? TimedOut(plan, ev) : 0;
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
   Diagnose(attempt_dir, plan, ev);
