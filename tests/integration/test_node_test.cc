@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "base/files.h"
+#include "base/timestamps.h"
 #include "tests/support/cluster_fixture.h"
 
 namespace gotestrun::testing {
@@ -123,6 +125,30 @@ TEST_F(TestNodeTest, DeletingAPodKillsItsProcessTree) {
   EXPECT_TRUE(Eventually(
       [&] { return client_->Get(ResourceType::Pods(), ns_, "sleeper").status().code() == StatusCode::kNotFound; }));
   EXPECT_TRUE(Eventually([&] { return ::kill(child, 0) != 0; })) << "the grandchild sleep is still alive";
+}
+
+TEST_F(TestNodeTest, PodsBeyondItsBoundWaitPendingUntilOneEnds) {
+  node_.reset();  // this node takes one Pod at a time
+  node_ = std::make_unique<TestNode>(*client_, TestNodeOptions{.node_name = "node-" + ns_.substr(0, 40),
+                                                               .work_dir = work_ + "/node",
+                                                               .claim_folders = {{"shared", work_ + "/claims/shared"}},
+                                                               .max_running_pods = 1});
+  ASSERT_TRUE(node_->Start().ok());
+  ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_, Pod("first", {"sh", "-c", "sleep 2"})).ok());
+  WaitForPhase("first", {"Running"});
+  ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_, Pod("second", {"sh", "-c", "true"})).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  auto waiting = client_->Get(ResourceType::Pods(), ns_, "second");
+  ASSERT_TRUE(waiting.ok());
+  EXPECT_EQ(waiting->value(Json::json_pointer("/status/phase"), std::string("Pending")), "Pending");
+  EXPECT_FALSE(waiting->contains(Json::json_pointer("/status/startTime"))) << "it has not started on the node";
+  Json first = WaitForPhase("first", {"Succeeded", "Failed"});
+  Json second = WaitForPhase("second", {"Succeeded", "Failed"});
+  EXPECT_EQ(second["status"]["phase"], "Succeeded");
+  auto first_end = ParseRfc3339(first["status"]["containerStatuses"][0]["state"]["terminated"].value("finishedAt", ""));
+  auto second_start = ParseRfc3339(second["status"].value("startTime", ""));
+  ASSERT_TRUE(first_end && second_start);
+  EXPECT_GE(*second_start, *first_end);
 }
 
 TEST(PathRewrite, WholeComponentsOnly) {

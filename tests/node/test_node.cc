@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "base/files.h"
 #include "base/timestamps.h"
@@ -237,6 +238,10 @@ StatusOr<runtime::ReconcileResult> TestNode::Reconcile(const std::string& key, u
     return runtime::ReconcileResult{};
   }
   if (it != running_.end() || phase == "Succeeded" || phase == "Failed") return runtime::ReconcileResult{};
+  if (options_.max_running_pods > 0) {
+    const auto busy = std::count_if(running_.begin(), running_.end(), [](const auto& r) { return !r.second->done; });
+    if (busy >= options_.max_running_pods) return runtime::ReconcileResult{std::chrono::milliseconds(200)};
+  }
   auto running = std::make_unique<RunningPod>();
   RunningPod* raw = running.get();
   running->thread = std::thread([this, p = *pod, raw] { RunPod(p, raw); });
@@ -246,9 +251,24 @@ StatusOr<runtime::ReconcileResult> TestNode::Reconcile(const std::string& key, u
 }
 
 void TestNode::PatchStatus(const Json& pod, const Json& status) {
-  auto r = client_.MergePatch(kube::ResourceType::Pods(), MetaString(pod, "namespace"), MetaString(pod, "name"),
-                              {{"status", status}}, kube::Subresource::kStatus);
-  if (!r.ok()) spdlog::warn("test node: status of pod {}: {}", kube::ObjectKey(pod), r.status().ToString());
+  // A kubelet's status manager writes a Pod's status until the API server has it; a
+  // write lost to an overloaded API server (a timeout, a 5xx) would leave the Pod
+  // Running for ever. Retried with backoff for about a minute; a Pod that is gone is not.
+  std::chrono::milliseconds wait{100};
+  for (int i = 0;; ++i) {
+    auto r = client_.MergePatch(kube::ResourceType::Pods(), MetaString(pod, "namespace"), MetaString(pod, "name"),
+                                {{"status", status}}, kube::Subresource::kStatus);
+    if (r.ok()) return;
+    const StatusCode code = r.status().code();
+    const bool transient = code == StatusCode::kUnavailable || code == StatusCode::kDeadlineExceeded ||
+                           code == StatusCode::kInternal || code == StatusCode::kResourceExhausted ||
+                           code == StatusCode::kUnknown;
+    spdlog::warn("test node: status of pod {}: {}{}", kube::ObjectKey(pod), r.status().ToString(),
+                 transient && i < 12 ? " (retrying)" : "");
+    if (!transient || i >= 12) return;
+    std::this_thread::sleep_for(wait);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::seconds(8));
+  }
 }
 
 Status TestNode::WriteProjectedVolume(const Json& pod, const Json& projected, const std::string& dir,

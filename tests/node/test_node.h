@@ -91,6 +91,10 @@ struct TestNodeOptions {
   int api_server_port = 0;
   std::string memory_capacity = "16Gi";
   std::string cpu_capacity = "2";
+  // At most this many Pods run at once (0: no bound); the others stay Pending until one
+  // ends, as a scheduler holds back Pods that do not fit the nodes. On a machine of two
+  // cores, eleven Pods compiling at once take eleven times as long each.
+  int max_running_pods = 0;
   std::shared_ptr<const CannedEvidence> canned;  // set: fast mode (above)
   std::chrono::milliseconds canned_run_time{500};
 };

@@ -38,14 +38,44 @@ REAL_SUITES = {
     "roaring": ("github.com/RoaringBitmap/roaring", "v1.9.4", ["./BitSliceIndexing/..."]),
 }
 FIXTURES = {"memory": "tests/fixtures/memory", "service": "tests/fixtures/service"}
-ROWS = ["a", "b", "c", "d", "e"]
+ROWS = ["a", "b", "c", "d", "e", "f", "g"]
 ROW_NAMES = {
     "a": "(a) same limit, rerun",
     "b": "(b) double the job",
     "c": "(c) oracle, per package",
     "d": "(d) gotestrun, cold",
     "e": "(e) gotestrun, history",
+    "f": "(f) operator, cold",
+    "g": "(g) operator, history",
 }
+# What each fixture package's first kill must be named (their READMEs' tables): a
+# set when the fixture allows either. Every package not listed is clean and must get
+# no cause at all.
+EXPECTED_CAUSES = {
+    "memory": {
+        "leak": {"LeakAcrossTests"},
+        "parallelspike": {"ParallelSpike"},
+        "largetest": {"LargeTest"},
+        "goroutineleak": {"GoroutineLeak"},
+        "nativemem": {"NativeMemory"},
+        "initmem": {"InitMemory"},
+        "gcheadroom": {"GCHeadroom"},
+        "compileheavy": {"BuildMemory"},
+        "stall": {"LargeTest", "GCHeadroom"},
+        # Never killed at 256Mi; under less its 160 MiB live heap alone is the test's.
+        "touchlimit": {"LargeTest"},
+    },
+    "service": {
+        "internal/cache": {"LeakAcrossTests", "ParallelSpike"},
+        "internal/search": {"LargeTest"},
+        "internal/jobs": {"GoroutineLeak"},
+        "internal/geo": {"BuildMemory"},
+    },
+}
+
+# The operator rows run the fixture suites only: the real modules' dependencies are in
+# the benchmark's module cache, which the test node's Pods are not given.
+OPERATOR_ROWS = ("f", "g")
 
 
 def log(msg):
@@ -61,6 +91,8 @@ class Bench:
         self.tool = os.path.join(self.build, "tests/bench/convergence/convergence_cgroup_run")
         self.gotestrun = os.path.join(self.build, "cli/gotestrun")
         self.agent = os.path.join(self.build, "agent/gotestrun-agent")
+        self.operator = os.path.join(self.build, "operator/gotestrun-operator")
+        self.operator_run = os.path.join(self.build, "tests/bench/convergence/convergence_operator_run")
         self.gomodcache = os.path.join(self.cache, "gomod")
         self.start_mib = args.start_mib
         self.cap_mib = args.cap_mib
@@ -265,6 +297,94 @@ class Bench:
             if status.get("completionTime") else None,
         }
 
+    def operator_rows(self, work, rows):
+        """(f) and (g): the module through the operator on the test control plane and
+        the test node (convergence_operator_run): a cold run, then one planned from the
+        history the first left in its ConfigMap. The Pods of each run share a fresh
+        GOCACHE, as (d)'s and (e)'s attempts do (--operator-pod-cache: each Pod builds in
+        its own empty home, as in a cluster)."""
+        argv = [self.operator_run, self.operator, self.agent, os.path.join(self.root, "crds"), work,
+                "--memory", f"{self.start_mib}Mi", "--max-memory", f"{self.cap_mib}Mi",
+                "--parallel", str(self.args.parallel), "--runs", "2" if "g" in rows else "1"]
+        if not self.args.operator_pod_cache:
+            argv += ["--gocache-root", os.path.join(os.path.dirname(work), "gocache")]
+        with open(os.path.join(os.path.dirname(work), "operator-run.log"), "w") as err:
+            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=err, text=True)
+        lines = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+        if out.returncode != 0 or not lines:
+            log(f"    convergence_operator_run failed (exit {out.returncode}); see {os.path.dirname(work)}/operator-run.log")
+        results = {}
+        for row, r in zip(("f", "g"), lines):
+            log(f"    operator run {r['run']}: phase {r['phase']}, {r['attempts']} attempts, {r['oom_kills']} OOM-killed, "
+                f"{r['wall_s']:.1f}s")
+            results[row] = {k: v for k, v in r.items() if k not in ("run", "phase", "message")}
+        return results
+
+    def first_causes(self, status, module):
+        """Per package, the cause named at its first kill (or stall): the retry log's
+        entry, or the diagnosis of that attempt when the package was one of several
+        binaries running at a container kill. A shard's build kill (nobody charged,
+        BuildMemory on every package of the shard) names no package."""
+        by_attempt = {}
+        for d in status.get("diagnosis") or []:
+            by_attempt.setdefault((d.get("package"), d.get("attempt", "")), d.get("cause"))
+        out = {}
+        for pkg, entries in (status.get("retryLog") or {}).items():
+            short = pkg[len(module) + 1:] if pkg.startswith(module + "/") else pkg
+            for e in entries:
+                if e.get("result") == "no result" and e.get("cause") == "BuildMemory":
+                    continue  # the shard's build, not this package
+                suffix = f"-s{e.get('shard')}-a{e.get('attempt')}"
+                diagnosed = [c for (p, a), c in by_attempt.items() if p == pkg and a.endswith(suffix)]
+                if e.get("result") in ("killed", "build killed") or e.get("cause", "Unknown") != "Unknown":
+                    out[short] = e.get("cause") if e.get("cause", "Unknown") != "Unknown" or not diagnosed \
+                        else diagnosed[0]
+                    break
+                if diagnosed:
+                    out[short] = diagnosed[0]
+                    break
+        return out
+
+    def accuracy(self, suite, limits):
+        """Is the first cause named for each killed package the right one, at several
+        starting limits? One cold `gotestrun run` per limit, on a fresh module copy."""
+        src = self.prepare_source(suite)
+        module = self.module_path(src)
+        rows = []
+        for limit in limits:
+            base = os.path.join(self.cache, "work", suite, f"accuracy-{limit}")
+            work = os.path.join(base, "module")
+            self.copy_module(src, work)
+            log(f"  first causes from {limit}Mi")
+            start = self.start_mib
+            self.start_mib = limit
+            try:
+                self.gotestrun_run(work, self.patterns(suite), os.path.join(base, "run"), self.fresh_gocache(base))
+            finally:
+                self.start_mib = start
+            with open(os.path.join(base, "run", "status.yaml")) as f:
+                status = yaml.safe_load(f)
+            named = self.first_causes(status, module)
+            expected = EXPECTED_CAUSES.get(suite, {})
+            for pkg in sorted(set(named) | set(expected)):
+                want = expected.get(pkg)
+                got = named.get(pkg)
+                if got is None:
+                    verdict = "not killed"
+                elif want is None:
+                    verdict = "WRONG (clean package given a cause)"
+                else:
+                    verdict = "right" if got in want else "WRONG"
+                rows.append((suite, limit, pkg, " or ".join(sorted(want)) if want else "none", got or "-", verdict))
+        return rows
+
+    def module_path(self, src):
+        with open(os.path.join(src, "go.mod")) as f:
+            for line in f:
+                if line.startswith("module "):
+                    return line.split()[1]
+        return ""
+
     def suite(self, suite, rows):
         log(f"suite {suite}")
         src = self.prepare_source(suite)
@@ -273,6 +393,17 @@ class Bench:
         shutil.rmtree(base, ignore_errors=True)
         results = {}
         for row in rows:
+            if row in OPERATOR_ROWS:
+                if suite not in FIXTURES or row == "g":
+                    continue  # fixture suites only; (g) comes with (f)
+                rowdir = os.path.join(base, "f")
+                self.copy_module(src, os.path.join(rowdir, "module"))
+                log(f"  {ROW_NAMES['f']}" + (f", then {ROW_NAMES['g']}" if "g" in rows else ""))
+                for r, res in self.operator_rows(os.path.join(rowdir, "module"), rows).items():
+                    results[r] = res
+                    log(f"    -> {json.dumps(res)}")
+                    print(json.dumps({"suite": suite, "row": r, **res}), file=self.jsonl, flush=True)
+                continue
             rowdir = os.path.join(base, row if row != "e" else "d")
             work = os.path.join(rowdir, "module")
             if row != "e":
@@ -335,7 +466,12 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--cache", required=True)
     ap.add_argument("--suites", default="memory,service," + ",".join(REAL_SUITES))
-    ap.add_argument("--rows", default="a,b,c,d,e")
+    ap.add_argument("--rows", default="a,b,c,d,e,f,g")
+    ap.add_argument("--accuracy", default="",
+                    help="also, for the fixture suites: the first cause named per package from these starting "
+                         "limits in MiB, e.g. 192,256,384")
+    ap.add_argument("--operator-pod-cache", action="store_true",
+                    help="rows (f) and (g): each Pod builds in its own empty GOCACHE, as in a cluster")
     ap.add_argument("--start-mib", type=int, default=256)
     ap.add_argument("--cap-mib", type=int, default=2048)
     ap.add_argument("--same-attempts", type=int, default=3, help="attempts of row (a)")
@@ -354,6 +490,8 @@ def main():
     for r in rows:
         if r not in ROWS:
             sys.exit(f"unknown row {r}; known: {','.join(ROWS)}")
+    if "g" in rows and "f" not in rows:
+        sys.exit("row g plans from row f's history: ask for f too")
     if "e" in rows and "d" not in rows:
         sys.exit("row e plans from row d's history: ask for d too")
     bench = Bench(args)
@@ -363,6 +501,11 @@ def main():
     results = {}
     for s in suites:
         results[s] = bench.suite(s, rows)
+    accuracy = []
+    for s in suites:
+        if args.accuracy and s in FIXTURES:
+            log(f"suite {s}: first causes")
+            accuracy += bench.accuracy(s, [int(x) for x in args.accuracy.split(",") if x])
     total = time.time() - t0
     go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip()
     print(f"Convergence from {args.start_mib}Mi (cap {args.cap_mib}Mi, -parallel {args.parallel or 'default'}); "
@@ -370,6 +513,17 @@ def main():
     print()
     print(table(results, suites, rows))
     print()
+    if accuracy:
+        print("| suite | start | package | expected first cause | named | verdict |")
+        print("|---|---|---|---|---|---|")
+        for suite, limit, pkg, want, got, verdict in accuracy:
+            print(f"| {suite} | {limit}Mi | {pkg} | {want} | {got} | {verdict} |")
+        killed = [r for r in accuracy if r[4] != "-" and r[3] != "none"]
+        wrong_clean = [r for r in accuracy if r[3] == "none" and r[4] != "-"]
+        print()
+        print(f"First cause right for {sum(1 for r in killed if r[5] == 'right')} of {len(killed)} killed "
+              f"packages; clean packages given a cause: {len(wrong_clean)}.")
+        print()
     print(f"Whole benchmark: {total:.0f} s.")
 
 

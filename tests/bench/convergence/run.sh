@@ -21,5 +21,6 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-ninja -C "$build" convergence_cgroup_run gotestrun gotestrun-agent >/dev/null
+export GOTESTRUN_CONTROLPLANE_BIN=${GOTESTRUN_CONTROLPLANE_BIN:-$("$root/tests/controlplane/build.sh")}
+ninja -C "$build" convergence_cgroup_run convergence_operator_run gotestrun gotestrun-agent gotestrun-operator >/dev/null
 exec python3 "$here/bench.py" --root "$root" --build "$build" --cache "$here/.cache" "${args[@]}"
