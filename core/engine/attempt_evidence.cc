@@ -127,6 +127,7 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
     if (!signals->limit_bytes) signals->limit_bytes = plan.memory;
     if (!signals->parallel) signals->parallel = plan.parallel;
     if (!signals->p) signals->p = plan.p;
+    if (ev.outcome.container_oom_killed) signals->binaries_at_kill = static_cast<int>(ev.suspects.size());
     std::optional<cause::Diagnosis> named = cause::Classify(*signals);
     if (!named) continue;
     if (!killed) {

@@ -223,6 +223,9 @@ struct Facts {
   std::optional<std::uint64_t> limit;
   std::optional<std::uint64_t> peak;  // the binary's RSS, else the cgroup's peak
   bool peak_from_cgroup = false;
+  // Several test binaries shared the container at its kill: the limit was not this
+  // binary's alone, and the cgroup's peak holds the others' memory too.
+  bool shared = false;
   // Live heap as the GC measured it (or the in-use heap of snapshots without GC lines).
   std::vector<LiveObservation> live;
   bool live_from_gc = false;
@@ -254,6 +257,7 @@ Facts Gather(const PackageSignals& s) {
   }
   f.running_leaves = Leaves(s.running_at_kill);
   f.tests_started = static_cast<int>(s.tests.size());
+  f.shared = s.binaries_at_kill > 1;
   return f;
 }
 
@@ -419,6 +423,9 @@ std::optional<Diagnosis> TryBuild(const Facts& f) {
 std::optional<Diagnosis> TryNative(const Facts& f) {
   const PackageSignals& s = f.s;
   if (!f.peak) return std::nullopt;
+  // The cgroup's peak is not this binary's when others ran beside it: another
+  // package's heap would read as this one's native memory.
+  if (f.peak_from_cgroup && f.shared) return std::nullopt;
   bool below_first_goal = false;
   const std::optional<std::uint64_t> go_heap = GoHeapFootprint(s, below_first_goal);
   if (!go_heap) return std::nullopt;
@@ -907,6 +914,11 @@ std::optional<Diagnosis> TryGcHeadroom(const Facts& f) {
       break;
     }
   }
+
+  // With other binaries in the container, "the live heap fits the limit" is not known
+  // (they held part of it), and a large live heap that stopped growing reads the same
+  // as one the GC would collect: only a GC that freed garbage says churn.
+  if (f.shared && churned == nullptr) return std::nullopt;
 
   Lines lines;
   lines.Add("last GC (#" + std::to_string(g.number) + " at " + Seconds(g.seconds) + "): " + Mib(g.heap_start) + " -> " +

@@ -143,6 +143,10 @@ struct PackageSignals {
   // The most the attempt's cgroup used (go command, compiles and binaries together).
   std::optional<std::uint64_t> cgroup_peak_bytes;
   std::vector<CgroupSample> cgroup;
+  // Test binaries (this one included) running at once when the whole container was
+  // killed; 0 when unknown or not a container kill. Above 1, the limit and the
+  // cgroup's peak were shared: neither is this binary's own.
+  int binaries_at_kill = 0;
 
   // The package's test binary, from its exec record.
   std::optional<std::uint64_t> max_rss_bytes;

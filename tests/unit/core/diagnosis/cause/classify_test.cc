@@ -373,6 +373,24 @@ TEST(ClassifyNativeMemoryTest, Table) {
          return s;
        },
        Cause::kNativeMemory, [](const Diagnosis& d) { EXPECT_THAT(d.summary, HasSubstr("cgroup")); }},
+      // Seen at 576Mi with leak/ and largetest/ in one container: the cgroup's peak held
+      // the other binary's 350 MiB heap, which read as leak's native memory.
+      {"one of two binaries at a container kill: the cgroup's peak is not its own",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.cgroup_peak_bytes = 200 * kMiB;
+         s.binaries_at_kill = 2;
+         return s;
+       },
+       Cause::kLargeTest},
+      {"one of two binaries, with its own max RSS: still named",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.binaries_at_kill = 2;
+         return s;
+       },
+       Cause::kNativeMemory},
       {"passed far under its limit: nothing to name",
        [] {
          PackageSignals s = NativeSignals();
@@ -546,6 +564,8 @@ PackageSignals HeadroomSignals() {
   return s;
 }
 
+PackageSignals LargeTestSignals();  // below, with its own table
+
 TEST(ClassifyGcHeadroomTest, Table) {
   RunTable({
       {"killed: 187 MiB live of 300, goal 374", HeadroomSignals, Cause::kGcHeadroom,
@@ -603,6 +623,37 @@ TEST(ClassifyGcHeadroomTest, Table) {
          return s;
        },
        Cause::kLargeTest},
+      // Seen at 576Mi with largetest/ beside leak/: 350 MiB live (61% of the limit), one GC
+      // that freed nothing, goal 700 MiB. The other binary held part of the limit, so
+      // "the live heap fits" is not known; without a GC that freed garbage it is the test.
+      {"one of two binaries at a container kill, no GC freed garbage: not GC headroom",
+       [] {
+         PackageSignals s = LargeTestSignals();
+         s.limit_bytes = 576 * kMiB;
+         s.max_rss_bytes.reset();
+         s.cgroup_peak_bytes = 576 * kMiB;
+         s.heap.clear();
+         s.binaries_at_kill = 2;
+         return s;
+       },
+       Cause::kLargeTest},
+      {"the same alone in its container: GC headroom, the evidence saying it may be growing",
+       [] {
+         PackageSignals s = LargeTestSignals();
+         s.limit_bytes = 576 * kMiB;
+         s.max_rss_bytes.reset();
+         s.cgroup_peak_bytes = 576 * kMiB;
+         s.heap.clear();
+         return s;
+       },
+       Cause::kGcHeadroom},
+      {"one of two binaries, and a GC freed garbage: GC headroom",
+       [] {
+         PackageSignals s = HeadroomSignals();
+         s.binaries_at_kill = 2;
+         return s;
+       },
+       Cause::kGcHeadroom},
   });
 }
 
