@@ -1,6 +1,7 @@
 #include "core/engine/attempt_evidence.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -82,6 +83,42 @@ Samples ReadSamples(const std::string& attempt_dir, const policy::ShardPlan& pla
       out.exec_records.emplace(pkg, *std::move(record));
   }
   return out;
+}
+
+// A test binary that started into a cgroup already at least this full, and left no
+// sign of memory of its own, did not fill it.
+constexpr double kFullAtStartFraction = 0.9;
+
+// Whether `package`'s test binary, the only one running at a container kill, is a
+// bystander of build steps running beside it: it had left no heap snapshot and no GC
+// line (its heap never reached the runtime's first 4 MiB goal, or it had not run long
+// enough to say), and the cgroup was already kFullAtStartFraction of `limit` when it
+// started (the exec wrapper makes heap/<pkg>/ just before; an empty folder keeps
+// that time). Seen with a compile of 400+ MiB beside a binary a few milliseconds old,
+// whose kill then read as the binary's native memory.
+bool StartedIntoAFullCgroup(const std::string& attempt_dir, const Samples& samples, const std::string& package,
+                            std::uint64_t limit) {
+  if (!samples.memory || limit == 0) return false;
+  const evidence::AttemptLayout layout(attempt_dir);
+  std::error_code ec;
+  const std::filesystem::path heap_dir = layout.heap_dir(package);
+  if (!std::filesystem::is_directory(heap_dir, ec) || !std::filesystem::is_empty(heap_dir, ec) || ec) return false;
+  if (std::filesystem::file_size(layout.gctrace(package), ec) > 0 && !ec) return false;
+  const auto mtime = std::filesystem::last_write_time(heap_dir, ec);
+  if (ec) return false;
+  const std::int64_t started_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(mtime).time_since_epoch())
+          .count();
+  std::optional<std::uint64_t> before;  // the last sample at or before the start
+  for (const evidence::MemorySample& m : samples.memory->samples) {
+    if (m.unix_ms <= started_ms) before = m.usage_bytes;
+  }
+  return before && static_cast<double>(*before) >= kFullAtStartFraction * static_cast<double>(limit);
+}
+
+bool BuildStepsRunning(const evidence::BuildLog& log) {
+  return std::any_of(log.steps.begin(), log.steps.end(),
+                     [](const evidence::BuildStep& step) { return !step.end || step.end->signal == 9; });
 }
 
 // The cgroup's peak before the first test binary started: what the build took.
@@ -608,6 +645,10 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       bool ended = std::filesystem::exists(layout.exec_record(pkg), ec);
       if (started && ended) ended = !KilledBySigkill(samples, pkg);
       if (started && !ended) suspects.push_back(pkg);
+    }
+    if (ev.container_oom_killed && suspects.size() == 1 && BuildStepsRunning(build_log) &&
+        StartedIntoAFullCgroup(attempt_dir, samples, suspects.front(), plan.memory)) {
+      suspects.clear();  // the build steps running beside it are named instead
     }
     // No test binary running: the build steps running, from the toolexec wrapper's log.
     const bool build_named = suspects.empty() && ev.container_oom_killed &&

@@ -356,16 +356,25 @@ class Bench:
             work = os.path.join(base, "module")
             self.copy_module(src, work)
             log(f"  first causes from {limit}Mi")
+            # The build cache is filled first, outside any limit, with everything but the
+            # packages whose own compile is their pathology: otherwise the first kills
+            # at a low limit are the shard's build of the standard library, which names
+            # no package, and the tests' causes are never put to the test.
+            gocache = self.fresh_gocache(base)
+            packages = self.list_packages(work, self.patterns(suite), gocache)
+            expected = EXPECTED_CAUSES.get(suite, {})
+            warm = [p for p in packages if expected.get(p[len(module) + 1:]) != {"BuildMemory"}]
+            subprocess.run(["go", "test", "-count=1", "-run", "^$"] + warm, cwd=work, env=self.env(gocache),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             start = self.start_mib
             self.start_mib = limit
             try:
-                self.gotestrun_run(work, self.patterns(suite), os.path.join(base, "run"), self.fresh_gocache(base))
+                self.gotestrun_run(work, self.patterns(suite), os.path.join(base, "run"), gocache)
             finally:
                 self.start_mib = start
             with open(os.path.join(base, "run", "status.yaml")) as f:
                 status = yaml.safe_load(f)
             named = self.first_causes(status, module)
-            expected = EXPECTED_CAUSES.get(suite, {})
             for pkg in sorted(set(named) | set(expected)):
                 want = expected.get(pkg)
                 got = named.get(pkg)

@@ -60,6 +60,14 @@ class BuildEvidenceTest : public ::testing::Test {
     }
     ASSERT_TRUE(WriteFileAtomic(layout().memory(), mem).ok());
   }
+  // The exec wrapper makes heap/<pkg>/ just before it starts the binary; an empty
+  // folder keeps that time.
+  void StartedAt(const std::string& package, std::int64_t unix_ms) {
+    const fs::path heap = layout().heap_dir(package);
+    fs::create_directories(heap);
+    fs::last_write_time(heap, std::chrono::file_clock::from_sys(
+                                  std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms))));
+  }
   std::map<std::string, const policy::PackageOutcome*> ByPackage(const AttemptFindings& ev) {
     std::map<std::string, const policy::PackageOutcome*> out;
     for (const policy::PackageOutcome& po : ev.outcome.packages) out[po.package] = &po;
@@ -147,7 +155,7 @@ TEST_F(BuildEvidenceTest, SeveralPackagesBuildingAreEachRunningAtTheKill) {
 TEST_F(BuildEvidenceTest, ARunningTestBinaryIsTheSuspectNotTheBuild) {
   Step("compile", "example.com/a", 10, kT0);
   Write();
-  fs::create_directories(layout().heap_dir("example.com/b"));  // b's binary started
+  StartedAt("example.com/b", kT0 + 12'500);  // b's binary started, the cgroup at 200 MiB of 300
   const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
   EXPECT_EQ(ev.killed_package, "example.com/b");
   EXPECT_THAT(ev.builds_at_kill, IsEmpty());
@@ -280,9 +288,41 @@ TEST_F(BuildEvidenceTest, ConcurrentStepsWithKnownRssAddUp) {
 TEST_F(BuildEvidenceTest, NoBuildNeedWhenATestBinaryRan) {
   Step("compile", "example.com/a", 10, kT0);
   Write();
-  fs::create_directories(layout().heap_dir("example.com/b"));
+  StartedAt("example.com/b", kT0 + 12'500);
   const AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
   EXPECT_FALSE(ev.outcome.build.has_value());
+}
+
+// Seen at 192Mi: compileheavy's compile (400+ MiB) filled the cgroup, and the kill came
+// a few milliseconds after gcheadroom's test binary started, with no GC line and no
+// heap snapshot of its own. The binary did not fill the cgroup: the compile is named
+// and the binary is left to run again, not charged (its kill read as native memory).
+TEST_F(BuildEvidenceTest, ABinaryStartedIntoAFullCgroupBesideACompileIsNotTheOneKilled) {
+  Step("compile", "example.com/b", 13, kT0);  // running at the kill
+  Write();                                    // the cgroup at 200 MiB and more of 300 from kT0 + 12.3 s
+  ASSERT_TRUE(WriteFileAtomic(layout().gctrace("example.com/a"), "").ok());
+  // It started at kT0 + 21.5 s, when the cgroup held 272 MiB of 300 (over 90%).
+  StartedAt("example.com/a", kT0 + 21'500);
+  AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_NE(ev.killed_package, "example.com/a");
+  auto by = ByPackage(ev);
+  ASSERT_TRUE(by.contains("example.com/b"));
+  EXPECT_EQ(by["example.com/b"]->result, policy::PackageResult::kBuildKilled);
+  EXPECT_FALSE(by.contains("example.com/a") && by["example.com/a"]->result == policy::PackageResult::kKilled);
+  for (const PackageDiagnosis& d : ev.diagnoses) EXPECT_NE(d.package, "example.com/a") << d.summary;
+
+  // Started while the cgroup had room (kT0 + 12.5 s, 200 MiB of 300): it is the one.
+  StartedAt("example.com/a", kT0 + 12'500);
+  ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_EQ(ev.killed_package, "example.com/a");
+  // With a GC line of its own it had memory of its own: it is the one.
+  StartedAt("example.com/a", kT0 + 21'500);
+  ASSERT_TRUE(WriteFileAtomic(layout().gctrace("example.com/a"),
+                              "gc 1 @0.010s 1%: 0.01+1.0+0.01 ms clock, 0.02+0/1/0+0.02 ms cpu, 4->4->2 MB, 4 MB goal, "
+                              "0 MB stacks, 0 MB globals, 2 P\n")
+                  .ok());
+  ev = ReadAttemptEvidence(dir_, plan_, ContainerEnd{.oom_killed = true, .exit_code = 137});
+  EXPECT_EQ(ev.killed_package, "example.com/a");
 }
 
 }  // namespace
