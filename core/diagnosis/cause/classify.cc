@@ -429,12 +429,29 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
   bool below_first_goal = false;
   const std::optional<std::uint64_t> go_heap = GoHeapFootprint(s, below_first_goal);
   if (!go_heap) return std::nullopt;
-  const std::uint64_t rss = *f.peak;
+  std::uint64_t rss = *f.peak;
+  bool since_start = false;
+  if (f.peak_from_cgroup && s.started_ms) {
+    // The cgroup's peak holds the go command, the page cache and whatever ran before
+    // the binary: what it held when the binary started is not the binary's. (Seen: a
+    // binary killed in its first test, no GC yet, 276 MiB of a 320 MiB cgroup already
+    // in use when it started; the rest read as 316 MiB of native memory.)
+    std::optional<std::uint64_t> at_start;
+    for (const CgroupSample& c : s.cgroup) {
+      if (c.unix_ms <= *s.started_ms) at_start = c.usage_bytes;
+    }
+    if (at_start) {
+      rss = rss > *at_start ? rss - *at_start : 0;
+      since_start = true;
+    }
+  }
   if (rss < *go_heap + kMinNativeBytes) return std::nullopt;
   if (static_cast<double>(*go_heap) > kMaxGoShareOfRss * static_cast<double>(rss)) return std::nullopt;
   const std::uint64_t native = rss - *go_heap;
   Lines lines;
-  const std::string what = f.peak_from_cgroup ? "the cgroup's peak" : "the test binary's max RSS";
+  const std::string what = since_start          ? "the cgroup's growth after the binary started"
+                           : f.peak_from_cgroup ? "the cgroup's peak"
+                                                : "the test binary's max RSS";
   lines.Add(what + " " + Mib(rss) + "; the Go heap never took more than " + Mib(*go_heap) + " from the OS" +
             (below_first_goal ? " (no GC ran: the heap stayed below the first goal, 4 MiB)" : ""));
   lines.Add("outside the Go heap: " + Mib(native) + " (" +

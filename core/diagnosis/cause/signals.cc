@@ -748,6 +748,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   if (start_ms && s.binary_start_ms) start_ms = std::max(*start_ms, *s.binary_start_ms);
   if (!start_ms) start_ms = s.binary_start_ms;
   if (!start_ms && stream.package_start_ms) start_ms = stream.package_start_ms;
+  s.started_ms = start_ms;
 
   // Heap snapshots.
   for (const evidence::HeapSnapshotLine& line : ReadSnapshotLines(

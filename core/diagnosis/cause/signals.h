@@ -152,6 +152,9 @@ struct PackageSignals {
   std::optional<std::uint64_t> max_rss_bytes;
   std::optional<std::uint64_t> gomemlimit_bytes;
   std::optional<std::int64_t> binary_start_ms;
+  // When the binary started, as best known: the exec record, else its runtime's start
+  // from the GC lines' times, else the package's start event.
+  std::optional<std::int64_t> started_ms;
   std::optional<std::int64_t> binary_end_ms;
   int binary_signal = 0;
 

@@ -384,6 +384,33 @@ TEST(ClassifyNativeMemoryTest, Table) {
          return s;
        },
        Cause::kLargeTest},
+      // Seen at 320Mi: jobs/ killed in its first test with no GC yet, the cgroup at 276
+      // MiB (the go command, the page cache) when it started.
+      {"the cgroup's peak stands in, but most of it was there before the binary started",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.cgroup_peak_bytes = 320 * kMiB;
+         s.started_ms = 1000;
+         s.cgroup = {{.unix_ms = 800, .usage_bytes = 245 * kMiB},
+                     {.unix_ms = 990, .usage_bytes = 276 * kMiB},
+                     {.unix_ms = 1200, .usage_bytes = 320 * kMiB}};
+         return s;
+       },
+       Cause::kLargeTest},
+      {"the cgroup grew by far more than the Go heap after the binary started: native",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.cgroup_peak_bytes = 320 * kMiB;
+         s.started_ms = 1000;
+         s.cgroup = {{.unix_ms = 990, .usage_bytes = 100 * kMiB}, {.unix_ms = 1200, .usage_bytes = 320 * kMiB}};
+         return s;
+       },
+       Cause::kNativeMemory,
+       [](const Diagnosis& d) {
+         EXPECT_THAT(d.summary, HasSubstr("growth after the binary started reached 220 MiB"));
+       }},
       {"one of two binaries, with its own max RSS: still named",
        [] {
          PackageSignals s = NativeSignals();
