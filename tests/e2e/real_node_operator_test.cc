@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "base/files.h"
 #include "core/policy/quantity.h"
@@ -27,7 +29,6 @@ using kube::Json;
 
 const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 constexpr char kOperatorImage[] = "localhost/gotestrun-operator:e2e";
-constexpr char kNamespace[] = "real-node-e2e";
 
 const bool kInstalled = (::testing::AddGlobalTestEnvironment(
                              new RealNodeEnvironment({.controller_manager = true}, {.bind_unscheduled_pods = true})),
@@ -46,6 +47,9 @@ class RealNodeOperatorTest : public ::testing::Test {
   void SetUp() override {
     RealNodeEnvironment::RequireNode();
     if (IsSkipped() || HasFatalFailure()) return;
+    // A namespace, claims and volumes of its own per test: the control plane is shared.
+    static int tests = 0;
+    ns_ = "real-node-e2e-" + std::to_string(++tests);
     auto c = kube::Client::Create(RealNodeEnvironment::control_plane().AdminConfig());
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = std::move(*c);
@@ -67,7 +71,7 @@ class RealNodeOperatorTest : public ::testing::Test {
     fs::create_directories(profiles_);
     fs::copy(GTR_FIXTURES_DIR, workspace_, fs::copy_options::recursive);
     auto warm = sandbox::RunCaptured(
-        {.argv = {"go", "test", "-count=1", "-run", "^$", "./leak", "./clean/..."},
+        {.argv = {"go", "test", "-count=1", "-run", "^$", "./leak", "./largetest", "./stall", "./clean/..."},
          .extra_env = {"GOCACHE=" + workspace_ + "/.gocache", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"},
          .working_dir = workspace_ + "/memory"},
         16 << 20);
@@ -75,11 +79,11 @@ class RealNodeOperatorTest : public ::testing::Test {
     // The Pods run as 65532; hostPath volumes get no fsGroup.
     ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", workspace_, profiles_}, work_ + "/chown.log").ok());
 
-    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", kNamespace}}}};
+    Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}};
     (void)client_->Create(kube::ResourceType::Namespaces(), "", ns);
     for (const auto& [claim, folder] :
          {std::pair{"workspace", workspace_}, std::pair{"gotestrun-profiles", profiles_}}) {
-      std::string pv = std::string(kNamespace) + "-" + claim;
+      std::string pv = ns_ + "-" + claim;
       Json volume = {{"apiVersion", "v1"},
                      {"kind", "PersistentVolume"},
                      {"metadata", {{"name", pv}}},
@@ -88,18 +92,18 @@ class RealNodeOperatorTest : public ::testing::Test {
                        {"accessModes", {"ReadWriteMany"}},
                        {"storageClassName", ""},
                        {"hostPath", {{"path", folder}, {"type", "Directory"}}},
-                       {"claimRef", {{"namespace", kNamespace}, {"name", claim}}}}}};
+                       {"claimRef", {{"namespace", ns_}, {"name", claim}}}}}};
       auto v = client_->Create(kube::ResourceType{"", "v1", "persistentvolumes", false}, "", volume);
       ASSERT_TRUE(v.ok()) << v.status();
       Json pvc = {{"apiVersion", "v1"},
                   {"kind", "PersistentVolumeClaim"},
-                  {"metadata", {{"name", claim}, {"namespace", kNamespace}}},
+                  {"metadata", {{"name", claim}, {"namespace", ns_}}},
                   {"spec",
                    {{"accessModes", {"ReadWriteMany"}},
                     {"storageClassName", ""},
                     {"volumeName", pv},
                     {"resources", {{"requests", {{"storage", "1Gi"}}}}}}}};
-      auto c2 = client_->Create(kube::ResourceType{"", "v1", "persistentvolumeclaims", true}, kNamespace, pvc);
+      auto c2 = client_->Create(kube::ResourceType{"", "v1", "persistentvolumeclaims", true}, ns_, pvc);
       ASSERT_TRUE(c2.ok()) << c2.status();
     }
     // The operator runs as the Pods do, user 65532 (the image's and the chart's), so
@@ -123,7 +127,7 @@ class RealNodeOperatorTest : public ::testing::Test {
                                                    "--profiles-dir",
                                                    profiles_,
                                                    "--watch-namespaces",
-                                                   kNamespace,
+                                                   ns_,
                                                    "--agent-image",
                                                    kOperatorImage,
                                                    "--agent-path",
@@ -149,8 +153,47 @@ class RealNodeOperatorTest : public ::testing::Test {
     if (!work_.empty() && std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_, ec);
   }
 
+  // A run of the fixture module's `packages` in the Go image, with the build cache the
+  // set-up warmed.
+  Json FixtureRun(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
+                  const std::string& max_memory) {
+    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
+            {"kind", "GoTestRun"},
+            {"metadata", {{"name", name}, {"namespace", ns_}}},
+            {"spec",
+             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
+              {"image", RealNodeEnvironment::node().go_image()},
+              {"packages", packages},
+              {"goTest",
+               {{"parallel", 2},
+                {"env",
+                 {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                  {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
+                  {{"name", "CGO_ENABLED"}, {"value", "0"}},
+                  {{"name", "GOCACHE"}, {"value", "/workspace/.gocache"}}}}}},
+              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
+              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
+              {"profiling", {{"heapInterval", "500ms"}}}}}};
+  }
+
+  // The run once it has ended (or whatever it was after `limit`).
+  Json WaitForEnd(const std::string& name, std::chrono::minutes limit = std::chrono::minutes(12)) {
+    Json last;
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = client_->Get(kGoTestRuns, ns_, name);
+      if (r.ok()) {
+        last = *r;
+        std::string phase = last.contains("status") ? last["status"].value("phase", "") : "";
+        if (phase == "Succeeded" || phase == "Failed") break;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    return last;
+  }
+
   std::unique_ptr<kube::Client> client_;
-  std::string work_, workspace_, profiles_;
+  std::string ns_, work_, workspace_, profiles_;
   std::optional<sandbox::Subprocess> operator_;
 };
 
@@ -158,36 +201,9 @@ class RealNodeOperatorTest : public ::testing::Test {
 // in its container, the operator reads the kill from the real kubelet's status, and
 // the retry with more memory, never above maxMemory, passes.
 TEST_F(RealNodeOperatorTest, ConvergesAfterAnOomKillWithinMaxMemory) {
-  Json run = {{"apiVersion", "gotestrun.dev/v1alpha1"},
-              {"kind", "GoTestRun"},
-              {"metadata", {{"name", "converge"}, {"namespace", kNamespace}}},
-              {"spec",
-               {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-                {"image", RealNodeEnvironment::node().go_image()},
-                {"packages", {"./leak", "./clean/..."}},
-                {"goTest",
-                 {{"parallel", 2},
-                  {"env",
-                   {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                    {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                    {{"name", "CGO_ENABLED"}, {"value", "0"}},
-                    {{"name", "GOCACHE"}, {"value", "/workspace/.gocache"}}}}}},
-                {"resources", {{"memory", "256Mi"}, {"maxMemory", "1Gi"}}},
-                {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-                {"profiling", {{"heapInterval", "500ms"}}}}}};
-  auto created = client_->Create(kGoTestRuns, kNamespace, run);
+  auto created = client_->Create(kGoTestRuns, ns_, FixtureRun("converge", {"./leak", "./clean/..."}, "256Mi", "1Gi"));
   ASSERT_TRUE(created.ok()) << created.status();
-  Json last;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(12);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = client_->Get(kGoTestRuns, kNamespace, "converge");
-    if (r.ok()) {
-      last = *r;
-      std::string phase = last.contains("status") ? last["status"].value("phase", "") : "";
-      if (phase == "Succeeded" || phase == "Failed") break;
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
+  const Json last = WaitForEnd("converge");
   const Json& status = last.value("status", Json::object());
   ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
   EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
@@ -203,6 +219,65 @@ TEST_F(RealNodeOperatorTest, ConvergesAfterAnOomKillWithinMaxMemory) {
   }
   EXPECT_TRUE(NamesKilledPackage(status, "gotestrun.dev/fixtures/memory/leak"))
       << "no attempt or its diagnosis named leak as the package killed: " << status.dump(2);
+}
+
+// largetest/ builds a 350 MiB index in one test (tests/fixtures/memory/README.md): killed
+// by the kernel at 192Mi and again at maxMemory 288Mi, it ends the run Failed with a
+// diagnosis that says it needs more than maxMemory.
+TEST_F(RealNodeOperatorTest, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSaysSo) {
+  const std::string large = "gotestrun.dev/fixtures/memory/largetest";
+  auto created = client_->Create(kGoTestRuns, ns_, FixtureRun("too-big", {"./largetest"}, "192Mi", "288Mi"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const Json run = WaitForEnd("too-big");
+  const Json& status = run.value("status", Json::object());
+  ASSERT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
+  EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
+  bool diagnosed = false;
+  for (const Json& d : status.value("diagnosis", Json::array())) {
+    if (d.value("package", "") != large) continue;
+    EXPECT_EQ(d.value("cause", ""), "LargeTest") << d.dump();
+    EXPECT_EQ(d.value("action", "").rfind("DoesNotFit", 0), 0u) << d.dump();
+    EXPECT_NE(d.value("verdict", "").find("288Mi"), std::string::npos) << d.dump();
+    diagnosed = true;
+  }
+  EXPECT_TRUE(diagnosed) << status.dump(2);
+}
+
+// A run deleted while its test Pod runs: the operator deletes the Pod, the real kubelet
+// stops its containers, and the run and its evidence folder go; nothing the dying
+// agent writes brings the folder back.
+TEST_F(RealNodeOperatorTest, DeletingARunningRunStopsItsPodAndRemovesItsFolder) {
+  // stall/ scans a mapped file at its limit for minutes (the fixture README).
+  auto created = client_->Create(kGoTestRuns, ns_, FixtureRun("deleted", {"./stall"}, "256Mi", "256Mi"));
+  ASSERT_TRUE(created.ok()) << created.status();
+  const std::string folder = profiles_ + "/" + ns_ + "/deleted";
+  bool running = false;
+  for (auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+       !running && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(std::chrono::seconds(1))) {
+    auto pod = client_->Get(kube::ResourceType::Pods(), ns_, "deleted-s0-a1");
+    running = pod.ok() && pod->value(Json::json_pointer("/status/phase"), std::string()) == "Running";
+  }
+  ASSERT_TRUE(running) << "the test Pod never ran";
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // go test is under way
+  ASSERT_TRUE(fs::exists(folder));
+
+  const auto deleted_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client_->Delete(kGoTestRuns, ns_, "deleted").ok());
+  bool gone = false;
+  for (auto deadline = deleted_at + std::chrono::seconds(90); !gone && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(std::chrono::milliseconds(500))) {
+    auto pods = client_->List(kube::ResourceType::Pods(), ns_);
+    bool pods_left = !pods.ok();
+    if (pods.ok()) {
+      for (const Json& p : pods->items) pods_left |= p["metadata"].value("name", "").rfind("deleted-", 0) == 0;
+    }
+    gone = !pods_left && client_->Get(kGoTestRuns, ns_, "deleted").status().code() == StatusCode::kNotFound;
+  }
+  EXPECT_TRUE(gone) << "the run or its Pods still exist 90 s after the delete";
+  std::printf("run and Pods gone %.1f s after the delete\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - deleted_at).count());
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_FALSE(fs::exists(folder)) << "the evidence folder is still there (or was written again)";
 }
 
 }  // namespace
