@@ -91,6 +91,21 @@ TEST_F(TestNodeTest, RunsAPodWithInitContainerAndVolumes) {
   EXPECT_EQ(*out, "from-init\n");
 }
 
+// As the real kubelet reports it (tests/e2e/real_node_oom_test.cc): an init container
+// that fails fails the Pod, and the containers that never started wait with
+// PodInitializing.
+TEST_F(TestNodeTest, AFailedInitContainerLeavesTheContainersWaiting) {
+  Json pod = Pod("init-fails", {"sh", "-c", "echo never"});
+  pod["spec"]["initContainers"] = {{{"name", "init"}, {"image", "unused"}, {"command", {"sh", "-c", "exit 4"}}}};
+  ASSERT_TRUE(client_->Create(ResourceType::Pods(), ns_, pod).ok());
+  Json done = WaitForPhase("init-fails", {"Succeeded", "Failed"});
+  EXPECT_EQ(done["status"]["phase"], "Failed");
+  EXPECT_EQ(done["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"], 4);
+  const Json& main = done["status"]["containerStatuses"][0];
+  EXPECT_EQ(main.value("name", ""), "main");
+  EXPECT_EQ(main["state"]["waiting"].value("reason", ""), "PodInitializing") << done["status"].dump();
+}
+
 TEST_F(TestNodeTest, AKernelOomKillIsReportedAsOOMKilled) {
   // Writes 300 MiB under a 100 MiB limit: the kernel ends it.
   ASSERT_TRUE(client_

@@ -522,7 +522,14 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
       if (!r.ok()) return fail("StartError", "init container '" + Str(c, "name") + "': " + r.status().message());
       init_statuses.push_back(ContainerStatus(c, {{"terminated", Terminated(*r, started, "")}}));
       if (r->stopped || ExitCode(r->exit) != 0) {
-        PatchStatus(pod, {{"phase", "Failed"}, {"initContainerStatuses", init_statuses}});
+        // As a real kubelet reports it: the containers that never started wait with
+        // PodInitializing (seen on the real node, tests/e2e/real_node_oom_test.cc).
+        Json waiting = Json::array();
+        for (const Json& app : Field(spec, "containers").is_array() ? spec["containers"] : Json::array()) {
+          waiting.push_back(ContainerStatus(app, {{"waiting", {{"reason", "PodInitializing"}}}}));
+        }
+        PatchStatus(pod,
+                    {{"phase", "Failed"}, {"initContainerStatuses", init_statuses}, {"containerStatuses", waiting}});
         running->done = true;
         return;
       }
