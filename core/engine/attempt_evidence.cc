@@ -164,7 +164,10 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
     if (!signals->limit_bytes) signals->limit_bytes = plan.memory;
     if (!signals->parallel) signals->parallel = plan.parallel;
     if (!signals->p) signals->p = plan.p;
-    if (ev.outcome.container_oom_killed) signals->binaries_at_kill = static_cast<int>(ev.suspects.size());
+    if (ev.outcome.container_oom_killed) {
+      signals->binaries_at_kill = static_cast<int>(ev.suspects.size());
+      cause::NoteKilledAtLimit(*signals);
+    }
     std::optional<cause::Diagnosis> named = cause::Classify(*signals);
     if (!named) continue;
     if (!killed) {
@@ -683,6 +686,9 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
       for (const evidence::MemorySample& s : samples.memory->samples)
         ev.peak = std::max<uint64_t>(ev.peak.value_or(0), s.usage_bytes);
     }
+    // Killed at the limit, the cgroup reached it, whatever the last sample (taken at an
+    // interval) said: a peak of 31 MiB for a container OOM-killed at 160Mi misleads.
+    if (ev.container_oom_killed && plan.memory > 0) ev.peak = std::max(ev.peak.value_or(0), plan.memory);
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;

@@ -843,4 +843,23 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
   return s;
 }
 
+void NoteKilledAtLimit(PackageSignals& s) {
+  if (!s.limit_bytes) return;
+  std::optional<std::int64_t> last = s.binary_end_ms;
+  auto seen = [&](std::optional<std::int64_t> ms) {
+    if (ms) last = std::max(last.value_or(*ms), *ms);
+  };
+  for (const CgroupSample& c : s.cgroup) seen(c.unix_ms);
+  for (const GcSample& g : s.gc) seen(g.unix_ms);
+  for (const HeapSample& h : s.heap) seen(h.unix_ms);
+  for (const TestSpan& t : s.tests) {
+    seen(t.start_ms);
+    seen(t.resume_ms);
+    seen(t.end_ms);
+  }
+  s.cgroup_peak_bytes = std::max(s.cgroup_peak_bytes.value_or(0), *s.limit_bytes);
+  if (last && (s.cgroup.empty() || s.cgroup.back().usage_bytes < *s.limit_bytes))
+    s.cgroup.push_back({std::max(*last, s.cgroup.empty() ? *last : s.cgroup.back().unix_ms), *s.limit_bytes});
+}
+
 }  // namespace gotestrun::cause

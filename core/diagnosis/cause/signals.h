@@ -214,6 +214,14 @@ struct ReadOptions {
 StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std::string_view package,
                                             const ReadOptions& options = {});
 
+// The container was killed at its memory limit (the kernel's OOM killer, the local RSS
+// watch, a stall at the limit): its cgroup's usage reached the limit then, whatever
+// the last sample said. memory.tsv is sampled at intervals and a binary can fill the
+// rest of its limit between two samples (64 MiB of cgo malloc and memset takes ~20 ms),
+// so the sampled peak alone can read as a fraction of the limit. Records the limit as
+// the peak and as a sample at the last moment anything was seen. No-op without a limit.
+void NoteKilledAtLimit(PackageSignals& s);
+
 // go test's event Time (RFC 3339 with optional fractional seconds, "Z" or a numeric
 // offset) as Unix milliseconds; nullopt when it is not one.
 std::optional<std::int64_t> ParseEventTimeMs(std::string_view text);

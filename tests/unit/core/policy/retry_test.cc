@@ -371,7 +371,12 @@ TEST(NextAttemptsTest, PackagesRunningAtAContainerKillAreIsolatedAtOnce) {
        six,
        ContainerKilled(six, {Running("b", spike, 16), Running("c", large), Running("d", headroom)}, 256 * kMiB, 3),
        {{{"b"}, 256 * kMiB, 2, {}, {}, "(its evidence: ParallelSpike); -parallel 16 -> 2"},
-        {{"c"}, 400 * kMiB, 16, {}, {}, "(its evidence: LargeTest); memory 256Mi -> 400Mi (projected need"},
+        {{"c"},
+         448 * kMiB,
+         16,
+         {},
+         {},
+         "(its evidence: LargeTest); memory 256Mi -> 448Mi (projected need 400Mi as 90%"},
         {{"d"}, 256 * kMiB, 16, {}, 230 * kMiB, "GOMEMLIMIT=230MiB"},
         {{"a", "e", "f"}, 256 * kMiB, 16, {}, {}, "not running when"}},
        {}},
@@ -660,7 +665,13 @@ TEST(NextAttemptsTest, MemoryIsRaisedByVpasRuleAndTheUsersFloor) {
                  outcome.finding->memory = 2 * kGiB;
                  return outcome;
                }()}),
-       {{{"a"}, 2 * kGiB, 8, 4, {}, "(LeakAcrossTests); memory 512Mi -> 2Gi (projected need 2Gi)"}},
+       // 2Gi / 0.9 = 2275.6Mi, rounded up to 16Mi.
+       {{{"a"},
+         2288 * kMiB,
+         8,
+         4,
+         {},
+         "(LeakAcrossTests); memory 512Mi -> 2288Mi (projected need 2Gi as 90% of the limit)"}},
        {}},
       {"capped at maxMemory",
        {},

@@ -411,6 +411,50 @@ TEST(ClassifyNativeMemoryTest, Table) {
        [](const Diagnosis& d) {
          EXPECT_THAT(d.summary, HasSubstr("growth after the binary started reached 220 MiB"));
        }},
+      // Seen locally at 304Mi: nativemem/ killed with its container, memory.tsv's last
+      // sample at 42 MiB (64 MiB of malloc and memset fits between two samples); the
+      // sampled peak alone read as a large test that took "the heap" to the limit.
+      {"container killed at its limit, the samples missed the growth: the limit is the peak",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.limit_bytes = 304 * kMiB;
+         s.started_ms = 1000;
+         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}, {.unix_ms = 1100, .usage_bytes = 42 * kMiB}};
+         s.cgroup_peak_bytes = 42 * kMiB;
+         NoteKilledAtLimit(s);
+         EXPECT_EQ(s.cgroup_peak_bytes, 304 * kMiB);
+         EXPECT_EQ(s.cgroup.back().usage_bytes, 304 * kMiB);
+         EXPECT_GE(s.cgroup.back().unix_ms, 1200);  // the last test's start
+         return s;
+       },
+       Cause::kNativeMemory,
+       [](const Diagnosis& d) {
+         EXPECT_THAT(d.summary, HasSubstr("growth after the binary started reached 274 MiB"));
+       }},
+      {"the same without the kill noted: the sampled 42 MiB explains nothing",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.limit_bytes = 304 * kMiB;
+         s.started_ms = 1000;
+         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}, {.unix_ms = 1100, .usage_bytes = 42 * kMiB}};
+         s.cgroup_peak_bytes = 42 * kMiB;
+         return s;
+       },
+       Cause::kLargeTest},
+      {"killed at its limit with a Go heap that filled it: not native",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.max_rss_bytes.reset();
+         s.limit_bytes = 304 * kMiB;
+         s.started_ms = 1000;
+         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}};
+         s.gc.push_back(Gc(2, 250, 250, In(2, 3, 2), 1250));
+         NoteKilledAtLimit(s);
+         return s;
+       },
+       Cause::kLargeTest},
       {"one of two binaries, with its own max RSS: still named",
        [] {
          PackageSignals s = NativeSignals();
