@@ -71,12 +71,16 @@ Json Mounts() {
                       {{"name", "source"}, {"mountPath", kSourceMount}}});
 }
 
-Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
+// The init containers run under the test container's resources: the Pod's limit then
+// bounds them explicitly (not a namespace LimitRange's default, which could be far
+// smaller), and a clone OOM-killed there is retried with the shard's memory raised.
+Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options, const Json& resources) {
   Json inits = Json::array();
   inits.push_back({{"name", "install-agent"},
                    {"image", options.agent_image},
                    {"command", {options.agent_path, "install", std::string(kAgentMount) + "/gotestrun-agent"}},
                    {"securityContext", ContainerSecurity()},
+                   {"resources", resources},
                    {"volumeMounts", {{{"name", "gotestrun-agent"}, {"mountPath", kAgentMount}}}}});
   if (!spec.git_url.empty()) {
     std::string dest = std::string(kSourceMount) + "/src";
@@ -91,6 +95,7 @@ Json InitContainers(const api::GoTestRunSpec& spec, const PodOptions& options) {
                        {{"name", "GIT_REVISION"}, {"value", spec.git_revision}},
                        {{"name", "HOME"}, {"value", kHomeMount}}}},
                      {"securityContext", ContainerSecurity()},
+                     {"resources", resources},
                      {"volumeMounts",
                       {{{"name", "source"}, {"mountPath", kSourceMount}},
                        {{"name", "gotestrun-home"}, {"mountPath", kHomeMount}}}}});
@@ -132,7 +137,7 @@ Json Pod(const Json& run, const std::string& name, Json labels, Json container, 
             {"automountServiceAccountToken", false},
             {"activeDeadlineSeconds", deadline_seconds},
             {"securityContext", PodSecurity()},
-            {"initContainers", InitContainers(spec, options)},
+            {"initContainers", InitContainers(spec, options, container.value("resources", Json::object()))},
             {"containers", {std::move(container)}},
             {"volumes", Volumes(spec)}}}};
 }
@@ -211,19 +216,46 @@ bool PodFinished(const Json& pod) {
   return phase == "Succeeded" || phase == "Failed";
 }
 
+namespace {
+// A string member of a status object, "" when absent or of another type: a status the
+// API server returns is well-formed, but the operator does not crash if one is not.
+std::string StringField(const Json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+}  // namespace
+
 engine::ContainerEnd ContainerEndOf(const Json& pod) {
   engine::ContainerEnd end;
   if (!pod.is_object() || !pod.contains("status") || !pod["status"].is_object()) return end;
   const Json& status = pod["status"];
   // The kubelet ended the Pod at its activeDeadlineSeconds (pods.h): a timeout.
-  end.deadline_exceeded = status.value("reason", "") == "DeadlineExceeded";
+  end.deadline_exceeded = StringField(status, "reason") == "DeadlineExceeded";
+  // An init container that ended with an error ended the Pod before the test container
+  // started (restartPolicy Never); the test container is then left waiting.
+  if (status.contains("initContainerStatuses") && status["initContainerStatuses"].is_array()) {
+    for (const Json& cs : status["initContainerStatuses"]) {
+      if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object()) continue;
+      auto t = cs["state"].find("terminated");
+      if (t == cs["state"].end() || !t->is_object()) continue;
+      const int code =
+          t->contains("exitCode") && (*t)["exitCode"].is_number_integer() ? (*t)["exitCode"].get<int>() : 0;
+      const std::string reason = StringField(*t, "reason");
+      if (code == 0 && reason != "OOMKilled") continue;
+      end.init_failure = engine::ContainerEnd::InitFailure{.container = StringField(cs, "name"),
+                                                           .reason = reason,
+                                                           .exit_code = code,
+                                                           .oom_killed = reason == "OOMKilled"};
+      break;
+    }
+  }
   if (!status.contains("containerStatuses") || !status["containerStatuses"].is_array()) return end;
   for (const Json& cs : status["containerStatuses"]) {
     if (!cs.is_object() || !cs.contains("state") || !cs["state"].is_object() || !cs["state"].contains("terminated"))
       continue;
     const Json& t = cs["state"]["terminated"];
     if (!t.is_object()) continue;
-    end.oom_killed = t.value("reason", "") == "OOMKilled";
+    end.oom_killed = StringField(t, "reason") == "OOMKilled";
     if (t.contains("exitCode") && t["exitCode"].is_number_integer()) end.exit_code = t["exitCode"].get<int>();
     break;
   }

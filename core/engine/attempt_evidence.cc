@@ -691,6 +691,11 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
     if (ev.container_oom_killed && plan.memory > 0) ev.peak = std::max(ev.peak.value_or(0), plan.memory);
     if (ev.phase.empty() && ev.container_oom_killed) ev.phase = "unknown";
   }
+  if (end.init_failure && end.init_failure->oom_killed && !ev.agent_result) {
+    // No package ran: the shard needs more memory to start (policy/retry.h).
+    ev.outcome.setup_killed = "init container " + end.init_failure->container;
+    if (plan.memory > 0) ev.peak = std::max(ev.peak.value_or(0), plan.memory);
+  }
   if (ev.peak) ev.outcome.peak = *ev.peak;
   for (policy::PackageOutcome& po : ev.outcome.packages) {
     if (auto it = ev.build_peaks.find(po.package); it != ev.build_peaks.end()) po.build_peak = it->second;
@@ -706,7 +711,15 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   const std::string killed_how = end.killed_at_limit
                                      ? "the process tree was killed at its memory limit (RSS watch, no cgroup)"
                                      : "the container was OOM-killed";
-  if (ev.memory_stall) {
+  if (end.init_failure && !ev.agent_result) {
+    const ContainerEnd::InitFailure& init = *end.init_failure;
+    const std::string how =
+        init.oom_killed ? "was OOM-killed"
+                        : "failed (" + (init.reason.empty() ? std::string("no reason") : init.reason) + ", exit code " +
+                              (init.exit_code ? std::to_string(*init.exit_code) : std::string("unknown")) + ")";
+    ev.message = "init container " + init.container + " " + how + " before go test started";
+    if (!init.oom_killed) ev.message += "; its log says why (kubectl logs -c " + init.container + ")";
+  } else if (ev.memory_stall) {
     ev.message = StallMessage(ev);
   } else if (end.deadline_exceeded && !ev.container_oom_killed) {
     ev.message = "the Pod was ended at its activeDeadlineSeconds; " + std::to_string(timed_out) +

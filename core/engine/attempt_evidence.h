@@ -34,6 +34,16 @@ struct ContainerEnd {
   // The Pod was ended at its activeDeadlineSeconds: whatever had no result by then
   // timed out. It failed, and running it again would hang the same way.
   bool deadline_exceeded = false;
+  // An init container (the agent's install, the git clone) failed and so ended the Pod
+  // before go test started; the kubelet then reports the test container as waiting
+  // (PodInitializing), never terminated, so the fields above say nothing.
+  struct InitFailure {
+    std::string container;
+    std::string reason;  // the kubelet's, e.g. "OOMKilled", "Error"
+    std::optional<int> exit_code;
+    bool oom_killed = false;
+  };
+  std::optional<InitFailure> init_failure;
 };
 
 // What the diagnosis (diagnosis/cause) concluded about one package of an attempt.

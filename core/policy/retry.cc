@@ -271,6 +271,7 @@ class AttemptReview {
 
   // The way forward that isolates and bisects as the rules want.
   Option Preferred() const {
+    if (SetupKilled()) return SetupNeed();
     if (ShardBuild()) return BuildNeed();
     Option option = Settled();
     std::vector<std::string> killed;
@@ -317,6 +318,7 @@ class AttemptReview {
 
   // The whole shard retried as one, for when maxShards leaves no room to split it.
   Option Whole() const {
+    if (SetupKilled()) return SetupNeed();
     if (ShardBuild()) return BuildNeed();
     Option option = Settled();
     std::vector<std::string> killed;
@@ -514,6 +516,37 @@ class AttemptReview {
            package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
                ": its shard's build (" + step +
                ") was OOM-killed at maxMemory with -p 1. Tried: " + Trail(Entries(package, option))});
+    }
+    return option;
+  }
+
+  bool SetupKilled() const { return !outcome_.setup_killed.empty(); }
+
+  // A step before go test was OOM-killed: no package ran, so none is charged or split
+  // off; the shard goes on whole with more memory, until at maxMemory it does not fit.
+  Option SetupNeed() const {
+    Option option = Settled();
+    std::vector<std::string> members;
+    for (const PackageOutcome& r : results_) {
+      if (r.result != PackageResult::kNotRun) continue;
+      option.charged.erase(r.package);
+      members.push_back(r.package);
+    }
+    if (members.empty()) return option;
+    const std::string lead = "the step " + outcome_.setup_killed + " of " + Label() +
+                             " was OOM-killed before go test started: what the shard needs to start, no package "
+                             "charged; ";
+    if (std::optional<Change> change =
+            RaiseMemory(policy_, knobs_, outcome_.peak, std::nullopt, members.size(), false)) {
+      option.successors.push_back({members, change->knobs, lead + change->what});
+      return option;
+    }
+    for (const std::string& package : members) {
+      option.charged.insert(package);
+      option.verdicts.push_back({package, Verdict::kDoesNotFit,
+                                 package + " does not fit in maxMemory " + FormatMemoryQuantity(policy_.max_memory) +
+                                     ": the step " + outcome_.setup_killed + " before go test was OOM-killed at " +
+                                     "maxMemory. Tried: " + Trail(Entries(package, option))});
     }
     return option;
   }

@@ -178,6 +178,9 @@ struct AttemptOutcome {
   std::optional<Finding> finding;
   // Set when the container died in the build with no test binary running (rule 2).
   std::optional<BuildAtKill> build;
+  // A step before go test (a Pod's init container: the agent's install, the git clone)
+  // was OOM-killed, so no package ran: the step's name.
+  std::string setup_killed;
 };
 
 enum class Verdict {

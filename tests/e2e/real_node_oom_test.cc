@@ -112,7 +112,7 @@ TEST_F(RealNodeOomTest, ChildKilledWhileFirstProcessSurvivesIsStillOomKilled) {
 
 // An init container is killed: the Pod fails before the test container starts, which
 // the kubelet reports as waiting (PodInitializing), never terminated. The operator
-// must not read it as the test container's end.
+// must not read it as the test container's end, but as the kill of a step before it.
 TEST_F(RealNodeOomTest, InitContainerKilledFailsThePodBeforeTheTestContainer) {
   Json pod = RunToEnd(
       "oom-init",
@@ -127,9 +127,15 @@ TEST_F(RealNodeOomTest, InitContainerKilledFailsThePodBeforeTheTestContainer) {
   EXPECT_TRUE(main.contains("waiting")) << main.dump();
   EXPECT_EQ(main["waiting"].value("reason", ""), "PodInitializing");
 
+  // Read as the setup's kill, not the test container's: no package ran, and the shard
+  // starts again with more memory (policy/retry.h, AttemptOutcome::setup_killed).
   engine::ContainerEnd end = controllers::ContainerEndOf(pod);
   EXPECT_FALSE(end.oom_killed);
   EXPECT_FALSE(end.exit_code.has_value());
+  ASSERT_TRUE(end.init_failure.has_value());
+  EXPECT_EQ(end.init_failure->container, "agent-install");
+  EXPECT_TRUE(end.init_failure->oom_killed);
+  EXPECT_EQ(end.init_failure->exit_code, 137);
 }
 
 }  // namespace

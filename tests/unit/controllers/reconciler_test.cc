@@ -436,6 +436,38 @@ TEST_F(ReconcilerTest, AnOomKillIsRetriedUntilTheRunSettles) {
   EXPECT_TRUE(grew_condition) << "the memory gate judged the run against its history";
 }
 
+// An init container OOM-killed (as the kubelet reports it: the init terminated with
+// OOMKilled, the test container left waiting in PodInitializing): no package ran, so
+// none is named or charged; the shard starts again, whole, with more memory. The init
+// containers run under the test container's limits, so they have the memory it has.
+TEST_F(ReconcilerTest, AnInitContainerKilledBeforeGoTestRetriesTheShardWithMoreMemory) {
+  objects_.Put(kGoTestRuns, NewRun());
+  Reconcile();
+  ListingEnds({"ex/a", "ex/b"});
+  ReconcileToRest();
+  const Json& spec = objects_.At(kube::ResourceType::Pods(), "payments-s0-a1")["spec"];
+  for (const Json& init : spec["initContainers"]) {
+    EXPECT_EQ(init["resources"], spec["containers"][0]["resources"]) << init["name"];
+  }
+  objects_.At(kube::ResourceType::Pods(), "payments-s0-a1")["status"] = {
+      {"phase", "Failed"},
+      {"initContainerStatuses",
+       {{{"name", "install-agent"}, {"state", {{"terminated", {{"exitCode", 137}, {"reason", "OOMKilled"}}}}}}}},
+      {"containerStatuses", {{{"name", "go-test"}, {"state", {{"waiting", {{"reason", "PodInitializing"}}}}}}}}};
+  ReconcileToRest();
+  const Json status = Status();
+  EXPECT_EQ(status["phase"], "Running") << status.dump(2);
+  const Json& first = status["shards"][0]["attempts"][0];
+  EXPECT_THAT(first.value("message", ""), HasSubstr("init container install-agent was OOM-killed before go test"));
+  EXPECT_FALSE(first.contains("killedPackage")) << first.dump();
+  ASSERT_TRUE(objects_.Has(kube::ResourceType::Pods(), "payments-s0-a2")) << status.dump(2);
+  const Json& retry = objects_.At(kube::ResourceType::Pods(), "payments-s0-a2")["spec"]["containers"][0];
+  EXPECT_EQ(retry["resources"]["limits"]["memory"], "384Mi");  // 256Mi x the default memoryBumpRatio, 1.5
+  std::vector<std::string> command = retry["command"].get<std::vector<std::string>>();
+  EXPECT_THAT(command, Contains("ex/a"));
+  EXPECT_THAT(command, Contains("ex/b"));
+}
+
 TEST_F(ReconcilerTest, APodThatDisappearsIsMadeAgain) {
   objects_.Put(kGoTestRuns, NewRun());
   Reconcile();

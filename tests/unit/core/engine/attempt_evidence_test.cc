@@ -19,6 +19,7 @@ namespace gotestrun::engine {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 class ContainerKillEvidenceTest : public ::testing::Test {
@@ -89,6 +90,27 @@ TEST_F(ContainerKillEvidenceTest, OneBinaryRunningIsTheOneKilled) {
   ASSERT_EQ(ev.outcome.packages.size(), 1u);
   EXPECT_EQ(ev.outcome.packages[0].result, policy::PackageResult::kKilled);
   EXPECT_FALSE(ev.outcome.packages[0].running_at_kill);
+}
+
+// An init container killed before go test: nothing of the packages is in the folder,
+// no package is named, and the outcome says which step needs the memory. A failed one
+// (a clone that could not fetch) is said with its exit code and where its log is.
+TEST_F(ContainerKillEvidenceTest, AnInitContainerKilledBeforeGoTestIsTheShardsSetup) {
+  ContainerEnd end;
+  end.init_failure =
+      ContainerEnd::InitFailure{.container = "clone", .reason = "OOMKilled", .exit_code = 137, .oom_killed = true};
+  AttemptFindings ev = ReadAttemptEvidence(dir_, plan_, end);
+  EXPECT_EQ(ev.outcome.setup_killed, "init container clone");
+  EXPECT_TRUE(ev.outcome.packages.empty());
+  EXPECT_FALSE(ev.outcome.container_oom_killed);
+  EXPECT_EQ(ev.outcome.peak, plan_.memory);
+  EXPECT_THAT(ev.message, HasSubstr("init container clone was OOM-killed before go test started"));
+
+  end.init_failure = ContainerEnd::InitFailure{.container = "clone", .reason = "Error", .exit_code = 128};
+  ev = ReadAttemptEvidence(dir_, plan_, end);
+  EXPECT_TRUE(ev.outcome.setup_killed.empty());
+  EXPECT_THAT(ev.message, AllOf(HasSubstr("init container clone failed (Error, exit code 128) before go test"),
+                                HasSubstr("kubectl logs -c clone")));
 }
 
 // A package that passed close to its limit is named at risk; one with room is not.

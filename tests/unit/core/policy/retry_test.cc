@@ -894,6 +894,37 @@ TEST(NextAttemptsTest, LostResultsRunAgainAsTheyWere) {
   EXPECT_EQ(CountedAttempts(decision.log, "b"), 1);
 }
 
+// An init container (the clone, the agent's install) OOM-killed before go test: no
+// package ran, so none is charged or split off; the shard goes on whole with more
+// memory, and at maxMemory its packages do not fit.
+TEST(NextAttemptsTest, ASetupStepKilledRaisesTheShardsMemoryAndChargesNoPackage) {
+  const ShardPlan ab = Shard(0, {"a", "b"});
+  AttemptOutcome killed = Attempt(ab, {}, 0);
+  killed.setup_killed = "clone";
+  killed.peak = 512 * kMiB;
+  RetryDecision decision = Decide(Policy(), {ab}, {killed});
+  ASSERT_EQ(decision.shards.size(), 1u);
+  EXPECT_EQ(decision.shards[0].packages, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(decision.shards[0].memory, 624 * kMiB);  // max(512 x1.2, 512 + 100) rounded up to 16
+  EXPECT_EQ(decision.shards[0].parallel, 8);
+  EXPECT_THAT(decision.shards[0].reason,
+              AllOf(HasSubstr("the step clone of s0/a1 was OOM-killed before go test started"),
+                    HasSubstr("no package charged"), HasSubstr("memory 512Mi -> 624Mi")));
+  EXPECT_EQ(CountedAttempts(decision.log, "a"), 0);
+  EXPECT_EQ(CountedAttempts(decision.log, "b"), 0);
+  EXPECT_EQ(decision.state, RunState::kRunning);
+
+  RunPolicy policy = Policy();
+  policy.max_memory = 512 * kMiB;
+  decision = Decide(policy, {ab}, {killed});
+  EXPECT_TRUE(decision.shards.empty());
+  ASSERT_EQ(decision.verdicts.size(), 2u);
+  for (const PackageVerdict& v : decision.verdicts) {
+    EXPECT_EQ(v.verdict, Verdict::kDoesNotFit);
+    EXPECT_THAT(v.diagnosis, HasSubstr("the step clone before go test was OOM-killed at maxMemory"));
+  }
+}
+
 // maxShards: a split that does not fit is retried whole.
 TEST(NextAttemptsTest, WithoutFreeShardsTheShardIsRetriedWhole) {
   RunPolicy policy = Policy();
