@@ -694,6 +694,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   if (end.init_failure && end.init_failure->oom_killed && !ev.agent_result) {
     // No package ran: the shard needs more memory to start (policy/retry.h).
     ev.outcome.setup_killed = "init container " + end.init_failure->container;
+    ev.phase = "unknown";  // none of the packages' phases: the message says which step
     if (plan.memory > 0) ev.peak = std::max(ev.peak.value_or(0), plan.memory);
   }
   if (ev.peak) ev.outcome.peak = *ev.peak;

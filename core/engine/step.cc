@@ -8,7 +8,7 @@
 
 namespace gotestrun::engine {
 std::string AttemptOutcomeName(const AttemptFindings& ev) {
-  bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty();
+  bool killed = ev.outcome.container_oom_killed || !ev.killed_package.empty() || !ev.outcome.setup_killed.empty();
   if (ev.memory_stall) return std::string(evidence::kMemoryStallOutcome);
   if (killed) return "OOMKilled";
   bool any_failed = false, all_passed = !ev.outcome.packages.empty();

@@ -460,6 +460,8 @@ TEST_F(ReconcilerTest, AnInitContainerKilledBeforeGoTestRetriesTheShardWithMoreM
   const Json& first = status["shards"][0]["attempts"][0];
   EXPECT_THAT(first.value("message", ""), HasSubstr("init container install-agent was OOM-killed before go test"));
   EXPECT_FALSE(first.contains("killedPackage")) << first.dump();
+  EXPECT_EQ(first["outcome"], "OOMKilled");
+  EXPECT_EQ(status["oomKills"], 1);
   ASSERT_TRUE(objects_.Has(kube::ResourceType::Pods(), "payments-s0-a2")) << status.dump(2);
   const Json& retry = objects_.At(kube::ResourceType::Pods(), "payments-s0-a2")["spec"]["containers"][0];
   EXPECT_EQ(retry["resources"]["limits"]["memory"], "384Mi");  // 256Mi x the default memoryBumpRatio, 1.5
