@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -241,6 +242,36 @@ TEST_F(RealNodeOperatorTest, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSays
     diagnosed = true;
   }
   EXPECT_TRUE(diagnosed) << status.dump(2);
+}
+
+// The fixture causes the Go image can build (it has no C compiler, so nativemem/ and
+// its cgo are left to the stand-in's test): each killed by the kernel in a container of
+// its own at 160Mi, each named with its cause from what the agent recorded there.
+TEST_F(RealNodeOperatorTest, EveryKilledPackageIsDiagnosedWithItsCause) {
+  const std::map<std::string, std::string> expected = {
+      {"gotestrun.dev/fixtures/memory/leak", "LeakAcrossTests"},
+      {"gotestrun.dev/fixtures/memory/goroutineleak", "GoroutineLeak"},
+      {"gotestrun.dev/fixtures/memory/initmem", "InitMemory"},
+      {"gotestrun.dev/fixtures/memory/largetest", "LargeTest"},
+  };
+  Json run = FixtureRun("causes", {"./leak", "./goroutineleak", "./initmem", "./largetest"}, "160Mi", "1Gi");
+  run["spec"]["sharding"] = {{"shards", 4}, {"maxShards", 8}};
+  // The fixtures die within a second: snapshot often enough to see them grow.
+  run["spec"]["profiling"]["heapInterval"] = "100ms";
+  auto created = client_->Create(kGoTestRuns, ns_, run);
+  ASSERT_TRUE(created.ok()) << created.status();
+  const Json last = WaitForEnd("causes");
+  const Json& status = last.value("status", Json::object());
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  std::map<std::string, Json> diagnosed;
+  for (const Json& d : status.value("diagnosis", Json::array())) diagnosed[d.value("package", "")] = d;
+  for (const auto& [pkg, cause] : expected) {
+    ASSERT_TRUE(diagnosed.contains(pkg)) << pkg << " has no diagnosis\n" << status["diagnosis"].dump(2);
+    const Json& d = diagnosed[pkg];
+    EXPECT_EQ(d.value("cause", ""), cause) << d.dump(2);
+    EXPECT_FALSE(d.value("evidence", Json::array()).empty()) << d.dump(2);
+    EXPECT_NE(d.value("action", "").find("retried"), std::string::npos) << d.dump(2);
+  }
 }
 
 // A run deleted while its test Pod runs: the operator deletes the Pod, the real kubelet
