@@ -55,7 +55,7 @@ class RealNodeOperatorTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     client_ = std::move(*c);
     ASSERT_TRUE(InstallGoTestRunCrd(*client_, GTR_CRDS_DIR).ok());
-    std::string t = (fs::temp_directory_path() / "gotestrun-node-e2e-XXXXXX").string();
+    std::string t = (fs::temp_directory_path() / "gotestrun-realnode-e2e-XXXXXX").string();
     work_ = ::mkdtemp(t.data());
     // The operator's image, as the Pods' init container finds it.
     Status image = RunLogged({GTR_SOURCE_DIR "/tests/realnode/operator_image.sh", GTR_OPERATOR_BIN, GTR_AGENT_BIN,

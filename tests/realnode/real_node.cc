@@ -220,11 +220,17 @@ void RemoveAbandonedNodes() {
   }
 }
 
+// A node folder whose owner process lives (one kept with its owner gone, or a folder
+// of another kind that shares the prefix, is no node).
 bool LiveNodeExists(const std::string& except) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(fs::temp_directory_path(), ec)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind(kDirPrefix, 0) == 0 && entry.path().string() != except) return true;
+    if (name.rfind(kDirPrefix, 0) != 0 || entry.path().string() == except) continue;
+    StatusOr<std::string> owner = ReadFile((entry.path() / "owner.pid").string(), 64);
+    if (!owner.ok()) continue;
+    pid_t pid = static_cast<pid_t>(std::atoi(owner->c_str()));
+    if (pid > 0 && (::kill(pid, 0) == 0 || errno != ESRCH)) return true;
   }
   return false;
 }
