@@ -324,6 +324,18 @@ PackageSignals NativeSignals() {
   return s;
 }
 
+// Killed with its container at 304Mi, no max RSS of its own, the cgroup sampled at 30
+// and 42 MiB.
+PackageSignals SampledShortOfTheLimit() {
+  PackageSignals s = NativeSignals();
+  s.max_rss_bytes.reset();
+  s.limit_bytes = 304 * kMiB;
+  s.started_ms = 1000;
+  s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}, {.unix_ms = 1100, .usage_bytes = 42 * kMiB}};
+  s.cgroup_peak_bytes = 42 * kMiB;
+  return s;
+}
+
 TEST(ClassifyNativeMemoryTest, Table) {
   RunTable({
       {"killed: RSS 190 MiB, Go heap under 8 MiB", NativeSignals, Cause::kNativeMemory,
@@ -416,12 +428,7 @@ TEST(ClassifyNativeMemoryTest, Table) {
       // sampled peak alone read as a large test that took "the heap" to the limit.
       {"container killed at its limit, the samples missed the growth: the limit is the peak",
        [] {
-         PackageSignals s = NativeSignals();
-         s.max_rss_bytes.reset();
-         s.limit_bytes = 304 * kMiB;
-         s.started_ms = 1000;
-         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}, {.unix_ms = 1100, .usage_bytes = 42 * kMiB}};
-         s.cgroup_peak_bytes = 42 * kMiB;
+         PackageSignals s = SampledShortOfTheLimit();
          NoteKilledAtLimit(s);
          EXPECT_EQ(s.cgroup_peak_bytes, 304 * kMiB);
          EXPECT_EQ(s.cgroup.back().usage_bytes, 304 * kMiB);
@@ -432,24 +439,11 @@ TEST(ClassifyNativeMemoryTest, Table) {
        [](const Diagnosis& d) {
          EXPECT_THAT(d.summary, HasSubstr("growth after the binary started reached 274 MiB"));
        }},
-      {"the same without the kill noted: the sampled 42 MiB explains nothing",
-       [] {
-         PackageSignals s = NativeSignals();
-         s.max_rss_bytes.reset();
-         s.limit_bytes = 304 * kMiB;
-         s.started_ms = 1000;
-         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}, {.unix_ms = 1100, .usage_bytes = 42 * kMiB}};
-         s.cgroup_peak_bytes = 42 * kMiB;
-         return s;
-       },
+      {"the same without the kill noted: the sampled 42 MiB explains nothing", SampledShortOfTheLimit,
        Cause::kLargeTest},
       {"killed at its limit with a Go heap that filled it: not native",
        [] {
-         PackageSignals s = NativeSignals();
-         s.max_rss_bytes.reset();
-         s.limit_bytes = 304 * kMiB;
-         s.started_ms = 1000;
-         s.cgroup = {{.unix_ms = 990, .usage_bytes = 30 * kMiB}};
+         PackageSignals s = SampledShortOfTheLimit();
          s.gc.push_back(Gc(2, 250, 250, In(2, 3, 2), 1250));
          NoteKilledAtLimit(s);
          return s;
