@@ -109,10 +109,7 @@ bool StartedIntoAFullCgroup(const std::string& attempt_dir, const Samples& sampl
   const std::int64_t started_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::file_clock::to_sys(mtime).time_since_epoch())
           .count();
-  std::optional<std::uint64_t> before;  // the last sample at or before the start
-  for (const evidence::MemorySample& m : samples.memory->samples) {
-    if (m.unix_ms <= started_ms) before = m.usage_bytes;
-  }
+  const std::optional<std::uint64_t> before = evidence::UsageAt(samples.memory->samples, started_ms);
   return before && static_cast<double>(*before) >= kFullAtStartFraction * static_cast<double>(limit);
 }
 

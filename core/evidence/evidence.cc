@@ -558,6 +558,14 @@ StatusOr<MemorySample> ParseMemorySample(std::string_view line) {
   return s;
 }
 
+std::optional<std::uint64_t> UsageAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms) {
+  std::optional<std::uint64_t> usage;
+  for (const MemorySample& m : samples) {
+    if (m.unix_ms <= unix_ms) usage = m.usage_bytes;
+  }
+  return usage;
+}
+
 MemoryTimeline ParseMemoryTimeline(std::string_view text) {
   MemoryTimeline timeline;
   const bool whole = ForEachWholeLine(text, [&](std::string_view line) {

@@ -339,6 +339,9 @@ struct MemoryTimeline {
   std::size_t malformed_lines = 0;  // a last line cut by a kill is one
 };
 MemoryTimeline ParseMemoryTimeline(std::string_view text);
+// The cgroup's usage at `unix_ms`: the last sample (in file order) taken at or before
+// it; none when every sample came later.
+std::optional<std::uint64_t> UsageAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms);
 
 // ---- heap/<pkg>/snapshots.tsv ----
 //

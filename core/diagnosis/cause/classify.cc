@@ -436,11 +436,7 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
     // the binary: what it held when the binary started is not the binary's. (Seen: a
     // binary killed in its first test, no GC yet, 276 MiB of a 320 MiB cgroup already
     // in use when it started; the rest read as 316 MiB of native memory.)
-    std::optional<std::uint64_t> at_start;
-    for (const CgroupSample& c : s.cgroup) {
-      if (c.unix_ms <= *s.started_ms) at_start = c.usage_bytes;
-    }
-    if (at_start) {
+    if (const std::optional<std::uint64_t> at_start = evidence::UsageAt(s.cgroup, *s.started_ms)) {
       rss = rss > *at_start ? rss - *at_start : 0;
       since_start = true;
     }

@@ -29,6 +29,7 @@
 
 #include "base/status.h"
 #include "core/diagnosis/gotest/run_summary.h"
+#include "core/evidence/evidence.h"
 #include "core/policy/retry.h"
 
 namespace gotestrun::cause {
@@ -114,10 +115,8 @@ struct GcSample {
   bool attributed_by_stream = false;  // progress from the line's place in the stream, not by time
 };
 
-struct CgroupSample {
-  std::int64_t unix_ms = 0;
-  std::uint64_t usage_bytes = 0;
-};
+// The cgroup's usage at a moment (memory.tsv).
+using CgroupSample = evidence::MemorySample;
 
 // One compile or link step of the package, from build.jsonl (the toolexec wrapper).
 struct BuildStepSample {

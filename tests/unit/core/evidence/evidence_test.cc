@@ -396,6 +396,16 @@ TEST(MemoryTsvTest, TimelineSkipsACutLastLine) {
   EXPECT_EQ(none.malformed_lines, 0u);
 }
 
+TEST(MemoryTsvTest, UsageAtIsTheLastSampleAtOrBefore) {
+  const std::vector<MemorySample> samples = {
+      {.unix_ms = 100, .usage_bytes = 10}, {.unix_ms = 200, .usage_bytes = 20}, {.unix_ms = 300, .usage_bytes = 30}};
+  EXPECT_EQ(UsageAt(samples, 99), std::nullopt) << "nothing was sampled yet";
+  EXPECT_EQ(UsageAt(samples, 200), 20u);
+  EXPECT_EQ(UsageAt(samples, 299), 20u);
+  EXPECT_EQ(UsageAt(samples, 5000), 30u);
+  EXPECT_EQ(UsageAt({}, 5000), std::nullopt);
+}
+
 TEST(SnapshotsTsvTest, LineFormat) {
   const HeapSnapshotLine l{.unix_ms = 1700000000000,
                            .seq = 3,
