@@ -323,29 +323,31 @@ std::map<std::string, std::uint64_t> BuildPeaks(const evidence::BuildLog& log, c
   return peaks;
 }
 
-// The max RSS of the package's latest build step a SIGKILL ended, as its wrapper saw it.
-std::optional<std::uint64_t> KilledBuildPeak(const evidence::BuildLog& log, const std::string& package) {
-  std::optional<std::uint64_t> peak;
+// The package's latest build step that a kill ended (or that never ended, its wrapper
+// dying with it): go test names the -toolexec wrapper, not the tool, when it reports a
+// step killed by a signal, so the build log says which step it was.
+const evidence::BuildStep* KilledBuildStep(const evidence::BuildLog& log, const std::string& package) {
+  const evidence::BuildStep* killed = nullptr;
   for (const evidence::BuildStep& step : log.steps) {
-    if (step.package == package && step.end && step.end->signal == 9 && step.end->max_rss_bytes > 0) {
-      peak = step.end->max_rss_bytes;
-    }
+    if (step.package == package && (!step.ended() || step.end->signal == 9)) killed = &step;
   }
-  return peak;
+  return killed;
+}
+
+// The max RSS of that step, when its wrapper outlived it and saw it.
+std::optional<std::uint64_t> KilledBuildPeak(const evidence::BuildLog& log, const std::string& package) {
+  const evidence::BuildStep* step = KilledBuildStep(log, package);
+  if (step == nullptr || !step->ended() || step->end->max_rss_bytes == 0) return std::nullopt;
+  return step->end->max_rss_bytes;
 }
 
 policy::Phase PhaseOfTool(const std::string& tool) {
   return tool == "link" ? policy::Phase::kLink : policy::Phase::kCompile;
 }
 
-// Which build step of `package` the kill ended, from the build log: go test names the
-// -toolexec wrapper, not the tool, when it reports a step killed by a signal.
 policy::Phase KilledBuildPhase(const evidence::BuildLog& log, const std::string& package) {
-  policy::Phase phase = policy::Phase::kUnknown;
-  for (const evidence::BuildStep& step : log.steps) {
-    if (step.package == package && (!step.ended() || step.end->signal == 9)) phase = PhaseOfTool(step.tool);
-  }
-  return phase;
+  const evidence::BuildStep* step = KilledBuildStep(log, package);
+  return step == nullptr ? policy::Phase::kUnknown : PhaseOfTool(step->tool);
 }
 
 // What the shard's build needed when the container died in it (the policy's rule 2):
