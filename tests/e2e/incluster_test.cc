@@ -22,6 +22,7 @@
 #include "tests/e2e/fixture_run.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
+#include "tests/support/run_status.h"
 
 namespace gotestrun::testing {
 namespace {
@@ -213,7 +214,7 @@ TEST_F(InClusterE2e, HelmInstalledReplicasRunAKubectlAppliedRunToItsEnd) {
   Json run = WaitForEnd(ns, "converge", std::chrono::minutes(8));
   const Json& status = run["status"];
   ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
-  EXPECT_GE(status.value("oomKills", 0), 1) << status.dump(2);
+  EXPECT_GE(EndedAtTheLimit(status), 1) << status.dump(2);
   bool diagnosed = false;
   for (const Json& d : status["diagnosis"]) diagnosed |= d.value("package", "") == leak;
   EXPECT_TRUE(diagnosed) << status.dump(2);

@@ -31,4 +31,19 @@ inline bool NamesKilledPackage(const nlohmann::json& status, const std::string& 
   return false;
 }
 
+// Attempts that ended at their memory limit: OOM-killed (status.oomKills), or stalled
+// there and ended by the agent (outcome MemoryStall). Under load a binary at its limit
+// may thrash on refaults (cgroup v1 reclaims its text pages) rather than meet the OOM
+// killer; both end the attempt and are retried with more memory, so a test asking
+// "was the first attempt too small" must count both.
+inline int EndedAtTheLimit(const nlohmann::json& status) {
+  int stalls = 0;
+  for (const nlohmann::json& shard : status.value("shards", nlohmann::json::array())) {
+    for (const nlohmann::json& a : shard.value("attempts", nlohmann::json::array())) {
+      if (a.value("outcome", "") == "MemoryStall") ++stalls;
+    }
+  }
+  return status.value("oomKills", 0) + stalls;
+}
+
 }  // namespace gotestrun::testing

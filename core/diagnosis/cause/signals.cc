@@ -695,6 +695,12 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
     s.result = *options.result;
   } else if (record != nullptr) {
     s.result = ResultOfRecord(*record, killed_build != nullptr);
+    if (s.result == PackageResult::kNotRun && !heap_dir && build_running) {
+      // go test printed nothing about the package (the kill took the go command, not
+      // the compile), but the wrapper's log shows its build step running at the end.
+      s.result = PackageResult::kBuildKilled;
+      s.notes.push_back("no result from go test while the package's build step was running: taken as a build kill");
+    }
   } else if (killed_build != nullptr) {
     s.result = PackageResult::kBuildKilled;
   } else if (s.binary_signal == 9) {

@@ -404,6 +404,40 @@ TEST(DamagedFolderTest, NoContainerResultAndAHeapFolder) {
   EXPECT_EQ(d->cause, Cause::kGoroutineLeak);
 }
 
+// The kill took the go command rather than its compile: go test printed nothing about
+// the package, and the agent's record says "no result". The wrapper's build log shows
+// the package's compile started and never ended: the build was what the kill ended.
+TEST(DamagedFolderTest, NoResultWhileItsCompileRanIsABuildKill) {
+  TempCopy copy("compileheavy");
+  const evidence::AttemptLayout layout(copy.dir());
+  const std::string pkg = kModule + "compileheavy";
+  Write(layout.events(), "");
+  StatusOr<evidence::AttemptResult> result = evidence::DecodeAttemptResult(Slurp(layout.result()));
+  ASSERT_TRUE(result.ok()) << result.status();
+  result->packages[0].outcome = gotest::PackageOutcome::kNoResult;
+  result->packages[0].build_phase = gotest::BuildPhase::kUnknown;
+  Write(layout.result(), evidence::EncodeAttemptResult(*result));
+  {
+    StatusOr<PackageSignals> s = ReadCopy(copy, "compileheavy");
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->result, PackageResult::kNotRun) << "no build log: nothing says the build was running";
+  }
+  Write(layout.build_log(), evidence::EncodeBuildRecord({.event = evidence::BuildEvent::kStart,
+                                                         .tool = "compile",
+                                                         .package = pkg,
+                                                         .import_path = pkg + " [" + pkg + ".test]",
+                                                         .pid = 42,
+                                                         .start_unix_ms = result->start_unix_ms + 100}));
+  StatusOr<PackageSignals> s = ReadCopy(copy, "compileheavy");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->result, PackageResult::kBuildKilled);
+  EXPECT_EQ(s->phase, Phase::kCompile);
+  EXPECT_TRUE(AnyNote(*s, "taken as a build kill"));
+  const std::optional<Diagnosis> d = Classify(*s);
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->cause, Cause::kBuildMemory) << d->summary;
+}
+
 // Every file of every captured folder cut short and with bytes flipped, at many
 // places: the reader and the classifier must come through (the sanitizer build checks
 // that they do so without undefined behaviour).
