@@ -64,21 +64,14 @@ class RealNodeOperatorTest : public ::testing::Test {
     ASSERT_TRUE(image.ok()) << image;
     ASSERT_TRUE(RealNodeEnvironment::node().ImportImage(work_ + "/operator.tar").ok());
 
-    // The workspace claim: a copy of the fixtures with a build cache warmed on this
-    // machine by the same toolchain (the image's GOROOT is this machine's, at the same
-    // path), so that an attempt's peak is its tests', as the fixtures' figures assume.
+    // The workspace claim: a copy of the fixtures with a warm build cache.
     workspace_ = work_ + "/workspace";
     profiles_ = work_ + "/profiles";
     fs::create_directories(profiles_);
     fs::copy(GTR_FIXTURES_DIR, workspace_, fs::copy_options::recursive);
-    auto warm = sandbox::RunCaptured(
-        {.argv = {"go", "test", "-count=1", "-run", "^$", "./leak", "./largetest", "./stall", "./clean/..."},
-         .extra_env = {"GOCACHE=" + workspace_ + "/.gocache", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local", "CGO_ENABLED=0"},
-         .working_dir = workspace_ + "/memory"},
-        16 << 20);
-    ASSERT_TRUE(warm.ok() && warm->end.exit_code == 0) << (warm.ok() ? warm->err : warm.status().ToString());
-    // The Pods run as 65532; hostPath volumes get no fsGroup.
-    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", workspace_, profiles_}, work_ + "/chown.log").ok());
+    WarmBuildCache({"./leak", "./largetest", "./stall", "./clean/..."}, false);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", profiles_}, work_ + "/chown.log").ok());
 
     Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns_}}}};
     (void)client_->Create(kube::ResourceType::Namespaces(), "", ns);
@@ -154,10 +147,27 @@ class RealNodeOperatorTest : public ::testing::Test {
     if (!work_.empty() && std::getenv("GOTESTRUN_KEEP_E2E") == nullptr) fs::remove_all(work_, ec);
   }
 
+  // Builds `packages`' tests into the workspace's build cache on this machine, as the
+  // Pods' toolchain would (the image's GOROOT and C compiler are this machine's, at the
+  // same paths), so that an attempt's peak is its tests', as the fixtures' figures
+  // assume.
+  void WarmBuildCache(const std::vector<std::string>& packages, bool cgo) {
+    std::vector<std::string> argv = {"go", "test", "-count=1", "-run", "^$"};
+    argv.insert(argv.end(), packages.begin(), packages.end());
+    auto warm = sandbox::RunCaptured({.argv = argv,
+                                      .extra_env = {"GOCACHE=" + workspace_ + "/.gocache", "GOFLAGS=-mod=mod",
+                                                    "GOTOOLCHAIN=local", cgo ? "CGO_ENABLED=1" : "CGO_ENABLED=0"},
+                                      .working_dir = workspace_ + "/memory"},
+                                     16 << 20);
+    ASSERT_TRUE(warm.ok() && warm->end.exit_code == 0) << (warm.ok() ? warm->err : warm.status().ToString());
+    // The Pods run as 65532; hostPath volumes get no fsGroup.
+    ASSERT_TRUE(RunLogged({"chown", "-R", "65532:65532", workspace_}, work_ + "/chown.log").ok());
+  }
+
   // A run of the fixture module's `packages` in the Go image, with the build cache the
-  // set-up warmed.
+  // set-up warmed; `cgo` builds them with the image's C compiler.
   Json FixtureRun(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
-                  const std::string& max_memory) {
+                  const std::string& max_memory, bool cgo = false) {
     return {{"apiVersion", "gotestrun.dev/v1alpha1"},
             {"kind", "GoTestRun"},
             {"metadata", {{"name", name}, {"namespace", ns_}}},
@@ -170,7 +180,7 @@ class RealNodeOperatorTest : public ::testing::Test {
                 {"env",
                  {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
                   {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                  {{"name", "CGO_ENABLED"}, {"value", "0"}},
+                  {{"name", "CGO_ENABLED"}, {"value", cgo ? "1" : "0"}},
                   {{"name", "GOCACHE"}, {"value", "/workspace/.gocache"}}}}}},
               {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
               {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
@@ -244,18 +254,22 @@ TEST_F(RealNodeOperatorTest, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSays
   EXPECT_TRUE(diagnosed) << status.dump(2);
 }
 
-// The fixture causes the Go image can build (it has no C compiler, so nativemem/ and
-// its cgo are left to the stand-in's test): each killed by the kernel in a container of
-// its own at 160Mi, each named with its cause from what the agent recorded there.
+// The fixture causes that die in their tests, nativemem/'s cgo built by the Go image's
+// C compiler: each killed by the kernel in a container of its own at 160Mi, each named
+// with its cause from what the agent recorded there.
 TEST_F(RealNodeOperatorTest, EveryKilledPackageIsDiagnosedWithItsCause) {
   const std::map<std::string, std::string> expected = {
       {"gotestrun.dev/fixtures/memory/leak", "LeakAcrossTests"},
       {"gotestrun.dev/fixtures/memory/goroutineleak", "GoroutineLeak"},
       {"gotestrun.dev/fixtures/memory/initmem", "InitMemory"},
       {"gotestrun.dev/fixtures/memory/largetest", "LargeTest"},
+      {"gotestrun.dev/fixtures/memory/nativemem", "NativeMemory"},
   };
-  Json run = FixtureRun("causes", {"./leak", "./goroutineleak", "./initmem", "./largetest"}, "160Mi", "1Gi");
-  run["spec"]["sharding"] = {{"shards", 4}, {"maxShards", 8}};
+  const std::vector<std::string> packages = {"./leak", "./goroutineleak", "./initmem", "./largetest", "./nativemem"};
+  WarmBuildCache(packages, true);
+  if (HasFatalFailure()) return;
+  Json run = FixtureRun("causes", packages, "160Mi", "1Gi", true);
+  run["spec"]["sharding"] = {{"shards", 5}, {"maxShards", 10}};
   // The fixtures die within a second: snapshot often enough to see them grow.
   run["spec"]["profiling"]["heapInterval"] = "100ms";
   auto created = client_->Create(kGoTestRuns, ns_, run);

@@ -3,10 +3,13 @@
 # archives; prints the folder holding them. Built with Debian's buildah (vfs storage,
 # chroot isolation, storage in a scratch folder):
 #   pause.tar  localhost/gotestrun/pause:1      the Pod sandbox (pause.c, static)
-#   go.tar     localhost/gotestrun/go:<version> FROM scratch: this machine's Go toolchain
-#                                               and a static busybox (sh, dd, sleep, ...)
-# The archives are reused while this script, pause.c, the Go version and the busybox
-# binary are unchanged. RealNode imports them into containerd's k8s.io namespace.
+#   go.tar     localhost/gotestrun/go:<version> FROM scratch: this machine's Go toolchain,
+#                                               a static busybox (sh, dd, sleep, ...) and
+#                                               Debian's C compiler, so cgo builds as in
+#                                               the official golang images
+# The archives are reused while this script, pause.c, the Go version, the busybox
+# binary and the C compiler's packages are unchanged. RealNode imports them into
+# containerd's k8s.io namespace.
 #
 #   images=$(tests/realnode/images.sh)
 set -euo pipefail
@@ -15,7 +18,13 @@ cache=${GOTESTRUN_CACHE:-$HOME/.cache/gotestrun}
 busybox=/bin/busybox
 goroot=$(go env GOROOT)
 goversion=$(go env GOVERSION)
-key=$( { cat "$here/images.sh" "$here/image/pause.c"; echo "$goversion"; sha256sum "$busybox"; } | sha256sum | cut -c1-12)
+# The C compiler: gcc and libc6-dev with everything they depend on, as installed here
+# (scripts/install-deps.sh), without their documentation.
+c_packages=$(apt-cache depends --recurse --installed --no-recommends --no-suggests --no-conflicts --no-breaks \
+  --no-replaces --no-enhances gcc libc6-dev 2>/dev/null | grep -v '^ ' | grep -v '^<' | sort -u)
+c_versions=$(dpkg-query -W -f '${Package} ${Version}\n' $c_packages)
+key=$( { cat "$here/images.sh" "$here/image/pause.c"; echo "$goversion"; sha256sum "$busybox"; echo "$c_versions"; } |
+  sha256sum | cut -c1-12)
 out="$cache/node-images/$key"
 if [ -s "$out/pause.tar" ] && [ -s "$out/go.tar" ]; then
   echo "$out"
@@ -44,10 +53,24 @@ EOT
 bah bud --isolation chroot --layers=false -q -t localhost/gotestrun/pause:1 "$work/pause" >/dev/null
 bah push -q localhost/gotestrun/pause:1 "oci-archive:$out.partial/pause.tar:localhost/gotestrun/pause:1"
 
-# The Go image: GOROOT as the toolchain ships it, busybox as /bin/sh and friends, a
-# writable /tmp, and the caches under /tmp so any user can build.
+# The Go image: GOROOT as the toolchain ships it, busybox as /bin/sh and friends, the
+# C compiler's files at their paths (the library folders merged into /usr as on this
+# machine; /bin stays busybox's), a writable /tmp, and the caches under /tmp so any
+# user can build.
 ctx="$work/go"
-mkdir -p "$ctx/root/usr/local" "$ctx/root/bin" "$ctx/root/tmp" "$ctx/root/etc"
+mkdir -p "$ctx/root/usr/local" "$ctx/root/usr/lib" "$ctx/root/usr/lib64" "$ctx/root/bin" "$ctx/root/tmp" "$ctx/root/etc"
+ln -s usr/lib "$ctx/root/lib"
+ln -s usr/lib64 "$ctx/root/lib64"
+for p in $c_packages; do dpkg -L "$p"; done |
+  grep -v -E '^/usr/share/(doc|man|info|locale|lintian|bug)/' |
+  while read -r f; do [ -d "$f" ] && [ ! -L "$f" ] || echo "${f#/}"; done |
+  tar -C / -cf - --no-recursion -T - | tar -C "$ctx/root" --keep-directory-symlink -xf -
+printf 'int main(void) { return 0; }\n' >"$ctx/root/tmp/cc-check.c"
+chroot "$ctx/root" /usr/bin/gcc -o /tmp/cc-check /tmp/cc-check.c && chroot "$ctx/root" /tmp/cc-check || {
+  echo "the Go image's C compiler does not build a program" >&2
+  exit 1
+}
+rm -f "$ctx/root/tmp/cc-check" "$ctx/root/tmp/cc-check.c"
 cp -a "$goroot" "$ctx/root/usr/local/go"
 rm -rf "$ctx/root/usr/local/go/pkg/obj" "$ctx/root/usr/local/go/.git"
 cp "$busybox" "$ctx/root/bin/busybox"
@@ -58,7 +81,7 @@ chmod 1777 "$ctx/root/tmp"
 cat >"$ctx/Containerfile" <<'EOT'
 FROM scratch
 COPY root/ /
-ENV PATH=/usr/local/go/bin:/bin GOROOT=/usr/local/go GOCACHE=/tmp/go-cache GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+ENV PATH=/usr/local/go/bin:/usr/bin:/bin GOROOT=/usr/local/go GOCACHE=/tmp/go-cache GOPATH=/tmp/go GOTOOLCHAIN=local GOFLAGS=-mod=mod
 WORKDIR /tmp
 EOT
 bah bud --isolation chroot --layers=false -q -t "localhost/gotestrun/go:$goversion" "$ctx" >/dev/null
