@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -31,8 +32,11 @@ using kube::Json;
 const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 constexpr char kOperatorImage[] = "localhost/gotestrun-operator:e2e";
 
-const bool kInstalled = (::testing::AddGlobalTestEnvironment(
-                             new RealNodeEnvironment({.controller_manager = true}, {.bind_unscheduled_pods = true})),
+// As a cluster has them: the ServiceAccount admission plugin (Pods get their token
+// volume) and Service IPs (kube-proxy), for the operator installed by Helm.
+const bool kInstalled = (::testing::AddGlobalTestEnvironment(new RealNodeEnvironment(
+                             {.controller_manager = true, .admission_plugins = {"ServiceAccount"}},
+                             {.bind_unscheduled_pods = true, .service_network = true})),
                          true);
 
 Status RunLogged(const std::vector<std::string>& argv, const std::string& log) {
@@ -323,6 +327,79 @@ TEST_F(RealNodeOperatorTest, DeletingARunningRunStopsItsPodAndRemovesItsFolder) 
               std::chrono::duration<double>(std::chrono::steady_clock::now() - deleted_at).count());
   std::this_thread::sleep_for(std::chrono::seconds(3));
   EXPECT_FALSE(fs::exists(folder)) << "the evidence folder is still there (or was written again)";
+}
+
+// The operator as a user installs it on a single-node cluster: `helm install` of the
+// chart with its image from containerd and the profiles folder on the node
+// (profiles.type=hostPath); its Pods find the API server through the `kubernetes`
+// Service's ClusterIP and their ServiceAccount's token, with nothing but the chart's
+// RBAC. A GoTestRun applied with `kubectl apply` is OOM-killed once and converges.
+TEST_F(RealNodeOperatorTest, HelmInstalledOperatorRunsAKubectlAppliedRunInTheCluster) {
+  const char* tools = std::getenv("GOTESTRUN_TOOLS_BIN");
+  ASSERT_TRUE(tools != nullptr && *tools != '\0') << "GOTESTRUN_TOOLS_BIN (helm) is not set; see tests/tools/build.sh";
+  // The operator this test set up on the host would race the chart's for the run.
+  operator_->Stop();
+  operator_.reset();
+  const std::string kubeconfig = RealNodeEnvironment::control_plane().kubeconfig_path();
+  auto tool = [&](std::vector<std::string> argv) -> StatusOr<std::string> {
+    auto r = sandbox::RunCaptured(
+        {.argv = argv,
+         .extra_env = {"KUBECONFIG=" + kubeconfig, "HELM_CONFIG_HOME=" + work_ + "/helm/config",
+                       "HELM_CACHE_HOME=" + work_ + "/helm/cache", "HELM_DATA_HOME=" + work_ + "/helm/data"}},
+        16 << 20);
+    if (!r.ok()) return r.status();
+    if (r->end.exit_code != 0) return InternalError(argv[0] + " " + argv[1] + ": " + r->err + r->out);
+    return r->out;
+  };
+  const std::string system_ns = "gotestrun-system-" + ns_;
+  const std::string image = kOperatorImage;
+  auto installed = tool({std::string(tools) + "/helm", "install", "gtr", GTR_CHART_DIR, "--namespace", system_ns,
+                         "--create-namespace", "--wait", "--timeout", "3m", "--set",
+                         "image.repository=" + image.substr(0, image.rfind(':')), "--set",
+                         "image.tag=" + image.substr(image.rfind(':') + 1), "--set", "profiles.type=hostPath", "--set",
+                         "profiles.hostPath.path=" + profiles_, "--set", "watchNamespaces={" + ns_ + "}",
+                         // The set-up applied the CRD, as where CRDs are managed apart.
+                         "--set", "crds.enabled=false"});
+  ASSERT_TRUE(installed.ok()) << installed.status();
+  struct Uninstall {
+    std::function<void()> f;
+    ~Uninstall() { f(); }
+  } uninstall{[&] {
+    (void)tool({std::string(tools) + "/helm", "uninstall", "gtr", "--namespace", system_ns, "--wait"});
+  }};
+
+  // JSON is YAML.
+  const std::string manifest = work_ + "/converge.yaml";
+  ASSERT_TRUE(WriteFileAtomic(manifest, FixtureRun("converge", {"./leak"}, "256Mi", "1Gi").dump(2)).ok());
+  auto applied = tool({"kubectl", "apply", "-f", manifest});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  const Json last = WaitForEnd("converge");
+  const Json& status = last.value("status", Json::object());
+  ASSERT_EQ(status.value("phase", ""), "Succeeded") << status.dump(2);
+  EXPECT_GE(EndedAtTheLimit(status), 1) << status.dump(2);
+  EXPECT_TRUE(NamesKilledPackage(status, "gotestrun.dev/fixtures/memory/leak")) << status.dump(2);
+
+  // The operator Pods' logs, as the kubelet wrote them: in-cluster config through the
+  // Service IP, and nothing refused.
+  auto pods =
+      client_->List(kube::ResourceType::Pods(), system_ns, {.label_selector = "app.kubernetes.io/instance=gtr"});
+  ASSERT_TRUE(pods.ok()) << pods.status();
+  ASSERT_FALSE(pods->items.empty());
+  int in_cluster = 0;
+  for (const Json& pod : pods->items) {
+    const std::string prefix = system_ns + "_" + pod["metadata"].value("name", "") + "_";
+    for (const auto& entry : fs::recursive_directory_iterator(RealNodeEnvironment::node().dir() + "/pod-logs")) {
+      if (!entry.is_regular_file() || entry.path().parent_path().parent_path().filename().string().rfind(prefix, 0))
+        continue;
+      auto log = ReadFile(entry.path().string(), 64 << 20);
+      ASSERT_TRUE(log.ok()) << log.status();
+      EXPECT_EQ(log->find("forbidden"), std::string::npos) << entry.path() << ":\n" << *log;
+      in_cluster += log->find(
+                        "API server https://10.0.0.1:443, credentials: token from "
+                        "/var/run/secrets/kubernetes.io/serviceaccount/token") != std::string::npos;
+    }
+  }
+  EXPECT_EQ(in_cluster, static_cast<int>(pods->items.size())) << "operator Pods whose log says they ran in-cluster";
 }
 
 }  // namespace

@@ -183,6 +183,10 @@ void TearDown(const std::string& dir, const std::string& cgroup_root, const std:
     if (fs::is_directory("/sys/fs/cgroup/unified" + cgroup_root))
       RemoveCgroupTree("/sys/fs/cgroup/unified" + cgroup_root);
   }
+  // kube-proxy's chains (KUBE-SERVICES and the rest), when this node started one: its
+  // own --cleanup knows them all.
+  StatusOr<std::string> kube_proxy = ReadFile(dir + "/kube-proxy-binary", 4096);
+  if (kube_proxy.ok() && !kube_proxy->empty()) RunCommand({*kube_proxy, "--cleanup"});
   for (const auto& [iptables, table, chain] : chains) {
     if (!ChainExists(iptables, table, chain)) continue;
     // Unhook the chain from the built-in chains that jump to it, then remove it.
@@ -304,6 +308,7 @@ Status RealNode::Init(const ControlPlane& control_plane) {
   GTR_RETURN_IF_ERROR(ImportImages());
   GTR_RETURN_IF_ERROR(StartKubelet(control_plane));
   GTR_RETURN_IF_ERROR(WaitNodeReady(control_plane));
+  if (options_.service_network) GTR_RETURN_IF_ERROR(StartServiceNetwork(control_plane));
   if (options_.bind_unscheduled_pods) {
     binder_ = std::thread([this, config = control_plane.AdminConfig()] {
       auto client = kube::Client::Create(config);
@@ -544,10 +549,103 @@ Status RealNode::WaitNodeReady(const ControlPlane& control_plane) {
                                "): " + Tail(dir_ + "/kubelet.log"));
 }
 
+Status RealNode::StartServiceNetwork(const ControlPlane& control_plane) {
+  const std::string d = dir_ + "/";
+  // kube-proxy --cleanup removes every KUBE- chain: refuse to start one beside a
+  // kube-proxy this node did not start.
+  if (ChainExists("iptables", "nat", "KUBE-SERVICES")) {
+    return FailedPreconditionError(
+        "iptables' nat table already has KUBE-SERVICES: another kube-proxy runs on this machine");
+  }
+  GTR_RETURN_IF_ERROR(WriteFileAtomic(d + "kube-proxy-binary", options_.bin_dir + "/kube-proxy"));
+  // The API server listens on 127.0.0.1, which is the Pod's own loopback inside its
+  // network namespace: a forwarder on the bridge's address, at the API server's port,
+  // is what the `kubernetes` Service's endpoint names.
+  const int port = control_plane.apiserver_port();
+  in_addr gateway{};
+  ::inet_pton(AF_INET, kGateway, &gateway);
+  auto forwarder = TcpProxy::Start(port, ntohl(gateway.s_addr), port);
+  if (!forwarder.ok()) return forwarder.status().Annotate("the API server's forwarder on " + std::string(kGateway));
+  api_forwarder_ = std::move(*forwarder);
+  // The control plane runs with --endpoint-reconciler-type=none (its address is
+  // loopback), so the `kubernetes` Service has no endpoints until they are written here.
+  auto client = kube::Client::Create(control_plane.AdminConfig());
+  if (!client.ok()) return client.status();
+  kube::Json slice = {{"apiVersion", "discovery.k8s.io/v1"},
+                      {"kind", "EndpointSlice"},
+                      {"metadata",
+                       {{"name", "kubernetes"},
+                        {"namespace", "default"},
+                        {"labels",
+                         {{"kubernetes.io/service-name", "kubernetes"},
+                          {"endpointslice.kubernetes.io/managed-by", "real-node.gotestrun.dev"}}}}},
+                      {"addressType", "IPv4"},
+                      {"endpoints", {{{"addresses", {kGateway}}, {"conditions", {{"ready", true}}}}}},
+                      {"ports", {{{"name", "https"}, {"port", port}, {"protocol", "TCP"}}}}};
+  auto created =
+      (*client)->Create(kube::ResourceType{"discovery.k8s.io", "v1", "endpointslices", true}, "default", slice);
+  if (!created.ok() && created.status().code() != StatusCode::kAlreadyExists) {
+    return created.status().Annotate("the kubernetes Service's EndpointSlice");
+  }
+  StatusOr<int> healthz = FreeLoopbackPort();
+  if (!healthz.ok()) return healthz.status();
+  StatusOr<int> metrics = FreeLoopbackPort();
+  if (!metrics.ok()) return metrics.status();
+  // No conntrack or OOM-score changes: the machine's settings are not the test's to
+  // change (and root here lacks CAP_SYS_RESOURCE for a negative score).
+  GTR_RETURN_IF_ERROR(
+      WriteFileAtomic(d + "kube-proxy.yaml",
+                      "apiVersion: kubeproxy.config.k8s.io/v1alpha1\n"
+                      "kind: KubeProxyConfiguration\n"
+                      "clientConnection: {kubeconfig: " +
+                          control_plane.kubeconfig_path() +
+                          "}\n"
+                          "hostnameOverride: " +
+                          options_.node_name +
+                          "\n"
+                          "mode: iptables\n"
+                          "clusterCIDR: " +
+                          kSubnet +
+                          "\n"
+                          "detectLocalMode: ClusterCIDR\n"
+                          "healthzBindAddress: 127.0.0.1:" +
+                          std::to_string(*healthz) +
+                          "\n"
+                          "metricsBindAddress: 127.0.0.1:" +
+                          std::to_string(*metrics) +
+                          "\n"
+                          "nodePortAddresses: [" +
+                          kGateway +
+                          "/32]\n"
+                          "oomScoreAdj: 0\n"
+                          "iptables: {localhostNodePorts: false}\n"
+                          "conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}\n"));
+  StatusOr<Subprocess> p = Subprocess::Spawn({
+      .argv = {options_.bin_dir + "/kube-proxy", "--config", d + "kube-proxy.yaml", "--v=2"},
+      .output_file = d + "kube-proxy.log",
+  });
+  if (!p.ok()) return p.status();
+  kube_proxy_.emplace(std::move(*p));
+  // Ready when the `kubernetes` Service's ClusterIP has its rule.
+  for (int i = 0; i < 600; ++i) {
+    if (!kube_proxy_->running()) return InternalError("kube-proxy exited: " + Tail(d + "kube-proxy.log"));
+    CommandResult rules = RunCommand({"iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES"});
+    if (rules.exit_code == 0 && rules.output.find("kubernetes:https") != std::string::npos &&
+        rules.output.find("KUBE-SVC-") != std::string::npos) {
+      return Status::Ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return DeadlineExceededError("kube-proxy wrote no rule for the kubernetes Service within 60s: " +
+                               Tail(d + "kube-proxy.log"));
+}
+
 void RealNode::Cleanup() {
   if (dir_.empty()) return;
   stop_binding_ = true;
   if (binder_.joinable()) binder_.join();
+  if (kube_proxy_) kube_proxy_->Stop(std::chrono::milliseconds(5000));
+  api_forwarder_.reset();
   if (kubelet_) kubelet_->Stop(std::chrono::milliseconds(5000));
   // The Pods' containers first: containerd, stopping, would otherwise wait on them.
   if (!cgroup_root_.empty()) KillCgroupTree("/sys/fs/cgroup/memory" + cgroup_root_);

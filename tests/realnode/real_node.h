@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "sandbox/child_process.h"
 #include "tests/support/control_plane.h"
+#include "tests/support/tcp_proxy.h"
 
 namespace gotestrun::testing {
 
@@ -39,6 +40,11 @@ class RealNode {
     std::string images_dir;  // empty: $GOTESTRUN_NODE_IMAGES
     std::string node_name = "gotestrun-node";
     bool bind_unscheduled_pods = false;
+    // Service IPs for Pods, as a cluster's network gives them: kube-proxy (iptables
+    // mode) routes each Service's ClusterIP to its endpoints, and the `kubernetes`
+    // Service reaches the API server (which listens on 127.0.0.1 only) through a
+    // forwarder on the bridge's address, so in-cluster config works in a Pod.
+    bool service_network = false;
   };
 
   // Ok when this machine can run a node: root (containers, mounts, a bridge) and a
@@ -67,6 +73,7 @@ class RealNode {
   Status ImportImages();
   Status StartKubelet(const ControlPlane& control_plane);
   Status WaitNodeReady(const ControlPlane& control_plane);
+  Status StartServiceNetwork(const ControlPlane& control_plane);
   void Cleanup();
   void BindUnscheduledPods(const ControlPlane& control_plane);
 
@@ -76,6 +83,8 @@ class RealNode {
   std::string go_image_;
   std::optional<sandbox::Subprocess> containerd_;
   std::optional<sandbox::Subprocess> kubelet_;
+  std::optional<sandbox::Subprocess> kube_proxy_;
+  std::unique_ptr<TcpProxy> api_forwarder_;
   bool bridge_created_ = false;
   std::atomic<bool> stop_binding_{false};
   std::thread binder_;

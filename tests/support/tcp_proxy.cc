@@ -6,6 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <string>
+
 namespace gotestrun::testing {
 namespace {
 sockaddr_in Loopback(int port, uint32_t ipv4 = INADDR_LOOPBACK) {
@@ -17,15 +21,18 @@ sockaddr_in Loopback(int port, uint32_t ipv4 = INADDR_LOOPBACK) {
 }
 }  // namespace
 
-StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int target_port, uint32_t listen_ipv4) {
+StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int target_port, uint32_t listen_ipv4, int listen_port) {
   std::unique_ptr<TcpProxy> p(new TcpProxy());
   p->target_port_ = target_port;
   p->listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr = Loopback(0, listen_ipv4);
+  sockaddr_in addr = Loopback(listen_port, listen_ipv4);
   socklen_t len = sizeof addr;
+  const int on = 1;
+  if (p->listen_fd_ >= 0) ::setsockopt(p->listen_fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (p->listen_fd_ < 0 || ::bind(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(p->listen_fd_, 64) != 0 || ::getsockname(p->listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return UnavailableError("proxy: cannot listen on loopback");
+    return UnavailableError(std::string("proxy: cannot listen on port ") + std::to_string(listen_port) + ": " +
+                            std::strerror(errno));
   }
   p->port_ = ntohs(addr.sin_port);
   p->acceptor_ = std::thread([raw = p.get()] { raw->AcceptLoop(); });

@@ -15,9 +15,12 @@ namespace gotestrun::testing {
 
 class TcpProxy {
  public:
-  // Listens on `listen_ipv4` (host byte order; 127.0.0.1 unless another loopback
-  // address is wanted, e.g. one a server certificate does not name).
-  static StatusOr<std::unique_ptr<TcpProxy>> Start(int target_port, uint32_t listen_ipv4 = 0x7f000001);
+  // Listens on `listen_ipv4` (host byte order; 127.0.0.1 unless another address is
+  // wanted, e.g. a loopback one a server certificate does not name, or a bridge's that
+  // containers reach) and `listen_port` (0: a free one), and forwards to
+  // 127.0.0.1:`target_port`.
+  static StatusOr<std::unique_ptr<TcpProxy>> Start(int target_port, uint32_t listen_ipv4 = 0x7f000001,
+                                                   int listen_port = 0);
   ~TcpProxy();
 
   int port() const { return port_; }
