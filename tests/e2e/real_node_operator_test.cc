@@ -292,6 +292,46 @@ TEST_F(RealNodeOperatorTest, EveryKilledPackageIsDiagnosedWithItsCause) {
   }
 }
 
+// The causes that need a run of their own (the fixture README's limits and flags): 8
+// parallel tests at once, a GC goal above the limit, and a compile that must run in
+// the Pod rather than come from the build cache. Each killed by the kernel, named, and
+// retried with the change its cause calls for until it passes.
+TEST_F(RealNodeOperatorTest, ConcurrencyGcAndCompileCausesAreNamed) {
+  WarmBuildCache({"./parallelspike", "./gcheadroom"}, false);
+  if (HasFatalFailure()) return;
+  const std::string unique = "/gotestrun-realnode-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+  struct Case {
+    std::string run, package, memory, cause;
+  };
+  const std::vector<Case> cases = {{"spike", "parallelspike", "200Mi", "ParallelSpike"},
+                                   {"headroom", "gcheadroom", "300Mi", "GCHeadroom"},
+                                   {"compile", "compileheavy", "200Mi", "BuildMemory"}};
+  for (const Case& c : cases) {
+    Json run = FixtureRun(c.run, {"./" + c.package}, c.memory, "1Gi");
+    run["spec"]["profiling"]["heapInterval"] = "100ms";
+    if (c.package == "parallelspike") run["spec"]["goTest"]["parallel"] = 8;
+    if (c.package == "compileheavy") {
+      run["spec"]["goTest"]["flags"] = {"-gcflags=gotestrun.dev/fixtures/memory/compileheavy=-D=" + unique};
+    }
+    auto created = client_->Create(kGoTestRuns, ns_, run);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+  for (const Case& c : cases) {
+    const Json last = WaitForEnd(c.run);
+    const Json& status = last.value("status", Json::object());
+    EXPECT_EQ(status.value("phase", ""), "Succeeded") << c.run << ": " << status.dump(2);
+    bool named = false;
+    for (const Json& d : status.value("diagnosis", Json::array())) {
+      if (d.value("package", "") != "gotestrun.dev/fixtures/memory/" + c.package) continue;
+      named = true;
+      EXPECT_EQ(d.value("cause", ""), c.cause) << d.dump(2);
+      EXPECT_FALSE(d.value("evidence", Json::array()).empty()) << d.dump(2);
+    }
+    EXPECT_TRUE(named) << c.package << " has no diagnosis: " << status.dump(2);
+  }
+}
+
 // A run deleted while its test Pod runs: the operator deletes the Pod, the real kubelet
 // stops its containers, and the run and its evidence folder go; nothing the dying
 // agent writes brings the folder back.
