@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/test_functions.h"
 #include "sandbox/child_process.h"
 
 namespace gotestrun::agent {
@@ -129,6 +130,12 @@ StatusOr<std::vector<PackageListing>> ListPackages(const std::string& module_dir
   StatusOr<std::vector<PackageListing>> packages = ParseGoListOutput(run->out);
   if (!packages.ok()) return packages.status();
   GTR_RETURN_IF_ERROR(CheckPatternsMatched(*packages, run->err));
+  for (PackageListing& p : *packages) {
+    if (!p.has_tests() || !p.error.empty()) continue;
+    std::vector<std::string> files = p.test_go_files;
+    files.insert(files.end(), p.x_test_go_files.begin(), p.x_test_go_files.end());
+    p.top_level_tests = CountPackageTests(p.dir, files);
+  }
   return packages;
 }
 

@@ -141,7 +141,8 @@ bool KilledBySigkill(const Samples& samples, const std::string& package) {
 
 // Names the cause of each kill from the package's own signals (diagnosis/cause), and
 // hands the retry policy the change it calls for.
-void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, AttemptFindings& ev) {
+void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, const TestCounts& test_counts,
+              AttemptFindings& ev) {
   for (policy::PackageOutcome& po : ev.outcome.packages) {
     const bool killed = po.result == policy::PackageResult::kKilled || po.result == policy::PackageResult::kBuildKilled;
     if (!killed && !po.running_at_kill) continue;
@@ -149,6 +150,7 @@ void Diagnose(const std::string& attempt_dir, const policy::ShardPlan& plan, Att
     // A suspect's binary was SIGKILLed with its container: its signals read as a kill.
     options.result = killed ? po.result : policy::PackageResult::kKilled;
     if (po.phase != policy::Phase::kUnknown) options.phase = po.phase;
+    if (auto count = test_counts.find(po.package); count != test_counts.end()) options.known_test_count = count->second;
     StatusOr<cause::PackageSignals> signals = cause::ReadPackageSignals(attempt_dir, po.package, options);
     PackageDiagnosis d{po.package, po.phase, policy::Cause::kUnknown, "", {}};
     if (!signals.ok()) {
@@ -529,7 +531,7 @@ std::vector<std::string> LeftOut(const std::string& attempt_dir) {
 }  // namespace
 
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
-                                    const ContainerEnd& end) {
+                                    const ContainerEnd& end, const TestCounts& test_counts) {
   AttemptFindings ev;
   ev.outcome.shard = plan.index;
   ev.outcome.attempt = plan.attempt;
@@ -703,7 +705,7 @@ AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy
   ev.build_peak = BuildPhasePeak(samples);
   const int timed_out = end.deadline_exceeded && !ev.container_oom_killed ? TimedOut(plan, ev) : 0;
   NoteMemoryStall(result.ok() ? result->memory_stall : std::nullopt, end, ev);
-  Diagnose(attempt_dir, plan, ev);
+  Diagnose(attempt_dir, plan, test_counts, ev);
   AddStallEvidence(ev);
   FindRisks(attempt_dir, plan, ev);
 

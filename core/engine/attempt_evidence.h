@@ -117,9 +117,13 @@ struct AttemptFindings {
   std::vector<std::string> left_out;
 };
 
+// Top-level tests per package (import path), where known: for projections of what the
+// tests still to come will need.
+using TestCounts = std::map<std::string, int>;
+
 // `attempt_dir` is the attempt's evidence folder (core/evidence/evidence.h); `end` how its
 // container ended.
 AttemptFindings ReadAttemptEvidence(const std::string& attempt_dir, const policy::ShardPlan& plan,
-                                    const ContainerEnd& end);
+                                    const ContainerEnd& end, const TestCounts& test_counts = {});
 
 }  // namespace gotestrun::engine

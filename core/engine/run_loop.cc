@@ -50,11 +50,41 @@ StatusOr<bool> Plan(const RunContext& run, api::RunStatus& status, RunProgress& 
   return true;
 }
 
+// Each package's top-level tests as one go test run goes through them, from the
+// listing, for the diagnosis' projections: none where the flags choose or repeat tests
+// (-run, -skip, -count other than 1, also through GOFLAGS) or the listing has no count.
+TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver) {
+  std::vector<std::string> flags = spec.flags;
+  for (const api::EnvVar& e : spec.env) {
+    if (e.name != "GOFLAGS") continue;
+    for (std::size_t at = 0; at < e.value.size();) {
+      const std::size_t space = e.value.find(' ', at);
+      flags.push_back(e.value.substr(at, space == std::string::npos ? std::string::npos : space - at));
+      at = space == std::string::npos ? e.value.size() : space + 1;
+    }
+  }
+  for (std::string f : flags) {
+    if (f.rfind("--", 0) == 0) f.erase(0, 1);
+    if (f.rfind("-test.", 0) == 0) f.erase(1, 5);
+    const std::string name = f.substr(0, f.find('='));
+    if (name == "-run" || name == "-skip" || name == "-list") return {};
+    if (name == "-count" && f != "-count=1") return {};
+  }
+  ListingObservation listing = driver.ObserveListing();
+  if (listing.state != Progressing::kEnded || !listing.listings.ok()) return {};
+  TestCounts counts;
+  for (const evidence::PackageListing& l : *listing.listings) {
+    if (l.top_level_tests) counts[l.import_path] = *l.top_level_tests;
+  }
+  return counts;
+}
+
 // Reads an ended attempt's evidence into its record, and its diagnoses into the run's
 // unless it was stopped (then its binaries were killed by the stop, not for memory).
-AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const AttemptObservation& o, RunDriver& driver) {
+AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const AttemptObservation& o, RunDriver& driver,
+                            const TestCounts& test_counts) {
   if (a.start_time.empty()) a.start_time = o.started_at;
-  AttemptFindings ev = ReadAttemptEvidence(o.evidence_dir, a.plan, o.end);
+  AttemptFindings ev = ReadAttemptEvidence(o.evidence_dir, a.plan, o.end, test_counts);
   RecordEnd(a, ev, driver.Now());
   if (!o.stopped) NoteDiagnoses(progress, ev, a.pod);
   if (!o.note.empty()) a.message += "; " + o.note;
@@ -98,6 +128,7 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
   }
 
   std::vector<policy::AttemptOutcome> finished;
+  std::optional<TestCounts> test_counts;  // read once an attempt has ended
   for (ShardRecord& shard : progress.shards) {
     AttemptRecord& a = shard.attempts.back();
     if (a.finished()) continue;
@@ -112,7 +143,8 @@ StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api
         }
         break;
       case Progressing::kEnded: {
-        AttemptFindings ev = RecordEnded(progress, a, o, driver);
+        if (!test_counts) test_counts = KnownTestCounts(run.spec, driver);
+        AttemptFindings ev = RecordEnded(progress, a, o, driver, *test_counts);
         if (!o.stopped) NoteRisks(status, ev, a.pod);
         driver.OnAttemptEnded(a, ev);
         finished.push_back(std::move(ev.outcome));
@@ -149,7 +181,7 @@ void StopRun(const RunContext& run, api::RunStatus& status, RunDriver& driver, c
     if (a.finished()) continue;
     AttemptObservation o = driver.ObserveAttempt(a);
     if (o.state == Progressing::kEnded) {
-      RecordEnded(progress, a, o, driver);
+      RecordEnded(progress, a, o, driver, {});
       if (!o.stopped) continue;
       // How a stopped attempt ended says nothing about the tests: the stop did it.
       a.outcome = "Failed";

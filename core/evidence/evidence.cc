@@ -274,6 +274,7 @@ std::string EncodePackageListings(const std::vector<PackageListing>& packages) {
               {"hasTests", p.has_tests()},
               {"testGoFiles", p.test_go_files},
               {"xTestGoFiles", p.x_test_go_files}};
+    if (p.top_level_tests) item["topLevelTests"] = *p.top_level_tests;
     if (!p.error.empty()) item["error"] = p.error;
     out.push_back(std::move(item));
   }
@@ -292,6 +293,11 @@ StatusOr<std::vector<PackageListing>> DecodePackageListings(std::string_view tex
       p.dir = Get<std::string>(item, "dir", "");
       p.test_go_files = GetStrings(item, "testGoFiles");
       p.x_test_go_files = GetStrings(item, "xTestGoFiles");
+      // A count that is not a plausible one is no count.
+      if (const auto tests = item.find("topLevelTests");
+          tests != item.end() && tests->is_number_unsigned() && tests->get<std::uint64_t>() <= kMaxTopLevelTests) {
+        p.top_level_tests = static_cast<int>(tests->get<std::uint64_t>());
+      }
       p.error = Get<std::string>(item, "error", "");
       packages.push_back(std::move(p));
     }

@@ -148,14 +148,18 @@ inline constexpr std::string_view kHeapSnapshotsFile = "snapshots.tsv";
 // ---- packages.json and the output of `gotestrun-agent list` ----
 //
 // [{"importPath": "...", "name": "...", "dir": "...", "hasTests": true,
-//   "testGoFiles": [...], "xTestGoFiles": [...], "error": "..." (only when go list
-//   could not load the package)}]
+//   "testGoFiles": [...], "xTestGoFiles": [...], "topLevelTests": 8 (when counted),
+//   "error": "..." (only when go list could not load the package)}]
+inline constexpr int kMaxTopLevelTests = 1000000;
 struct PackageListing {
   std::string import_path;
   std::string name;                          // the package clause, e.g. "ledger"
   std::string dir;                           // absolute folder, as go list printed it
   std::vector<std::string> test_go_files;    // package <name>
   std::vector<std::string> x_test_go_files;  // package <name>_test
+  // The top-level tests go test runs in it, counted from its test files
+  // (agent/test_functions.h); none when they could not be counted.
+  std::optional<int> top_level_tests;
   std::string error;
 
   bool has_tests() const { return !test_go_files.empty() || !x_test_go_files.empty(); }

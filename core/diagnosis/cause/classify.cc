@@ -354,13 +354,20 @@ std::uint64_t HeldAt(const PackageSignals& s, const AllocationSite& site) {
   return total > 0 ? total : site.bytes;
 }
 
-// How many more tests to plan for: the known rest, else as many again as had started.
+// How many more tests to plan for: the known ones that had not ended (a test killed
+// midway still has its growth to come), else as many again as had started. The known
+// count is of top-level tests, so it stands only when every test that started was one
+// (the per-test figures count subtests too), and only when no more had started than it
+// says there are.
 int RemainingTests(const Facts& f, bool& assumed) {
-  assumed = !f.s.known_test_count;
-  if (f.s.known_test_count) {
-    return static_cast<int>(
-        std::clamp<std::int64_t>(std::int64_t{*f.s.known_test_count} - f.tests_started, 0, 1000000));
+  bool top_level_only = true;
+  int ended = 0;
+  for (const TestSpan& t : f.s.tests) {
+    top_level_only &= t.name.find('/') == std::string::npos;
+    ended += t.ended ? 1 : 0;
   }
+  assumed = !f.s.known_test_count || !top_level_only || *f.s.known_test_count < f.tests_started;
+  if (!assumed) return *f.s.known_test_count - ended;
   return std::max(1, f.tests_started);
 }
 

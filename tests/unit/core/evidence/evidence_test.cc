@@ -109,7 +109,11 @@ TEST(RunLayoutTest, FolderNamesInOnePlace) {
 
 TEST(PackageListingTest, RoundTrip) {
   const std::vector<PackageListing> packages{
-      {.import_path = "example.com/a", .name = "a", .dir = "/m/a", .test_go_files = {"a_test.go"}},
+      {.import_path = "example.com/a",
+       .name = "a",
+       .dir = "/m/a",
+       .test_go_files = {"a_test.go"},
+       .top_level_tests = 8},
       {.import_path = "example.com/b", .name = "b", .dir = "/m/b", .x_test_go_files = {"b_test.go", "c_test.go"}},
       {.import_path = "example.com/c", .name = "c", .dir = "/m/c"},
       {.import_path = "example.com/bad", .dir = "/m/bad", .error = "no Go files"},
@@ -129,6 +133,13 @@ TEST(PackageListingTest, BadInput) {
   EXPECT_FALSE(DecodePackageListings("{").ok());
   EXPECT_FALSE(DecodePackageListings(R"({"importPath":"x"})").ok());
   EXPECT_FALSE(DecodePackageListings(R"([{"importPath": 3}])").ok());
+  // A count that is no plausible count is left out; the listing still reads.
+  for (const char* count : {"-1", "\"8\"", "1.5", "1e300", "2000000"}) {
+    StatusOr<std::vector<PackageListing>> l =
+        DecodePackageListings(std::string(R"([{"importPath": "x", "topLevelTests": )") + count + "}]");
+    ASSERT_TRUE(l.ok()) << count << ": " << l.status();
+    EXPECT_FALSE((*l)[0].top_level_tests.has_value()) << count;
+  }
 }
 
 TEST(ExecRecordTest, RoundTrip) {

@@ -145,7 +145,30 @@ TEST(ClassifyLeakTest, Table) {
          s.known_test_count = 8;
          return s;
        },
-       Cause::kLeakAcrossTests, [](const Diagnosis& d) { EXPECT_EQ(d.finding.memory, (190 + 3 * 40) * kMiB); }},
+       // 4 tests ended and one was killed midway: 4 of the 8 still have their growth to come.
+       Cause::kLeakAcrossTests, [](const Diagnosis& d) { EXPECT_EQ(d.finding.memory, (190 + 4 * 40) * kMiB); }},
+      {"killed: a known count below the tests started is no count (the listing was wrong)",
+       [] {
+         PackageSignals s = KilledLeak();
+         s.known_test_count = 3;
+         return s;
+       },
+       Cause::kLeakAcrossTests,
+       [](const Diagnosis& d) {
+         EXPECT_EQ(d.finding.memory, (190 + 5 * 40) * kMiB);
+         EXPECT_THAT(d.evidence.back(), HasSubstr("assumed: as many again as had started"));
+       }},
+      {"killed: a count of top-level tests is not the rest where subtests ran",
+       [] {
+         PackageSignals s = KilledLeak();
+         s.known_test_count = 8;
+         TestSpan sub = s.tests.front();
+         sub.name += "/case";
+         s.tests.insert(s.tests.begin() + 1, sub);
+         return s;
+       },
+       Cause::kLeakAcrossTests,
+       [](const Diagnosis& d) { EXPECT_THAT(d.evidence.back(), HasSubstr("assumed: as many again as had started")); }},
       {"passed: rising over four tests is still named",
        [] {
          PackageSignals s = KilledLeak();

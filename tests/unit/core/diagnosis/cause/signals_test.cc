@@ -165,6 +165,34 @@ TEST(CapturedFoldersTest, NativeMemHeapStaysSmall) {
   for (const GcSample& g : s.gc) EXPECT_LT(g.heap_start, 32 * kMiB);
 }
 
+// With its listing's count (5 top-level tests, each mallocs 64 MiB: ~328 MiB measured
+// in the fixture README), the projection covers the tests that had not ended (the one
+// killed midway included); without it, only as many again as had started.
+TEST(CapturedFoldersTest, AKnownTestCountProjectsTheTestsStillToCome) {
+  for (const auto& [leak, tests] : {std::pair{"nativemem", 5}, std::pair{"leak", 8}}) {
+    const PackageSignals assumed = Read(leak, leak);
+    ReadOptions options;
+    options.known_test_count = tests;
+    const PackageSignals known = Read(leak, leak, options);
+    const std::optional<Diagnosis> a = Classify(assumed);
+    const std::optional<Diagnosis> k = Classify(known);
+    ASSERT_TRUE(a && k && a->finding.memory && k->finding.memory) << leak;
+    ASSERT_LT(known.tests.size(), static_cast<std::size_t>(tests)) << leak << ": killed before its last test";
+    int ended = 0;
+    for (const TestSpan& t : known.tests) ended += t.ended ? 1 : 0;
+    EXPECT_THAT(a->evidence.back(), HasSubstr("assumed")) << leak;
+    EXPECT_THAT(k->evidence.back(), Not(HasSubstr("assumed"))) << leak;
+    EXPECT_THAT(k->evidence.back(), HasSubstr(std::to_string(tests - ended) + " more tests")) << leak;
+  }
+  // nativemem/ needs ~328 MiB (the fixture README): killed in its third test of five,
+  // the projection covers it (and fills 90% of the next limit, policy/sizing.h).
+  ReadOptions options;
+  options.known_test_count = 5;
+  const std::optional<Diagnosis> native = Classify(Read("nativemem", "nativemem", options));
+  ASSERT_TRUE(native && native->finding.memory);
+  EXPECT_GE(*native->finding.memory, 328 * kMiB) << native->evidence.back();
+}
+
 TEST(CapturedFoldersTest, GoroutineLeakCountsGrow) {
   const PackageSignals s = Read("goroutineleak", "goroutineleak");
   ASSERT_GE(s.heap.size(), 2u);
