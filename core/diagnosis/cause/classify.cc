@@ -469,9 +469,13 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
   if (f.killed && f.tests_started >= 2) {
     bool assumed = false;
     const int remaining = RemainingTests(f, assumed);
-    const std::uint64_t per_test = native / static_cast<std::uint64_t>(f.tests_started);
+    // Per test that ended: the one killed midway had only part of its memory, and
+    // counting it as a whole test would make every test seem smaller than it is.
+    int ended = 0;
+    for (const TestSpan& t : f.s.tests) ended += t.ended ? 1 : 0;
+    const std::uint64_t per_test = native / static_cast<std::uint64_t>(std::max(1, ended));
     d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
-    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test started, for " +
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test that ended, for " +
                   std::to_string(remaining) + " more tests" +
                   (assumed ? " (assumed: as many again as had started)" : ""));
   }
