@@ -22,6 +22,7 @@
 #include "tests/e2e/fixture_run.h"
 #include "tests/node/test_node.h"
 #include "tests/support/cluster_fixture.h"
+#include "tests/support/kube_tools.h"
 #include "tests/support/run_status.h"
 
 namespace gotestrun::testing {
@@ -95,15 +96,7 @@ class InClusterE2e : public ::testing::Test {
 
   // helm or kubectl against the test control plane; stdout, or the failure with stderr.
   StatusOr<std::string> Tool(std::vector<std::string> argv) {
-    const std::string& kubeconfig = ClusterEnvironment::control_plane().kubeconfig_path();
-    auto r = sandbox::RunCaptured(
-        {.argv = argv,
-         .extra_env = {"KUBECONFIG=" + kubeconfig, "HELM_CONFIG_HOME=" + work_ + "/helm/config",
-                       "HELM_CACHE_HOME=" + work_ + "/helm/cache", "HELM_DATA_HOME=" + work_ + "/helm/data"}},
-        16 << 20);
-    if (!r.ok()) return r.status();
-    if (r->end.exit_code != 0) return InternalError(argv[0] + " " + argv[1] + ": " + r->err + r->out);
-    return r->out;
+    return RunKubeTool(argv, ClusterEnvironment::control_plane().kubeconfig_path(), work_ + "/helm");
   }
 
   // helm install of the chart with values that fit this machine.

@@ -22,6 +22,7 @@
 #include "sandbox/child_process.h"
 #include "tests/realnode/real_node_environment.h"
 #include "tests/support/crds.h"
+#include "tests/support/kube_tools.h"
 #include "tests/support/run_status.h"
 
 namespace gotestrun::testing {
@@ -389,16 +390,8 @@ TEST_F(RealNodeOperatorTest, HelmInstalledOperatorRunsAKubectlAppliedRunInTheClu
   operator_->Stop();
   operator_.reset();
   const std::string kubeconfig = RealNodeEnvironment::control_plane().kubeconfig_path();
-  auto tool = [&](std::vector<std::string> argv) -> StatusOr<std::string> {
-    auto r = sandbox::RunCaptured(
-        {.argv = argv,
-         .extra_env = {"KUBECONFIG=" + kubeconfig, "HELM_CONFIG_HOME=" + work_ + "/helm/config",
-                       "HELM_CACHE_HOME=" + work_ + "/helm/cache", "HELM_DATA_HOME=" + work_ + "/helm/data"}},
-        16 << 20);
-    if (!r.ok()) return r.status();
-    if (r->end.exit_code != 0) return InternalError(argv[0] + " " + argv[1] + ": " + r->err + r->out);
-    return r->out;
-  };
+  auto tool = [&](const std::vector<std::string>& argv) { return RunKubeTool(argv, kubeconfig, work_ + "/helm"); };
+
   const std::string system_ns = "gotestrun-system-" + ns_;
   const std::string image = kOperatorImage;
   auto installed = tool({std::string(tools) + "/helm", "install", "gtr", GTR_CHART_DIR, "--namespace", system_ns,
