@@ -469,14 +469,16 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
   if (f.killed && f.tests_started >= 2) {
     bool assumed = false;
     const int remaining = RemainingTests(f, assumed);
-    // Per test that ended: the one killed midway had only part of its memory, and
-    // counting it as a whole test would make every test seem smaller than it is.
+    // Tests one after another: per test that ended, since the one killed midway had
+    // only part of its memory and counting it whole would make every test seem
+    // smaller. Parallel tests running at the kill all hold theirs: per test started.
     int ended = 0;
     for (const TestSpan& t : f.s.tests) ended += t.ended ? 1 : 0;
-    const std::uint64_t per_test = native / static_cast<std::uint64_t>(std::max(1, ended));
+    const int tests = f.running_leaves.size() <= 1 && ended >= 1 ? ended : f.tests_started;
+    const std::uint64_t per_test = native / static_cast<std::uint64_t>(tests);
     d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
-    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test that ended, for " +
-                  std::to_string(remaining) + " more tests" +
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test " +
+                  (tests == ended ? "that ended" : "started") + ", for " + std::to_string(remaining) + " more tests" +
                   (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;

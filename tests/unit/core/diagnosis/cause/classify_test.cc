@@ -369,6 +369,22 @@ TEST(ClassifyNativeMemoryTest, Table) {
          // more assumed.
          EXPECT_EQ(d.finding.memory, 190 * kMiB + ((190 - 7) * kMiB / 2) * 3);
        }},
+      {"killed: three parallel tests running at once, none ended: per test started",
+       [] {
+         PackageSignals s = NativeSignals();
+         for (TestSpan& t : s.tests) {
+           t.ended = false;
+           t.end_ms.reset();
+           t.parallel = true;
+         }
+         s.running_at_kill = {"TestA", "TestB", "TestC"};
+         return s;
+       },
+       Cause::kNativeMemory,
+       [](const Diagnosis& d) {
+         EXPECT_EQ(d.finding.memory, 190 * kMiB + ((190 - 7) * kMiB / 3) * 3);
+         EXPECT_THAT(d.evidence.back(), HasSubstr("native per test started"));
+       }},
       {"killed: no GC ever ran and no snapshot: the heap stayed under the first goal",
        [] {
          PackageSignals s = NativeSignals();
