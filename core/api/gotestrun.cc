@@ -101,18 +101,31 @@ const Json& SpecSchema() {
   return schema;
 }
 
+std::string_view FlagName(std::string_view flag) {
+  if (flag.size() < 2 || flag[0] != '-') return {};
+  std::string_view name = flag.substr(flag[1] == '-' ? 2 : 1);
+  name = name.substr(0, name.find_first_of("= \t\n\v\f\r"));
+  if (name.starts_with("test.")) name.remove_prefix(5);
+  return name;
+}
+
 std::optional<std::string> OwnedFlag(std::string_view flag) {
   // timeout and tags have fields of their own (goTest.timeout, goTest.tags).
   static const std::set<std::string, std::less<>> kOwned = {"parallel", "p", "json", "exec",    "overlay", "vet",
                                                             "toolexec", "o", "c",    "timeout", "tags"};
-  if (flag.size() < 2 || flag[0] != '-') return std::nullopt;
-  std::string_view name = flag.substr(flag[1] == '-' ? 2 : 1);
-  // The name ends at '=' or at whitespace: "-exec /bin/true" given as one argument
-  // still names -exec.
-  name = name.substr(0, name.find_first_of("= \t\n\v\f\r"));
-  if (name.starts_with("test.")) name.remove_prefix(5);  // -test.parallel reaches the binary
-  if (kOwned.contains(name)) return "-" + std::string(name);
+  const std::string_view name = FlagName(flag);
+  if (!name.empty() && kOwned.contains(name)) return "-" + std::string(name);
   return std::nullopt;
+}
+
+std::vector<std::string> GoFlagsWords(std::string_view value) {
+  std::vector<std::string> words;
+  for (size_t at = 0; (at = value.find_first_not_of(" \t\n\v\f\r", at)) != std::string_view::npos;) {
+    const size_t end = value.find_first_of(" \t\n\v\f\r", at);
+    words.emplace_back(value.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
+    at = end;
+  }
+  return words;
 }
 
 StatusOr<std::chrono::milliseconds> ParseGoDuration(std::string_view text) {
@@ -221,13 +234,10 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec) {
       if (!value.ok()) return value.status();
       // go reads GOFLAGS as flags of its own command line: the same ones are owned.
       if (*name == "GOFLAGS") {
-        for (size_t at = 0; (at = value->find_first_not_of(" \t\n\v\f\r", at)) != std::string::npos;) {
-          size_t end = value->find_first_of(" \t\n\v\f\r", at);
-          std::string word = value->substr(at, end == std::string::npos ? std::string::npos : end - at);
+        for (const std::string& word : GoFlagsWords(*value)) {
           if (auto owned = OwnedFlag(word)) {
             return Bad(field + ".value", "GOFLAGS holds '" + word + "': " + *owned + " is set by the operator");
           }
-          at = end;
         }
       }
       s.env.push_back({*name, *value});

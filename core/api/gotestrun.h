@@ -70,9 +70,18 @@ StatusOr<GoTestRunSpec> ParseSpec(const Json& spec);
 // The OpenAPI schema of spec in the built-in CRD (crds/gotestrun.dev_gotestruns.yaml).
 const Json& SpecSchema();
 
+// The name of a go test flag given as one argument, as go reads it: without its one or
+// two dashes, its "test." prefix (-test.parallel reaches the binary) and whatever
+// follows '=' or whitespace ("-exec /bin/true" as one argument names exec). Empty when
+// `flag` is no flag.
+std::string_view FlagName(std::string_view flag);
+
 // Flags the engine sets itself and a user may not: -parallel, -p, -json, -exec, ...
 // in -flag, --flag and -flag=value forms. The name when `flag` is one of them.
 std::optional<std::string> OwnedFlag(std::string_view flag);
+
+// The words of a GOFLAGS value (go splits it at whitespace).
+std::vector<std::string> GoFlagsWords(std::string_view value);
 
 // "20m", "1h30m", "250ms" -> milliseconds; InvalidArgument otherwise.
 StatusOr<std::chrono::milliseconds> ParseGoDuration(std::string_view text);

@@ -57,18 +57,12 @@ TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver) {
   std::vector<std::string> flags = spec.flags;
   for (const api::EnvVar& e : spec.env) {
     if (e.name != "GOFLAGS") continue;
-    for (std::size_t at = 0; at < e.value.size();) {
-      const std::size_t space = e.value.find(' ', at);
-      flags.push_back(e.value.substr(at, space == std::string::npos ? std::string::npos : space - at));
-      at = space == std::string::npos ? e.value.size() : space + 1;
-    }
+    for (std::string& word : api::GoFlagsWords(e.value)) flags.push_back(std::move(word));
   }
-  for (std::string f : flags) {
-    if (f.rfind("--", 0) == 0) f.erase(0, 1);
-    if (f.rfind("-test.", 0) == 0) f.erase(1, 5);
-    const std::string name = f.substr(0, f.find('='));
-    if (name == "-run" || name == "-skip" || name == "-list") return {};
-    if (name == "-count" && f != "-count=1") return {};
+  for (const std::string& f : flags) {
+    const std::string_view name = api::FlagName(f);
+    if (name == "run" || name == "skip" || name == "list") return {};
+    if (name == "count" && !f.ends_with("count=1")) return {};
   }
   ListingObservation listing = driver.ObserveListing();
   if (listing.state != Progressing::kEnded || !listing.listings.ok()) return {};
