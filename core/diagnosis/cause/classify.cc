@@ -231,6 +231,7 @@ struct Facts {
   bool live_from_gc = false;
   std::vector<std::string> running_leaves;  // at the kill
   int tests_started = 0;
+  int tests_ended = 0;
 
   bool near_limit() const {
     return limit && peak && static_cast<double>(*peak) >= kNearLimitFraction * static_cast<double>(*limit);
@@ -257,6 +258,7 @@ Facts Gather(const PackageSignals& s) {
   }
   f.running_leaves = Leaves(s.running_at_kill);
   f.tests_started = static_cast<int>(s.tests.size());
+  for (const TestSpan& t : s.tests) f.tests_ended += t.ended ? 1 : 0;
   f.shared = s.binaries_at_kill > 1;
   return f;
 }
@@ -361,13 +363,9 @@ std::uint64_t HeldAt(const PackageSignals& s, const AllocationSite& site) {
 // says there are.
 int RemainingTests(const Facts& f, bool& assumed) {
   bool top_level_only = true;
-  int ended = 0;
-  for (const TestSpan& t : f.s.tests) {
-    top_level_only &= t.name.find('/') == std::string::npos;
-    ended += t.ended ? 1 : 0;
-  }
+  for (const TestSpan& t : f.s.tests) top_level_only &= t.name.find('/') == std::string::npos;
   assumed = !f.s.known_test_count || !top_level_only || *f.s.known_test_count < f.tests_started;
-  if (!assumed) return *f.s.known_test_count - ended;
+  if (!assumed) return *f.s.known_test_count - f.tests_ended;
   return std::max(1, f.tests_started);
 }
 
@@ -472,14 +470,12 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
     // Tests one after another: per test that ended, since the one killed midway had
     // only part of its memory and counting it whole would make every test seem
     // smaller. Parallel tests running at the kill all hold theirs: per test started.
-    int ended = 0;
-    for (const TestSpan& t : f.s.tests) ended += t.ended ? 1 : 0;
-    const int tests = f.running_leaves.size() <= 1 && ended >= 1 ? ended : f.tests_started;
+    const int tests = f.running_leaves.size() <= 1 && f.tests_ended >= 1 ? f.tests_ended : f.tests_started;
     const std::uint64_t per_test = native / static_cast<std::uint64_t>(tests);
     d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
     Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test " +
-                  (tests == ended ? "that ended" : "started") + ", for " + std::to_string(remaining) + " more tests" +
-                  (assumed ? " (assumed: as many again as had started)" : ""));
+                  (tests == f.tests_ended ? "that ended" : "started") + ", for " + std::to_string(remaining) +
+                  " more tests" + (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
 }
