@@ -91,7 +91,10 @@ class MemoryRecorder {
     if (!usage.ok()) return std::nullopt;
     peak_ = std::max(peak_.value_or(0), usage->usage_bytes);
     limit_ = usage->limit_bytes;
-    const MemorySample sample{.unix_ms = UnixMsNow(), .usage_bytes = usage->usage_bytes, .limit_bytes = limit_};
+    const MemorySample sample{.unix_ms = UnixMsNow(),
+                              .usage_bytes = usage->usage_bytes,
+                              .limit_bytes = limit_,
+                              .anon_bytes = usage->anon_bytes};
     Write(FormatMemorySample(sample));
     return sample;
   }

@@ -664,6 +664,11 @@ StatusOr<MemoryUsage> CgroupMemory::Read() const {
       limit.ok()) {
     if (auto parsed = ParseMemoryLimit(*limit); parsed.ok()) out.limit_bytes = *parsed;
   }
+  // The usage counts the page cache the build wrote and the go command read; only the
+  // anonymous part says what the processes themselves hold.
+  if (const StatusOr<std::string> stat = ReadFile(cgroup_.dir + "/memory.stat", kControlFileCap); stat.ok()) {
+    out.anon_bytes = ParseKeyedValue(*stat, cgroup_.version == CgroupVersion::kV2 ? "anon" : "total_rss");
+  }
   return out;
 }
 

@@ -183,6 +183,9 @@ std::optional<std::uint64_t> ParseKeyedValue(std::string_view text, std::string_
 struct MemoryUsage {
   std::uint64_t usage_bytes = 0;
   std::optional<std::uint64_t> limit_bytes;  // nullopt: unlimited or unreadable
+  // The anonymous memory in it (v2 memory.stat "anon", v1 "total_rss"): the usage less
+  // the page cache and kernel memory. nullopt when memory.stat does not say.
+  std::optional<std::uint64_t> anon_bytes;
 };
 
 // Reads the memory cgroup this process runs in: in a Pod, the test container's; under

@@ -544,6 +544,7 @@ std::string FormatMemoryHeader(std::string_view source) { return "#source\t" + s
 std::string FormatMemorySample(const MemorySample& sample) {
   std::string line = std::to_string(sample.unix_ms) + "\t" + std::to_string(sample.usage_bytes) + "\t";
   line += sample.limit_bytes ? std::to_string(*sample.limit_bytes) : "max";
+  if (sample.anon_bytes) line += "\t" + std::to_string(*sample.anon_bytes);
   line += "\n";
   return line;
 }
@@ -551,8 +552,14 @@ std::string FormatMemorySample(const MemorySample& sample) {
 StatusOr<MemorySample> ParseMemorySample(std::string_view line) {
   const std::vector<std::string_view> f = SplitTabs(line);
   MemorySample s;
-  if (f.size() != 3 || !ParseNumber(f[0], s.unix_ms) || !ParseNumber(f[1], s.usage_bytes)) {
-    return InvalidArgumentError("memory sample: want unix_ms<TAB>usage<TAB>limit, got \"" + std::string(line) + "\"");
+  if ((f.size() != 3 && f.size() != 4) || !ParseNumber(f[0], s.unix_ms) || !ParseNumber(f[1], s.usage_bytes)) {
+    return InvalidArgumentError("memory sample: want unix_ms<TAB>usage<TAB>limit[<TAB>anon], got \"" +
+                                std::string(line) + "\"");
+  }
+  if (f.size() == 4) {
+    std::uint64_t anon = 0;
+    if (!ParseNumber(f[3], anon)) return InvalidArgumentError("memory sample: bad anon \"" + std::string(f[3]) + "\"");
+    s.anon_bytes = anon;
   }
   if (f[2] != "max") {
     std::uint64_t limit = 0;
@@ -564,12 +571,18 @@ StatusOr<MemorySample> ParseMemorySample(std::string_view line) {
   return s;
 }
 
-std::optional<std::uint64_t> UsageAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms) {
-  std::optional<std::uint64_t> usage;
+const MemorySample* SampleAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms) {
+  const MemorySample* at = nullptr;
   for (const MemorySample& m : samples) {
-    if (m.unix_ms <= unix_ms) usage = m.usage_bytes;
+    if (m.unix_ms <= unix_ms) at = &m;
   }
-  return usage;
+  return at;
+}
+
+std::optional<std::uint64_t> UsageAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms) {
+  const MemorySample* at = SampleAt(samples, unix_ms);
+  if (at == nullptr) return std::nullopt;
+  return at->usage_bytes;
 }
 
 MemoryTimeline ParseMemoryTimeline(std::string_view text) {

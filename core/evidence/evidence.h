@@ -323,11 +323,14 @@ std::optional<gotest::PackageOutcome> PackageOutcomeFromJsonName(std::string_vie
 //
 // First line "#source<TAB>cgroup2<TAB><dir>", "#source<TAB>cgroup1<TAB><dir>" or
 // "#source<TAB>none" (no memory cgroup readable; no samples follow). Then
-// "unix_ms<TAB>usage_bytes<TAB>limit_bytes", limit_bytes "max" when unlimited.
+// "unix_ms<TAB>usage_bytes<TAB>limit_bytes[<TAB>anon_bytes]", limit_bytes "max" when
+// unlimited; anon_bytes (the anonymous part of the usage: no page cache) when the
+// cgroup's memory.stat said it.
 struct MemorySample {
   std::int64_t unix_ms = 0;
   std::uint64_t usage_bytes = 0;
   std::optional<std::uint64_t> limit_bytes;
+  std::optional<std::uint64_t> anon_bytes;
   friend bool operator==(const MemorySample&, const MemorySample&) = default;
 };
 
@@ -346,6 +349,8 @@ MemoryTimeline ParseMemoryTimeline(std::string_view text);
 // The cgroup's usage at `unix_ms`: the last sample (in file order) taken at or before
 // it; none when every sample came later.
 std::optional<std::uint64_t> UsageAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms);
+// The same sample whole, nullptr when every sample came later.
+const MemorySample* SampleAt(const std::vector<MemorySample>& samples, std::int64_t unix_ms);
 
 // ---- heap/<pkg>/snapshots.tsv ----
 //

@@ -10,6 +10,8 @@
 #                                 only read)
 #   GOTESTRUN_FUZZ_TARGETS="manifest watch_stream" limits the run to those targets;
 #   GOTESTRUN_FUZZ_SECONDS=N stops each target after N seconds if its runs are not done.
+#   GOTESTRUN_FUZZ_MAX_LEN=N     longest input libFuzzer makes (default 65536); a
+#                                 long run of a slow target may take a shorter one
 #
 # Every input is bounded in memory (-rss_limit_mb, -malloc_limit_mb) and time
 # (-timeout): a slow or greedy input is a finding like a crash. Crash inputs are
@@ -69,7 +71,7 @@ for t in "${targets[@]}"; do
   [ "$long" = 1 ] && timeout=60
   [ -n "${GOTESTRUN_FUZZ_SECONDS:-}" ] && limit=(-max_total_time="$GOTESTRUN_FUZZ_SECONDS")
   if "${nice[@]}" "$build/tests/fuzz/${t}_fuzz" -runs="$runs" "${limit[@]}" -rss_limit_mb=1024 -malloc_limit_mb=512 \
-      -timeout="$timeout" -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 "${dirs[@]}" >"$log" 2>&1; then
+      -timeout="$timeout" -max_len="${GOTESTRUN_FUZZ_MAX_LEN:-65536}" -artifact_prefix="$findings/" -print_final_stats=1 "${dirs[@]}" >"$log" 2>&1; then
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     printf 'fuzz %-13s ok: %s executions in %ss\n' "$t" "${execs:-?}" "$(($(date +%s) - start))"
   else

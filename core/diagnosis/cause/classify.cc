@@ -425,6 +425,34 @@ std::optional<Diagnosis> TryBuild(const Facts& f) {
 
 // ---- 2. NativeMemory ----
 
+// What the test binary took of the cgroup's `peak`, from the samples. The usage holds
+// the page cache the build left and the go command's own memory, so the usage at the
+// binary's start is not all someone else's: the kernel reclaims that cache as the
+// binary grows and must have reclaimed it before an OOM kill. (Seen: a cgo package
+// killed at 160 MiB holding two 64 MiB blocks and part of a third, 115 MiB in use when
+// it started, 77 MiB of it page cache: the usage's growth, 45 MiB, read as a large
+// test; its retry was sized from the limit and killed again.) With the anonymous part
+// of each sample known: killed at the limit, the peak less the anonymous memory at the
+// start (the go command's, and vet's or the linker's if they had not exited: an
+// under-count, never an over-count of the binary); otherwise the growth of the
+// anonymous memory. Without it, the growth of the usage.
+std::optional<std::uint64_t> BinaryGrowth(const PackageSignals& s, std::uint64_t peak) {
+  const evidence::MemorySample* start = evidence::SampleAt(s.cgroup, *s.started_ms);
+  if (start == nullptr) return std::nullopt;
+  if (start->anon_bytes) {
+    if (s.limit_bytes && peak >= *s.limit_bytes) return peak > *start->anon_bytes ? peak - *start->anon_bytes : 0;
+    std::uint64_t grown = 0;
+    bool seen = false;
+    for (const evidence::MemorySample& m : s.cgroup) {
+      if (m.unix_ms < start->unix_ms || !m.anon_bytes) continue;
+      seen = true;
+      if (*m.anon_bytes > *start->anon_bytes) grown = std::max(grown, *m.anon_bytes - *start->anon_bytes);
+    }
+    if (seen) return grown;
+  }
+  return peak > start->usage_bytes ? peak - start->usage_bytes : 0;
+}
+
 std::optional<Diagnosis> TryNative(const Facts& f) {
   const PackageSignals& s = f.s;
   if (!f.peak) return std::nullopt;
@@ -441,8 +469,8 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
     // the binary: what it held when the binary started is not the binary's. (Seen: a
     // binary killed in its first test, no GC yet, 276 MiB of a 320 MiB cgroup already
     // in use when it started; the rest read as 316 MiB of native memory.)
-    if (const std::optional<std::uint64_t> at_start = evidence::UsageAt(s.cgroup, *s.started_ms)) {
-      rss = rss > *at_start ? rss - *at_start : 0;
+    if (const std::optional<std::uint64_t> grown = BinaryGrowth(s, *f.peak)) {
+      rss = *grown;
       since_start = true;
     }
   }

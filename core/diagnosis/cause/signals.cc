@@ -835,7 +835,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
     if (f.truncated) s.notes.push_back("memory.tsv read up to " + std::to_string(options.max_table_bytes) + " bytes");
     const evidence::MemoryTimeline timeline = evidence::ParseMemoryTimeline(f.text);
     for (const evidence::MemorySample& m : timeline.samples) {
-      s.cgroup.push_back({m.unix_ms, m.usage_bytes});
+      s.cgroup.push_back({.unix_ms = m.unix_ms, .usage_bytes = m.usage_bytes, .anon_bytes = m.anon_bytes});
       if (!s.limit_bytes && m.limit_bytes) s.limit_bytes = m.limit_bytes;
       s.cgroup_peak_bytes = std::max(s.cgroup_peak_bytes.value_or(0), m.usage_bytes);
     }

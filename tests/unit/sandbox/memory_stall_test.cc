@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "sandbox/memory_pressure.h"
+#include "tests/unit/sandbox/fake_cgroup.h"
 
 namespace gotestrun::sandbox {
 namespace {
@@ -231,23 +232,6 @@ TEST(StallDetectorTest, GarbageIsNone) {
 }
 
 // ---- readers ----
-
-class FakeCgroup {
- public:
-  FakeCgroup() {
-    std::string pattern = (fs::temp_directory_path() / "gtr-pressure-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-  }
-  ~FakeCgroup() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void Write(const std::string& name, const std::string& text) { std::ofstream(dir_ + "/" + name) << text; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_;
-};
 
 TEST(MemoryPressureTest, ReadsV1) {
   FakeCgroup cg;

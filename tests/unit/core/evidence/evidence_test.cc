@@ -378,6 +378,7 @@ TEST(MemoryTsvTest, LineFormat) {
   EXPECT_EQ(FormatMemorySample({.unix_ms = 1700000000123, .usage_bytes = 1048576, .limit_bytes = 536870912}),
             "1700000000123\t1048576\t536870912\n");
   EXPECT_EQ(FormatMemorySample({.unix_ms = 5, .usage_bytes = 7}), "5\t7\tmax\n");
+  EXPECT_EQ(FormatMemorySample({.unix_ms = 5, .usage_bytes = 7, .anon_bytes = 3}), "5\t7\tmax\t3\n");
 
   const MemorySample s{.unix_ms = 1700000000123, .usage_bytes = 1048576, .limit_bytes = 536870912};
   StatusOr<MemorySample> back = ParseMemorySample(FormatMemorySample(s));
@@ -386,7 +387,13 @@ TEST(MemoryTsvTest, LineFormat) {
   back = ParseMemorySample("5\t7\tmax");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_FALSE(back->limit_bytes.has_value());
-  for (const std::string bad : {"", "#source\tnone", "5\t7", "5\t7\t8\t9", "a\t7\tmax", "5\t-7\tmax", "5\t7\tlots"}) {
+  EXPECT_FALSE(back->anon_bytes.has_value()) << "written before the anonymous part was recorded";
+  const MemorySample with_anon{.unix_ms = 9, .usage_bytes = 100, .limit_bytes = 200, .anon_bytes = 60};
+  back = ParseMemorySample(FormatMemorySample(with_anon));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, with_anon);
+  for (const std::string bad :
+       {"", "#source\tnone", "5\t7", "5\t7\t8\tx", "5\t7\t8\t9\t10", "a\t7\tmax", "5\t-7\tmax", "5\t7\tlots"}) {
     EXPECT_FALSE(ParseMemorySample(bad).ok()) << bad;
   }
 }
@@ -415,6 +422,8 @@ TEST(MemoryTsvTest, UsageAtIsTheLastSampleAtOrBefore) {
   EXPECT_EQ(UsageAt(samples, 299), 20u);
   EXPECT_EQ(UsageAt(samples, 5000), 30u);
   EXPECT_EQ(UsageAt({}, 5000), std::nullopt);
+  EXPECT_EQ(SampleAt(samples, 250), &samples[1]);
+  EXPECT_EQ(SampleAt(samples, 99), nullptr);
 }
 
 TEST(SnapshotsTsvTest, LineFormat) {

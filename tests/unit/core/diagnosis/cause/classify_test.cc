@@ -359,6 +359,23 @@ PackageSignals SampledShortOfTheLimit() {
   return s;
 }
 
+// nativemem/ killed at 160Mi under `gotestrun run` (cgroup v1), its exec record lost
+// with the kill: two 64 MiB blocks held and a third being written. memory.tsv's two
+// samples around the binary's start, on this test's clock (the binary started at
+// 1000): 109.6 MiB in use, 35.9 MiB of it anonymous (the rest the build's page cache),
+// then 113.6 MiB with 40.8 MiB anonymous.
+PackageSignals KilledWithThePageCacheOfTheBuild() {
+  PackageSignals s = NativeSignals();
+  s.max_rss_bytes.reset();
+  s.limit_bytes = 167772160;
+  s.started_ms = 1000;
+  s.cgroup = {{.unix_ms = 815, .usage_bytes = 114913280, .anon_bytes = 37629952},
+              {.unix_ms = 1018, .usage_bytes = 119083008, .anon_bytes = 42733568}};
+  s.cgroup_peak_bytes = 119083008;
+  NoteKilledAtLimit(s);
+  return s;
+}
+
 TEST(ClassifyNativeMemoryTest, Table) {
   RunTable({
       {"killed: RSS 190 MiB, Go heap under 8 MiB", NativeSignals, Cause::kNativeMemory,
@@ -481,6 +498,35 @@ TEST(ClassifyNativeMemoryTest, Table) {
        }},
       {"the same without the kill noted: the sampled 42 MiB explains nothing", SampledShortOfTheLimit,
        Cause::kLargeTest},
+      // The usage grew by only 46 MiB after the start: read so, a large test.
+      {"killed at the limit: the page cache at the start was reclaimed, only the anonymous memory was others'",
+       KilledWithThePageCacheOfTheBuild, Cause::kNativeMemory,
+       [](const Diagnosis& d) {
+         EXPECT_THAT(d.summary, HasSubstr("growth after the binary started reached 124 MiB"));
+         // 117 MiB outside a 7 MiB Go heap over the 2 tests that ended, 3 to come.
+         EXPECT_THAT(d.evidence.back(), HasSubstr("projected need 300 MiB: 59 MiB native per test that ended, for 3"));
+       }},
+      {"the same without the anonymous part: the usage's growth, too small to be native",
+       [] {
+         PackageSignals s = KilledWithThePageCacheOfTheBuild();
+         for (CgroupSample& c : s.cgroup) c.anon_bytes.reset();
+         return s;
+       },
+       Cause::kLargeTest},
+      {"passed: the anonymous memory's growth, not the usage's, is the binary's",
+       [] {
+         PackageSignals s = NativeSignals();
+         s.result = PackageResult::kPassed;
+         s.max_rss_bytes.reset();
+         s.limit_bytes = 1024 * kMiB;
+         s.started_ms = 1000;
+         // The usage grows by 200 MiB, 180 of it page cache the tests wrote.
+         s.cgroup = {{.unix_ms = 990, .usage_bytes = 100 * kMiB, .anon_bytes = 40 * kMiB},
+                     {.unix_ms = 1200, .usage_bytes = 300 * kMiB, .anon_bytes = 60 * kMiB}};
+         s.cgroup_peak_bytes = 300 * kMiB;
+         return s;
+       },
+       std::nullopt},
       {"killed at its limit with a Go heap that filled it: not native",
        [] {
          PackageSignals s = SampledShortOfTheLimit();
