@@ -50,29 +50,6 @@ StatusOr<bool> Plan(const RunContext& run, api::RunStatus& status, RunProgress& 
   return true;
 }
 
-// Each package's top-level tests as one go test run goes through them, from the
-// listing, for the diagnosis' projections: none where the flags choose or repeat tests
-// (-run, -skip, -count other than 1, also through GOFLAGS) or the listing has no count.
-TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver) {
-  std::vector<std::string> flags = spec.flags;
-  for (const api::EnvVar& e : spec.env) {
-    if (e.name != "GOFLAGS") continue;
-    for (std::string& word : api::GoFlagsWords(e.value)) flags.push_back(std::move(word));
-  }
-  for (const std::string& f : flags) {
-    const std::string_view name = api::FlagName(f);
-    if (name == "run" || name == "skip" || name == "list") return {};
-    if (name == "count" && !f.ends_with("count=1")) return {};
-  }
-  ListingObservation listing = driver.ObserveListing();
-  if (listing.state != Progressing::kEnded || !listing.listings.ok()) return {};
-  TestCounts counts;
-  for (const evidence::PackageListing& l : *listing.listings) {
-    if (l.top_level_tests) counts[l.import_path] = *l.top_level_tests;
-  }
-  return counts;
-}
-
 // Reads an ended attempt's evidence into its record, and its diagnoses into the run's
 // unless it was stopped (then its binaries were killed by the stop, not for memory).
 AttemptFindings RecordEnded(RunProgress& progress, AttemptRecord& a, const AttemptObservation& o, RunDriver& driver,
@@ -108,6 +85,34 @@ void Save(const RunProgress& progress, api::RunStatus& status) {
 }
 
 }  // namespace
+
+TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver) {
+  std::vector<std::string> flags = spec.flags;
+  for (const api::EnvVar& e : spec.env) {
+    if (e.name != "GOFLAGS") continue;
+    for (std::string& word : api::GoFlagsWords(e.value)) flags.push_back(std::move(word));
+  }
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    const std::string_view name = api::FlagName(flags[i]);
+    if (name == "run" || name == "skip" || name == "list") return {};
+    if (name != "count") continue;
+    // -count=N, "-count N" as one argument, or -count then N.
+    const std::string_view flag = flags[i];
+    const std::size_t sep = flag.find_first_of("= \t");
+    std::string_view value = sep != std::string_view::npos ? flag.substr(sep + 1)
+                             : i + 1 < flags.size()        ? std::string_view(flags[i + 1])
+                                                           : std::string_view();
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    if (value != "1") return {};
+  }
+  ListingObservation listing = driver.ObserveListing();
+  if (listing.state != Progressing::kEnded || !listing.listings.ok()) return {};
+  TestCounts counts;
+  for (const evidence::PackageListing& l : *listing.listings) {
+    if (l.top_level_tests) counts[l.import_path] = *l.top_level_tests;
+  }
+  return counts;
+}
 
 StatusOr<std::vector<policy::ShardPlan>> ReconcileRun(const RunContext& run, api::RunStatus& status,
                                                       RunDriver& driver) {

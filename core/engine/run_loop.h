@@ -89,6 +89,12 @@ class RunDriver {
   virtual void OnSettled(const Settled& settled) = 0;
 };
 
+// Each package's top-level tests as one go test run goes through them, from the
+// listing, for the diagnosis' projections: none where the flags choose or repeat tests
+// (-run, -skip, -list, -count other than 1, also through GOFLAGS) or the listing has
+// not ended or has no count.
+TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver);
+
 struct RunContext {
   std::string name;
   std::int64_t generation = 1;

@@ -218,5 +218,48 @@ TEST_F(RunLoopTest, AStopWhilePlanningFailsTheRun) {
   EXPECT_EQ(status_.completion_time, driver_.now);
 }
 
+// The listing's counts hold only for a run that goes through each top-level test once.
+TEST(KnownTestCountsTest, OnlyWhereTheFlagsRunEveryTestOnce) {
+  FakeDriver driver;
+  driver.listing.state = Progressing::kEnded;
+  driver.listing.listings = std::vector<evidence::PackageListing>{
+      {.import_path = "example.com/a", .top_level_tests = 5}, {.import_path = "example.com/b"}};
+  auto counts = [&](std::vector<std::string> flags, std::vector<api::EnvVar> env = {}) {
+    api::GoTestRunSpec spec;
+    spec.flags = std::move(flags);
+    spec.env = std::move(env);
+    return KnownTestCounts(spec, driver);
+  };
+  const TestCounts known = {{"example.com/a", 5}};  // b's listing had no count
+  EXPECT_EQ(counts({}), known);
+  EXPECT_EQ(counts({"-v", "-count=1", "-shuffle=on"}), known);
+  EXPECT_EQ(counts({"-count", "1"}), known);
+  EXPECT_EQ(counts({"-count 1"}), known);
+  EXPECT_EQ(counts({"--test.count=1"}), known);
+  for (const std::vector<std::string>& flags : std::vector<std::vector<std::string>>{{"-run=TestA"},
+                                                                                     {"-run", "TestA"},
+                                                                                     {"-run TestA"},
+                                                                                     {"-skip=TestB"},
+                                                                                     {"--skip", "TestB"},
+                                                                                     {"-test.run=TestA"},
+                                                                                     {"-list=."},
+                                                                                     {"-count=2"},
+                                                                                     {"-count", "3"},
+                                                                                     {"-count 10"},
+                                                                                     {"-count"}}) {
+    EXPECT_EQ(counts(flags), TestCounts{}) << testing::PrintToString(flags);
+  }
+  EXPECT_EQ(counts({}, {{.name = "GOFLAGS", .value = "-mod=mod  -run=TestA"}}), TestCounts{});
+  EXPECT_EQ(counts({}, {{.name = "GOFLAGS", .value = "-count=5"}}), TestCounts{});
+  EXPECT_EQ(counts({}, {{.name = "GOFLAGS", .value = "-mod=mod -count=1"}}), known);
+  EXPECT_EQ(counts({}, {{.name = "NOT_GOFLAGS", .value = "-run=TestA"}}), known);
+
+  driver.listing.state = Progressing::kRunning;
+  EXPECT_EQ(counts({}), TestCounts{}) << "the listing has not ended";
+  driver.listing.state = Progressing::kEnded;
+  driver.listing.listings = InternalError("go list failed");
+  EXPECT_EQ(counts({}), TestCounts{});
+}
+
 }  // namespace
 }  // namespace gotestrun::engine
