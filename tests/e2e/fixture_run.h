@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kube/client/client.h"
@@ -25,24 +26,31 @@ inline std::string HostGoCache() {
   return std::string(home != nullptr ? home : "/root") + "/.cache/go-build";
 }
 
+// Where the run's go command comes from: the test node's Pods are host processes and
+// take any image name; the real node pulls a real image and builds inside it.
+struct GoImage {
+  std::string image = "golang:1.26";
+  std::string go_cache = HostGoCache();                  // GOCACHE as the Pod sees it
+  std::vector<std::pair<std::string, std::string>> env;  // more variables, e.g. CGO_ENABLED
+};
+
 // `packages` of the fixture module (from the claim "workspace") under `memory`, with
 // room to grow to `max_memory`.
 inline kube::Json FixtureRun(const std::string& ns, const std::string& name, const std::vector<std::string>& packages,
-                             const std::string& memory, const std::string& max_memory) {
+                             const std::string& memory, const std::string& max_memory, const GoImage& go = {}) {
+  kube::Json env = {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
+                    {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
+                    {{"name", "GOCACHE"}, {"value", go.go_cache}}};
+  for (const auto& [variable, value] : go.env) env.push_back({{"name", variable}, {"value", value}});
   return {{"apiVersion", "gotestrun.dev/v1alpha1"},
           {"kind", "GoTestRun"},
           {"metadata", {{"name", name}, {"namespace", ns}}},
           {"spec",
            {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-            {"image", "golang:1.26"},
+            {"image", go.image},
             {"packages", packages},
             // -parallel fixed: the fixtures' peaks follow it (tests/fixtures/memory/README.md).
-            {"goTest",
-             {{"parallel", 2},
-              {"env",
-               {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                {{"name", "GOCACHE"}, {"value", HostGoCache()}}}}}},
+            {"goTest", {{"parallel", 2}, {"env", env}}},
             {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
             {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
             {"profiling", {{"heapInterval", "500ms"}}}}}};

@@ -20,6 +20,7 @@
 #include "core/policy/quantity.h"
 #include "kube/client/client.h"
 #include "sandbox/child_process.h"
+#include "tests/e2e/fixture_run.h"
 #include "tests/realnode/real_node_environment.h"
 #include "tests/support/crds.h"
 #include "tests/support/kube_tools.h"
@@ -31,7 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using kube::Json;
 
-const kube::ResourceType kGoTestRuns{"gotestrun.dev", "v1alpha1", "gotestruns", true};
 constexpr char kOperatorImage[] = "localhost/gotestrun-operator:e2e";
 
 // As a cluster has them: the ServiceAccount admission plugin (Pods get their token
@@ -174,23 +174,10 @@ class RealNodeOperatorTest : public ::testing::Test {
   // set-up warmed; `cgo` builds them with the image's C compiler.
   Json FixtureRun(const std::string& name, const std::vector<std::string>& packages, const std::string& memory,
                   const std::string& max_memory, bool cgo = false) {
-    return {{"apiVersion", "gotestrun.dev/v1alpha1"},
-            {"kind", "GoTestRun"},
-            {"metadata", {{"name", name}, {"namespace", ns_}}},
-            {"spec",
-             {{"source", {{"volume", {{"claimName", "workspace"}, {"subPath", "memory"}}}}},
-              {"image", RealNodeEnvironment::node().go_image()},
-              {"packages", packages},
-              {"goTest",
-               {{"parallel", 2},
-                {"env",
-                 {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}},
-                  {{"name", "GOTOOLCHAIN"}, {"value", "local"}},
-                  {{"name", "CGO_ENABLED"}, {"value", cgo ? "1" : "0"}},
-                  {{"name", "GOCACHE"}, {"value", "/workspace/.gocache"}}}}}},
-              {"resources", {{"memory", memory}, {"maxMemory", max_memory}}},
-              {"retry", {{"maxAttempts", 4}, {"memoryBumpRatio", "1.25"}, {"minMemoryBump", "64Mi"}}},
-              {"profiling", {{"heapInterval", "500ms"}}}}}};
+    return testing::FixtureRun(ns_, name, packages, memory, max_memory,
+                               {.image = RealNodeEnvironment::node().go_image(),
+                                .go_cache = "/workspace/.gocache",
+                                .env = {{"CGO_ENABLED", cgo ? "1" : "0"}}});
   }
 
   // The run once it has ended (or whatever it was after `limit`).
@@ -249,15 +236,7 @@ TEST_F(RealNodeOperatorTest, APackageThatNeedsMoreThanMaxMemoryEndsFailedAndSays
   const Json& status = run.value("status", Json::object());
   ASSERT_EQ(status.value("phase", ""), "Failed") << status.dump(2);
   EXPECT_GE(EndedAtTheLimit(status), 1) << status.dump(2);
-  bool diagnosed = false;
-  for (const Json& d : status.value("diagnosis", Json::array())) {
-    if (d.value("package", "") != large) continue;
-    EXPECT_EQ(d.value("cause", ""), "LargeTest") << d.dump();
-    EXPECT_EQ(d.value("action", "").rfind("DoesNotFit", 0), 0u) << d.dump();
-    EXPECT_NE(d.value("verdict", "").find("288Mi"), std::string::npos) << d.dump();
-    diagnosed = true;
-  }
-  EXPECT_TRUE(diagnosed) << status.dump(2);
+  EXPECT_TRUE(DiagnosedDoesNotFit(status, large, "LargeTest", "288Mi"));
 }
 
 // The fixture causes that die in their tests, nativemem/'s cgo built by the Go image's

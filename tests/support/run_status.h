@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace gotestrun::testing {
@@ -44,6 +45,25 @@ inline int EndedAtTheLimit(const nlohmann::json& status) {
     }
   }
   return status.value("oomKills", 0) + stalls;
+}
+
+// Whether the run ended `package` as needing more than maxMemory: its diagnosis names
+// `cause`, its action is DoesNotFit, and its verdict says the cap (`max_memory`, e.g.
+// "288Mi"). Fails, saying what was there instead, when no diagnosis entry is that.
+inline ::testing::AssertionResult DiagnosedDoesNotFit(const nlohmann::json& status, const std::string& package,
+                                                      const std::string& cause, const std::string& max_memory) {
+  std::string seen;
+  for (const nlohmann::json& d : status.value("diagnosis", nlohmann::json::array())) {
+    if (d.value("package", "") != package) continue;
+    if (d.value("cause", "") == cause && d.value("action", "").starts_with("DoesNotFit") &&
+        d.value("verdict", "").find(max_memory) != std::string::npos) {
+      return ::testing::AssertionSuccess();
+    }
+    seen += "\n  " + d.dump();
+  }
+  return ::testing::AssertionFailure() << "no diagnosis of " << package << " with cause " << cause
+                                       << ", action DoesNotFit and a verdict naming " << max_memory
+                                       << (seen.empty() ? std::string(": none of it at all") : "; its entries:" + seen);
 }
 
 }  // namespace gotestrun::testing
