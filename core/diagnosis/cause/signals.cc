@@ -800,6 +800,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
                .heap_end = line.cycle.heap_end_bytes,
                .live = line.cycle.live_heap_bytes,
                .goal = line.cycle.goal_bytes,
+               .stacks = line.cycle.stacks_bytes.value_or(0),
                .forced = line.cycle.forced};
     if (start_ms) g.unix_ms = *start_ms + GcMillis(line.cycle.seconds_since_start);
     if (auto it = by_number.find(g.number); it != by_number.end()) {
@@ -823,6 +824,7 @@ StatusOr<PackageSignals> ReadPackageSignals(const std::string& attempt_dir, std:
                       .heap_end = line.cycle.heap_end_bytes,
                       .live = line.cycle.live_heap_bytes,
                       .goal = line.cycle.goal_bytes,
+                      .stacks = line.cycle.stacks_bytes.value_or(0),
                       .forced = line.cycle.forced,
                       .progress = line.progress,
                       .attributed_by_stream = true});

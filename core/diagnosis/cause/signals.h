@@ -108,8 +108,9 @@ struct GcSample {
   std::optional<std::int64_t> unix_ms;  // when the binary's start is known
   std::uint64_t heap_start = 0;         // heap at the start of the GC
   std::uint64_t heap_end = 0;
-  std::uint64_t live = 0;  // marked live: what the GC could not free
-  std::uint64_t goal = 0;  // the goal of this cycle
+  std::uint64_t live = 0;    // marked live: what the GC could not free
+  std::uint64_t goal = 0;    // the goal of this cycle
+  std::uint64_t stacks = 0;  // goroutine stacks the GC scanned (Go 1.18+; 0 when not printed)
   bool forced = false;
   TestProgress progress;
   bool attributed_by_stream = false;  // progress from the line's place in the stream, not by time

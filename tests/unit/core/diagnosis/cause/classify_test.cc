@@ -506,6 +506,14 @@ TEST(ClassifyNativeMemoryTest, Table) {
          // 117 MiB outside a 7 MiB Go heap over the 2 tests that ended, 3 to come.
          EXPECT_THAT(d.evidence.back(), HasSubstr("projected need 300 MiB: 59 MiB native per test that ended, for 3"));
        }},
+      // Go 1.18+ prints the stacks a GC scanned: 1,000s of blocked goroutines hold them.
+      {"killed: the goroutine stacks a GC line counted are Go's memory, not native",
+       [] {
+         PackageSignals s = NativeSignals();
+         for (GcSample& g : s.gc) g.stacks = 150 * kMiB;
+         return s;
+       },
+       Cause::kLargeTest},
       {"the same without the anonymous part: the usage's growth, too small to be native",
        [] {
          PackageSignals s = KilledWithThePageCacheOfTheBuild();
