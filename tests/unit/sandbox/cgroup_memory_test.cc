@@ -114,6 +114,16 @@ TEST(CgroupMemoryTest, OpenFailsWhereThereIsNoUsageFile) {
   EXPECT_FALSE(CgroupMemory::Open({.version = CgroupVersion::kV1, .dir = "/nonexistent/cgroup"}).ok());
 }
 
+// What CgroupMemory::Read says of a fake cgroup folder.
+MemoryUsage ReadOf(CgroupVersion version, const FakeCgroup& cgroup) {
+  StatusOr<CgroupMemory> memory = CgroupMemory::Open({.version = version, .dir = cgroup.dir()});
+  EXPECT_TRUE(memory.ok()) << memory.status();
+  if (!memory.ok()) return {};
+  StatusOr<MemoryUsage> usage = memory->Read();
+  EXPECT_TRUE(usage.ok()) << usage.status();
+  return usage.ok() ? *usage : MemoryUsage{};
+}
+
 // The anonymous part comes from memory.stat: v2's "anon", v1's hierarchical
 // "total_rss" (its "rss" leaves out child cgroups).
 TEST(CgroupMemoryTest, ReadsTheAnonymousPartOfTheUsage) {
@@ -121,32 +131,24 @@ TEST(CgroupMemoryTest, ReadsTheAnonymousPartOfTheUsage) {
   v2.Write("memory.current", "119083008\n");
   v2.Write("memory.max", "167772160\n");
   v2.Write("memory.stat", "anon 42733568\nfile 76349440\nkernel 1998848\n");
-  StatusOr<CgroupMemory> memory = CgroupMemory::Open({.version = CgroupVersion::kV2, .dir = v2.dir()});
-  ASSERT_TRUE(memory.ok()) << memory.status();
-  StatusOr<MemoryUsage> usage = memory->Read();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_EQ(usage->usage_bytes, 119083008u);
-  EXPECT_EQ(usage->limit_bytes, 167772160u);
-  EXPECT_EQ(usage->anon_bytes, 42733568u);
+  MemoryUsage usage = ReadOf(CgroupVersion::kV2, v2);
+  EXPECT_EQ(usage.usage_bytes, 119083008u);
+  EXPECT_EQ(usage.limit_bytes, 167772160u);
+  EXPECT_EQ(usage.anon_bytes, 42733568u);
 
   FakeCgroup v1;
   v1.Write("memory.usage_in_bytes", "119083008\n");
   v1.Write("memory.limit_in_bytes", "9223372036854771712\n");
   v1.Write("memory.stat", "cache 100\nrss 4096\ntotal_cache 76349440\ntotal_rss 42733568\n");
-  memory = CgroupMemory::Open({.version = CgroupVersion::kV1, .dir = v1.dir()});
-  ASSERT_TRUE(memory.ok()) << memory.status();
-  usage = memory->Read();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_EQ(usage->limit_bytes, std::nullopt);
-  EXPECT_EQ(usage->anon_bytes, 42733568u);
+  usage = ReadOf(CgroupVersion::kV1, v1);
+  EXPECT_EQ(usage.limit_bytes, std::nullopt);
+  EXPECT_EQ(usage.anon_bytes, 42733568u);
 
   FakeCgroup bare;  // no memory.stat: the usage alone
   bare.Write("memory.current", "5\n");
-  memory = CgroupMemory::Open({.version = CgroupVersion::kV2, .dir = bare.dir()});
-  ASSERT_TRUE(memory.ok()) << memory.status();
-  usage = memory->Read();
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  EXPECT_EQ(usage->anon_bytes, std::nullopt);
+  usage = ReadOf(CgroupVersion::kV2, bare);
+  EXPECT_EQ(usage.usage_bytes, 5u);
+  EXPECT_EQ(usage.anon_bytes, std::nullopt);
 }
 
 }  // namespace
