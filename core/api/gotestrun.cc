@@ -101,12 +101,25 @@ const Json& SpecSchema() {
   return schema;
 }
 
+// Where a flag's name ends when the flag and its value are one argument.
+constexpr std::string_view kNameEnd = "= \t\n\v\f\r";
+constexpr std::string_view kBlanks = " \t\n\v\f\r";
+
 std::string_view FlagName(std::string_view flag) {
   if (flag.size() < 2 || flag[0] != '-') return {};
   std::string_view name = flag.substr(flag[1] == '-' ? 2 : 1);
-  name = name.substr(0, name.find_first_of("= \t\n\v\f\r"));
+  name = name.substr(0, name.find_first_of(kNameEnd));
   if (name.starts_with("test.")) name.remove_prefix(5);
   return name;
+}
+
+std::optional<std::string_view> FlagInlineValue(std::string_view flag) {
+  if (FlagName(flag).empty()) return std::nullopt;
+  const std::size_t end = flag.find_first_of(kNameEnd);
+  if (end == std::string_view::npos) return std::nullopt;
+  std::string_view value = flag.substr(end + 1);
+  value.remove_prefix(std::min(value.size(), value.find_first_not_of(kBlanks)));
+  return value;
 }
 
 std::optional<std::string> OwnedFlag(std::string_view flag) {
@@ -120,8 +133,8 @@ std::optional<std::string> OwnedFlag(std::string_view flag) {
 
 std::vector<std::string> GoFlagsWords(std::string_view value) {
   std::vector<std::string> words;
-  for (size_t at = 0; (at = value.find_first_not_of(" \t\n\v\f\r", at)) != std::string_view::npos;) {
-    const size_t end = value.find_first_of(" \t\n\v\f\r", at);
+  for (size_t at = 0; (at = value.find_first_not_of(kBlanks, at)) != std::string_view::npos;) {
+    const size_t end = value.find_first_of(kBlanks, at);
     words.emplace_back(value.substr(at, end == std::string_view::npos ? std::string_view::npos : end - at));
     at = end;
   }

@@ -75,6 +75,9 @@ const Json& SpecSchema();
 // follows '=' or whitespace ("-exec /bin/true" as one argument names exec). Empty when
 // `flag` is no flag.
 std::string_view FlagName(std::string_view flag);
+// What follows the name in a flag given as one argument ("-count=1", "-count 1" as one
+// argument), without the '=' or the blanks; nullopt when nothing follows the name.
+std::optional<std::string_view> FlagInlineValue(std::string_view flag);
 
 // Flags the engine sets itself and a user may not: -parallel, -p, -json, -exec, ...
 // in -flag, --flag and -flag=value forms. The name when `flag` is one of them.

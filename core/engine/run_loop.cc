@@ -97,12 +97,8 @@ TestCounts KnownTestCounts(const api::GoTestRunSpec& spec, RunDriver& driver) {
     if (name == "run" || name == "skip" || name == "list") return {};
     if (name != "count") continue;
     // -count=N, "-count N" as one argument, or -count then N.
-    const std::string_view flag = flags[i];
-    const std::size_t sep = flag.find_first_of("= \t");
-    std::string_view value = sep != std::string_view::npos ? flag.substr(sep + 1)
-                             : i + 1 < flags.size()        ? std::string_view(flags[i + 1])
-                                                           : std::string_view();
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    const std::string_view value =
+        api::FlagInlineValue(flags[i]).value_or(i + 1 < flags.size() ? std::string_view(flags[i + 1]) : "");
     if (value != "1") return {};
   }
   ListingObservation listing = driver.ObserveListing();

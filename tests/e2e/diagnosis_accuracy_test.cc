@@ -166,7 +166,7 @@ TEST(DiagnosisAccuracyTest, EveryFixtureIsNamedRight) {
     // binary's own pages and the kernel thrashes rather than kills) and ended by the
     // agent's stall watch, which says so in result.json. Either way the evidence is the
     // same kill's, and the cause below must be right.
-    StatusOr<std::string> result_text = ReadFile(dir + "/result.json", 16 << 20);
+    StatusOr<std::string> result_text = ReadFile(evidence::AttemptLayout(dir).result(), evidence::kMaxResultBytes);
     StatusOr<evidence::AttemptResult> result = result_text.ok()
                                                    ? evidence::DecodeAttemptResult(*result_text)
                                                    : StatusOr<evidence::AttemptResult>(result_text.status());

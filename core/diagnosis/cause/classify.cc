@@ -432,8 +432,8 @@ std::optional<Diagnosis> TryBuild(const Facts& f) {
 // the page cache the build left and the go command's own memory, so the usage at the
 // binary's start is not all someone else's: the kernel reclaims that cache as the
 // binary grows and must have reclaimed it before an OOM kill. (Seen: a cgo package
-// killed at 160 MiB holding two 64 MiB blocks and part of a third, 115 MiB in use when
-// it started, 77 MiB of it page cache: the usage's growth, 45 MiB, read as a large
+// killed at 160 MiB holding two 64 MiB blocks and part of a third, 110 MiB in use when
+// it started, 74 MiB of it page cache: the usage's growth, 50 MiB, read as a large
 // test; its retry was sized from the limit and killed again.) With the anonymous part
 // of each sample known: killed at the limit, the peak less the anonymous memory at the
 // start (the go command's, and vet's or the linker's if they had not exited: an
@@ -445,13 +445,11 @@ std::optional<std::uint64_t> BinaryGrowth(const PackageSignals& s, std::uint64_t
   if (start->anon_bytes) {
     if (s.limit_bytes && peak >= *s.limit_bytes) return peak > *start->anon_bytes ? peak - *start->anon_bytes : 0;
     std::uint64_t grown = 0;
-    bool seen = false;
     for (const evidence::MemorySample& m : s.cgroup) {
-      if (m.unix_ms < start->unix_ms || !m.anon_bytes) continue;
-      seen = true;
-      if (*m.anon_bytes > *start->anon_bytes) grown = std::max(grown, *m.anon_bytes - *start->anon_bytes);
+      if (m.unix_ms >= start->unix_ms && m.anon_bytes && *m.anon_bytes > *start->anon_bytes)
+        grown = std::max(grown, *m.anon_bytes - *start->anon_bytes);
     }
-    if (seen) return grown;
+    return grown;
   }
   return peak > start->usage_bytes ? peak - start->usage_bytes : 0;
 }

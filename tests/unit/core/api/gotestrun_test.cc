@@ -205,5 +205,16 @@ TEST(OwnedFlags, AllForms) {
   EXPECT_EQ(OwnedFlag("-run TestX"), std::nullopt);
 }
 
+TEST(FlagInlineValue, WhatFollowsTheNameInOneArgument) {
+  EXPECT_EQ(FlagInlineValue("-count=1"), "1");
+  EXPECT_EQ(FlagInlineValue("--test.count=3"), "3");
+  EXPECT_EQ(FlagInlineValue("-count 1"), "1");
+  EXPECT_EQ(FlagInlineValue("-count \t 2"), "2");
+  EXPECT_EQ(FlagInlineValue("-run="), "");
+  EXPECT_EQ(FlagInlineValue("-count"), std::nullopt) << "the value, if any, is the next argument";
+  EXPECT_EQ(FlagInlineValue("count=1"), std::nullopt) << "not a flag";
+  EXPECT_EQ(FlagInlineValue("-=1"), std::nullopt) << "no name";
+}
+
 }  // namespace
 }  // namespace gotestrun::api

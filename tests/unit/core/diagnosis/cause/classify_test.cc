@@ -498,7 +498,7 @@ TEST(ClassifyNativeMemoryTest, Table) {
        }},
       {"the same without the kill noted: the sampled 42 MiB explains nothing", SampledShortOfTheLimit,
        Cause::kLargeTest},
-      // The usage grew by only 46 MiB after the start: read so, a large test.
+      // The usage grew by only 50 MiB after the start: read so, a large test.
       {"killed at the limit: the page cache at the start was reclaimed, only the anonymous memory was others'",
        KilledWithThePageCacheOfTheBuild, Cause::kNativeMemory,
        [](const Diagnosis& d) {
