@@ -76,7 +76,7 @@ cli::ProgressStyle StyleFor(const cli::RunFlags& flags) {
   return ::isatty(STDERR_FILENO) && !dumb ? cli::ProgressStyle::kTerminal : cli::ProgressStyle::kLines;
 }
 
-int Run(const cli::RunFlags& flags) {
+int Run(cli::RunFlags flags) {
   std::optional<nlohmann::json> manifest;
   if (!flags.manifest_file.empty()) {
     StatusOr<std::string> text = cli::ReadManifest(flags.manifest_file, std::cin);
@@ -85,6 +85,7 @@ int Run(const cli::RunFlags& flags) {
     if (!object.ok()) return Error(cli::kExitUsage, flags.manifest_file + ": " + object.status().message());
     manifest = std::move(*object);
   }
+  if (const char* goflags = std::getenv("GOFLAGS"); goflags != nullptr) flags.shell_goflags = goflags;
   std::error_code ec;
   StatusOr<cli::LocalRun> run =
       cli::ResolveRun(flags, manifest, fs::current_path(ec).string(), std::chrono::system_clock::now());

@@ -257,6 +257,14 @@ StatusOr<LocalRun> ResolveRun(const RunFlags& flags, const std::optional<json>& 
     run.notes.push_back("spec.source (" + where + ") and spec.image (" + s.image +
                         ") are a cluster's: this run tests the module in " + run.module_dir + " with the go on PATH");
   }
+  const bool spec_goflags =
+      std::any_of(run.spec.env.begin(), run.spec.env.end(), [](const api::EnvVar& e) { return e.name == "GOFLAGS"; });
+  if (flags.shell_goflags && !flags.shell_goflags->empty() && !spec_goflags) {
+    // The go commands would see it anyway (they inherit this environment); in the spec
+    // the engine sees it as well, as it sees a manifest's.
+    run.spec.env.push_back({.name = "GOFLAGS", .value = *flags.shell_goflags});
+    run.notes.push_back("GOFLAGS=" + *flags.shell_goflags + " from this shell applies to every go command of the run");
+  }
   for (const api::EnvVar& e : run.spec.env) run.env.push_back(e.name + "=" + e.value);
   if (run.spec.policy.cpu_millis) {
     // No more than this machine has: the CPU is not enforced here, and a GOMAXPROCS far

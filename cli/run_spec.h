@@ -56,6 +56,9 @@ struct RunFlags {
   bool json_progress = false;                     // --json-progress
   bool no_history = false;                        // --no-history
   bool no_memory_stall = false;                   // --no-memory-stall
+  // GOFLAGS of the shell that ran gotestrun: the go commands inherit it, so the run
+  // must know it too (a -run there leaves tests out of the counts projections use).
+  std::optional<std::string> shell_goflags;
 };
 
 inline constexpr char kDefaultMemory[] = "512Mi";
@@ -72,6 +75,7 @@ struct LocalRun {
   std::string run_dir;             // absolute: where the evidence and status go
   std::vector<std::string> notes;  // what this run does differently from a cluster's
   // Environment of each shard attempt: spec.goTest.env, then GOMAXPROCS from resources.cpu.
+  // spec.env also holds the shell's GOFLAGS when goTest.env sets none (a note says so).
   std::vector<std::string> env;
   // Plan from the module's memory history and record this run's peaks in it
   // (local/history_file.h); --no-history plans as a first run and leaves it alone.

@@ -107,6 +107,41 @@ TEST(ResolveRun, FlagsReachTheSpec) {
   EXPECT_EQ(run->object["spec"]["goTest"]["parallel"], 3);
 }
 
+// The go commands inherit the shell's GOFLAGS; the spec carries it so that the engine
+// reads what go will (a -run there makes the test counts unknown), unless the
+// manifest sets its own, which the go commands get instead.
+TEST(ResolveRun, TheShellsGoflagsReachTheSpecUnlessItSetsItsOwn) {
+  RunFlags f;
+  f.shell_goflags = "-run=TestOrders";
+  StatusOr<LocalRun> run = Resolve(f);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->spec.env.size(), 1u);
+  EXPECT_EQ(run->spec.env[0].name, "GOFLAGS");
+  EXPECT_EQ(run->spec.env[0].value, "-run=TestOrders");
+  EXPECT_THAT(run->env, ElementsAre("GOFLAGS=-run=TestOrders"));
+  EXPECT_THAT(run->notes, ElementsAre(HasSubstr("GOFLAGS=-run=TestOrders from this shell")));
+  EXPECT_FALSE(run->object["spec"].contains("goTest")) << "run.yaml stays the manifest as given";
+
+  json manifest = {{"apiVersion", "gotestrun.dev/v1alpha1"},
+                   {"kind", "GoTestRun"},
+                   {"metadata", {{"name", "own"}}},
+                   {"spec",
+                    {{"source", {{"volume", {{"claimName", "w"}}}}},
+                     {"image", "golang:1.26"},
+                     {"resources", {{"memory", "256Mi"}, {"maxMemory", "1Gi"}}},
+                     {"goTest", {{"env", {{{"name", "GOFLAGS"}, {"value", "-mod=mod"}}}}}}}}};
+  StatusOr<LocalRun> own = Resolve(f, manifest);
+  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_EQ(own->spec.env.size(), 1u);
+  EXPECT_EQ(own->spec.env[0].value, "-mod=mod");
+  EXPECT_THAT(own->env, ElementsAre("GOFLAGS=-mod=mod"));
+
+  f.shell_goflags = "";
+  StatusOr<LocalRun> empty = Resolve(f);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_THAT(empty->spec.env, IsEmpty());
+}
+
 TEST(ResolveRun, ABadValueGetsTheCrdsMessageAndTheFlag) {
   RunFlags f;
   f.memory = "5Gb";
