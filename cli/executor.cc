@@ -30,6 +30,8 @@ SandboxExecutor::SandboxExecutor(const sandbox::Sandbox& sandbox, AgentCommand c
 
 StatusOr<ProcessEnd> SandboxExecutor::Run(sandbox::RunOptions options, const StopFn& stop) const {
   options.env = command_.env;
+  // What a killed test or go command leaves in TMPDIR goes with the attempt.
+  options.private_tmp = true;
   options.working_dir = command_.module_dir;
   options.stop_requested = stop;
   options.stop_grace = kStopGrace;

@@ -363,32 +363,31 @@ Status EnableMemoryForChildren(const CgroupDir& parent) {
       "processes sit in a leaf");
 }
 
+bool NamesGoneMaker(std::string_view name, std::string_view prefix, bool older_form) {
+  if (!name.starts_with(prefix)) return false;
+  std::vector<std::uint64_t> parts;
+  bool numbers = true;
+  for (std::string_view rest = name.substr(prefix.size()); numbers;) {
+    const std::size_t dash = rest.find('-');
+    std::optional<std::uint64_t> n = Unsigned(rest.substr(0, dash));
+    numbers = n.has_value();
+    if (n) parts.push_back(*n);
+    if (dash == std::string_view::npos) break;
+    rest.remove_prefix(dash + 1);
+  }
+  if (!numbers || parts.size() < 2 || parts.size() > 3 || parts[0] == 0 || parts[0] > (1u << 30)) return false;
+  const auto pid = static_cast<pid_t>(parts[0]);
+  if (parts.size() == 3) return ProcessStartTime(pid) != parts[1];  // its maker, or a later process with its pid
+  return older_form && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 int RemoveAbandonedChildren(const CgroupDir& parent) {
   int removed = 0;
   DIR* dir = ::opendir(parent.dir.c_str());
   if (dir == nullptr) return 0;
   std::vector<std::string> abandoned;
   while (dirent* entry = ::readdir(dir)) {
-    std::string_view name = entry->d_name;
-    if (!name.starts_with("gotestrun-")) continue;
-    std::vector<std::uint64_t> parts;
-    bool numbers = true;
-    for (std::string_view rest = name.substr(10); numbers;) {
-      const std::size_t dash = rest.find('-');
-      std::optional<std::uint64_t> n = Unsigned(rest.substr(0, dash));
-      numbers = n.has_value();
-      if (n) parts.push_back(*n);
-      if (dash == std::string_view::npos) break;
-      rest.remove_prefix(dash + 1);
-    }
-    if (!numbers || parts.size() < 2 || parts.size() > 3 || parts[0] == 0 || parts[0] > (1u << 30)) continue;
-    const auto pid = static_cast<pid_t>(parts[0]);
-    if (parts.size() == 3) {
-      if (ProcessStartTime(pid) == parts[1]) continue;  // its maker still lives
-    } else if (::kill(pid, 0) == 0 || errno != ESRCH) {
-      continue;
-    }
-    abandoned.push_back(parent.dir + "/" + std::string(name));
+    if (NamesGoneMaker(entry->d_name, kMadeNamePrefix, true)) abandoned.push_back(parent.dir + "/" + entry->d_name);
   }
   ::closedir(dir);
   for (std::string& path : abandoned) {
@@ -408,11 +407,11 @@ StatusOr<MemoryCgroup> MemoryCgroup::Create(const CgroupDir& parent, std::string
   return MemoryCgroup(parent.version, std::move(dir));
 }
 
-std::string MemoryCgroup::UniqueName() {
+std::string MemoryCgroup::UniqueName(std::string_view prefix) {
   static std::atomic<std::uint64_t> next{0};
-  static const std::string prefix =
-      "gotestrun-" + std::to_string(::getpid()) + "-" + std::to_string(ProcessStartTime(::getpid()).value_or(0)) + "-";
-  return prefix + std::to_string(next.fetch_add(1));
+  static const std::string maker =
+      std::to_string(::getpid()) + "-" + std::to_string(ProcessStartTime(::getpid()).value_or(0)) + "-";
+  return std::string(prefix) + maker + std::to_string(next.fetch_add(1));
 }
 
 MemoryCgroup::MemoryCgroup(MemoryCgroup&& other) noexcept

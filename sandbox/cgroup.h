@@ -91,6 +91,12 @@ Status EnableMemoryForChildren(const CgroupDir& parent);
 // were removed.
 int RemoveAbandonedChildren(const CgroupDir& parent);
 
+// What names made by a process of ours start with (MemoryCgroup::UniqueName).
+inline constexpr std::string_view kMadeNamePrefix = "gotestrun-";
+// Whether `name` is "<prefix><pid>-<start time of pid>-<n>" (or, with `older_form`,
+// "<prefix><pid>-<n>") of a process that is gone: left behind, nobody's to use.
+bool NamesGoneMaker(std::string_view name, std::string_view prefix, bool older_form);
+
 // What the kernel counted about memory in a cgroup.
 struct MemoryEvents {
   std::uint64_t oom_kill = 0;        // processes the OOM killer ended in the cgroup
@@ -114,8 +120,9 @@ class MemoryCgroup {
   // EnableMemoryForChildren(parent).
   static StatusOr<MemoryCgroup> Create(const CgroupDir& parent, std::string_view name);
   // A child name no other cgroup of this process has used, which names its maker for
-  // RemoveAbandonedChildren: "gotestrun-<pid>-<start time of pid>-<n>".
-  static std::string UniqueName();
+  // RemoveAbandonedChildren: "gotestrun-<pid>-<start time of pid>-<n>" (other
+  // prefixes for other things a process leaves, such as a run's TMPDIR).
+  static std::string UniqueName(std::string_view prefix = kMadeNamePrefix);
 
   MemoryCgroup(MemoryCgroup&& other) noexcept;
   MemoryCgroup& operator=(MemoryCgroup&& other) noexcept;

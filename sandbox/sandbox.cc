@@ -1,9 +1,12 @@
 #include "sandbox/sandbox.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 #include <utility>
 
@@ -67,6 +70,51 @@ class Enforcer {
   std::optional<ProcessTree> tree_;
 };
 
+// RunOptions::private_tmp's folder, removed with everything in it when the run ends.
+class PrivateTmp {
+ public:
+  explicit PrivateTmp(const RunOptions& options) {
+    if (!options.private_tmp) return;
+    for (const std::string& e : options.env) {
+      if (e.starts_with("TMPDIR=")) return;  // the caller's choice stands
+    }
+    std::error_code ec;
+    std::string dir = (std::filesystem::temp_directory_path(ec) / MemoryCgroup::UniqueName(kPrivateTmpPrefix)).string();
+    if (ec || ::mkdir(dir.c_str(), 0700) != 0) {
+      spdlog::warn("sandbox: no private TMPDIR for {}: {}", options.argv[0],
+                   ec ? ec.message() : std::string(std::strerror(errno)));
+      return;
+    }
+    dir_ = std::move(dir);
+  }
+  ~PrivateTmp() {
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+  PrivateTmp(const PrivateTmp&) = delete;
+  PrivateTmp& operator=(const PrivateTmp&) = delete;
+
+  const std::string& dir() const { return dir_; }  // empty: none
+
+ private:
+  std::string dir_;
+};
+
+// Private TMPDIRs whose maker is gone (killed with SIGKILL, it removed nothing).
+int RemoveAbandonedTmp() {
+  std::error_code ec;
+  const std::filesystem::path root = std::filesystem::temp_directory_path(ec);
+  if (ec) return 0;
+  std::vector<std::filesystem::path> abandoned;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (NamesGoneMaker(name, kPrivateTmpPrefix, false)) abandoned.push_back(entry.path());
+  }
+  int removed = 0;
+  for (const std::filesystem::path& p : abandoned) removed += std::filesystem::remove_all(p, ec) > 0 ? 1 : 0;
+  return removed;
+}
+
 }  // namespace
 
 std::string_view MemoryEnforcementName(MemoryEnforcement enforcement) {
@@ -92,6 +140,9 @@ std::string RunResult::ToString() const {
 }
 
 Sandbox::Sandbox(SandboxConfig config) : config_(std::move(config)) {
+  if (int removed = RemoveAbandonedTmp(); removed > 0) {
+    spdlog::info("sandbox: removed {} private TMPDIRs left by processes that are gone", removed);
+  }
   if (config_.force_rss_watch) {
     note_ = "cgroups not used: RSS watch asked for";
     return;
@@ -153,9 +204,12 @@ StatusOr<RunResult> Sandbox::Run(const RunOptions& options) const {
   const CgroupVersion version = cgroup ? cgroup->version() : CgroupVersion::kV1;
   Enforcer enforcer(std::move(cgroup), "/proc");
 
+  const PrivateTmp tmp(options);
+  std::vector<std::string> env = options.env;
+  if (!tmp.dir().empty()) env.push_back("TMPDIR=" + tmp.dir());
   ChildSpec spawn{
       .argv = options.argv,
-      .extra_env = options.env,
+      .extra_env = env,
       .working_dir = options.working_dir,
       .output_file = options.output_file,
       .die_with_parent = true,

@@ -64,7 +64,16 @@ struct RunOptions {
   // With a cgroup and a limit: a stall at the limit (memory_stall.h) that lasts this
   // long ends the whole tree, reported as memory_stall. 0: no watch.
   std::chrono::milliseconds memory_stall_after{0};
+  // A TMPDIR of the tree's own, removed once the tree has ended, as a container's /tmp
+  // goes with it: SIGKILL runs no cleanup, and a test killed at its limit leaves its
+  // t.TempDir folders (a killed go command its work folder and test binary), which
+  // add up to gigabytes on a machine that runs many attempts. Made in this process's
+  // temp folder as kPrivateTmpPrefix + "<pid>-<start>-<n>"; a later Sandbox removes
+  // those whose maker was killed too. Not made when `env` sets TMPDIR.
+  bool private_tmp = false;
 };
+
+inline constexpr std::string_view kPrivateTmpPrefix = "gotestrun-tmp-";
 
 struct RunResult {
   ExitInfo exit;            // the top process
@@ -93,7 +102,8 @@ struct SandboxConfig {
 class Sandbox {
  public:
   // Finds our own memory cgroup once (on v2 also enabling memory for its children) and
-  // removes empty cgroups that dead processes of ours left in it. Without one, every run
+  // removes empty cgroups that dead processes of ours left in it, and their private
+  // TMPDIRs (RunOptions::private_tmp). Without one, every run
   // falls back to the RSS watch, and a warning says why.
   explicit Sandbox(SandboxConfig config = {});
 

@@ -157,7 +157,9 @@ TEST(DiagnosisAccuracyTest, EveryFixtureIsNamedRight) {
                                                     .working_dir = kFixture,
                                                     .output_file = dir + ".log",
                                                     .memory_limit_bytes = row.limit_mib * kMiB,
-                                                    .timeout = std::chrono::minutes(5)});
+                                                    .timeout = std::chrono::minutes(5),
+                                                    // stall/ leaves a 160 MiB file when killed
+                                                    .private_tmp = true});
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_TRUE(run.ok()) << run.status();
     EXPECT_FALSE(run->timed_out) << Tail(dir + ".log");

@@ -395,6 +395,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
   struct Prepared {
     sandbox::RunOptions run;
     std::string error;
+    std::string tmp_dir;  // the container's TMPDIR
   };
   auto prepare = [&](const Json& c) {
     Prepared p;
@@ -420,7 +421,12 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
     const TestNodeImage* mapped = image == options_.images.end() ? nullptr : &image->second;
 
     // The environment first: $(VAR) in the command and arguments refers to it.
-    std::vector<std::string> env;
+    // A container's /tmp is its own and goes with it: here a folder of the Pod's,
+    // emptied when the container ends, so that what a killed test left there
+    // (t.TempDir, go's work folders) does not pile up on the host.
+    p.tmp_dir = pod_dir + "/tmp/" + Str(c, "name");
+    fs::create_directories(p.tmp_dir, ec);
+    std::vector<std::string> env = {"TMPDIR=" + p.tmp_dir};
     if (!options_.api_server_host.empty()) {
       env.push_back("KUBERNETES_SERVICE_HOST=" + options_.api_server_host);
       env.push_back("KUBERNETES_SERVICE_PORT=" + std::to_string(options_.api_server_port));
@@ -519,6 +525,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
       if (!p.error.empty()) return fail("CreateContainerConfigError", p.error);
       std::string started = Rfc3339Now();
       auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
+      fs::remove_all(p.tmp_dir, ec);
       if (!r.ok()) return fail("StartError", "init container '" + Str(c, "name") + "': " + r.status().message());
       init_statuses.push_back(ContainerStatus(c, {{"terminated", Terminated(*r, started, "")}}));
       if (r->stopped || ExitCode(r->exit) != 0) {
@@ -547,6 +554,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
                     {"initContainerStatuses", init_statuses},
                     {"containerStatuses", {ContainerStatus(c, {{"running", {{"startedAt", started}}}})}}});
   auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
+  fs::remove_all(p.tmp_dir, ec);
   if (!r.ok()) return fail("StartError", "container '" + Str(c, "name") + "': " + r.status().message());
   if (!options_.canned) spdlog::info("test node: pod {} container {} ended: {}", key, Str(c, "name"), r->ToString());
   std::string message = r->killed_at_limit ? "killed at the memory limit by the RSS watch (no cgroup)" : "";

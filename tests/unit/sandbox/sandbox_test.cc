@@ -5,6 +5,7 @@
 #include "sandbox/sandbox.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include "base/files.h"
 #include "sandbox/child_process.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/process_tree.h"
 #include "tests/unit/sandbox/processes.h"
 
 namespace gotestrun::sandbox {
@@ -312,6 +314,66 @@ TEST_F(SandboxTest, WithoutACgroupTheRunSaysSoAndStillMeasures) {
   EXPECT_EQ(result->exit.exit_code, 0);
   EXPECT_FALSE(result->killed_at_limit);
   EXPECT_GE(result->peak_bytes, 32 * kMiB);
+}
+
+// A tree killed with SIGKILL (as at its limit) cleans nothing up: what it wrote in its
+// private TMPDIR goes with the run all the same.
+TEST_F(SandboxTest, APrivateTmpGoesWithTheRunHoweverItEnded) {
+  Sandbox sandbox({.force_rss_watch = true});
+  StatusOr<RunResult> result = sandbox.Run({
+      .argv = {"/bin/sh", "-c",
+               "echo \"$TMPDIR\" && mkdir \"$TMPDIR/TestLeft\" && head -c 65536 /dev/zero > \"$TMPDIR/TestLeft/f\" "
+               "&& kill -9 $$"},
+      .output_file = out_,
+      .private_tmp = true,
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit.signal, SIGKILL);
+  std::string tmp = ReadFile(out_).value();
+  if (!tmp.empty() && tmp.back() == '\n') tmp.pop_back();
+  EXPECT_EQ(fs::path(tmp).parent_path(), fs::temp_directory_path());
+  EXPECT_TRUE(
+      fs::path(tmp).filename().string().starts_with(std::string(kPrivateTmpPrefix) + std::to_string(::getpid()) + "-"))
+      << tmp;
+  EXPECT_FALSE(fs::exists(tmp)) << tmp;
+}
+
+TEST_F(SandboxTest, ATmpdirTheCallerSetsStands) {
+  Sandbox sandbox({.force_rss_watch = true});
+  const std::string mine = out_ + ".tmp";
+  fs::create_directories(mine);
+  StatusOr<RunResult> result = sandbox.Run({
+      .argv = {"/bin/sh", "-c", "echo \"$TMPDIR\" && touch \"$TMPDIR/kept\""},
+      .env = {"TMPDIR=" + mine},
+      .output_file = out_,
+      .private_tmp = true,
+  });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(ReadFile(out_).value(), mine + "\n");
+  EXPECT_TRUE(fs::exists(mine + "/kept"));
+  fs::remove_all(mine);
+}
+
+// What a gotestrun killed with SIGKILL left: the next Sandbox removes the private
+// TMPDIRs of makers that are gone, and nothing of a living one or of anyone else.
+TEST_F(SandboxTest, PrivateTmpsOfMakersThatAreGoneAreRemovedByTheNextSandbox) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  const std::uint64_t start = ProcessStartTime(child).value_or(1);
+  ::waitpid(child, nullptr, 0);
+  const fs::path root = fs::temp_directory_path();
+  const std::string prefix(kPrivateTmpPrefix);
+  const fs::path gone = root / (prefix + std::to_string(child) + "-" + std::to_string(start) + "-0");
+  const fs::path living = root / MemoryCgroup::UniqueName(kPrivateTmpPrefix);
+  const fs::path other = root / (prefix + "notours-" + std::to_string(::getpid()));
+  for (const fs::path& p : {gone, living, other}) fs::create_directories(p / "TestLeft");
+  Sandbox sandbox({.force_rss_watch = true});
+  EXPECT_FALSE(fs::exists(gone));
+  EXPECT_TRUE(fs::exists(living / "TestLeft"));
+  EXPECT_TRUE(fs::exists(other / "TestLeft"));
+  fs::remove_all(living);
+  fs::remove_all(other);
 }
 
 }  // namespace
