@@ -438,20 +438,26 @@ std::optional<Diagnosis> TryBuild(const Facts& f) {
 // of each sample known: killed at the limit, the peak less the anonymous memory at the
 // start (the go command's, and vet's or the linker's if they had not exited: an
 // under-count, never an over-count of the binary); otherwise the growth of the
-// anonymous memory. Without it, the growth of the usage.
-std::optional<std::uint64_t> BinaryGrowth(const PackageSignals& s, std::uint64_t peak) {
+// anonymous memory. Without it, the growth of the usage. `base` is what the growth is
+// counted from: the cgroup needs it as well as the binary's growth.
+struct Growth {
+  std::uint64_t grown = 0;
+  std::uint64_t base = 0;
+};
+std::optional<Growth> BinaryGrowth(const PackageSignals& s, std::uint64_t peak) {
   const evidence::MemorySample* start = evidence::SampleAt(s.cgroup, *s.started_ms);
   if (start == nullptr) return std::nullopt;
   if (start->anon_bytes) {
-    if (s.limit_bytes && peak >= *s.limit_bytes) return peak > *start->anon_bytes ? peak - *start->anon_bytes : 0;
+    const std::uint64_t base = *start->anon_bytes;
+    if (s.limit_bytes && peak >= *s.limit_bytes) return Growth{peak > base ? peak - base : 0, base};
     std::uint64_t grown = 0;
     for (const evidence::MemorySample& m : s.cgroup) {
-      if (m.unix_ms >= start->unix_ms && m.anon_bytes && *m.anon_bytes > *start->anon_bytes)
-        grown = std::max(grown, *m.anon_bytes - *start->anon_bytes);
+      if (m.unix_ms >= start->unix_ms && m.anon_bytes && *m.anon_bytes > base)
+        grown = std::max(grown, *m.anon_bytes - base);
     }
-    return grown;
+    return Growth{grown, base};
   }
-  return peak > start->usage_bytes ? peak - start->usage_bytes : 0;
+  return Growth{peak > start->usage_bytes ? peak - start->usage_bytes : 0, start->usage_bytes};
 }
 
 std::optional<Diagnosis> TryNative(const Facts& f) {
@@ -464,14 +470,16 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
   const std::optional<std::uint64_t> go_heap = GoHeapFootprint(s, below_first_goal);
   if (!go_heap) return std::nullopt;
   std::uint64_t rss = *f.peak;
+  std::uint64_t base = 0;  // what the cgroup held besides `rss` (BinaryGrowth)
   bool since_start = false;
   if (f.peak_from_cgroup && s.started_ms) {
     // The cgroup's peak holds the go command, the page cache and whatever ran before
     // the binary: what it held when the binary started is not the binary's. (Seen: a
     // binary killed in its first test, no GC yet, 276 MiB of a 320 MiB cgroup already
     // in use when it started; the rest read as 316 MiB of native memory.)
-    if (const std::optional<std::uint64_t> grown = BinaryGrowth(s, *f.peak)) {
-      rss = *grown;
+    if (const std::optional<Growth> grown = BinaryGrowth(s, *f.peak)) {
+      rss = grown->grown;
+      base = grown->base;
       since_start = true;
     }
   }
@@ -501,10 +509,16 @@ std::optional<Diagnosis> TryNative(const Facts& f) {
     // smaller. Parallel tests running at the kill all hold theirs: per test started.
     const int tests = f.running_leaves.size() <= 1 && f.tests_ended >= 1 ? f.tests_ended : f.tests_started;
     const std::uint64_t per_test = native / static_cast<std::uint64_t>(tests);
-    d.finding.memory = rss + per_test * static_cast<std::uint64_t>(remaining);
-    Append(d, "projected need " + Mib(*d.finding.memory) + ": " + Mib(per_test) + " native per test " +
-                  (tests == f.tests_ended ? "that ended" : "started") + ", for " + std::to_string(remaining) +
-                  " more tests" + (assumed ? " (assumed: as many again as had started)" : ""));
+    // The cgroup's need: the binary's growth on top of what was there when it started
+    // (the go command's memory is still there when the last test runs). Counted from
+    // the growth alone, nativemem/ was given 336 MiB after a kill at 160 MiB and killed
+    // again at 336 MiB: 36 MiB of the go command's were left out.
+    d.finding.memory = base + rss + per_test * static_cast<std::uint64_t>(remaining);
+    Append(d, "projected need " + Mib(*d.finding.memory) + ": " +
+                  (base > 0 ? Mib(base) + " in the cgroup when the binary started, " : std::string()) + Mib(per_test) +
+                  " native per test " + (tests == f.tests_ended ? "that ended" : "started") + ", for " +
+                  std::to_string(remaining) + " more tests" +
+                  (assumed ? " (assumed: as many again as had started)" : ""));
   }
   return d;
 }
