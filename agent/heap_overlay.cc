@@ -44,7 +44,12 @@ func init() {
 	if zzGotestrunHeapErr != nil || zzGotestrunHeapInterval <= 0 {
 		zzGotestrunHeapInterval = 2 * zzGotestrunHeapTime.Second
 	}
-	go zzGotestrunHeapLoop(zzGotestrunHeapDir, zzGotestrunHeapInterval)
+	// Watched from here, before any test runs: a test that allocates at once can go
+	// through its first GCs before the loop's goroutine is first scheduled, and a
+	// watch set up there would wait for a GC that may never come.
+	zzGotestrunHeapGc := make(chan struct{}, 1)
+	zzGotestrunHeapWatchGc(zzGotestrunHeapGc)
+	go zzGotestrunHeapLoop(zzGotestrunHeapDir, zzGotestrunHeapInterval, zzGotestrunHeapGc)
 }
 
 // zzGotestrunHeapSentinel is garbage as soon as it is made; its finalizer runs after
@@ -69,12 +74,10 @@ func zzGotestrunHeapWatchGc(zzGotestrunHeapGc chan struct{}) {
 // heap counts; and when the agent asks for one by making the file snapshot-now, as
 // the cgroup begins to thrash at its limit; removing a file that is not there is one
 // cheap system call.
-func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration) {
+func zzGotestrunHeapLoop(zzGotestrunHeapDir string, zzGotestrunHeapInterval zzGotestrunHeapTime.Duration, zzGotestrunHeapGc chan struct{}) {
 	zzGotestrunHeapTicker := zzGotestrunHeapTime.NewTicker(zzGotestrunHeapInterval)
 	zzGotestrunHeapPoll := zzGotestrunHeapTime.NewTicker(200 * zzGotestrunHeapTime.Millisecond)
 	zzGotestrunHeapRequest := zzGotestrunHeapFilepath.Join(zzGotestrunHeapDir, "snapshot-now")
-	zzGotestrunHeapGc := make(chan struct{}, 1)
-	zzGotestrunHeapWatchGc(zzGotestrunHeapGc)
 	var zzGotestrunHeapLast zzGotestrunHeapTime.Time
 	for zzGotestrunHeapSeq := 1; ; zzGotestrunHeapSeq++ {
 		select {
