@@ -106,9 +106,9 @@ int RemoveAbandonedTmp() {
   const std::filesystem::path root = std::filesystem::temp_directory_path(ec);
   if (ec) return 0;
   std::vector<std::filesystem::path> abandoned;
-  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (NamesGoneMaker(name, kPrivateTmpPrefix, false)) abandoned.push_back(entry.path());
+  // increment(ec), not a range-for: an error while listing must not throw here.
+  for (std::filesystem::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (NamesGoneMaker(it->path().filename().string(), kPrivateTmpPrefix, false)) abandoned.push_back(it->path());
   }
   int removed = 0;
   for (const std::filesystem::path& p : abandoned) removed += std::filesystem::remove_all(p, ec) > 0 ? 1 : 0;
