@@ -516,6 +516,13 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
     return p;
   };
 
+  // One container, to its end; its TMPDIR goes with it.
+  auto run = [&](const Prepared& p) {
+    auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
+    fs::remove_all(p.tmp_dir, ec);
+    return r;
+  };
+
   PatchStatus(pod, {{"phase", "Pending"}, {"hostIP", "127.0.0.1"}, {"podIP", "127.0.0.1"}, {"startTime", start_time}});
 
   Json init_statuses = Json::array();
@@ -524,8 +531,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
       Prepared p = prepare(c);
       if (!p.error.empty()) return fail("CreateContainerConfigError", p.error);
       std::string started = Rfc3339Now();
-      auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
-      fs::remove_all(p.tmp_dir, ec);
+      auto r = run(p);
       if (!r.ok()) return fail("StartError", "init container '" + Str(c, "name") + "': " + r.status().message());
       init_statuses.push_back(ContainerStatus(c, {{"terminated", Terminated(*r, started, "")}}));
       if (r->stopped || ExitCode(r->exit) != 0) {
@@ -553,8 +559,7 @@ void TestNode::RunPod(Json pod, RunningPod* running) {
   PatchStatus(pod, {{"phase", "Running"},
                     {"initContainerStatuses", init_statuses},
                     {"containerStatuses", {ContainerStatus(c, {{"running", {{"startedAt", started}}}})}}});
-  auto r = options_.canned ? StatusOr<sandbox::RunResult>(Replay(p.run)) : sandbox_.Run(p.run);
-  fs::remove_all(p.tmp_dir, ec);
+  auto r = run(p);
   if (!r.ok()) return fail("StartError", "container '" + Str(c, "name") + "': " + r.status().message());
   if (!options_.canned) spdlog::info("test node: pod {} container {} ended: {}", key, Str(c, "name"), r->ToString());
   std::string message = r->killed_at_limit ? "killed at the memory limit by the RSS watch (no cgroup)" : "";

@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import yaml
@@ -132,14 +131,7 @@ class Bench:
                "--stall-after-s", str(self.args.stall_after_s), "--timeout-s", str(self.args.timeout_s)]
         for k in ("GOFLAGS", "GOTOOLCHAIN", "GOCACHE", "GOMODCACHE", "GOPROXY"):
             cmd += ["--env", f"{k}={self.env(gocache)[k]}"]
-        # What a killed test leaves in its TMPDIR (t.TempDir, go's work folder) goes
-        # with the run, as gotestrun's own attempts' does.
-        tmp = tempfile.mkdtemp(prefix="cg-run-tmp-", dir=os.path.dirname(os.path.abspath(logfile)))
-        cmd += ["--env", f"TMPDIR={tmp}"]
-        try:
-            out = subprocess.run(cmd + ["--"] + argv, capture_output=True, text=True, check=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        out = subprocess.run(cmd + ["--"] + argv, capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         if r["enforcement"] == "rss watch":
             sys.exit("no memory cgroup could be made: " + r["enforcement_note"])

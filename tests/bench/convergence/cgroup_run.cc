@@ -81,6 +81,9 @@ int main(int argc, char** argv) {
   options.argv.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
   options.memory_limit_bytes = limit_mib << 20;
   options.kill_tree_on_oom = true;
+  // What a killed test leaves in TMPDIR (t.TempDir, go's work folder) goes with the
+  // run, as with gotestrun's own attempts.
+  options.private_tmp = true;
 
   Sandbox sandbox;
   const auto start = std::chrono::system_clock::now();
